@@ -1,0 +1,5 @@
+"""python -m plmodel"""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""Closed-form times and tokens/s of split inference, in the paper's accounting and a realistic one.
+
+Realistic (the default): a forward step runs in order - embedding and hidden state up, then every
+layer on the cloud, each adapted layer stopping for its round trips (x.A down, M on the device,
+back up, B) - then the last hidden state down and the LM head on the device. A round trip costs
+both transfers, the device's M and one RTT; the two ends of the stack cost one more RTT. The cloud
+runs at its roofline at the step's batch, or at a measured speed (see `stack_time`).
+
+Paper (PrivateLoRA, arXiv 2311.14030, the blog's formula TPS = 1/(1/TPS_C + 1/TPS_PL + 1/TPS_LMHead + t)),
+terms identified from the paper's 7B figure (tests/reference/paper.py):
+- prefill: no cloud decoder term; both link directions add (1.28 us per rank per layer per token
+  for q, k, v at 16 bit: 48 bit / 100 Mbit/s + 48 bit / 60 Mbit/s); the hidden state at both ends;
+  the device's LM head and M and the cloud's A and B at their rooflines, weights read once per
+  mini-batch of T tokens.
+- decode: the cloud decoder at its measured tokens/s (constant per token, whatever the batch); only
+  the slower direction counts (0.80 us = 48 bit / 60 Mbit/s), the faster one and the device's M
+  hidden behind it; LM head, A and B at their rooflines with weights shared by the batch.
+All functions are pure; numeric inputs may be numpy arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .workload import Work, layer_work, stage_work, stages, step_work, tokens_in_step
+
+BITS = 8
+
+
+def roofline_s(flop, nbytes, hw):
+    """Time (s) of work bound by compute or memory: max(FLOP / peak FLOP/s, bytes / bytes/s)."""
+    return np.maximum(flop / hw.peak_flop_per_s, nbytes / hw.mem_bw_bytes_per_s)
+
+
+def cloud_roofline_s(w: Work, hw):
+    return roofline_s(w.cloud_flop, w.cloud_bytes, hw)
+
+
+def device_roofline_s(w: Work, hw):
+    return roofline_s(w.device_flop, w.device_bytes, hw)
+
+
+def whole_model_roofline_s(model, phase, batch, prompt_tokens, logit_tokens, hw, weight_bits, act_bits):
+    """Roofline time of the whole model on one machine: every layer, then embedding and LM head."""
+    from .workload import ends_work
+
+    layer = layer_work(model, phase, batch, prompt_tokens, weight_bits, act_bits)
+    ends = ends_work(model, phase, batch, prompt_tokens, logit_tokens, weight_bits, act_bits)
+    return model.n_layers * cloud_roofline_s(layer, hw) + device_roofline_s(ends, hw)
+
+
+def stack_time(hw, model, model_key, phase, batch, prompt_tokens, weight_bits, act_bits, with_ends, logit_tokens=None):
+    """(seconds, source) of the decoder stack (with embedding and LM head if `with_ends`) on `hw`.
+
+    A measured whole-model speed for this model, phase and weight precision takes precedence:
+    decode at batch b costs the measured step time plus what the roofline adds from the measured
+    batch to b; prefill costs T / measured tokens/s. As the paper does, a measured whole-model
+    speed stands for the decoder stack alone when the stack is split off.
+    """
+    t_logits = tokens_in_step(phase, batch, prompt_tokens) if logit_tokens is None else logit_tokens
+
+    def roof(b, logits):
+        if with_ends:
+            return whole_model_roofline_s(model, phase, b, prompt_tokens, logits, hw, weight_bits, act_bits)
+        return model.n_layers * cloud_roofline_s(layer_work(model, phase, b, prompt_tokens, weight_bits, act_bits), hw)
+
+    measured = hw.measured_speed(model_key, phase, weight_bits) if model_key else None
+    if measured is None:
+        return roof(batch, t_logits), "roofline"
+    if phase == "prefill":
+        return tokens_in_step(phase, batch, prompt_tokens) / measured.tokens_per_s, "measured"
+    mb = measured.batch
+    extra = roof(batch, t_logits) - roof(mb, mb)
+    return measured.batch / measured.tokens_per_s + np.maximum(extra, 0.0), "measured"
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """Time of one forward step (s), split by where it is spent, and the tokens it yields."""
+
+    tokens: object
+    cloud_s: object
+    device_s: object
+    transfer_s: object
+    latency_s: object
+    cloud_source: str
+
+    @property
+    def total_s(self):
+        return self.cloud_s + self.device_s + self.transfer_s + self.latency_s
+
+    @property
+    def tokens_per_s(self):
+        return self.tokens / self.total_s
+
+
+def realistic_step(model, model_key, adapter, cloud, device, link, phase, batch, prompt_tokens,
+                   transport="privatelora") -> StepTime:
+    """One step of split inference with causality: every round trip is waited for."""
+    logit_tokens = batch  # prefill needs logits for the last position of each sequence only
+    sw = step_work(model, adapter, phase, batch, prompt_tokens, logit_tokens, transport)
+    stack_s, source = stack_time(cloud, model, model_key, phase, batch, prompt_tokens,
+                                 adapter.cloud_weight_bits, adapter.act_bits, with_ends=False)
+    cloud_ad = device_ad = 0.0
+    for group in stages(adapter.targets):
+        w = stage_work(model, adapter, group, phase, batch, prompt_tokens, transport)
+        cloud_ad = cloud_ad + cloud_roofline_s(w, cloud)
+        device_ad = device_ad + device_roofline_s(w, device)
+    total = sw.total
+    return StepTime(
+        tokens=tokens_in_step(phase, batch, prompt_tokens),
+        cloud_s=stack_s + sw.n_adapted * cloud_ad,
+        device_s=sw.n_adapted * device_ad + device_roofline_s(sw.ends, device),
+        transfer_s=total.c2d_bytes * BITS / link.c2d_bps + total.d2c_bytes * BITS / link.d2c_bps,
+        latency_s=(sw.n_round_trips + 1) * link.rtt_s,
+        cloud_source=source,
+    )
+
+
+def paper_step(model, model_key, adapter, cloud, device, link, phase, batch, prompt_tokens,
+               transport="privatelora") -> StepTime:
+    """One step in the paper's accounting (no latency; see the module docstring)."""
+    sw = step_work(model, adapter, phase, batch, prompt_tokens, None, transport)
+    t = tokens_in_step(phase, batch, prompt_tokens)
+    c2d = sw.total.c2d_bytes * BITS / link.c2d_bps
+    d2c = sw.total.d2c_bytes * BITS / link.d2c_bps
+    cloud_ab = cloud_roofline_s(sw.adapters, cloud)
+    if phase == "prefill":
+        device_s = roofline_s(sw.adapters.device_flop + sw.ends.device_flop,
+                              sw.adapters.device_bytes + sw.ends.device_bytes, device)
+        return StepTime(t, cloud_ab, device_s, c2d + d2c, 0.0 * t, "none (paper prefill)")
+    per_token, source = stack_time(cloud, model, model_key, "decode", 1, prompt_tokens,
+                                   adapter.cloud_weight_bits, adapter.act_bits, with_ends=False)
+    device_m = device_roofline_s(sw.adapters, device)
+    link_s = np.maximum(c2d + device_m, d2c)
+    m_visible = np.clip(c2d + device_m - d2c, 0.0, device_m)
+    return StepTime(t, t * per_token + cloud_ab, device_roofline_s(sw.ends, device) + m_visible,
+                    link_s - m_visible, 0.0 * t, source)
+
+
+def split_step(mode, *args, **kwargs) -> StepTime:
+    """The split step in the given accounting ('paper' or 'realistic')."""
+    return (paper_step if mode == "paper" else realistic_step)(*args, **kwargs)
+
+
+def break_even_rtt_s(split_decode: StepTime, n_latencies, device_decode_s):
+    """RTT (s) above which a split decode step is slower than the device alone; 0 if it always is."""
+    no_latency = split_decode.total_s - split_decode.latency_s
+    return np.maximum((device_decode_s - no_latency) / n_latencies, 0.0)

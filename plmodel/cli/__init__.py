@@ -1,0 +1,47 @@
+"""The `plmodel` command: one module per subcommand, one error type caught once here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import PlmodelError
+from . import estimate, profiles
+
+SUBCOMMANDS = {"estimate": estimate, "profiles": profiles}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line, exit status 2."""
+
+    def error(self, message):
+        print(f"ERROR: {self.prog}: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="plmodel", description="Performance model of PrivateLoRA split inference "
+                    "(cloud GPU + personal device). Units: SI inside; tables print tok/s, ms, MB (1e6 B), GFLOP.")
+    parser.add_argument("--version", action="version", version="plmodel 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, module in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=module.HELP, description=module.__doc__,
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        module.register_arguments(p)
+        p.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except PlmodelError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0

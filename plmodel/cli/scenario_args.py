@@ -1,0 +1,87 @@
+"""Options shared by every command that builds a scenario (estimate, simulate, validate, ...)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+from ..errors import PlmodelError
+from ..models import model_choices, resolve_model
+from ..profiles import load_hardware, load_link
+from ..specs import PROJECTIONS, AdapterSpec, Scenario
+from ..units import MS
+
+DEFAULTS = {"cloud": "a100-80g-pcie", "device": "iphone-13-pro-max", "network": "5g-median"}
+
+
+def register(p: argparse.ArgumentParser, *, with_profiles: bool = True) -> None:
+    g = p.add_argument_group("model and adapter")
+    g.add_argument("--model", default="7b", help=f"preset ({model_choices()}) or a Hugging Face config.json")
+    g.add_argument("--rank", type=int, default=64, help="r_c2d = r_d2c")
+    g.add_argument("--rank-c2d", type=int, help="values a token per projection sent cloud -> device (overrides --rank)")
+    g.add_argument("--rank-d2c", type=int, help="values a token per projection sent device -> cloud (overrides --rank)")
+    g.add_argument("--targets", default="q,k,v", help=f"adapted projections, any of {','.join(PROJECTIONS)}")
+    g.add_argument("--layers", default="all", help="layers with adapters: all, or indices and ranges like 0-15,20")
+    g.add_argument("--act-bits", type=int, default=16, help="bits per activation on the wire")
+    g.add_argument("--cloud-bits", type=int, default=16, help="bits per weight on the cloud (decoder, A, B)")
+    g.add_argument("--device-bits", type=int, default=16, help="bits per weight on the device (embedding, LM head, M)")
+    if with_profiles:
+        h = p.add_argument_group("hardware and network (a shipped profile name or a YAML path)")
+        h.add_argument("--cloud", default=DEFAULTS["cloud"], help="cloud accelerator profile")
+        h.add_argument("--device", default=DEFAULTS["device"], help="personal device profile")
+        h.add_argument("--network", default=DEFAULTS["network"], help="network profile")
+        h.add_argument("--rtt-ms", type=float, help="round-trip time in ms, overriding the network profile's")
+    w = p.add_argument_group("workload")
+    w.add_argument("--batch", type=int, default=1, help="sequences served together")
+    w.add_argument("--prompt-tokens", type=int, default=128, help="prompt length (prefill) and context (decode)")
+    w.add_argument("--mode", choices=("realistic", "paper"), default="realistic",
+                   help="realistic: round trips wait for the network; paper: the paper's estimate")
+
+
+def parse_layers(text: str):
+    """'all' -> None; '0-3,7' -> (0, 1, 2, 3, 7)."""
+    if text.strip().lower() == "all":
+        return None
+    out = []
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            out.extend(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise PlmodelError(f"--layers: expected 'all' or indices like 0-15,20, got {text!r}") from None
+    if not out:
+        raise PlmodelError(f"--layers: no layer in {text!r}")
+    return tuple(out)
+
+
+def build_adapter(args) -> AdapterSpec:
+    for opt in ("rank", "rank_c2d", "rank_d2c", "act_bits", "cloud_bits", "device_bits"):
+        value = getattr(args, opt)
+        if value is not None and value < 1:
+            raise PlmodelError(f"--{opt.replace('_', '-')}: expected an integer >= 1, got {value}")
+    targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
+    try:
+        return AdapterSpec(args.rank_c2d or args.rank, args.rank_d2c or args.rank, targets, parse_layers(args.layers),
+                           args.act_bits, args.cloud_bits, args.device_bits)
+    except PlmodelError as exc:
+        raise PlmodelError(f"adapter options: {exc}") from None
+
+
+def build_scenario(args) -> Scenario:
+    """Validated Scenario from parsed options; every failure is a PlmodelError naming the option."""
+    for opt in ("batch", "prompt_tokens"):
+        if getattr(args, opt) < 1:
+            raise PlmodelError(f"--{opt.replace('_', '-')}: expected an integer >= 1, got {getattr(args, opt)}")
+    model = resolve_model(args.model)
+    adapter = build_adapter(args)
+    cloud = load_hardware(args.cloud, "--cloud")
+    device = load_hardware(args.device, "--device")
+    link = load_link(args.network, "--network")
+    if args.rtt_ms is not None:
+        if not (args.rtt_ms >= 0 and args.rtt_ms < float("inf")):
+            raise PlmodelError(f"--rtt-ms: expected a finite number >= 0, got {args.rtt_ms}")
+        link = replace(link, rtt_s=args.rtt_ms * MS)
+    try:
+        return Scenario(model, adapter, cloud, device, link, args.batch, args.prompt_tokens, args.mode)
+    except PlmodelError as exc:
+        raise PlmodelError(f"scenario: {exc}") from None

@@ -1,0 +1,9 @@
+"""The one error type users see: a single line naming the input, the field and what was expected."""
+
+
+class PlmodelError(Exception):
+    """Bad input or an impossible request; the CLI prints `ERROR: <message>` and exits with status 2."""
+
+    def __init__(self, message: str, source: str | None = None):
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)

@@ -1,0 +1,100 @@
+"""Model presets with exact shapes, parameter counts, and import of Hugging Face LLaMA-style configs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import PlmodelError
+from .specs import PROJECTIONS, ModelSpec, projection_shape
+
+# Shapes from each model's published config.json (meta-llama on Hugging Face; LLaMA 33B from the
+# LLaMA paper, Touvron et al. 2023, Table 2, which the PrivateLoRA paper calls 30B).
+PRESETS = {
+    "llama-2-7b": ModelSpec("llama-2-7b", 32, 4096, 32, 32, 11008, 32000),
+    "llama-2-13b": ModelSpec("llama-2-13b", 40, 5120, 40, 40, 13824, 32000),
+    "llama-33b": ModelSpec("llama-33b", 60, 6656, 52, 52, 17920, 32000),
+    "llama-2-70b": ModelSpec("llama-2-70b", 80, 8192, 64, 8, 28672, 32000),
+    "llama-3-8b": ModelSpec("llama-3-8b", 32, 4096, 32, 8, 14336, 128256),
+}
+ALIASES = {
+    "7b": "llama-2-7b", "llama2-7b": "llama-2-7b",
+    "13b": "llama-2-13b", "llama2-13b": "llama-2-13b",
+    "30b": "llama-33b", "33b": "llama-33b", "llama-30b": "llama-33b",
+    "70b": "llama-2-70b", "llama2-70b": "llama-2-70b",
+    "llama3-8b": "llama-3-8b", "8b": "llama-3-8b", "meta-llama-3-8b": "llama-3-8b",
+}
+HF_REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size")
+
+
+def canonical_model_name(name: str) -> str | None:
+    """The preset key for a short or long model name, or None if it is not a preset."""
+    key = name.strip().lower()
+    return key if key in PRESETS else ALIASES.get(key)
+
+
+def model_choices() -> str:
+    """The accepted preset names, short and long, for error messages and --help."""
+    return ", ".join(sorted(ALIASES) + sorted(PRESETS))
+
+
+def resolve_model(name_or_path: str) -> ModelSpec:
+    """A preset by name, or a ModelSpec read from a Hugging Face config.json path."""
+    key = canonical_model_name(name_or_path)
+    if key:
+        return PRESETS[key]
+    path = Path(name_or_path)
+    if path.suffix == ".json" or path.exists():
+        return load_hf_config(path)
+    raise PlmodelError(f"--model: unknown model {name_or_path!r}; expected one of {model_choices()} or a config.json path")
+
+
+def load_hf_config(path: Path) -> ModelSpec:
+    """Read a LLaMA-style Hugging Face config.json into a ModelSpec."""
+    src = str(path)
+    if not path.is_file():
+        raise PlmodelError("no such file" if not path.exists() else "is not a file", src)
+    try:
+        cfg = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PlmodelError(f"not valid JSON ({exc})", src) from None
+    if not isinstance(cfg, dict):
+        raise PlmodelError("expected a JSON object with hidden_size, num_hidden_layers, ...", src)
+    missing = [k for k in HF_REQUIRED if k not in cfg]
+    if missing:
+        raise PlmodelError(f'missing field "{missing[0]}" (a LLaMA-style config needs {", ".join(HF_REQUIRED)})', src)
+    try:
+        return ModelSpec(
+            name=cfg.get("_name_or_path") or path.stem,
+            n_layers=cfg["num_hidden_layers"],
+            d_model=cfg["hidden_size"],
+            n_heads=cfg["num_attention_heads"],
+            n_kv_heads=cfg.get("num_key_value_heads") or cfg["num_attention_heads"],
+            d_ffn=cfg["intermediate_size"],
+            vocab_size=cfg["vocab_size"],
+            tie_embeddings=bool(cfg.get("tie_word_embeddings", False)),
+            head_dim=cfg.get("head_dim") or 0,
+        )
+    except PlmodelError as exc:
+        raise PlmodelError(str(exc), src) from None
+
+
+def layer_matmul_params(model) -> int:
+    """Weights of one decoder layer's seven projections (no norms)."""
+    return sum(i * o for i, o in (projection_shape(model, p) for p in PROJECTIONS))
+
+
+def matmul_param_count(model) -> int:
+    """Weights that are multiplied per token: every decoder projection plus the LM head.
+
+    The paper's resource table counts these (the embedding is a table lookup, norms are tiny).
+    """
+    return model.n_layers * layer_matmul_params(model) + model.d_model * model.vocab_size
+
+
+def parameter_count(model) -> int:
+    """All parameters: embedding, LM head (unless tied), projections and RMSNorm weights."""
+    embed = model.vocab_size * model.d_model
+    head = 0 if model.tie_embeddings else embed
+    norms = (2 * model.n_layers + 1) * model.d_model
+    return embed + head + model.n_layers * layer_matmul_params(model) + norms

@@ -1,0 +1,193 @@
+"""YAML profiles -> specs: safe loading, required and unit-suffixed keys, errors naming file and field.
+
+Hardware keys: memory_bandwidth_gbyte_per_s, peak_tflop_per_s, memory_gbyte (required);
+usable_memory_gbyte, power_w, price_usd_per_hour, measured (optional).
+Network keys: c2d_bandwidth_mbit_per_s, d2c_bandwidth_mbit_per_s, rtt_ms (required); jitter (optional).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from pathlib import Path
+
+import yaml
+
+from .errors import PlmodelError
+from .models import canonical_model_name
+from .specs import HardwareSpec, JitterSpec, LinkSpec, MeasuredSpeed
+from .units import GBYTE, MBIT, MS, TERA
+
+HARDWARE_KEYS = {
+    "memory_bandwidth_gbyte_per_s": True, "peak_tflop_per_s": True, "memory_gbyte": True,
+    "usable_memory_gbyte": False, "power_w": False, "price_usd_per_hour": False, "measured": False, "name": False,
+}
+NETWORK_KEYS = {
+    "c2d_bandwidth_mbit_per_s": True, "d2c_bandwidth_mbit_per_s": True, "rtt_ms": True,
+    "jitter": False, "name": False,
+}
+MEASURED_KEYS = {"model": True, "phase": True, "tokens_per_s": True, "weight_bits": False, "batch": False}
+JITTER_KEYS = {"distribution": True, "median_ms": True, "p99_ms": True}
+
+
+def profile_dirs() -> dict:
+    """Folders holding the shipped profiles: inside the wheel, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent
+    bundled = here / "profiles_data"
+    root = bundled if bundled.is_dir() else here.parent
+    return {"hardware": root / "hardware_profiles", "network": root / "network_profiles"}
+
+
+def available(kind: str) -> list:
+    """Names of the shipped profiles of one kind ('hardware' or 'network'), sorted."""
+    return sorted(p.stem for p in profile_dirs()[kind].glob("*.yaml"))
+
+
+def find_profile(kind: str, name_or_path: str, option: str) -> Path:
+    """The YAML file for a shipped profile name or a user's path; a clear error if there is none."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists() or "/" in name_or_path:
+        if not path.exists():
+            raise PlmodelError("no such file", str(path))
+        if not path.is_file():
+            raise PlmodelError("is a folder, expected a YAML file", str(path))
+        return path
+    shipped = profile_dirs()[kind] / f"{name_or_path}.yaml"
+    if shipped.is_file():
+        return shipped
+    raise PlmodelError(f"{option}: unknown {kind} profile {name_or_path!r}; expected one of "
+                       f"{', '.join(available(kind))} or a path to a YAML file")
+
+
+def read_mapping(path: Path) -> dict:
+    """Parse a YAML file with the safe loader and insist on a mapping at the top."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise PlmodelError(f"not valid YAML{where}: {getattr(exc, 'problem', None) or exc}", str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlmodelError(f"cannot be read ({exc.__class__.__name__})", str(path)) from None
+    if not isinstance(data, dict):
+        raise PlmodelError(f"expected a mapping of keys to values, got {type(data).__name__}", str(path))
+    return data
+
+
+def check_keys(data: dict, schema: dict, src: str, prefix: str = "") -> None:
+    """Every required key present and no unknown key (with a did-you-mean)."""
+    for key in data:
+        if key not in schema:
+            close = difflib.get_close_matches(str(key), list(schema), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; expected one of {', '.join(schema)}"
+            raise PlmodelError(f'unknown field "{prefix}{key}"{hint}', src)
+    for key, required in schema.items():
+        if required and key not in data:
+            raise PlmodelError(f'missing field "{prefix}{key}"', src)
+
+
+def number(data: dict, key: str, src: str, *, allow_zero: bool = False, prefix: str = "") -> float:
+    """A finite, positive (or non-negative) number from a mapping."""
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise PlmodelError(f'field "{prefix}{key}": expected a finite number, got {value!r}', src)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise PlmodelError(f'field "{prefix}{key}": expected a number {">= 0" if allow_zero else "> 0"}, got {value!r}', src)
+    return float(value)
+
+
+def optional(data: dict, key: str, src: str, scale: float):
+    """An optional positive number, scaled to SI, or None."""
+    return number(data, key, src) * scale if data.get(key) is not None else None
+
+
+def parse_measured(items, src: str) -> tuple:
+    """The `measured:` list of a hardware profile."""
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        raise PlmodelError('field "measured": expected a list of {model, phase, tokens_per_s}', src)
+    out = []
+    for i, item in enumerate(items):
+        prefix = f"measured[{i}]."
+        if not isinstance(item, dict):
+            raise PlmodelError(f'field "measured[{i}]": expected a mapping', src)
+        check_keys(item, MEASURED_KEYS, src, prefix)
+        model = canonical_model_name(str(item["model"]))
+        if model is None:
+            raise PlmodelError(f'field "{prefix}model": unknown model {item["model"]!r}', src)
+        try:
+            out.append(MeasuredSpeed(model, str(item["phase"]), number(item, "tokens_per_s", src, prefix=prefix),
+                                     item.get("weight_bits", 16), item.get("batch", 1), src))
+        except PlmodelError as exc:
+            raise PlmodelError(f"{prefix[:-1]}: {exc}", src) from None
+    return tuple(out)
+
+
+def hardware_from_mapping(data: dict, src: str, default_name: str) -> HardwareSpec:
+    """Validate a hardware mapping and convert its units (GB/s, TFLOP/s, GB) to SI."""
+    check_keys(data, HARDWARE_KEYS, src)
+    try:
+        return HardwareSpec(
+            name=str(data.get("name") or default_name),
+            mem_bw_bytes_per_s=number(data, "memory_bandwidth_gbyte_per_s", src) * GBYTE,
+            peak_flop_per_s=number(data, "peak_tflop_per_s", src) * TERA,
+            memory_bytes=number(data, "memory_gbyte", src) * GBYTE,
+            usable_memory_bytes=optional(data, "usable_memory_gbyte", src, GBYTE),
+            price_usd_per_hour=optional(data, "price_usd_per_hour", src, 1.0),
+            power_w=optional(data, "power_w", src, 1.0),
+            measured=parse_measured(data.get("measured"), src),
+            source=src,
+        )
+    except PlmodelError as exc:
+        raise exc if exc.source else PlmodelError(str(exc), src) from None
+
+
+def link_from_mapping(data: dict, src: str, default_name: str) -> LinkSpec:
+    """Validate a network mapping and convert its units (Mbit/s, ms) to SI."""
+    check_keys(data, NETWORK_KEYS, src)
+    jitter = None
+    if data.get("jitter") is not None:
+        j = data["jitter"]
+        if not isinstance(j, dict):
+            raise PlmodelError('field "jitter": expected a mapping with distribution, median_ms, p99_ms', src)
+        check_keys(j, JITTER_KEYS, src, "jitter.")
+        try:
+            jitter = JitterSpec(str(j["distribution"]), number(j, "median_ms", src, prefix="jitter.") * MS,
+                                number(j, "p99_ms", src, prefix="jitter.") * MS)
+        except PlmodelError as exc:
+            raise exc if exc.source else PlmodelError(str(exc), src) from None
+    return LinkSpec(
+        name=str(data.get("name") or default_name),
+        c2d_bps=number(data, "c2d_bandwidth_mbit_per_s", src) * MBIT,
+        d2c_bps=number(data, "d2c_bandwidth_mbit_per_s", src) * MBIT,
+        rtt_s=number(data, "rtt_ms", src, allow_zero=True) * MS,
+        jitter=jitter,
+        source=src,
+    )
+
+
+def load_hardware(name_or_path: str, option: str = "--cloud/--device") -> HardwareSpec:
+    """A hardware profile by shipped name or path."""
+    path = find_profile("hardware", name_or_path, option)
+    return hardware_from_mapping(read_mapping(path), str(path), path.stem)
+
+
+def load_link(name_or_path: str, option: str = "--network") -> LinkSpec:
+    """A network profile by shipped name or path."""
+    path = find_profile("network", name_or_path, option)
+    return link_from_mapping(read_mapping(path), str(path), path.stem)
+
+
+def hardware_to_mapping(hw: HardwareSpec) -> dict:
+    """The YAML mapping of a HardwareSpec (inverse of hardware_from_mapping)."""
+    data = {"name": hw.name, "memory_bandwidth_gbyte_per_s": hw.mem_bw_bytes_per_s / GBYTE,
+            "peak_tflop_per_s": hw.peak_flop_per_s / TERA, "memory_gbyte": hw.memory_bytes / GBYTE}
+    for key, value, scale in (("usable_memory_gbyte", hw.usable_memory_bytes, GBYTE),
+                              ("power_w", hw.power_w, 1.0), ("price_usd_per_hour", hw.price_usd_per_hour, 1.0)):
+        if value is not None:
+            data[key] = value / scale
+    if hw.measured:
+        data["measured"] = [{"model": m.model, "phase": m.phase, "weight_bits": m.weight_bits,
+                             "batch": m.batch, "tokens_per_s": m.tokens_per_s} for m in hw.measured]
+    return data

@@ -1,0 +1,237 @@
+"""Typed, validated specifications: model shape, adapter, hardware, link and the scenario that joins them.
+
+All numbers are SI (bytes, seconds, FLOP, bit/s). Every spec is a frozen dataclass whose fields are
+checked when it is built, naming the field that is wrong; YAML and CLI parsing live elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import PlmodelError
+
+#: Projections that may carry an adapter, in the order they run inside a decoder layer.
+PROJECTIONS = ("q", "k", "v", "o", "gate", "up", "down")
+#: Projections that share an input and so one round trip: attention in, attention out, MLP in, MLP out.
+STAGE_OF = {"q": 0, "k": 0, "v": 0, "o": 1, "gate": 2, "up": 2, "down": 3}
+PHASES = ("prefill", "decode")
+MODES = ("paper", "realistic")
+
+
+def require_positive(name: str, value, *, integer: bool = False, allow_zero: bool = False) -> None:
+    """Raise PlmodelError unless `value` is a finite positive number (an integer where asked)."""
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type:
+        kind = "an integer" if integer else "a number"
+        raise PlmodelError(f'"{name}" must be {kind}, got {value!r}')
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise PlmodelError(f'"{name}" must be finite and {bound}, got {value!r}')
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Shape of a LLaMA-style decoder (RMSNorm, rotary, GQA attention, SwiGLU MLP)."""
+
+    name: str
+    n_layers: int
+    d_model: int
+    n_heads: int
+    n_kv_heads: int
+    d_ffn: int
+    vocab_size: int
+    tie_embeddings: bool = False
+    head_dim: int = 0  # 0: d_model // n_heads
+
+    def __post_init__(self):
+        for key in ("n_layers", "d_model", "n_heads", "n_kv_heads", "d_ffn", "vocab_size"):
+            require_positive(key, getattr(self, key), integer=True)
+        if self.n_heads % self.n_kv_heads:
+            raise PlmodelError(f'"n_kv_heads" ({self.n_kv_heads}) must divide "n_heads" ({self.n_heads})')
+        if self.head_dim == 0:
+            if self.d_model % self.n_heads:
+                raise PlmodelError(f'"n_heads" ({self.n_heads}) must divide "d_model" ({self.d_model})')
+            object.__setattr__(self, "head_dim", self.d_model // self.n_heads)
+        require_positive("head_dim", self.head_dim, integer=True)
+
+    @property
+    def q_dim(self) -> int:
+        """Width of the query projection's output (n_heads x head_dim)."""
+        return self.n_heads * self.head_dim
+
+    @property
+    def kv_dim(self) -> int:
+        """Width of the key and value projections' outputs (n_kv_heads x head_dim)."""
+        return self.n_kv_heads * self.head_dim
+
+
+def projection_shape(model, proj: str) -> tuple:
+    """(in_features, out_features) of one projection; works on specs whose fields are numpy arrays."""
+    d, f = model.d_model, model.d_ffn
+    q_dim, kv_dim = model.n_heads * model.head_dim, model.n_kv_heads * model.head_dim
+    return {
+        "q": (d, q_dim), "k": (d, kv_dim), "v": (d, kv_dim), "o": (q_dim, d),
+        "gate": (d, f), "up": (d, f), "down": (f, d),
+    }[proj]
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    """PrivateLoRA adapter: dW = A M B with A (d_in x r_c2d), M (r_c2d x r_d2c), B (r_d2c x d_out).
+
+    `layers` is None for every layer, or the indices of the layers that carry adapters.
+    Bits: `act_bits` per activation on the wire, `cloud_weight_bits` for the decoder stack and A, B,
+    `device_weight_bits` for embedding, LM head and M.
+    """
+
+    r_c2d: int
+    r_d2c: int
+    targets: tuple = ("q", "k", "v")
+    layers: tuple | None = None
+    act_bits: int = 16
+    cloud_weight_bits: int = 16
+    device_weight_bits: int = 16
+
+    def __post_init__(self):
+        require_positive("rank_c2d", self.r_c2d, integer=True)
+        require_positive("rank_d2c", self.r_d2c, integer=True)
+        for key in ("act_bits", "cloud_weight_bits", "device_weight_bits"):
+            require_positive(key, getattr(self, key), integer=True)
+            if getattr(self, key) > 64:
+                raise PlmodelError(f'"{key}" must be at most 64, got {getattr(self, key)}')
+        if not self.targets:
+            raise PlmodelError('"targets" must name at least one of ' + ", ".join(PROJECTIONS))
+        unknown = [t for t in self.targets if t not in PROJECTIONS]
+        if unknown:
+            raise PlmodelError(f'"targets": unknown projection {unknown[0]!r}; expected any of ' + ", ".join(PROJECTIONS))
+        ordered = tuple(p for p in PROJECTIONS if p in self.targets)
+        object.__setattr__(self, "targets", ordered)
+        if self.layers is not None:
+            if not self.layers:
+                raise PlmodelError('"layers" must list at least one layer index')
+            for i in self.layers:
+                require_positive("layers", i, integer=True, allow_zero=True)
+            object.__setattr__(self, "layers", tuple(sorted(set(self.layers))))
+
+    @property
+    def n_stages(self) -> int:
+        """Round trips per adapted layer: one per group of targets that share an input."""
+        return len({STAGE_OF[t] for t in self.targets})
+
+    def adapted_layers(self, n_layers: int) -> tuple:
+        """Indices of the layers that carry adapters in a model of `n_layers` layers."""
+        return tuple(range(n_layers)) if self.layers is None else self.layers
+
+
+@dataclass(frozen=True)
+class MeasuredSpeed:
+    """A measured tokens/s of a whole model on one machine (it takes precedence over the roofline)."""
+
+    model: str
+    phase: str
+    tokens_per_s: float
+    weight_bits: int = 16
+    batch: int = 1
+    source: str = ""
+
+    def __post_init__(self):
+        if self.phase not in PHASES:
+            raise PlmodelError(f'"phase" must be prefill or decode, got {self.phase!r}')
+        require_positive("tokens_per_s", self.tokens_per_s)
+        require_positive("weight_bits", self.weight_bits, integer=True)
+        require_positive("batch", self.batch, integer=True)
+
+
+@dataclass(frozen=True)
+class HardwareSpec:
+    """A cloud accelerator or a personal device: roofline figures plus optional measured speeds."""
+
+    name: str
+    mem_bw_bytes_per_s: float
+    peak_flop_per_s: float
+    memory_bytes: float
+    measured: tuple = ()
+    usable_memory_bytes: float | None = None  # what one app may use (iOS caps it); None: all of it
+    price_usd_per_hour: float | None = None
+    power_w: float | None = None
+    source: str = ""
+
+    def __post_init__(self):
+        require_positive("memory_bandwidth", self.mem_bw_bytes_per_s)
+        require_positive("peak_flops", self.peak_flop_per_s)
+        require_positive("memory", self.memory_bytes)
+        for key in ("usable_memory_bytes", "price_usd_per_hour", "power_w"):
+            if getattr(self, key) is not None:
+                require_positive(key, getattr(self, key))
+
+    def measured_speed(self, model: str, phase: str, weight_bits: int) -> MeasuredSpeed | None:
+        """The measured figure for this model, phase and weight precision, if the profile has one."""
+        for m in self.measured:
+            if m.model == model and m.phase == phase and m.weight_bits == weight_bits:
+                return m
+        return None
+
+
+@dataclass(frozen=True)
+class JitterSpec:
+    """Random extra one-way delay: lognormal with the given median and 99th percentile (seconds)."""
+
+    distribution: str
+    median_s: float
+    p99_s: float
+
+    def __post_init__(self):
+        if self.distribution != "lognormal":
+            raise PlmodelError(f'"jitter.distribution" must be lognormal, got {self.distribution!r}')
+        require_positive("jitter.median_ms", self.median_s)
+        require_positive("jitter.p99_ms", self.p99_s)
+        if self.p99_s < self.median_s:
+            raise PlmodelError('"jitter.p99_ms" must be at least "jitter.median_ms"')
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """The network between device and cloud: bandwidth each way (bit/s) and round-trip time (s)."""
+
+    name: str
+    c2d_bps: float
+    d2c_bps: float
+    rtt_s: float = 0.0
+    jitter: JitterSpec | None = None
+    source: str = ""
+
+    def __post_init__(self):
+        require_positive("c2d_bandwidth", self.c2d_bps)
+        require_positive("d2c_bandwidth", self.d2c_bps)
+        require_positive("rtt", self.rtt_s, allow_zero=True)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One configuration to estimate: who runs what, over which link, on how much work.
+
+    Prefill processes `batch` sequences of `prompt_tokens` tokens; decode generates one token for
+    each of `batch` sequences whose context holds `prompt_tokens` tokens.
+    """
+
+    model: ModelSpec
+    adapter: AdapterSpec
+    cloud: HardwareSpec
+    device: HardwareSpec
+    link: LinkSpec
+    batch: int = 1
+    prompt_tokens: int = 128
+    mode: str = "realistic"
+
+    def __post_init__(self):
+        require_positive("batch", self.batch, integer=True)
+        require_positive("prompt_tokens", self.prompt_tokens, integer=True)
+        if self.mode not in MODES:
+            raise PlmodelError(f'"mode" must be paper or realistic, got {self.mode!r}')
+        for key, rank in (("rank_c2d", self.adapter.r_c2d), ("rank_d2c", self.adapter.r_d2c)):
+            if rank > self.model.d_model:
+                raise PlmodelError(f'"{key}" must be at most the hidden size {self.model.d_model}, got {rank}')
+        layers = self.adapter.layers or ()
+        if layers and max(layers) >= self.model.n_layers:
+            raise PlmodelError(f'"layers": index {max(layers)} is outside 0..{self.model.n_layers - 1}')

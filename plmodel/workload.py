@@ -1,0 +1,210 @@
+"""Pure workload counts of PrivateLoRA split inference: FLOPs, bytes read, bytes on the wire, memory.
+
+Conventions (stated once, used everywhere, checked by the torch reference):
+- FLOPs are actual FLOPs of matrix products, 2*m*n*k per matmul (not MACs). Norms, rotary, softmax,
+  SiLU and sampling are not counted. Attention scores and the weighted sum of values count the
+  full square of a prefill (the causal mask is ignored, as torch's FlopCounterMode does); a decode
+  step at context n attends to n cached tokens plus itself.
+- A step processes T = batch x prompt_tokens tokens in prefill and T = batch tokens in decode.
+- Bytes read: weights once per step (shared by the step's tokens), the KV cache read in decode,
+  activations in and out of every projection at `act_bits`. The KV cache is stored at `act_bits`.
+- On the wire: every adapted projection sends r_c2d values a token to the device and gets r_d2c
+  back; the embedding output goes up (device to cloud) once per step and the last hidden state
+  comes down for the tokens that need logits. `transport="lora"` is the baseline that ships the
+  projection's full input down and its full output up instead.
+
+Every function takes specs whose numeric fields may be numpy arrays, so a grid evaluates at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from .specs import PROJECTIONS, STAGE_OF, projection_shape
+
+
+@dataclass(frozen=True)
+class Work:
+    """Work of one piece of a forward step, per side and per direction (FLOP and bytes)."""
+
+    cloud_flop: float = 0.0
+    cloud_weight_bytes: float = 0.0
+    cloud_kv_bytes: float = 0.0
+    cloud_act_bytes: float = 0.0
+    device_flop: float = 0.0
+    device_weight_bytes: float = 0.0
+    device_act_bytes: float = 0.0
+    c2d_bytes: float = 0.0
+    d2c_bytes: float = 0.0
+
+    def __add__(self, other: "Work") -> "Work":
+        return Work(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def scaled(self, k) -> "Work":
+        """Every count multiplied by k (e.g. a number of layers)."""
+        return Work(*(getattr(self, f.name) * k for f in fields(self)))
+
+    @property
+    def cloud_bytes(self):
+        return self.cloud_weight_bytes + self.cloud_kv_bytes + self.cloud_act_bytes
+
+    @property
+    def device_bytes(self):
+        return self.device_weight_bytes + self.device_act_bytes
+
+
+def n_adapted_layers(model, adapter):
+    """How many layers carry adapters."""
+    return model.n_layers if adapter.layers is None else len(adapter.layers)
+
+
+def stages(targets) -> list:
+    """Targets grouped by the input they share, in execution order: [[q, k, v], [o], [gate, up], [down]]."""
+    groups = {}
+    for t in targets:
+        groups.setdefault(STAGE_OF[t], []).append(t)
+    return [groups[k] for k in sorted(groups)]
+
+
+def tokens_in_step(phase: str, batch, prompt_tokens):
+    """T: tokens one forward step processes."""
+    return batch * prompt_tokens if phase == "prefill" else batch
+
+
+def layer_work(model, phase: str, batch, prompt_tokens, weight_bits=16, act_bits=16) -> Work:
+    """The work of one decoder layer without adapters (counted on the cloud side)."""
+    t = tokens_in_step(phase, batch, prompt_tokens)
+    wb, ab = weight_bits / 8, act_bits / 8
+    shapes = [projection_shape(model, p) for p in PROJECTIONS]
+    params = sum(i * o for i, o in shapes)
+    q_dim, kv_dim = model.n_heads * model.head_dim, model.n_kv_heads * model.head_dim
+    if phase == "prefill":
+        attn_flop = 2 * 2 * batch * prompt_tokens * prompt_tokens * q_dim  # QK^T and AV over the full square
+        kv_read = 0
+    else:
+        attn_flop = 2 * 2 * batch * (prompt_tokens + 1) * q_dim  # one query against n cached keys + itself
+        kv_read = batch * prompt_tokens * 2 * kv_dim * ab
+    kv_write = t * 2 * kv_dim * ab
+    return Work(
+        cloud_flop=2 * t * params + attn_flop,
+        cloud_weight_bytes=params * wb + 2 * model.d_model * wb,  # projections + two RMSNorm weights
+        cloud_kv_bytes=kv_read + kv_write,
+        cloud_act_bytes=t * sum(i + o for i, o in shapes) * ab,
+    )
+
+
+def stage_work(model, adapter, group, phase: str, batch, prompt_tokens, transport: str = "privatelora") -> Work:
+    """Adapter work of one round trip (targets sharing an input) in one adapted layer."""
+    t = tokens_in_step(phase, batch, prompt_tokens)
+    cw, dw, ab = adapter.cloud_weight_bits / 8, adapter.device_weight_bits / 8, adapter.act_bits / 8
+    rc, rd = adapter.r_c2d, adapter.r_d2c
+    w = Work()
+    for p in group:
+        d_in, d_out = projection_shape(model, p)
+        if transport == "privatelora":  # A and B on the cloud, M on the device, ranks on the wire
+            w = w + Work(cloud_flop=2 * t * (d_in * rc + rd * d_out), cloud_weight_bytes=(d_in * rc + rd * d_out) * cw,
+                         cloud_act_bytes=t * (rc + rd) * ab, device_flop=2 * t * rc * rd,
+                         device_weight_bytes=rc * rd * dw, device_act_bytes=t * (rc + rd) * ab,
+                         c2d_bytes=t * rc * ab, d2c_bytes=t * rd * ab)
+        else:  # LoRA on the device (A: d_in x r_c2d, B: r_c2d x d_out): full input down, full output up
+            w = w + Work(device_flop=2 * t * rc * (d_in + d_out), device_weight_bytes=rc * (d_in + d_out) * dw,
+                         device_act_bytes=t * (d_in + d_out) * ab, d2c_bytes=t * d_out * ab)
+    if transport == "lora":  # the shared input crosses once per stage
+        w = w + Work(c2d_bytes=t * projection_shape(model, group[0])[0] * ab)
+    return w
+
+
+def adapter_work(model, adapter, phase: str, batch, prompt_tokens, transport: str = "privatelora") -> Work:
+    """Adapter work of one adapted layer (every stage)."""
+    w = Work()
+    for group in stages(adapter.targets):
+        w = w + stage_work(model, adapter, group, phase, batch, prompt_tokens, transport)
+    return w
+
+
+def ends_work(model, phase: str, batch, prompt_tokens, logit_tokens, weight_bits=16, act_bits=16) -> Work:
+    """Device work at the two ends of the stack: embedding (hidden state up), final norm and LM head
+    for `logit_tokens` tokens (hidden state down)."""
+    t = tokens_in_step(phase, batch, prompt_tokens)
+    dw, ab = weight_bits / 8, act_bits / 8
+    d, v = model.d_model, model.vocab_size
+    return Work(
+        device_flop=2 * logit_tokens * d * v,
+        device_weight_bytes=(d * v + d) * dw + t * d * dw,  # LM head + final norm, plus the embedding rows looked up
+        device_act_bytes=(t * d + logit_tokens * (d + v)) * ab,
+        d2c_bytes=t * d * ab,
+        c2d_bytes=logit_tokens * d * ab,
+    )
+
+
+@dataclass(frozen=True)
+class StepWork:
+    """A whole forward step: the cloud's layers, the adapters and the two ends, each summed."""
+
+    layers: Work
+    adapters: Work
+    ends: Work
+    n_adapted: object
+    n_round_trips: object  # adapter round trips in the step (adapted layers x stages)
+
+    @property
+    def total(self) -> Work:
+        return self.layers + self.adapters + self.ends
+
+
+def step_work(model, adapter, phase: str, batch, prompt_tokens, logit_tokens=None,
+              transport: str = "privatelora") -> StepWork:
+    """Totals of one forward step. `logit_tokens` defaults to every token of the step."""
+    t = tokens_in_step(phase, batch, prompt_tokens)
+    n_ad = n_adapted_layers(model, adapter)
+    return StepWork(
+        layers=layer_work(model, phase, batch, prompt_tokens, adapter.cloud_weight_bits, adapter.act_bits)
+        .scaled(model.n_layers),
+        adapters=adapter_work(model, adapter, phase, batch, prompt_tokens, transport).scaled(n_ad),
+        ends=ends_work(model, phase, batch, prompt_tokens, t if logit_tokens is None else logit_tokens,
+                       adapter.device_weight_bits, adapter.act_bits),
+        n_adapted=n_ad,
+        n_round_trips=n_ad * len(stages(adapter.targets)),
+    )
+
+
+def per_layer_wire_bytes(model, adapter, phase: str, batch, prompt_tokens) -> list:
+    """[(layer, c2d_bytes, d2c_bytes)] for every layer: what crosses the link inside the stack."""
+    adapted = set(range(model.n_layers) if adapter.layers is None else adapter.layers)
+    w = adapter_work(model, adapter, phase, batch, prompt_tokens)
+    return [(i, w.c2d_bytes if i in adapted else 0, w.d2c_bytes if i in adapted else 0) for i in range(model.n_layers)]
+
+
+@dataclass(frozen=True)
+class Residency:
+    """Bytes resident on each side during serving."""
+
+    cloud_weight_bytes: float
+    cloud_adapter_bytes: float  # A and B
+    cloud_kv_bytes: float
+    device_weight_bytes: float  # embedding, LM head (unless tied), final norm
+    device_adapter_bytes: float  # M
+    device_matmul_weight_bytes: float  # LM head + M: the paper's resource-table convention
+
+    @property
+    def device_bytes(self):
+        return self.device_weight_bytes + self.device_adapter_bytes
+
+
+def residency(model, adapter, batch, context_tokens) -> Residency:
+    """Memory each side holds for `batch` sequences of `context_tokens` tokens."""
+    cw, dw, ab = adapter.cloud_weight_bits / 8, adapter.device_weight_bits / 8, adapter.act_bits / 8
+    n_ad = n_adapted_layers(model, adapter)
+    layer_params = sum(i * o for i, o in (projection_shape(model, p) for p in PROJECTIONS)) + 2 * model.d_model
+    ab_params = sum(i * adapter.r_c2d + adapter.r_d2c * o for i, o in (projection_shape(model, p) for p in adapter.targets))
+    m_params = len(adapter.targets) * adapter.r_c2d * adapter.r_d2c * n_ad
+    table = model.vocab_size * model.d_model
+    head = 0 if model.tie_embeddings else table
+    return Residency(
+        cloud_weight_bytes=model.n_layers * layer_params * cw,
+        cloud_adapter_bytes=n_ad * ab_params * cw,
+        cloud_kv_bytes=batch * context_tokens * 2 * model.n_kv_heads * model.head_dim * model.n_layers * ab,
+        device_weight_bytes=(table + head + model.d_model) * dw,
+        device_adapter_bytes=m_params * dw,
+        device_matmul_weight_bytes=(table + m_params) * dw,
+    )
