@@ -78,7 +78,7 @@ def render(r: dict) -> str:
                         "yes" if r[f"device_only_{bits}bit_fits"] else "no"))
     probes = ", ".join(f"{ms_} ms: {r[f'decode_tokens_per_s_rtt_{ms_}ms']:.2f}" for ms_ in RTT_PROBES_MS)
     lat = ["Latency (realistic accounting, decode tok/s): " + probes,
-           f"  split is slower than device-only 4-bit above an RTT of {r['break_even_rtt_s'] * ms:.2f} ms"]
+           f"  break-even: split is slower than device-only 4-bit above an RTT of {r['break_even_rtt_s'] * ms:.2f} ms"]
     if "cloud_usd_per_million_tokens" in r:
         lat.append(f"  cloud cost: {r['cloud_usd_per_million_tokens']:,.2f} USD per million decoded tokens "
                    "(one GPU-hour at list price / decode tokens per hour)")

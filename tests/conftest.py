@@ -1,0 +1,38 @@
+"""Shared fixtures: the paper's hardware, network and the model presets."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/reference importable as `reference`
+
+from plmodel.models import PRESETS  # noqa: E402
+from plmodel.profiles import load_hardware, load_link  # noqa: E402
+from plmodel.specs import AdapterSpec, Scenario  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def a100():
+    return load_hardware("a100-80g-pcie")
+
+
+@pytest.fixture(scope="session")
+def iphone():
+    return load_hardware("iphone-13-pro-max")
+
+
+@pytest.fixture(scope="session")
+def paper_link():
+    return load_link("5g-paper")
+
+
+@pytest.fixture(scope="session")
+def scenario(a100, iphone, paper_link):
+    """A factory of scenarios on the paper's hardware: scenario('7b', rank=64, mode='paper', ...)."""
+
+    def make(model="llama-2-7b", rank=64, link=paper_link, mode="realistic", batch=1, prompt_tokens=128, **adapter):
+        return Scenario(PRESETS[model], AdapterSpec(rank, rank, **adapter), a100, iphone, link, batch,
+                        prompt_tokens, mode)
+
+    return make

@@ -1,0 +1,92 @@
+"""Closed-form estimate: the realistic accounting's latency and roofline behaviour, and the baselines."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from plmodel.analytical import realistic_step, stack_time
+from plmodel.estimate import estimate
+from plmodel.models import PRESETS
+from plmodel.specs import AdapterSpec
+
+
+@pytest.mark.parametrize("rtt_ms", [0, 5, 20, 50, 100])
+def test_every_token_pays_the_round_trips(scenario, paper_link, rtt_ms):
+    """A decode token takes at least (adapted layers + 1) x RTT; the breakdown adds up."""
+    link = replace(paper_link, rtt_s=rtt_ms * 1e-3)
+    r = estimate(scenario(link=link))
+    assert r["tpot_s"] >= 33 * rtt_ms * 1e-3
+    parts = sum(r[f"decode_{k}_s"] for k in ("cloud", "device", "transfer", "latency"))
+    assert parts == pytest.approx(r["decode_step_s"])
+
+
+def test_rtt_lowers_realistic_not_paper(scenario, paper_link):
+    """RTT costs tokens/s in realistic mode; the paper's accounting ignores it."""
+    slow = replace(paper_link, rtt_s=0.02)
+    assert estimate(scenario(link=slow))["decode_tokens_per_s"] < estimate(scenario())["decode_tokens_per_s"]
+    assert estimate(scenario(link=slow, mode="paper"))["decode_tokens_per_s"] == \
+        estimate(scenario(mode="paper"))["decode_tokens_per_s"]
+
+
+def test_break_even_rtt_is_where_split_meets_device_only(scenario, paper_link):
+    """At the break-even RTT the split decode equals the 4-bit device-only decode."""
+    rtt = estimate(scenario())["break_even_rtt_s"]
+    assert rtt > 0
+    at = estimate(scenario(link=replace(paper_link, rtt_s=rtt)))
+    assert at["decode_tokens_per_s"] == pytest.approx(at["device_only_4bit_decode_tokens_per_s"], rel=1e-9)
+
+
+def test_measured_speed_takes_precedence(a100):
+    """The A100's measured 7B decode sets batch-1 time; a model without one uses the roofline."""
+    m = PRESETS["llama-2-7b"]
+    t, source = stack_time(a100, m, "llama-2-7b", "decode", 1, 128, 16, 16, with_ends=False)
+    assert (source, t) == ("measured", pytest.approx(1 / 37.1))
+    _, source = stack_time(a100, PRESETS["llama-2-70b"], "llama-2-70b", "decode", 1, 128, 16, 16, with_ends=False)
+    assert source == "roofline"
+
+
+def test_batch_raises_aggregate_decode(scenario):
+    """A larger batch never lowers aggregate decode tokens/s, and per-user speed does not rise."""
+    rs = [estimate(scenario(batch=b)) for b in (1, 4, 16, 64, 256)]
+    agg = [r["decode_tokens_per_s"] for r in rs]
+    per_user = [r["decode_tokens_per_s_per_user"] for r in rs]
+    assert agg == sorted(agg) and per_user == sorted(per_user, reverse=True)
+
+
+def test_roofline_bound_switches_to_compute(a100, iphone, paper_link):
+    """Cloud decode is bandwidth bound at batch 1 and compute bound at batch 4096 (70B, no measurement)."""
+    m = PRESETS["llama-2-70b"]
+    small = realistic_step(m, None, AdapterSpec(16, 16), a100, iphone, paper_link, "decode", 1, 16)
+    big = realistic_step(m, None, AdapterSpec(16, 16), a100, iphone, paper_link, "decode", 4096, 16)
+    weights = 2 * 68.4e9 / 1935e9
+    assert float(small.cloud_s) == pytest.approx(weights, rel=0.02)
+    assert float(big.cloud_s) > 4096 * 2 * 68e9 / 312e12 * 0.95
+
+
+def test_vectorised_equals_scalar(a100, iphone, paper_link):
+    """The estimate on numpy arrays of ranks and batches equals it point by point."""
+    from types import SimpleNamespace
+
+    m = PRESETS["llama-2-13b"]
+    ranks, batches = np.array([16, 64, 512]), np.array([1, 8, 64])
+    vec_adapter = SimpleNamespace(**{**AdapterSpec(1, 1).__dict__, "r_c2d": ranks, "r_d2c": ranks})
+    vec = realistic_step(m, "llama-2-13b", vec_adapter, a100, iphone, paper_link, "decode", batches, 128).tokens_per_s
+    for i in range(3):
+        one = realistic_step(m, "llama-2-13b", AdapterSpec(int(ranks[i]), int(ranks[i])), a100, iphone, paper_link,
+                             "decode", int(batches[i]), 128).tokens_per_s
+        assert vec[i] == pytest.approx(float(one), rel=1e-12)
+
+
+def test_baselines_present_and_ordered(scenario):
+    """Cloud-only beats split in paper mode; device-only 4-bit 7B fits the iPhone, 13B does not."""
+    r = estimate(scenario(mode="paper"))
+    assert r["cloud_only_decode_tokens_per_s"] > r["decode_tokens_per_s"] > r["split_lora_decode_tokens_per_s"]
+    assert r["device_only_4bit_fits"] is True
+    assert estimate(scenario("llama-2-13b"))["device_only_4bit_fits"] is False
+
+
+def test_device_cost_is_small_fraction(scenario):
+    """For 7B the device does under 2 % of the full model's FLOPs per token (the blog's claim)."""
+    r = estimate(scenario(rank=128))
+    assert r["device_flop_per_token"] / r["device_only_flop_per_token"] < 0.02

@@ -1,0 +1,93 @@
+"""The command line: tables with units, JSON keys, and one-line errors with exit status 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def plmodel(*args):
+    return subprocess.run([sys.executable, "-m", "plmodel", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_estimate_table_has_units_and_profiles():
+    """The headline command names its profiles and mode and prints units."""
+    out = plmodel("estimate", "--model", "13b", "--rank", "64")
+    assert out.returncode == 0, out.stderr
+    for text in ("tok/s", "TTFT ms", "kB", "MB", "GFLOP", "a100-80g-pcie", "iphone-13-pro-max", "5g-median",
+                 "mode realistic", "device only 4-bit", "cloud only", "break", "RTT"):
+        assert text in out.stdout
+
+
+def test_estimate_json_keys():
+    """--json prints one flat object with the documented keys and the inputs."""
+    out = plmodel("estimate", "--model", "7b", "--rank-c2d", "32", "--rank-d2c", "96", "--json")
+    r = json.loads(out.stdout)
+    for key in ("prefill_tokens_per_s", "decode_tokens_per_s", "ttft_s", "device_memory_bytes",
+                "device_flop_per_token", "c2d_bytes_per_token", "d2c_bytes_per_token", "model", "cloud", "network"):
+        assert key in r
+    assert (r["rank_c2d"], r["rank_d2c"]) == (32, 96)
+    assert all(not isinstance(v, (dict, list)) for v in r.values())
+
+
+def test_estimate_imports_neither_torch_nor_matplotlib():
+    """The estimate path pays for neither torch nor matplotlib."""
+    code = ("import sys; from plmodel.cli import main; main(['estimate', '--json']); "
+            "sys.stderr.write(str(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'matplotlib'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stderr.strip() == "[]"
+
+
+def test_paper_mode_on_paper_network():
+    """--mode paper with the 5g-paper profile gives the blog's 27.8 tok/s at rank 64."""
+    r = json.loads(plmodel("estimate", "--mode", "paper", "--network", "5g-paper", "--json").stdout)
+    assert r["decode_tokens_per_s"] == pytest.approx(27.8, rel=0.01)
+
+
+BAD = [
+    (["--model", "gpt-9"], "--model"),
+    (["--rank", "0"], "--rank"),
+    (["--rank", "-3"], "--rank"),
+    (["--rank", "5000"], "hidden size"),
+    (["--rank", "abc"], "--rank"),
+    (["--batch", "0"], "--batch"),
+    (["--prompt-tokens", "0"], "--prompt-tokens"),
+    (["--network", "6g"], "--network"),
+    (["--cloud", "/nonexistent/x.yaml"], "no such file"),
+    (["--targets", "q,zz"], "targets"),
+    (["--layers", "0-x"], "--layers"),
+    (["--layers", "40"], "layers"),
+    (["--mode", "fast"], "--mode"),
+    (["--rtt-ms", "-1"], "--rtt-ms"),
+    (["--act-bits", "0"], "--act-bits"),
+]
+
+
+@pytest.mark.parametrize("args,fragment", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_one_line_exit_2(args, fragment):
+    """Bad input: exit 2, one line on stderr naming the option, no traceback, nothing on stdout."""
+    out = plmodel("estimate", *args)
+    assert out.returncode == 2
+    assert fragment in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and out.stdout == ""
+
+
+def test_bad_yaml_profile_names_file_and_field(tmp_path):
+    """A user's network YAML with a negative bandwidth names the file and the field."""
+    p = tmp_path / "net.yaml"
+    p.write_text("c2d_bandwidth_mbit_per_s: 100\nd2c_bandwidth_mbit_per_s: -5\nrtt_ms: 3\n")
+    out = plmodel("estimate", "--network", str(p))
+    assert out.returncode == 2 and str(p) in out.stderr and "d2c_bandwidth_mbit_per_s" in out.stderr
+
+
+def test_profiles_lists_everything():
+    """`plmodel profiles` lists hardware and network with key figures."""
+    out = plmodel("profiles")
+    assert out.returncode == 0 and "a100-80g-pcie" in out.stdout and "5g-paper" in out.stdout and "GB/s" in out.stdout
+
+
+def test_help_exits_zero():
+    """--help for every subcommand works."""
+    for cmd in ("estimate", "profiles"):
+        assert plmodel(cmd, "--help").returncode == 0
