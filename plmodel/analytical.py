@@ -100,14 +100,12 @@ def realistic_step(model, model_key, adapter, cloud, device, link, phase, batch,
                    transport="privatelora") -> StepTime:
     """One step of split inference with causality: every round trip is waited for."""
     logit_tokens = batch  # prefill needs logits for the last position of each sequence only
-    sw = step_work(model, adapter, phase, batch, prompt_tokens, logit_tokens, transport)
+    stage_works = [stage_work(model, adapter, g, phase, batch, prompt_tokens, transport) for g in stages(adapter.targets)]
+    sw = step_work(model, adapter, phase, batch, prompt_tokens, logit_tokens, transport, stage_works)
     stack_s, source = stack_time(cloud, model, model_key, phase, batch, prompt_tokens,
                                  adapter.cloud_weight_bits, adapter.act_bits, with_ends=False)
-    cloud_ad = device_ad = 0.0
-    for group in stages(adapter.targets):
-        w = stage_work(model, adapter, group, phase, batch, prompt_tokens, transport)
-        cloud_ad = cloud_ad + cloud_roofline_s(w, cloud)
-        device_ad = device_ad + device_roofline_s(w, device)
+    cloud_ad = sum(cloud_roofline_s(w, cloud) for w in stage_works)
+    device_ad = sum(device_roofline_s(w, device) for w in stage_works)
     total = sw.total
     return StepTime(
         tokens=tokens_in_step(phase, batch, prompt_tokens),

@@ -97,21 +97,18 @@ def stage_work(model, adapter, group, phase: str, batch, prompt_tokens, transpor
     """Adapter work of one round trip (targets sharing an input) in one adapted layer."""
     t = tokens_in_step(phase, batch, prompt_tokens)
     cw, dw, ab = adapter.cloud_weight_bits / 8, adapter.device_weight_bits / 8, adapter.act_bits / 8
-    rc, rd = adapter.r_c2d, adapter.r_d2c
-    w = Work()
-    for p in group:
-        d_in, d_out = projection_shape(model, p)
-        if transport == "privatelora":  # A and B on the cloud, M on the device, ranks on the wire
-            w = w + Work(cloud_flop=2 * t * (d_in * rc + rd * d_out), cloud_weight_bytes=(d_in * rc + rd * d_out) * cw,
-                         cloud_act_bytes=t * (rc + rd) * ab, device_flop=2 * t * rc * rd,
-                         device_weight_bytes=rc * rd * dw, device_act_bytes=t * (rc + rd) * ab,
-                         c2d_bytes=t * rc * ab, d2c_bytes=t * rd * ab)
-        else:  # LoRA on the device (A: d_in x r_c2d, B: r_c2d x d_out): full input down, full output up
-            w = w + Work(device_flop=2 * t * rc * (d_in + d_out), device_weight_bytes=rc * (d_in + d_out) * dw,
-                         device_act_bytes=t * (d_in + d_out) * ab, d2c_bytes=t * d_out * ab)
-    if transport == "lora":  # the shared input crosses once per stage
-        w = w + Work(c2d_bytes=t * projection_shape(model, group[0])[0] * ab)
-    return w
+    rc, rd, n = adapter.r_c2d, adapter.r_d2c, len(group)
+    shapes = [projection_shape(model, p) for p in group]
+    d_in, d_out = sum(i for i, _ in shapes), sum(o for _, o in shapes)  # every count is linear in them
+    if transport == "privatelora":  # A and B on the cloud, M on the device, ranks on the wire
+        ab_weights = d_in * rc + rd * d_out
+        return Work(cloud_flop=2 * t * ab_weights, cloud_weight_bytes=ab_weights * cw,
+                    cloud_act_bytes=n * t * (rc + rd) * ab, device_flop=n * 2 * t * rc * rd,
+                    device_weight_bytes=n * rc * rd * dw, device_act_bytes=n * t * (rc + rd) * ab,
+                    c2d_bytes=n * t * rc * ab, d2c_bytes=n * t * rd * ab)
+    # LoRA on the device (A: d_in x r_c2d, B: r_c2d x d_out): the shared input down once, every output up
+    return Work(device_flop=2 * t * rc * (d_in + d_out), device_weight_bytes=rc * (d_in + d_out) * dw,
+                device_act_bytes=t * (d_in + d_out) * ab, d2c_bytes=t * d_out * ab, c2d_bytes=t * shapes[0][0] * ab)
 
 
 def adapter_work(model, adapter, phase: str, batch, prompt_tokens, transport: str = "privatelora") -> Work:
@@ -153,14 +150,18 @@ class StepWork:
 
 
 def step_work(model, adapter, phase: str, batch, prompt_tokens, logit_tokens=None,
-              transport: str = "privatelora") -> StepWork:
-    """Totals of one forward step. `logit_tokens` defaults to every token of the step."""
+              transport: str = "privatelora", stage_works=None) -> StepWork:
+    """Totals of one forward step. `logit_tokens` defaults to every token of the step; `stage_works`,
+    if the caller has them, saves recomputing each stage's adapter work."""
     t = tokens_in_step(phase, batch, prompt_tokens)
     n_ad = n_adapted_layers(model, adapter)
+    if stage_works is None:
+        stage_works = [stage_work(model, adapter, g, phase, batch, prompt_tokens, transport)
+                       for g in stages(adapter.targets)]
     return StepWork(
         layers=layer_work(model, phase, batch, prompt_tokens, adapter.cloud_weight_bits, adapter.act_bits)
         .scaled(model.n_layers),
-        adapters=adapter_work(model, adapter, phase, batch, prompt_tokens, transport).scaled(n_ad),
+        adapters=sum(stage_works[1:], stage_works[0]).scaled(n_ad),
         ends=ends_work(model, phase, batch, prompt_tokens, t if logit_tokens is None else logit_tokens,
                        adapter.device_weight_bits, adapter.act_bits),
         n_adapted=n_ad,
