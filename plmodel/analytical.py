@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .workload import Work, layer_work, stage_work, stages, step_work, tokens_in_step
+from .workload import Work, adapted_layer_indices, layer_work, stage_work, stages, step_work, tokens_in_step
 
 BITS = 8
 
@@ -96,46 +96,127 @@ class StepTime:
         return self.tokens / self.total_s
 
 
+@dataclass(frozen=True)
+class Pieces:
+    """The timed pieces of one forward step, in execution order; the closed forms and the simulation
+    both build on them. Per stage lists hold one entry per round trip of an adapted layer."""
+
+    tokens: object
+    n_layers: int
+    adapted: tuple  # indices of the layers with adapters
+    cloud_layer_s: object  # one layer's own cloud work
+    stage_cloud_s: list  # A and B of one stage
+    stage_device_s: list  # M of one stage
+    stage_c2d_bytes: list
+    stage_d2c_bytes: list
+    up_bytes: object  # embeddings, device to cloud
+    down_bytes: object  # last hidden state, cloud to device
+    device_ends_s: object  # embedding, final norm, LM head
+    cloud_source: str
+
+    def link_s(self, link):
+        """(c2d seconds, d2c seconds) of everything the step sends each way."""
+        n = len(self.adapted)
+        c2d = self.down_bytes + n * sum(self.stage_c2d_bytes)
+        d2c = self.up_bytes + n * sum(self.stage_d2c_bytes)
+        return c2d * BITS / link.c2d_bps, d2c * BITS / link.d2c_bps
+
+    @property
+    def n_round_trips(self) -> int:
+        return len(self.adapted) * len(self.stage_cloud_s)
+
+    @property
+    def cloud_s(self):
+        return self.n_layers * self.cloud_layer_s + len(self.adapted) * sum(self.stage_cloud_s)
+
+    @property
+    def device_adapter_s(self):
+        return len(self.adapted) * sum(self.stage_device_s)
+
+
+def realistic_pieces(model, model_key, adapter, cloud, device, phase, batch, prompt_tokens,
+                     transport="privatelora") -> Pieces:
+    """Pieces of a step timed by the rooflines (or a measured speed for the stack)."""
+    stage_works = [stage_work(model, adapter, g, phase, batch, prompt_tokens, transport) for g in stages(adapter.targets)]
+    sw = step_work(model, adapter, phase, batch, prompt_tokens, batch, transport, stage_works)  # logits: last tokens
+    stack_s, source = stack_time(cloud, model, model_key, phase, batch, prompt_tokens,
+                                 adapter.cloud_weight_bits, adapter.act_bits, with_ends=False)
+    return Pieces(
+        tokens=tokens_in_step(phase, batch, prompt_tokens), n_layers=model.n_layers,
+        adapted=adapted_layer_indices(model, adapter),
+        cloud_layer_s=stack_s / model.n_layers,
+        stage_cloud_s=[cloud_roofline_s(w, cloud) for w in stage_works],
+        stage_device_s=[device_roofline_s(w, device) for w in stage_works],
+        stage_c2d_bytes=[w.c2d_bytes for w in stage_works], stage_d2c_bytes=[w.d2c_bytes for w in stage_works],
+        up_bytes=sw.ends.d2c_bytes, down_bytes=sw.ends.c2d_bytes,
+        device_ends_s=device_roofline_s(sw.ends, device), cloud_source=source)
+
+
+def _fractions(parts: list) -> list:
+    """Each part's share of the sum (zeros where the sum is zero)."""
+    total = sum(parts)
+    safe = np.where(total > 0, total, 1.0)
+    return [np.where(total > 0, x / safe, 0.0) for x in parts]
+
+
+def paper_pieces(model, model_key, adapter, cloud, device, phase, batch, prompt_tokens,
+                 transport="privatelora") -> Pieces:
+    """Pieces of a step as the paper times them: logits for every token, the cloud decoder at its
+    measured per-token time in decode and absent in prefill, and rooflines over the whole step's
+    adapter and device work (weights read once per mini-batch), shared out to the stages."""
+    stage_works = [stage_work(model, adapter, g, phase, batch, prompt_tokens, transport) for g in stages(adapter.targets)]
+    sw = step_work(model, adapter, phase, batch, prompt_tokens, None, transport, stage_works)
+    t = tokens_in_step(phase, batch, prompt_tokens)
+    n_ad = sw.n_adapted
+    ab_s, m_s, ends_s = (cloud_roofline_s(sw.adapters, cloud), device_roofline_s(sw.adapters, device),
+                         device_roofline_s(sw.ends, device))
+    if phase == "prefill":  # one roofline over LM head and M together
+        both = roofline_s(sw.adapters.device_flop + sw.ends.device_flop, sw.adapters.device_bytes + sw.ends.device_bytes,
+                          device)
+        m_s, ends_s = (both * f for f in _fractions([m_s, ends_s]))
+        layer_s, source = 0.0 * t, "none (paper prefill)"
+    else:
+        per_token, source = stack_time(cloud, model, model_key, "decode", 1, prompt_tokens,
+                                       adapter.cloud_weight_bits, adapter.act_bits, with_ends=False)
+        layer_s = t * per_token / model.n_layers
+    share = [cloud_roofline_s(w, cloud) for w in stage_works]
+    dshare = [device_roofline_s(w, device) for w in stage_works]
+    return Pieces(
+        tokens=t, n_layers=model.n_layers,
+        adapted=adapted_layer_indices(model, adapter),
+        cloud_layer_s=layer_s,
+        stage_cloud_s=[ab_s / n_ad * f for f in _fractions(share)],
+        stage_device_s=[m_s / n_ad * f for f in _fractions(dshare)],
+        stage_c2d_bytes=[w.c2d_bytes for w in stage_works], stage_d2c_bytes=[w.d2c_bytes for w in stage_works],
+        up_bytes=sw.ends.d2c_bytes, down_bytes=sw.ends.c2d_bytes, device_ends_s=ends_s, cloud_source=source)
+
+
 def realistic_step(model, model_key, adapter, cloud, device, link, phase, batch, prompt_tokens,
                    transport="privatelora") -> StepTime:
     """One step of split inference with causality: every round trip is waited for."""
-    logit_tokens = batch  # prefill needs logits for the last position of each sequence only
-    stage_works = [stage_work(model, adapter, g, phase, batch, prompt_tokens, transport) for g in stages(adapter.targets)]
-    sw = step_work(model, adapter, phase, batch, prompt_tokens, logit_tokens, transport, stage_works)
-    stack_s, source = stack_time(cloud, model, model_key, phase, batch, prompt_tokens,
-                                 adapter.cloud_weight_bits, adapter.act_bits, with_ends=False)
-    cloud_ad = sum(cloud_roofline_s(w, cloud) for w in stage_works)
-    device_ad = sum(device_roofline_s(w, device) for w in stage_works)
-    total = sw.total
-    return StepTime(
-        tokens=tokens_in_step(phase, batch, prompt_tokens),
-        cloud_s=stack_s + sw.n_adapted * cloud_ad,
-        device_s=sw.n_adapted * device_ad + device_roofline_s(sw.ends, device),
-        transfer_s=total.c2d_bytes * BITS / link.c2d_bps + total.d2c_bytes * BITS / link.d2c_bps,
-        latency_s=(sw.n_round_trips + 1) * link.rtt_s,
-        cloud_source=source,
-    )
+    p = realistic_pieces(model, model_key, adapter, cloud, device, phase, batch, prompt_tokens, transport)
+    c2d, d2c = p.link_s(link)
+    return StepTime(p.tokens, p.cloud_s, p.device_adapter_s + p.device_ends_s, c2d + d2c,
+                    (p.n_round_trips + 1) * link.rtt_s + 0.0 * p.tokens, p.cloud_source)
 
 
 def paper_step(model, model_key, adapter, cloud, device, link, phase, batch, prompt_tokens,
                transport="privatelora") -> StepTime:
     """One step in the paper's accounting (no latency; see the module docstring)."""
-    sw = step_work(model, adapter, phase, batch, prompt_tokens, None, transport)
-    t = tokens_in_step(phase, batch, prompt_tokens)
-    c2d = sw.total.c2d_bytes * BITS / link.c2d_bps
-    d2c = sw.total.d2c_bytes * BITS / link.d2c_bps
-    cloud_ab = cloud_roofline_s(sw.adapters, cloud)
-    if phase == "prefill":
-        device_s = roofline_s(sw.adapters.device_flop + sw.ends.device_flop,
-                              sw.adapters.device_bytes + sw.ends.device_bytes, device)
-        return StepTime(t, cloud_ab, device_s, c2d + d2c, 0.0 * t, "none (paper prefill)")
-    per_token, source = stack_time(cloud, model, model_key, "decode", 1, prompt_tokens,
-                                   adapter.cloud_weight_bits, adapter.act_bits, with_ends=False)
-    device_m = device_roofline_s(sw.adapters, device)
-    link_s = np.maximum(c2d + device_m, d2c)
-    m_visible = np.clip(c2d + device_m - d2c, 0.0, device_m)
-    return StepTime(t, t * per_token + cloud_ab, device_roofline_s(sw.ends, device) + m_visible,
-                    link_s - m_visible, 0.0 * t, source)
+    p = paper_pieces(model, model_key, adapter, cloud, device, phase, batch, prompt_tokens, transport)
+    c2d, d2c = p.link_s(link)
+    zero = 0.0 * p.tokens
+    if phase == "prefill":  # both directions add
+        return StepTime(p.tokens, p.cloud_s, p.device_adapter_s + p.device_ends_s, c2d + d2c, zero, p.cloud_source)
+    m = p.device_adapter_s  # decode: the faster direction and M hide behind the slower one
+    m_visible = np.clip(c2d + m - d2c, 0.0, m)
+    return StepTime(p.tokens, p.cloud_s, p.device_ends_s + m_visible, np.maximum(c2d + m, d2c) - m_visible, zero,
+                    p.cloud_source)
+
+
+def step_pieces(mode, *args, **kwargs) -> Pieces:
+    """The pieces of a step in the given accounting ('paper' or 'realistic')."""
+    return (paper_pieces if mode == "paper" else realistic_pieces)(*args, **kwargs)
 
 
 def split_step(mode, *args, **kwargs) -> StepTime:

@@ -53,6 +53,11 @@ class Work:
         return self.device_weight_bytes + self.device_act_bytes
 
 
+def adapted_layer_indices(model, adapter) -> tuple:
+    """Indices of the layers that carry adapters."""
+    return tuple(range(int(model.n_layers))) if adapter.layers is None else tuple(adapter.layers)
+
+
 def n_adapted_layers(model, adapter):
     """How many layers carry adapters."""
     return model.n_layers if adapter.layers is None else len(adapter.layers)
@@ -171,7 +176,7 @@ def step_work(model, adapter, phase: str, batch, prompt_tokens, logit_tokens=Non
 
 def per_layer_wire_bytes(model, adapter, phase: str, batch, prompt_tokens) -> list:
     """[(layer, c2d_bytes, d2c_bytes)] for every layer: what crosses the link inside the stack."""
-    adapted = set(range(model.n_layers) if adapter.layers is None else adapter.layers)
+    adapted = set(adapted_layer_indices(model, adapter))
     w = adapter_work(model, adapter, phase, batch, prompt_tokens)
     return [(i, w.c2d_bytes if i in adapted else 0, w.d2c_bytes if i in adapted else 0) for i in range(model.n_layers)]
 
