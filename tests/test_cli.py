@@ -89,5 +89,38 @@ def test_profiles_lists_everything():
 
 def test_help_exits_zero():
     """--help for every subcommand works."""
-    for cmd in ("estimate", "profiles"):
+    for cmd in ("estimate", "simulate", "profiles"):
         assert plmodel(cmd, "--help").returncode == 0
+
+
+def test_simulate_json_and_trace(tmp_path):
+    """`plmodel simulate --json --trace` prints the estimate's keys plus percentiles and writes a trace."""
+    trace = tmp_path / "t.json"
+    out = plmodel("simulate", "--tokens", "4", "--rtt-ms", "5", "--json", "--trace", str(trace))
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    for key in ("prefill_tokens_per_s", "decode_tokens_per_s", "ttft_s", "tpot_p50_s", "tpot_p99_s",
+                "cloud_utilization", "c2d_bytes_per_token", "model", "network"):
+        assert key in r
+    assert "traceEvents" in json.loads(trace.read_text())
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--tokens", "0"], "--tokens"), (["--users", "0"], "--users"),
+    (["--arrival", "poisson", "--rate", "-2"], "--rate"), (["--arrival", "poisson"], "--rate"),
+])
+def test_simulate_bad_input_leaves_no_trace(tmp_path, args, fragment):
+    """Bad simulation input: one line, exit 2, and no trace file left behind."""
+    trace = tmp_path / "t.json"
+    out = plmodel("simulate", *args, "--trace", str(trace))
+    assert out.returncode == 2 and fragment in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not trace.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_simulate_jitter_missing_parameter(tmp_path):
+    """A jitter distribution without its p99 is refused with the file and field named."""
+    p = tmp_path / "net.yaml"
+    p.write_text("c2d_bandwidth_mbit_per_s: 100\nd2c_bandwidth_mbit_per_s: 60\nrtt_ms: 3\n"
+                 "jitter: {distribution: lognormal, median_ms: 1}\n")
+    out = plmodel("simulate", "--network", str(p), "--tokens", "2")
+    assert out.returncode == 2 and "jitter.p99_ms" in out.stderr and str(p) in out.stderr

@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from ..errors import PlmodelError
-from . import estimate, profiles
+from . import estimate, profiles, simulate
 
-SUBCOMMANDS = {"estimate": estimate, "profiles": profiles}
+SUBCOMMANDS = {"estimate": estimate, "simulate": simulate, "profiles": profiles}
 
 
 class Parser(argparse.ArgumentParser):

@@ -1,0 +1,94 @@
+"""Discrete-event simulation (SimPy) of split inference: every layer's cloud work, each rank-r message
+on each link, the device's work, queues, latency, jitter and many users sharing one cloud GPU.
+
+One user with no jitter reproduces the realistic closed form; --trace writes a Chrome/Perfetto trace
+(open it at ui.perfetto.dev or chrome://tracing) with the cloud, each link and each device on its
+own track.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import PlmodelError
+from ..estimate import estimate
+from . import scenario_args
+
+HELP = "simulate requests in time (SimPy): latency percentiles, utilisation, traces"
+
+
+def register_arguments(p) -> None:
+    scenario_args.register(p)
+    s = p.add_argument_group("simulation")
+    s.add_argument("--tokens", type=int, default=32, help="tokens generated per request (the first ends the prefill)")
+    s.add_argument("--users", type=int, default=1, help="devices sharing the cloud GPU, each with its own link")
+    s.add_argument("--arrival", choices=("closed", "poisson"), default="closed",
+                   help="closed: every user starts at once; poisson: users arrive at --rate per second")
+    s.add_argument("--rate", type=float, help="arrivals per second for --arrival poisson")
+    s.add_argument("--seed", type=int, default=0, help="seed of the jitter and arrival draws")
+    s.add_argument("--trace", metavar="FILE", help="write a Chrome/Perfetto trace (JSON) here")
+    p.add_argument("--json", action="store_true", help="print one flat JSON object (SI units)")
+
+
+def check_trace_path(path: str | None) -> None:
+    if path is None:
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise PlmodelError(f"--trace: {path} is a folder, expected a file name")
+    if not p.parent.is_dir():
+        raise PlmodelError(f"--trace: folder {p.parent} does not exist")
+
+
+def run(args) -> int:
+    from ..sim import simulate
+    from ..sim.trace import write_trace
+
+    scn = scenario_args.build_scenario(args)
+    check_trace_path(args.trace)
+    result = simulate(scn, args.tokens, args.users, args.arrival, args.rate, args.seed, trace=bool(args.trace))
+    if args.trace:
+        write_trace(result.trace, args.trace)
+    closed = estimate(scn)
+    m = result.metrics
+    if args.json:
+        inputs = {k: closed[k] for k in ("model", "rank_c2d", "rank_d2c", "targets", "adapted_layers", "cloud",
+                                         "device", "network", "mode", "batch", "prompt_tokens", "rtt_s")}
+        print(json.dumps({**inputs, **m, "seed": args.seed, "arrival": args.arrival}, indent=1))
+    else:
+        print(render(m, closed, args))
+    return 0
+
+
+def render(m: dict, e: dict, args) -> str:
+    ms = 1e3
+    lines = [f"plmodel simulate - {e['model']}, r_c2d={e['rank_c2d']} r_d2c={e['rank_d2c']} on {e['targets']}, "
+             f"cloud {e['cloud']}, device {e['device']}, network {e['network']}, mode {e['mode']}",
+             f"  {m['users']} user(s), {args.arrival} arrival, batch {e['batch']}, prompt {e['prompt_tokens']} tokens, "
+             f"{m['tokens']} generated tokens, seed {args.seed}", "",
+             f"  {'':<34}{'simulated':>14}{'closed form':>14}"]
+
+    def row(label, sim, closed=None, fmt="{:,.2f}"):
+        lines.append(f"  {label:<34}{fmt.format(sim):>14}{fmt.format(closed) if closed is not None else '':>14}")
+
+    one = m["users"] == 1
+    row("prefill tok/s", m["prefill_tokens_per_s"], e["prefill_tokens_per_s"] if one else None)
+    row("decode tok/s (per user, batch)", m["decode_tokens_per_s"], e["decode_tokens_per_s"] if one else None)
+    row("aggregate tok/s (all users)", m["aggregate_tokens_per_s"])
+    row("TTFT ms (mean)", m["ttft_s"] * ms, e["ttft_s"] * ms if one else None)
+    for q in (50, 90, 99):
+        row(f"TPOT p{q} ms", m[f"tpot_p{q}_s"] * ms, e["tpot_s"] * ms if one else None)
+    lines.append("")
+    row("cloud GPU utilisation %", 100 * m["cloud_utilization"], fmt="{:.1f}")
+    row("device utilisation % (mean)", 100 * m["device_utilization"], fmt="{:.1f}")
+    row("link down (c2d) utilisation %", 100 * m["c2d_link_utilization"], fmt="{:.2f}")
+    row("link up (d2c) utilisation %", 100 * m["d2c_link_utilization"], fmt="{:.2f}")
+    row("bytes down per decoded token", m["c2d_bytes_per_token"], e["c2d_bytes_per_token"] if one else None, "{:,.0f}")
+    row("bytes up per decoded token", m["d2c_bytes_per_token"], e["d2c_bytes_per_token"] if one else None, "{:,.0f}")
+    row("MB moved down (c2d), all phases", m["c2d_bytes"] / 1e6, None, "{:,.3f}")
+    row("MB moved up (d2c), all phases", m["d2c_bytes"] / 1e6, None, "{:,.3f}")
+    lines += ["", f"  {m['events']:,} events in {m['wall_s']:.2f} s ({m['events_per_s'] / 1e3:,.0f} k events/s)"]
+    if args.trace:
+        lines.append(f"  trace written to {args.trace}")
+    return "\n".join(lines)

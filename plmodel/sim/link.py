@@ -1,0 +1,53 @@
+"""One direction of the network: a FIFO that a message holds for bytes/bandwidth (serialisation),
+then a one-way latency it travels without holding it (propagation), like SimPy's latency example."""
+
+from __future__ import annotations
+
+import math
+
+import simpy
+
+#: z of the 99th percentile of a standard normal: a lognormal's sigma from its median and p99.
+Z99 = 2.3263478740408408
+
+
+class Jitter:
+    """Extra one-way delay drawn from a lognormal with the given median and p99 (seconds)."""
+
+    def __init__(self, spec, rng):
+        self.mu = math.log(spec.median_s)
+        self.sigma = math.log(spec.p99_s / spec.median_s) / Z99
+        self.rng = rng
+
+    def sample(self) -> float:
+        return float(self.rng.lognormal(self.mu, self.sigma))
+
+
+class Link:
+    """A link direction: serialisation holds it (FIFO), propagation does not.
+
+    FIFO by arrival: a message starts when the link is free (`free_at`), so one timeout per message
+    covers its wait, its serialisation and its propagation.
+    """
+
+    def __init__(self, env: simpy.Environment, name: str, bandwidth_bps: float, one_way_s: float, trace,
+                 process: str, jitter: Jitter | None = None):
+        self.env, self.name, self.trace, self.process = env, name, trace, process
+        self.bandwidth_bps, self.one_way_s, self.jitter = bandwidth_bps, one_way_s, jitter
+        self.free_at = 0.0
+        self.busy_s = 0.0
+        self.bytes = {"prefill": 0.0, "decode": 0.0}
+        self.messages = 0
+
+    def send(self, nbytes: float, label: str, phase: str):
+        """Process: the message is delivered when this generator returns."""
+        now = self.env.now
+        start = self.free_at if self.free_at > now else now
+        ser = nbytes * 8 / self.bandwidth_bps
+        self.free_at = start + ser
+        self.busy_s += ser
+        self.bytes[phase] += nbytes
+        self.messages += 1
+        delay = self.one_way_s + (self.jitter.sample() if self.jitter else 0.0)
+        self.trace.add(self.process, self.name, label, start, ser + delay, bytes=nbytes)
+        yield self.env.timeout(start - now + ser + delay)

@@ -1,0 +1,45 @@
+"""Metrics of a finished simulation: latencies, tokens/s, utilisation and bytes, in SI units."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _pct(values, q):
+    return float(np.percentile(values, q)) if len(values) else 0.0
+
+
+def summarise(scn, users, links, cloud, n_events, wall_s, tokens) -> dict:
+    """A flat dict of metrics; keys shared with the estimate's JSON keep its names and units."""
+    b, n = scn.batch, scn.prompt_tokens
+    start = min(u.stats.arrival_s for u in users)
+    makespan = max(u.stats.done_s for u in users) - start
+    tpots = [t for u in users for t in u.stats.tpot_s]
+    decode_tps = [b * len(u.stats.tpot_s) / sum(u.stats.tpot_s) for u in users if u.stats.tpot_s]
+    c2d = {ph: sum(d.bytes[ph] for _, d in links) for ph in ("prefill", "decode")}
+    d2c = {ph: sum(up.bytes[ph] for up, _ in links) for ph in ("prefill", "decode")}
+    generated = len(users) * b * tokens
+    decoded = len(tpots) * b
+    out = {
+        "users": len(users), "tokens": tokens,
+        "prefill_tokens_per_s": float(np.mean([b * n / u.stats.prefill_s for u in users])),
+        "decode_tokens_per_s": float(np.mean(decode_tps)) if decode_tps else 0.0,
+        "decode_tokens_per_s_per_user": 1 / float(np.mean(tpots)) if tpots else 0.0,
+        "aggregate_tokens_per_s": generated / makespan,
+        "ttft_s": float(np.mean([u.stats.ttft_s for u in users])),
+        "ttft_p99_s": _pct([u.stats.ttft_s for u in users], 99),
+        "tpot_mean_s": float(np.mean(tpots)) if tpots else 0.0,
+        "tpot_p50_s": _pct(tpots, 50), "tpot_p90_s": _pct(tpots, 90), "tpot_p99_s": _pct(tpots, 99),
+        "makespan_s": makespan,
+        "cloud_utilization": cloud.busy_s / makespan, "cloud_batches": cloud.batches,
+        "device_utilization": float(np.mean([u.stats.device_busy_s / makespan for u in users])),
+        "c2d_link_utilization": float(np.mean([d.busy_s / makespan for _, d in links])),
+        "d2c_link_utilization": float(np.mean([up.busy_s / makespan for up, _ in links])),
+        "c2d_bytes": sum(c2d.values()), "d2c_bytes": sum(d2c.values()),
+        "prefill_c2d_bytes": c2d["prefill"], "prefill_d2c_bytes": d2c["prefill"],
+        "c2d_bytes_per_token": c2d["decode"] / decoded if decoded else 0.0,  # per decoded token, as the estimate
+        "d2c_bytes_per_token": d2c["decode"] / decoded if decoded else 0.0,
+        "messages": sum(up.messages + d.messages for up, d in links),
+        "events": n_events, "wall_s": wall_s, "events_per_s": n_events / wall_s if wall_s else 0.0,
+    }
+    return out

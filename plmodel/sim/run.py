@@ -1,0 +1,100 @@
+"""Build and run one simulation of a scenario; return its metrics and (optionally) its trace."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import simpy
+
+from ..analytical import step_pieces
+from ..errors import PlmodelError
+from ..models import canonical_model_name
+from ..specs import Scenario, require_positive
+from ..workload import stages
+from .cloud import Cloud
+from .link import Jitter, Link
+from .trace import Trace
+from .user import User
+
+ARRIVALS = ("closed", "poisson")
+
+
+def events_scheduled(env: simpy.Environment) -> int:
+    """How many events the environment has scheduled (SimPy numbers each one from `_eid`)."""
+    return next(env._eid)
+
+
+@dataclass
+class SimResult:
+    metrics: dict
+    trace: Trace
+
+
+def segment_time(pieces, adapted: frozenset, n_st: int):
+    """Cloud time of a batched segment: stage k's A, the previous stage's B and a share of the layer."""
+
+    def segment_s(key, batch, context):
+        phase, layer, k = key
+        p = pieces(phase, batch, context)
+        if layer not in adapted:
+            return p.cloud_layer_s
+        a = p.stage_cloud_s[k] / 2 if k < n_st else 0.0
+        b = p.stage_cloud_s[k - 1] / 2 + p.cloud_layer_s / n_st if k > 0 else 0.0
+        return a + b
+
+    return segment_s
+
+
+def validate(tokens, users, arrival, rate):
+    require_positive("--tokens", tokens, integer=True)
+    require_positive("--users", users, integer=True)
+    if arrival not in ARRIVALS:
+        raise PlmodelError(f"--arrival: expected closed or poisson, got {arrival!r}")
+    if arrival == "poisson":
+        if rate is None:
+            raise PlmodelError("--rate: a Poisson arrival needs a rate in users per second")
+        require_positive("--rate", rate)
+
+
+def simulate(scn: Scenario, tokens: int = 128, users: int = 1, arrival: str = "closed", rate: float | None = None,
+             seed: int = 0, trace: bool = False) -> SimResult:
+    """Simulate `users` devices, each serving one request of `scn.prompt_tokens` prompt tokens and
+    `tokens` generated tokens for `scn.batch` sequences, sharing one cloud GPU."""
+    validate(tokens, users, arrival, rate)
+    rng = np.random.default_rng(seed)
+    key = canonical_model_name(scn.model.name)
+    paper = scn.mode == "paper"
+
+    @lru_cache(maxsize=None)
+    def pieces(phase, batch, context):
+        p = step_pieces(scn.mode, scn.model, key, scn.adapter, scn.cloud, scn.device, phase, batch, context)
+        return p.__class__(**{f: (float(v) if isinstance(v, np.generic | np.ndarray) else
+                                  [float(x) for x in v] if isinstance(v, list) else v)
+                              for f, v in p.__dict__.items()})
+
+    env, rec = simpy.Environment(), Trace(trace)
+    adapted = frozenset(pieces("prefill", scn.batch, scn.prompt_tokens).adapted)
+    n_st = len(stages(scn.adapter.targets))
+    plan = [(layer, n_st if layer in adapted else 0) for layer in range(scn.model.n_layers)]
+    cloud = Cloud(env, segment_time(pieces, adapted, n_st), rec)
+    one_way = 0.0 if paper else scn.link.rtt_s / 2
+    jitter = None if paper or scn.link.jitter is None else scn.link.jitter
+    arrivals = np.zeros(users) if arrival == "closed" else np.cumsum(rng.exponential(1 / rate, users)) - 0.0
+    people, links = [], []
+    for i in range(users):
+        name = f"user {i}"
+        up = Link(env, "link d2c", scn.link.d2c_bps, one_way, rec, name, jitter and Jitter(jitter, rng))
+        down = Link(env, "link c2d", scn.link.c2d_bps, one_way, rec, name, jitter and Jitter(jitter, rng))
+        u = User(env, name, cloud, up, down, pieces, plan, scn.batch, scn.prompt_tokens, tokens, rec)
+        env.process(u.run(float(arrivals[i])))
+        people.append(u)
+        links.append((up, down))
+    wall = time.perf_counter()
+    env.run()
+    wall = time.perf_counter() - wall
+    from .metrics import summarise
+
+    return SimResult(summarise(scn, people, links, cloud, events_scheduled(env), wall, tokens), rec)

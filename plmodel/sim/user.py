@@ -1,0 +1,60 @@
+"""A user: one device with its own link, serving one request (prompt, then generated tokens) in
+lockstep for its batch of sequences, with every layer waiting for its own round trips."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class UserStats:
+    name: str
+    arrival_s: float = 0.0
+    ttft_s: float = 0.0
+    prefill_s: float = 0.0
+    tpot_s: list = field(default_factory=list)
+    done_s: float = 0.0
+    device_busy_s: float = 0.0
+
+
+class User:
+    """Runs `tokens` generated tokens: the first ends the prefill, the others are decode steps."""
+
+    def __init__(self, env, name, cloud, up, down, pieces, plan, batch, prompt_tokens, tokens, trace):
+        self.env, self.cloud, self.up, self.down, self.pieces = env, cloud, up, down, pieces
+        self.plan, self.batch, self.prompt_tokens, self.tokens, self.trace = plan, batch, prompt_tokens, tokens, trace
+        self.stats = UserStats(name)
+
+    def device_work(self, seconds: float, label: str):
+        start = self.env.now
+        yield self.env.timeout(seconds)
+        self.stats.device_busy_s += seconds
+        self.trace.add(self.stats.name, "device", label, start, seconds)
+
+    def step(self, phase: str, context: int):
+        """One forward step; `plan` is [(layer, n_stages or 0)] in layer order."""
+        p = self.pieces(phase, self.batch, context)
+        b, cloud, up, down = self.batch, self.cloud, self.up, self.down
+        yield from up.send(p.up_bytes, "embeddings", phase)
+        for layer, n_st in self.plan:
+            for k in range(n_st):
+                yield cloud.submit((phase, layer, k), b, context)
+                yield from down.send(p.stage_c2d_bytes[k], f"L{layer} x.A", phase)
+                yield from self.device_work(p.stage_device_s[k], f"L{layer} M")
+                yield from up.send(p.stage_d2c_bytes[k], f"L{layer} M out", phase)
+            yield cloud.submit((phase, layer, n_st), b, context)
+        yield from down.send(p.down_bytes, "last hidden", phase)
+        yield from self.device_work(p.device_ends_s, "LM head")
+
+    def run(self, arrival_s: float):
+        env, s = self.env, self.stats
+        if arrival_s > env.now:
+            yield env.timeout(arrival_s - env.now)
+        s.arrival_s = env.now
+        yield from self.step("prefill", self.prompt_tokens)
+        s.prefill_s = s.ttft_s = env.now - s.arrival_s
+        for k in range(self.tokens - 1):
+            start = env.now
+            yield from self.step("decode", self.prompt_tokens + k)
+            s.tpot_s.append(env.now - start)
+        s.done_s = env.now
