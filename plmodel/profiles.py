@@ -2,7 +2,8 @@
 
 Hardware keys: memory_bandwidth_gbyte_per_s, peak_tflop_per_s, memory_gbyte (required);
 usable_memory_gbyte, power_w, price_usd_per_hour, measured (optional).
-Network keys: c2d_bandwidth_mbit_per_s, d2c_bandwidth_mbit_per_s, rtt_ms (required); jitter (optional).
+Network keys: c2d_bandwidth_mbit_per_s, d2c_bandwidth_mbit_per_s, rtt_ms (required); jitter and
+bandwidth_jitter (optional).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import yaml
 
 from .errors import PlmodelError
 from .models import canonical_model_name
-from .specs import HardwareSpec, JitterSpec, LinkSpec, MeasuredSpeed
+from .specs import BandwidthJitterSpec, HardwareSpec, JitterSpec, LinkSpec, MeasuredSpeed
 from .units import GBYTE, MBIT, MS, TERA
 
 HARDWARE_KEYS = {
@@ -24,10 +25,11 @@ HARDWARE_KEYS = {
 }
 NETWORK_KEYS = {
     "c2d_bandwidth_mbit_per_s": True, "d2c_bandwidth_mbit_per_s": True, "rtt_ms": True,
-    "jitter": False, "name": False,
+    "jitter": False, "bandwidth_jitter": False, "name": False,
 }
 MEASURED_KEYS = {"model": True, "phase": True, "tokens_per_s": True, "weight_bits": False, "batch": False}
 JITTER_KEYS = {"distribution": True, "median_ms": True, "p99_ms": True}
+BANDWIDTH_JITTER_KEYS = {"distribution": True, "median_factor": True, "p99_factor": True}
 
 
 def profile_dirs() -> dict:
@@ -143,26 +145,33 @@ def hardware_from_mapping(data: dict, src: str, default_name: str) -> HardwareSp
         raise exc if exc.source else PlmodelError(str(exc), src) from None
 
 
+def lognormal_from_mapping(data: dict, key: str, schema: dict, cls, scale: float, src: str):
+    """An optional {distribution, median, p99} mapping under `key`, or None."""
+    if data.get(key) is None:
+        return None
+    j = data[key]
+    if not isinstance(j, dict):
+        raise PlmodelError(f'field "{key}": expected a mapping with {", ".join(schema)}', src)
+    check_keys(j, schema, src, f"{key}.")
+    median, p99 = (k for k in schema if k != "distribution")
+    try:
+        return cls(str(j["distribution"]), number(j, median, src, prefix=f"{key}.") * scale,
+                   number(j, p99, src, prefix=f"{key}.") * scale)
+    except PlmodelError as exc:
+        raise exc if exc.source else PlmodelError(str(exc), src) from None
+
+
 def link_from_mapping(data: dict, src: str, default_name: str) -> LinkSpec:
     """Validate a network mapping and convert its units (Mbit/s, ms) to SI."""
     check_keys(data, NETWORK_KEYS, src)
-    jitter = None
-    if data.get("jitter") is not None:
-        j = data["jitter"]
-        if not isinstance(j, dict):
-            raise PlmodelError('field "jitter": expected a mapping with distribution, median_ms, p99_ms', src)
-        check_keys(j, JITTER_KEYS, src, "jitter.")
-        try:
-            jitter = JitterSpec(str(j["distribution"]), number(j, "median_ms", src, prefix="jitter.") * MS,
-                                number(j, "p99_ms", src, prefix="jitter.") * MS)
-        except PlmodelError as exc:
-            raise exc if exc.source else PlmodelError(str(exc), src) from None
     return LinkSpec(
         name=str(data.get("name") or default_name),
         c2d_bps=number(data, "c2d_bandwidth_mbit_per_s", src) * MBIT,
         d2c_bps=number(data, "d2c_bandwidth_mbit_per_s", src) * MBIT,
         rtt_s=number(data, "rtt_ms", src, allow_zero=True) * MS,
-        jitter=jitter,
+        jitter=lognormal_from_mapping(data, "jitter", JITTER_KEYS, JitterSpec, MS, src),
+        bandwidth_jitter=lognormal_from_mapping(data, "bandwidth_jitter", BANDWIDTH_JITTER_KEYS,
+                                                BandwidthJitterSpec, 1.0, src),
         source=src,
     )
 
@@ -190,4 +199,18 @@ def hardware_to_mapping(hw: HardwareSpec) -> dict:
     if hw.measured:
         data["measured"] = [{"model": m.model, "phase": m.phase, "weight_bits": m.weight_bits,
                              "batch": m.batch, "tokens_per_s": m.tokens_per_s} for m in hw.measured]
+    return data
+
+
+def link_to_mapping(link: LinkSpec) -> dict:
+    """The YAML mapping of a LinkSpec (inverse of link_from_mapping)."""
+    data = {"name": link.name, "c2d_bandwidth_mbit_per_s": link.c2d_bps / MBIT,
+            "d2c_bandwidth_mbit_per_s": link.d2c_bps / MBIT, "rtt_ms": link.rtt_s / MS}
+    if link.jitter:
+        data["jitter"] = {"distribution": link.jitter.distribution, "median_ms": link.jitter.median_s / MS,
+                          "p99_ms": link.jitter.p99_s / MS}
+    if link.bandwidth_jitter:
+        bj = link.bandwidth_jitter
+        data["bandwidth_jitter"] = {"distribution": bj.distribution, "median_factor": bj.median_factor,
+                                    "p99_factor": bj.p99_factor}
     return data

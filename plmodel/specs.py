@@ -191,6 +191,32 @@ class JitterSpec:
 
 
 @dataclass(frozen=True)
+class BandwidthJitterSpec:
+    """Random slowdown of one message's serialisation: the nominal time times a lognormal factor
+    with the given median and 99th percentile (dimensionless; 2 means half the bandwidth)."""
+
+    distribution: str
+    median_factor: float
+    p99_factor: float
+
+    def __post_init__(self):
+        if self.distribution != "lognormal":
+            raise PlmodelError(f'"bandwidth_jitter.distribution" must be lognormal, got {self.distribution!r}')
+        require_positive("bandwidth_jitter.median_factor", self.median_factor)
+        require_positive("bandwidth_jitter.p99_factor", self.p99_factor)
+        if self.p99_factor < self.median_factor:
+            raise PlmodelError('"bandwidth_jitter.p99_factor" must be at least "bandwidth_jitter.median_factor"')
+
+    @property
+    def median_s(self):  # the lognormal sampler reads median_s / p99_s
+        return self.median_factor
+
+    @property
+    def p99_s(self):
+        return self.p99_factor
+
+
+@dataclass(frozen=True)
 class LinkSpec:
     """The network between device and cloud: bandwidth each way (bit/s) and round-trip time (s)."""
 
@@ -199,6 +225,7 @@ class LinkSpec:
     d2c_bps: float
     rtt_s: float = 0.0
     jitter: JitterSpec | None = None
+    bandwidth_jitter: BandwidthJitterSpec | None = None
     source: str = ""
 
     def __post_init__(self):

@@ -7,14 +7,14 @@ import pytest
 import yaml
 
 from plmodel.errors import PlmodelError
-from plmodel.profiles import (available, hardware_from_mapping, hardware_to_mapping, load_hardware, load_link,
-                              profile_dirs)
+from plmodel.profiles import (available, hardware_from_mapping, hardware_to_mapping, link_from_mapping,
+                              link_to_mapping, load_hardware, load_link, profile_dirs)
 
 REQUIRED_HARDWARE = {"a100-80g-pcie", "a100-80g-sxm", "h100-sxm", "h200", "l4", "iphone-13-pro-max", "iphone-15-pro",
                      "snapdragon-8-gen3", "apple-m2", "raspberry-pi-5", "jetson-orin-nano"}
 REQUIRED_NETWORK = {"5g-paper", "5g-mmwave", "5g-nsa-lowband", "5g-sa-lowband", "5g-median", "lte", "wifi-home",
                     "fixed-broadband", "datacenter"}
-UNIT_SUFFIX = re.compile(r"_(gbyte_per_s|tflop_per_s|gbyte|w|usd_per_hour|mbit_per_s|ms)$")
+UNIT_SUFFIX = re.compile(r"_(gbyte_per_s|tflop_per_s|gbyte|w|usd_per_hour|mbit_per_s|ms|factor)$")
 
 
 def test_required_profiles_present():
@@ -51,6 +51,13 @@ def test_hardware_roundtrip(name):
         replace(hw, measured=tuple(replace(m, source="") for m in hw.measured))
 
 
+@pytest.mark.parametrize("name", sorted(REQUIRED_NETWORK | {"5g-sa-lowband-jitter"}))
+def test_network_roundtrip(name):
+    """A network profile written back to YAML and read again gives an equal spec."""
+    link = load_link(name)
+    assert link_from_mapping(yaml.safe_load(yaml.safe_dump(link_to_mapping(link))), link.source, link.name) == link
+
+
 BASE_NET = "c2d_bandwidth_mbit_per_s: 100\nd2c_bandwidth_mbit_per_s: 60\nrtt_ms: 10\n"
 BASE_HW = "memory_bandwidth_gbyte_per_s: 100\npeak_tflop_per_s: 10\nmemory_gbyte: 8\n"
 
@@ -63,6 +70,9 @@ BASE_HW = "memory_bandwidth_gbyte_per_s: 100\npeak_tflop_per_s: 10\nmemory_gbyte
     (load_link, BASE_NET + "rtt: 3\n", 'unknown field "rtt"'),
     (load_link, BASE_NET + "jitter: {distribution: lognormal, median_ms: 1}\n", 'missing field "jitter.p99_ms"'),
     (load_link, "- 1\n- 2\n", "expected a mapping"),
+    (load_link, BASE_NET + "bandwidth_jitter: {distribution: lognormal, median_factor: 2, p99_factor: 1}\n",
+     "p99_factor"),
+    (load_link, BASE_NET + "jitter: {distribution: normal, median_ms: 1, p99_ms: 2}\n", "lognormal"),
     (load_link, "", "expected a mapping"),
     (load_link, "a: [1,\n", "not valid YAML"),
     (load_link, "!!python/object/apply:os.system ['echo hi']\n", "not valid YAML"),

@@ -148,3 +148,13 @@ def test_decode_breakdown_sums(scenario, paper_link):
     args = (scn.model, scn.model.name, scn.adapter, scn.cloud, scn.device, scn.link)
     steps = [float(realistic_step(*args, "decode", 8, 128 + k).total_s) for k in range(4)]
     assert m["tpot_mean_s"] == pytest.approx(np.mean(steps), rel=1e-9)
+
+
+def test_bandwidth_jitter_slows_transfers(scenario, paper_link):
+    """A serialisation slowdown with median 1.5 makes transfers, and so tokens, slower than none."""
+    from plmodel.specs import BandwidthJitterSpec
+
+    base = scenario(rank=512)
+    slow = scenario(rank=512, link=replace(paper_link, bandwidth_jitter=BandwidthJitterSpec("lognormal", 1.5, 3.0)))
+    a, b = simulate(base, 4).metrics, simulate(slow, 4, seed=2).metrics
+    assert b["tpot_mean_s"] > a["tpot_mean_s"] and b["d2c_link_utilization"] > a["d2c_link_utilization"]

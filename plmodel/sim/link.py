@@ -12,7 +12,8 @@ Z99 = 2.3263478740408408
 
 
 class Jitter:
-    """Extra one-way delay drawn from a lognormal with the given median and p99 (seconds)."""
+    """Draws from a lognormal with the spec's median and p99: an extra one-way delay (s), or a
+    serialisation slowdown factor."""
 
     def __init__(self, spec, rng):
         self.mu = math.log(spec.median_s)
@@ -31,9 +32,9 @@ class Link:
     """
 
     def __init__(self, env: simpy.Environment, name: str, bandwidth_bps: float, one_way_s: float, trace,
-                 process: str, jitter: Jitter | None = None):
+                 process: str, jitter: Jitter | None = None, slowdown: Jitter | None = None):
         self.env, self.name, self.trace, self.process = env, name, trace, process
-        self.bandwidth_bps, self.one_way_s, self.jitter = bandwidth_bps, one_way_s, jitter
+        self.bandwidth_bps, self.one_way_s, self.jitter, self.slowdown = bandwidth_bps, one_way_s, jitter, slowdown
         self.free_at = 0.0
         self.busy_s = 0.0
         self.bytes = {"prefill": 0.0, "decode": 0.0}
@@ -43,7 +44,7 @@ class Link:
         """Process: the message is delivered when this generator returns."""
         now = self.env.now
         start = self.free_at if self.free_at > now else now
-        ser = nbytes * 8 / self.bandwidth_bps
+        ser = nbytes * 8 / self.bandwidth_bps * (self.slowdown.sample() if self.slowdown else 1.0)
         self.free_at = start + ser
         self.busy_s += ser
         self.bytes[phase] += nbytes

@@ -81,13 +81,15 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, arrival: str = "c
     plan = [(layer, n_st if layer in adapted else 0) for layer in range(scn.model.n_layers)]
     cloud = Cloud(env, segment_time(pieces, adapted, n_st), rec)
     one_way = 0.0 if paper else scn.link.rtt_s / 2
-    jitter = None if paper or scn.link.jitter is None else scn.link.jitter
+    jitter = None if paper else scn.link.jitter
+    slowdown = None if paper else scn.link.bandwidth_jitter
     arrivals = np.zeros(users) if arrival == "closed" else np.cumsum(rng.exponential(1 / rate, users)) - 0.0
     people, links = [], []
     for i in range(users):
         name = f"user {i}"
-        up = Link(env, "link d2c", scn.link.d2c_bps, one_way, rec, name, jitter and Jitter(jitter, rng))
-        down = Link(env, "link c2d", scn.link.c2d_bps, one_way, rec, name, jitter and Jitter(jitter, rng))
+        draws = [spec and Jitter(spec, rng) for spec in (jitter, slowdown, jitter, slowdown)]
+        up = Link(env, "link d2c", scn.link.d2c_bps, one_way, rec, name, *draws[:2])
+        down = Link(env, "link c2d", scn.link.c2d_bps, one_way, rec, name, *draws[2:])
         u = User(env, name, cloud, up, down, pieces, plan, scn.batch, scn.prompt_tokens, tokens, rec)
         env.process(u.run(float(arrivals[i])))
         people.append(u)
