@@ -256,9 +256,14 @@ class Scenario:
         require_positive("prompt_tokens", self.prompt_tokens, integer=True)
         if self.mode not in MODES:
             raise PlmodelError(f'"mode" must be paper or realistic, got {self.mode!r}')
-        for key, rank in (("rank_c2d", self.adapter.r_c2d), ("rank_d2c", self.adapter.r_d2c)):
-            if rank > self.model.d_model:
-                raise PlmodelError(f'"{key}" must be at most the hidden size {self.model.d_model}, got {rank}')
-        layers = self.adapter.layers or ()
-        if layers and max(layers) >= self.model.n_layers:
-            raise PlmodelError(f'"layers": index {max(layers)} is outside 0..{self.model.n_layers - 1}')
+        check_adapter_fits(self.model, self.adapter)
+
+
+def check_adapter_fits(model: ModelSpec, adapter: AdapterSpec) -> None:
+    """Ranks no larger than the hidden size and adapted layers inside the model."""
+    for key, rank in (("rank_c2d", adapter.r_c2d), ("rank_d2c", adapter.r_d2c)):
+        if rank > model.d_model:
+            raise PlmodelError(f'"{key}" must be at most the hidden size {model.d_model}, got {rank}')
+    layers = adapter.layers or ()
+    if layers and max(layers) >= model.n_layers:
+        raise PlmodelError(f'"layers": index {max(layers)} is outside 0..{model.n_layers - 1}')

@@ -89,7 +89,7 @@ def test_profiles_lists_everything():
 
 def test_help_exits_zero():
     """--help for every subcommand works."""
-    for cmd in ("estimate", "simulate", "profiles"):
+    for cmd in ("estimate", "simulate", "validate", "calibrate", "profiles"):
         assert plmodel(cmd, "--help").returncode == 0
 
 
@@ -124,3 +124,45 @@ def test_simulate_jitter_missing_parameter(tmp_path):
                  "jitter: {distribution: lognormal, median_ms: 1}\n")
     out = plmodel("simulate", "--network", str(p), "--tokens", "2")
     assert out.returncode == 2 and "jitter.p99_ms" in out.stderr and str(p) in out.stderr
+
+
+def test_validate_7b_matches():
+    """`plmodel validate --model 7b --rank 64` prints analytical beside measured and exits 0."""
+    out = plmodel("validate", "--model", "7b", "--rank", "64", "--prompt-tokens", "8", "--build-layers", "2")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "verdict: all checks match" in out.stdout and "analytical" in out.stdout and " NO" not in out.stdout
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--rank", "0"], "--rank"), (["--model", "gpt-9"], "--model"), (["--rank", "5000"], "hidden size"),
+    (["--act-bits", "8"], "--act-bits"), (["--build-layers", "0"], "--build-layers"),
+])
+def test_validate_bad_input(args, fragment):
+    """validate refuses what estimate refuses: one line, exit 2."""
+    out = plmodel("validate", *args)
+    assert out.returncode == 2 and fragment in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("cmd", ["validate", "calibrate"])
+def test_torch_commands_without_torch(cmd, tmp_path):
+    """Without torch, validate and calibrate say how to install the extra (exit 2); estimate still works."""
+    code = (f"import sys; sys.modules['torch'] = None; from plmodel.cli import main; "
+            f"sys.exit(main(['{cmd}', *(['--out', r'{tmp_path / 'x.yaml'}'] if '{cmd}' == 'calibrate' else [])]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 2 and "pip install torch==2.13.0" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "x.yaml").exists()
+    code = "import sys; sys.modules['torch'] = None; from plmodel.cli import main; sys.exit(main(['estimate']))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_calibrate_writes_a_loadable_profile(tmp_path):
+    """calibrate writes a profile that estimate accepts, and refuses to overwrite without --force."""
+    out_file = tmp_path / "me.yaml"
+    out = plmodel("calibrate", "--out", str(out_file), "--tokens", "32", "--repeats", "1")
+    assert out.returncode == 0, out.stderr
+    from plmodel.profiles import load_hardware
+
+    hw = load_hardware(str(out_file))
+    assert hw.peak_flop_per_s > 1e8 and hw.mem_bw_bytes_per_s > 1e8
+    again = plmodel("calibrate", "--out", str(out_file))
+    assert again.returncode == 2 and "--force" in again.stderr

@@ -6,9 +6,10 @@ import argparse
 import sys
 
 from ..errors import PlmodelError
-from . import estimate, profiles, simulate
+from . import calibrate, estimate, profiles, simulate, validate
 
-SUBCOMMANDS = {"estimate": estimate, "simulate": simulate, "profiles": profiles}
+SUBCOMMANDS = {"estimate": estimate, "simulate": simulate, "validate": validate, "calibrate": calibrate,
+               "profiles": profiles}
 
 
 class Parser(argparse.ArgumentParser):

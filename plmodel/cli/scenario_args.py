@@ -14,7 +14,7 @@ from ..units import MS
 DEFAULTS = {"cloud": "a100-80g-pcie", "device": "iphone-13-pro-max", "network": "5g-median"}
 
 
-def register(p: argparse.ArgumentParser, *, with_profiles: bool = True) -> None:
+def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mode: bool = True) -> None:
     g = p.add_argument_group("model and adapter")
     g.add_argument("--model", default="7b", help=f"preset ({model_choices()}) or a Hugging Face config.json")
     g.add_argument("--rank", type=int, default=64, help="r_c2d = r_d2c")
@@ -34,8 +34,9 @@ def register(p: argparse.ArgumentParser, *, with_profiles: bool = True) -> None:
     w = p.add_argument_group("workload")
     w.add_argument("--batch", type=int, default=1, help="sequences served together")
     w.add_argument("--prompt-tokens", type=int, default=128, help="prompt length (prefill) and context (decode)")
-    w.add_argument("--mode", choices=("realistic", "paper"), default="realistic",
-                   help="realistic: round trips wait for the network; paper: the paper's estimate")
+    if with_mode:
+        w.add_argument("--mode", choices=("realistic", "paper"), default="realistic",
+                       help="realistic: round trips wait for the network; paper: the paper's estimate")
 
 
 def parse_layers(text: str):
@@ -67,11 +68,15 @@ def build_adapter(args) -> AdapterSpec:
         raise PlmodelError(f"adapter options: {exc}") from None
 
 
-def build_scenario(args) -> Scenario:
-    """Validated Scenario from parsed options; every failure is a PlmodelError naming the option."""
+def check_workload(args) -> None:
     for opt in ("batch", "prompt_tokens"):
         if getattr(args, opt) < 1:
             raise PlmodelError(f"--{opt.replace('_', '-')}: expected an integer >= 1, got {getattr(args, opt)}")
+
+
+def build_scenario(args) -> Scenario:
+    """Validated Scenario from parsed options; every failure is a PlmodelError naming the option."""
+    check_workload(args)
     model = resolve_model(args.model)
     adapter = build_adapter(args)
     cloud = load_hardware(args.cloud, "--cloud")

@@ -1,0 +1,49 @@
+"""Measure this machine with the torch reference layers and write a hardware profile YAML for it.
+
+Achieved FLOP/s comes from a prefill through reference decoder layers, achieved memory bandwidth
+from a decode step through layers far larger than the caches. The profile can then be passed to
+--cloud or --device, so a prediction can be compared with a measured run on the same machine.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from ..errors import PlmodelError
+
+HELP = "measure this machine with the reference layers and write a hardware profile (needs torch)"
+
+
+def register_arguments(p) -> None:
+    p.add_argument("--out", default="this-machine.yaml", help="where to write the profile")
+    p.add_argument("--name", default="this-machine", help="the profile's name")
+    p.add_argument("--tokens", type=int, default=256, help="prefill tokens for the FLOP/s measurement")
+    p.add_argument("--repeats", type=int, default=5, help="timed repeats; the best is kept")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+
+
+def run(args) -> int:
+    out = Path(args.out)
+    if out.is_dir():
+        raise PlmodelError(f"--out: {out} is a folder, expected a file name")
+    if out.exists() and not args.force:
+        raise PlmodelError(f"--out: {out} exists; pass --force to overwrite it")
+    if not out.parent.is_dir():
+        raise PlmodelError(f"--out: folder {out.parent} does not exist")
+    for opt in ("tokens", "repeats"):
+        if getattr(args, opt) < 1:
+            raise PlmodelError(f"--{opt}: expected an integer >= 1, got {getattr(args, opt)}")
+    from ..reference import require_torch
+
+    require_torch()
+    from ..reference.calibrate import calibrate, physical_memory_bytes, profile_yaml
+    from ..sim.trace import write_atomic
+
+    cal = calibrate(args.tokens, args.repeats)
+    write_atomic(out, profile_yaml(cal, args.name, physical_memory_bytes(), datetime.date.today().isoformat()))
+    print(f"achieved {cal.flop_per_s / 1e9:,.1f} GFLOP/s (reference layers; bare matmul "
+          f"{cal.matmul_flop_per_s / 1e9:,.1f}), {cal.mem_bw_bytes_per_s / 1e9:,.2f} GB/s memory bandwidth; "
+          f"{cal.detail}")
+    print(f"wrote {out}")
+    return 0

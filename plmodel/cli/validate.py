@@ -1,0 +1,75 @@
+"""Check the workload counts against a real torch forward of a PrivateLoRA-split model.
+
+The full-size model is built on torch's meta device (shapes only, no weights allocated) and run for
+a prefill and a decode step: bytes crossing each way (in total and per layer) and FLOPs on each side
+(torch.utils.flop_counter.FlopCounterMode) must equal the analytical counts, and so must the memory
+each part holds. A scaled-down copy (same GQA ratio, targets and ranks) then runs for real in
+float32: its split logits must equal the unsplit model with W + A M B merged (relative 1e-5), and one
+optimiser step on the device part must change only M. Exit status 0 when all match, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..errors import PlmodelError
+from ..models import resolve_model
+from ..specs import check_adapter_fits
+from . import scenario_args
+
+HELP = "check the workload counts against a real split torch forward (needs torch)"
+
+
+def register_arguments(p) -> None:
+    scenario_args.register(p, with_profiles=False, with_mode=False)
+    p.add_argument("--build-layers", type=int, help="build only the first N layers (default: all; meta device)")
+
+
+def run(args) -> int:
+    model, adapter = resolve_model(args.model), scenario_args.build_adapter(args)
+    check_adapter_fits(model, adapter)
+    scenario_args.check_workload(args)
+    if adapter.act_bits not in (16, 32):
+        raise PlmodelError(f"--act-bits: validate runs 16- or 32-bit tensors, got {adapter.act_bits}")
+    build = model.n_layers if args.build_layers is None else args.build_layers
+    if not 1 <= build <= model.n_layers:
+        raise PlmodelError(f"--build-layers: expected 1..{model.n_layers}, got {build}")
+    if adapter.layers is not None and min(adapter.layers) >= build:
+        raise PlmodelError(f"--build-layers: none of the adapted layers is among the first {build}")
+    from ..reference import require_torch
+
+    torch = require_torch()
+    from ..reference.checks import count_checks, faithfulness, scaled_down
+
+    dtype = torch.float16 if adapter.act_bits == 16 else torch.float32
+    checks = count_checks(model, adapter, args.batch, args.prompt_tokens, dtype=dtype, build_layers=build)
+    small = scaled_down(model)
+    small_adapter = replace(adapter, r_c2d=min(adapter.r_c2d, small.d_model), r_d2c=min(adapter.r_d2c, small.d_model),
+                            layers=None if adapter.layers is None else tuple(i % 2 for i in adapter.layers))
+    faith = faithfulness(small, small_adapter)
+    print(render(model, adapter, build, args, checks, faith, small))
+    ok = all(c.ok for c in checks) and faith["max_rel_logit_diff"] < 1e-5 \
+        and faith["device_changed"] == faith["m_names"] and not faith["cloud_changed"]
+    print(f"verdict: {'all checks match' if ok else 'MISMATCH'}")
+    return 0 if ok else 1
+
+
+def render(model, adapter, build, args, checks, faith, small) -> str:
+    lines = [f"plmodel validate - {model.name}, {build} of {model.n_layers} layers built on the meta device, "
+             f"r_c2d={adapter.r_c2d} r_d2c={adapter.r_d2c}, targets {','.join(adapter.targets)}, "
+             f"{adapter.act_bits}-bit tensors", "", f"  {'':<46}{'analytical':>18}{'measured':>18}  match"]
+    section = None
+    for c in checks:
+        if c.section != section:
+            section = c.section
+            lines.append(f"  {section}")
+        lines.append(f"    {c.name:<44}{c.expected:>18,.0f}{c.measured:>18,.0f}  {'yes' if c.ok else 'NO'}")
+    ok_logits = faith["max_rel_logit_diff"] < 1e-5
+    ok_train = faith["device_changed"] == faith["m_names"] and not faith["cloud_changed"]
+    lines += ["", f"  faithfulness, real float32 run of {small.name} (d={small.d_model}, {small.n_heads} heads, "
+              f"{small.n_kv_heads} KV heads, 2 layers)",
+              f"    split vs merged W + A M B: max |diff| / max |logit| = {faith['max_rel_logit_diff']:.1e} "
+              f"(< 1e-5)  {'yes' if ok_logits else 'NO'}",
+              f"    one optimiser step on the device part changes {len(faith['device_changed'])} tensors, all of "
+              f"them M; cloud tensors changed: {len(faith['cloud_changed'])}  {'yes' if ok_train else 'NO'}", ""]
+    return "\n".join(lines)
