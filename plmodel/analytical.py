@@ -7,7 +7,7 @@ both transfers, the device's M and one RTT; the two ends of the stack cost one m
 runs at its roofline at the step's batch, or at a measured speed (see `stack_time`).
 
 Paper (PrivateLoRA, arXiv 2311.14030, the blog's formula TPS = 1/(1/TPS_C + 1/TPS_PL + 1/TPS_LMHead + t)),
-terms identified from the paper's 7B figure (tests/reference/paper.py):
+terms identified from the paper's 7B figure (plmodel/paperdata):
 - prefill: no cloud decoder term; both link directions add (1.28 us per rank per layer per token
   for q, k, v at 16 bit: 48 bit / 100 Mbit/s + 48 bit / 60 Mbit/s); the hidden state at both ends;
   the device's LM head and M and the cloud's A and B at their rooflines, weights read once per

@@ -1,15 +1,10 @@
 """Shared fixtures: the paper's hardware, network and the model presets."""
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # tests/reference importable as `reference`
-
-from plmodel.models import PRESETS  # noqa: E402
-from plmodel.profiles import load_hardware, load_link  # noqa: E402
-from plmodel.specs import AdapterSpec, Scenario  # noqa: E402
+from plmodel.models import PRESETS
+from plmodel.profiles import load_hardware, load_link
+from plmodel.specs import AdapterSpec, Scenario
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,11 @@
-"""Paper mode reproduces the PrivateLoRA paper's figure, table and text (tests/reference/paper.py)."""
+"""Paper mode reproduces the PrivateLoRA paper's figure, table and text (plmodel/paperdata)."""
 
 import csv
 
 import numpy as np
 import pytest
-from reference import paper
 
+from plmodel import paperdata as paper
 from plmodel.analytical import paper_step
 from plmodel.estimate import estimate
 from plmodel.models import PRESETS, matmul_param_count

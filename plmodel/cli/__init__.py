@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from ..errors import PlmodelError
-from . import calibrate, estimate, profiles, simulate, validate
+from . import calibrate, estimate, profiles, simulate, sweep, validate
 
-SUBCOMMANDS = {"estimate": estimate, "simulate": simulate, "validate": validate, "calibrate": calibrate,
-               "profiles": profiles}
+SUBCOMMANDS = {"estimate": estimate, "simulate": simulate, "sweep": sweep, "validate": validate,
+               "calibrate": calibrate, "profiles": profiles}
 
 
 class Parser(argparse.ArgumentParser):

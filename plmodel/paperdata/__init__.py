@@ -3,9 +3,10 @@
 Source: Wang, Lin, Zeng, Zhang, "PrivateLoRA For Efficient Privacy Preserving LLM", arXiv 2311.14030,
 and the authors' blog that accompanies it (shared/seeds/). The two CSV files beside this one are
 copies of shared/reference/: the 7B throughput figure read off the published image by pixel
-analysis, and the memory and compute table.
+analysis, and the memory and compute table. Tests compare against these; figures overlay them.
 """
 
+import csv
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -33,3 +34,16 @@ TEXT_DECODE_TOLERANCE = 0.015
 #: solutions for 7B models" (against the 4-bit device-only decode of the figure, 8.1 tok/s).
 COMMUNICATION_REDUCTION_AT_LEAST = 0.95
 SPEEDUP_7B_OVER_DEVICE_ONLY_AT_LEAST = 3.0
+
+
+def figure_7b() -> list:
+    """The 7B figure's points: dicts of phase, rank, x (tokens in mini-batch or batch size), tokens_per_s."""
+    with open(FIGURE_7B_CSV) as f:
+        return [{"phase": r["phase"], "rank": int(r["rank"]), "x": int(r["x"]), "tokens_per_s": float(r["tokens_per_s"]),
+                 "uncertainty_tokens_per_s": float(r["uncertainty_tokens_per_s"])} for r in csv.DictReader(f)]
+
+
+def resource_table() -> list:
+    """The memory and compute table's rows as dicts of strings (params, bits, memory_mb, gflop_per_token)."""
+    with open(RESOURCE_TABLE_CSV) as f:
+        return list(csv.DictReader(f))

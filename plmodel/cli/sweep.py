@@ -1,0 +1,57 @@
+"""Run a YAML sweep: a grid of configurations -> results.csv, figures, REPORT.md and a copy of the config.
+
+Axes (lists; a scalar means one value): models, ranks or rank_pairs, phases, batch_sizes,
+prompt_tokens, cloud, device, network, rtt_ms, targets; settings: engine (analytical|simulation),
+mode (paper|realistic), tokens, users, seed, name; `grids:` lists axis mappings merged over the top
+level. Shipped configs are in sweeps/. The output folder is written atomically: nothing appears at
+--out until everything is done, and Ctrl-C leaves nothing there.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import PlmodelError
+
+HELP = "run a YAML sweep into a folder of CSV, figures and a report"
+
+
+def register_arguments(p) -> None:
+    p.add_argument("config", help="sweep YAML file (see sweeps/)")
+    p.add_argument("--out", required=True, help="output folder (created; must not be an existing file)")
+    p.add_argument("--jobs", type=int, help="processes (default: 1 for the analytical engine, all cores for simulation)")
+    p.add_argument("--engine", choices=("analytical", "simulation"), help="override the config's engine")
+    p.add_argument("--force", action="store_true", help="replace --out if it is an existing folder")
+    p.add_argument("--progress", action=argparse_bool(), default=None,
+                   help="progress bar on stderr (default: when stderr is a terminal)")
+
+
+def argparse_bool():
+    import argparse
+
+    return argparse.BooleanOptionalAction
+
+
+def run(args) -> int:
+    from ..records import default_jobs, run_tasks
+    from ..report import FigureWorker, check_out, write_study
+    from ..sweep import load_sweep
+
+    out = Path(args.out)
+    check_out(out, args.force)
+    cfg = load_sweep(args.config, engine=args.engine)
+    jobs = default_jobs(cfg.engine) if args.jobs is None else args.jobs
+    if jobs < 1:
+        raise PlmodelError(f"--jobs: expected an integer >= 1, got {jobs}")
+    try:
+        with FigureWorker() as figures:  # imports matplotlib meanwhile
+            records = run_tasks(cfg.tasks, jobs, args.progress)
+            from ..tables import to_frame
+
+            names = write_study(out, args.config, to_frame(records), cfg, args.force, figures)
+    except KeyboardInterrupt:
+        print("ERROR: interrupted; nothing was written to --out", file=sys.stderr)
+        return 130
+    print(f"{len(records)} points ({len(cfg.tasks)} configurations, engine {cfg.engine}) -> {out}/: {', '.join(names)}")
+    return 0

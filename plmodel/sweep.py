@@ -1,0 +1,174 @@
+"""Sweep configs: a YAML grid -> validated tasks -> records (in parallel, identical to a serial run).
+
+A config is a mapping of axes and settings. Axes are lists (a scalar means one value): models,
+ranks (r_c2d = r_d2c) or rank_pairs ([[r_c2d, r_d2c], ...]), phases, batch_sizes, prompt_tokens,
+cloud, device, network, rtt_ms (overrides the profile's), targets. Settings: engine (analytical or
+simulation), mode (paper or realistic), tokens, users, seed, name. `grids:` may list mappings of
+axes, each merged over the top level, when one product cannot express the study (the paper's
+prefill and decode figures have different x axes).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .errors import PlmodelError
+from .models import resolve_model
+from .profiles import check_keys, load_hardware, load_link, read_mapping
+from .specs import MODES, PHASES, PROJECTIONS, AdapterSpec, Scenario
+from .units import MS
+
+AXES = {"models": None, "ranks": None, "rank_pairs": None, "phases": list(PHASES), "batch_sizes": [1],
+        "prompt_tokens": [128], "cloud": ["a100-80g-pcie"], "device": ["iphone-13-pro-max"],
+        "network": ["5g-median"], "rtt_ms": [None], "targets": ["q,k,v"]}
+SETTINGS = {"engine": "analytical", "mode": "realistic", "tokens": 32, "users": 1, "seed": 0, "name": None}
+SCHEMA = {**{k: False for k in AXES}, **{k: False for k in SETTINGS}, "grids": False}
+ENGINES = ("analytical", "simulation")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One scenario to run; it yields a record for each of its phases."""
+
+    scenario: Scenario
+    phases: tuple
+    rtt_ms: float | None
+    targets: str
+    engine: str
+    tokens: int
+    users: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    name: str
+    engine: str
+    tasks: tuple
+    source: str
+
+
+def _as_list(data: dict, key: str, src: str) -> list:
+    value = data[key]
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise PlmodelError(f'field "{key}": the axis is empty; give at least one value', src)
+    if any(isinstance(v, dict) for v in values):
+        raise PlmodelError(f'field "{key}": expected a value or a list of values, not a mapping', src)
+    return values
+
+
+def _ints(values, key: str, src: str, minimum: int = 1) -> list:
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+            raise PlmodelError(f'field "{key}": expected integers >= {minimum}, got {v!r}', src)
+    return values
+
+
+def _setting(data: dict, key: str, src: str):
+    value = data.get(key, SETTINGS[key])
+    if key in ("tokens", "users"):
+        _ints([value], key, src)
+    elif key == "seed":
+        _ints([value], key, src, minimum=0)
+    elif key == "engine" and value not in ENGINES:
+        raise PlmodelError(f'field "engine": expected analytical or simulation, got {value!r}', src)
+    elif key == "mode" and value not in MODES:
+        raise PlmodelError(f'field "mode": expected paper or realistic, got {value!r}', src)
+    elif key == "name" and value is not None and not isinstance(value, str):
+        raise PlmodelError(f'field "name": expected text, got {value!r}', src)
+    return value
+
+
+def _rank_pairs(axes: dict, src: str) -> list:
+    if axes.get("ranks") is not None and axes.get("rank_pairs") is not None:
+        raise PlmodelError('fields "ranks" and "rank_pairs": give one rank axis, not both', src)
+    if axes.get("ranks") is not None:
+        return [(r, r) for r in _ints(_as_list(axes, "ranks", src), "ranks", src)]
+    if axes.get("rank_pairs") is not None:
+        pairs = _as_list(axes, "rank_pairs", src)
+        for p in pairs:
+            if not (isinstance(p, list) and len(p) == 2):
+                raise PlmodelError(f'field "rank_pairs": expected [r_c2d, r_d2c] pairs, got {p!r}', src)
+            _ints(p, "rank_pairs", src)
+        return [tuple(p) for p in pairs]
+    raise PlmodelError('missing field "ranks" (or "rank_pairs"): a sweep needs a rank axis', src)
+
+
+def _grid_tasks(axes: dict, settings: dict, src: str, cache: dict) -> list:
+    """Validated tasks of one grid (the product of its axes, phases kept together)."""
+    if axes.get("models") is None:
+        raise PlmodelError('missing field "models": a sweep needs at least one model', src)
+
+    def profile(loader, key, name):
+        if (key, name) not in cache:
+            if not isinstance(name, str):
+                raise PlmodelError(f'field "{key}": expected a profile name or path, got {name!r}', src)
+            try:
+                cache[key, name] = loader(name, key)
+            except PlmodelError as exc:
+                raise PlmodelError(f'field "{key}": {exc}', src) from None
+        return cache[key, name]
+
+    models = []
+    for m in _as_list(axes, "models", src):
+        try:
+            models.append(resolve_model(str(m)))
+        except PlmodelError as exc:
+            raise PlmodelError(f'field "models": {str(exc).replace("--model: ", "")}', src) from None
+    phases = _as_list(axes, "phases", src)
+    for ph in phases:
+        if ph not in PHASES:
+            raise PlmodelError(f'field "phases": expected prefill or decode, got {ph!r}', src)
+    batches = _ints(_as_list(axes, "batch_sizes", src), "batch_sizes", src)
+    prompts = _ints(_as_list(axes, "prompt_tokens", src), "prompt_tokens", src)
+    rtts = _as_list(axes, "rtt_ms", src)
+    for r in rtts:
+        if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r < float("inf")):
+            raise PlmodelError(f'field "rtt_ms": expected numbers >= 0, got {r!r}', src)
+    targets = [",".join(t) if isinstance(t, list) else str(t) for t in _as_list(axes, "targets", src)]
+    clouds = [profile(load_hardware, "cloud", c) for c in _as_list(axes, "cloud", src)]
+    devices = [profile(load_hardware, "device", d) for d in _as_list(axes, "device", src)]
+    links = [profile(load_link, "network", n) for n in _as_list(axes, "network", src)]
+    tasks = []
+    for model, (rc, rd), tg, b, n, cloud, device, link, rtt in itertools.product(
+            models, _rank_pairs(axes, src), targets, batches, prompts, clouds, devices, links, rtts):
+        try:
+            adapter = AdapterSpec(rc, rd, tuple(t.strip() for t in tg.split(",")))
+            ln = link if rtt is None else replace(link, rtt_s=rtt * MS)
+            scn = Scenario(model, adapter, cloud, device, ln, b, n, settings["mode"])
+        except PlmodelError as exc:
+            hint = "targets" if "targets" in str(exc) else "ranks"
+            raise PlmodelError(f'field "{hint}": {exc} (any of {",".join(PROJECTIONS)})' if hint == "targets"
+                               else f'field "{hint}": {exc}', src) from None
+        tasks.append(Task(scn, tuple(phases), rtt, tg, settings["engine"], settings["tokens"], settings["users"],
+                          settings["seed"]))
+    return tasks
+
+
+def load_sweep(path, engine: str | None = None) -> SweepConfig:
+    """Read and validate a sweep YAML; every error names the file and the key. `engine` overrides
+    the config's."""
+    path = Path(path)
+    src = str(path)
+    if not path.exists():
+        raise PlmodelError("no such file", src)
+    if path.is_dir():
+        raise PlmodelError("is a folder, expected a sweep YAML file", src)
+    data = read_mapping(path)
+    check_keys(data, SCHEMA, src)
+    settings = {k: _setting(data, k, src) for k in SETTINGS}
+    settings["engine"] = engine or settings["engine"]
+    grids = data.get("grids") or [{}]
+    if not isinstance(grids, list) or not all(isinstance(g, dict) for g in grids):
+        raise PlmodelError('field "grids": expected a list of mappings of axes', src)
+    cache, tasks = {}, []
+    for i, grid in enumerate(grids):
+        check_keys(grid, {k: False for k in AXES}, src, f"grids[{i}].")
+        axes = {k: v for k, v in AXES.items() if v is not None}
+        axes.update({k: data[k] for k in AXES if k in data})
+        axes.update(grid)
+        tasks += _grid_tasks(axes, settings, src, cache)
+    return SweepConfig(settings["name"] or path.stem, settings["engine"], tuple(tasks), src)
