@@ -6,4 +6,5 @@ class PlmodelError(Exception):
 
     def __init__(self, message: str, source: str | None = None):
         self.source = source
+        message = " ".join(str(message).split())  # one line, whatever a parser's message held
         super().__init__(f"{source}: {message}" if source else message)

@@ -88,13 +88,22 @@ def check_keys(data: dict, schema: dict, src: str, prefix: str = "") -> None:
             raise PlmodelError(f'missing field "{prefix}{key}"', src)
 
 
+#: Largest believable value of each unit-suffixed key, in the key's own unit (catches unit slips).
+MAXIMUM = {"memory_bandwidth_gbyte_per_s": 1e6, "peak_tflop_per_s": 1e7, "memory_gbyte": 1e6,
+           "usable_memory_gbyte": 1e6, "power_w": 1e7, "price_usd_per_hour": 1e6, "tokens_per_s": 1e9,
+           "c2d_bandwidth_mbit_per_s": 1e9, "d2c_bandwidth_mbit_per_s": 1e9, "rtt_ms": 3.6e6, "median_ms": 3.6e6,
+           "p99_ms": 3.6e6, "median_factor": 1e6, "p99_factor": 1e6}
+
+
 def number(data: dict, key: str, src: str, *, allow_zero: bool = False, prefix: str = "") -> float:
-    """A finite, positive (or non-negative) number from a mapping."""
+    """A finite, positive (or non-negative) number from a mapping, within the key's believable range."""
     value = data[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
         raise PlmodelError(f'field "{prefix}{key}": expected a finite number, got {value!r}', src)
     if value < 0 or (value == 0 and not allow_zero):
         raise PlmodelError(f'field "{prefix}{key}": expected a number {">= 0" if allow_zero else "> 0"}, got {value!r}', src)
+    if value > MAXIMUM.get(key, math.inf):
+        raise PlmodelError(f'field "{prefix}{key}": expected at most {MAXIMUM[key]:g}, got {value!r}', src)
     return float(value)
 
 
@@ -164,16 +173,19 @@ def lognormal_from_mapping(data: dict, key: str, schema: dict, cls, scale: float
 def link_from_mapping(data: dict, src: str, default_name: str) -> LinkSpec:
     """Validate a network mapping and convert its units (Mbit/s, ms) to SI."""
     check_keys(data, NETWORK_KEYS, src)
-    return LinkSpec(
-        name=str(data.get("name") or default_name),
-        c2d_bps=number(data, "c2d_bandwidth_mbit_per_s", src) * MBIT,
-        d2c_bps=number(data, "d2c_bandwidth_mbit_per_s", src) * MBIT,
-        rtt_s=number(data, "rtt_ms", src, allow_zero=True) * MS,
-        jitter=lognormal_from_mapping(data, "jitter", JITTER_KEYS, JitterSpec, MS, src),
-        bandwidth_jitter=lognormal_from_mapping(data, "bandwidth_jitter", BANDWIDTH_JITTER_KEYS,
-                                                BandwidthJitterSpec, 1.0, src),
-        source=src,
-    )
+    try:
+        return LinkSpec(
+            name=str(data.get("name") or default_name),
+            c2d_bps=number(data, "c2d_bandwidth_mbit_per_s", src) * MBIT,
+            d2c_bps=number(data, "d2c_bandwidth_mbit_per_s", src) * MBIT,
+            rtt_s=number(data, "rtt_ms", src, allow_zero=True) * MS,
+            jitter=lognormal_from_mapping(data, "jitter", JITTER_KEYS, JitterSpec, MS, src),
+            bandwidth_jitter=lognormal_from_mapping(data, "bandwidth_jitter", BANDWIDTH_JITTER_KEYS,
+                                                    BandwidthJitterSpec, 1.0, src),
+            source=src,
+        )
+    except PlmodelError as exc:
+        raise exc if exc.source else PlmodelError(str(exc), src) from None
 
 
 def load_hardware(name_or_path: str, option: str = "--cloud/--device") -> HardwareSpec:

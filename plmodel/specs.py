@@ -19,8 +19,10 @@ PHASES = ("prefill", "decode")
 MODES = ("paper", "realistic")
 
 
-def require_positive(name: str, value, *, integer: bool = False, allow_zero: bool = False) -> None:
-    """Raise PlmodelError unless `value` is a finite positive number (an integer where asked)."""
+def require_positive(name: str, value, *, integer: bool = False, allow_zero: bool = False,
+                     maximum: float | None = None) -> None:
+    """Raise PlmodelError unless `value` is a finite positive number (an integer where asked) no
+    larger than `maximum`, a bound that catches absurd input (a typo, a unit slip) before it runs."""
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type:
         kind = "an integer" if integer else "a number"
@@ -28,6 +30,15 @@ def require_positive(name: str, value, *, integer: bool = False, allow_zero: boo
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise PlmodelError(f'"{name}" must be finite and {bound}, got {value!r}')
+    if maximum is not None and value > maximum:
+        raise PlmodelError(f'"{name}" must be at most {maximum:g}, got {value!r}')
+
+
+#: Bounds on inputs, far beyond any real system, that stop absurd values (SI units).
+LIMITS = {"layers": 10_000, "width": 10_000_000, "batch": 1_000_000, "tokens": 10_000_000,
+          "bandwidth_bps": 1e15, "rtt_s": 3600.0, "bytes": 1e15, "flop_per_s": 1e19, "tokens_per_s": 1e9}
+#: Bounds on a simulation's size: generated tokens a request and users.
+SIM_LIMITS = {"tokens": 100_000, "users": 10_000}
 
 
 @dataclass(frozen=True)
@@ -45,15 +56,16 @@ class ModelSpec:
     head_dim: int = 0  # 0: d_model // n_heads
 
     def __post_init__(self):
-        for key in ("n_layers", "d_model", "n_heads", "n_kv_heads", "d_ffn", "vocab_size"):
-            require_positive(key, getattr(self, key), integer=True)
+        require_positive("n_layers", self.n_layers, integer=True, maximum=LIMITS["layers"])
+        for key in ("d_model", "n_heads", "n_kv_heads", "d_ffn", "vocab_size"):
+            require_positive(key, getattr(self, key), integer=True, maximum=LIMITS["width"])
         if self.n_heads % self.n_kv_heads:
             raise PlmodelError(f'"n_kv_heads" ({self.n_kv_heads}) must divide "n_heads" ({self.n_heads})')
         if self.head_dim == 0:
             if self.d_model % self.n_heads:
                 raise PlmodelError(f'"n_heads" ({self.n_heads}) must divide "d_model" ({self.d_model})')
             object.__setattr__(self, "head_dim", self.d_model // self.n_heads)
-        require_positive("head_dim", self.head_dim, integer=True)
+        require_positive("head_dim", self.head_dim, integer=True, maximum=LIMITS["width"])
 
     @property
     def q_dim(self) -> int:
@@ -94,8 +106,8 @@ class AdapterSpec:
     device_weight_bits: int = 16
 
     def __post_init__(self):
-        require_positive("rank_c2d", self.r_c2d, integer=True)
-        require_positive("rank_d2c", self.r_d2c, integer=True)
+        require_positive("rank_c2d", self.r_c2d, integer=True, maximum=LIMITS["width"])
+        require_positive("rank_d2c", self.r_d2c, integer=True, maximum=LIMITS["width"])
         for key in ("act_bits", "cloud_weight_bits", "device_weight_bits"):
             require_positive(key, getattr(self, key), integer=True)
             if getattr(self, key) > 64:
@@ -111,7 +123,7 @@ class AdapterSpec:
             if not self.layers:
                 raise PlmodelError('"layers" must list at least one layer index')
             for i in self.layers:
-                require_positive("layers", i, integer=True, allow_zero=True)
+                require_positive("layers", i, integer=True, allow_zero=True, maximum=LIMITS["layers"])
             object.__setattr__(self, "layers", tuple(sorted(set(self.layers))))
 
     @property
@@ -138,9 +150,9 @@ class MeasuredSpeed:
     def __post_init__(self):
         if self.phase not in PHASES:
             raise PlmodelError(f'"phase" must be prefill or decode, got {self.phase!r}')
-        require_positive("tokens_per_s", self.tokens_per_s)
-        require_positive("weight_bits", self.weight_bits, integer=True)
-        require_positive("batch", self.batch, integer=True)
+        require_positive("tokens_per_s", self.tokens_per_s, maximum=LIMITS["tokens_per_s"])
+        require_positive("weight_bits", self.weight_bits, integer=True, maximum=64)
+        require_positive("batch", self.batch, integer=True, maximum=LIMITS["batch"])
 
 
 @dataclass(frozen=True)
@@ -158,12 +170,12 @@ class HardwareSpec:
     source: str = ""
 
     def __post_init__(self):
-        require_positive("memory_bandwidth", self.mem_bw_bytes_per_s)
-        require_positive("peak_flops", self.peak_flop_per_s)
-        require_positive("memory", self.memory_bytes)
+        require_positive("memory_bandwidth", self.mem_bw_bytes_per_s, maximum=LIMITS["bytes"])
+        require_positive("peak_flops", self.peak_flop_per_s, maximum=LIMITS["flop_per_s"])
+        require_positive("memory", self.memory_bytes, maximum=LIMITS["bytes"])
         for key in ("usable_memory_bytes", "price_usd_per_hour", "power_w"):
             if getattr(self, key) is not None:
-                require_positive(key, getattr(self, key))
+                require_positive(key, getattr(self, key), maximum=LIMITS["bytes"])
 
     def measured_speed(self, model: str, phase: str, weight_bits: int) -> MeasuredSpeed | None:
         """The measured figure for this model, phase and weight precision, if the profile has one."""
@@ -184,8 +196,8 @@ class JitterSpec:
     def __post_init__(self):
         if self.distribution != "lognormal":
             raise PlmodelError(f'"jitter.distribution" must be lognormal, got {self.distribution!r}')
-        require_positive("jitter.median_ms", self.median_s)
-        require_positive("jitter.p99_ms", self.p99_s)
+        require_positive("jitter.median_ms", self.median_s, maximum=LIMITS["rtt_s"])
+        require_positive("jitter.p99_ms", self.p99_s, maximum=LIMITS["rtt_s"])
         if self.p99_s < self.median_s:
             raise PlmodelError('"jitter.p99_ms" must be at least "jitter.median_ms"')
 
@@ -202,8 +214,8 @@ class BandwidthJitterSpec:
     def __post_init__(self):
         if self.distribution != "lognormal":
             raise PlmodelError(f'"bandwidth_jitter.distribution" must be lognormal, got {self.distribution!r}')
-        require_positive("bandwidth_jitter.median_factor", self.median_factor)
-        require_positive("bandwidth_jitter.p99_factor", self.p99_factor)
+        require_positive("bandwidth_jitter.median_factor", self.median_factor, maximum=1e6)
+        require_positive("bandwidth_jitter.p99_factor", self.p99_factor, maximum=1e6)
         if self.p99_factor < self.median_factor:
             raise PlmodelError('"bandwidth_jitter.p99_factor" must be at least "bandwidth_jitter.median_factor"')
 
@@ -229,9 +241,9 @@ class LinkSpec:
     source: str = ""
 
     def __post_init__(self):
-        require_positive("c2d_bandwidth", self.c2d_bps)
-        require_positive("d2c_bandwidth", self.d2c_bps)
-        require_positive("rtt", self.rtt_s, allow_zero=True)
+        require_positive("c2d_bandwidth", self.c2d_bps, maximum=LIMITS["bandwidth_bps"])
+        require_positive("d2c_bandwidth", self.d2c_bps, maximum=LIMITS["bandwidth_bps"])
+        require_positive("rtt", self.rtt_s, allow_zero=True, maximum=LIMITS["rtt_s"])
 
 
 @dataclass(frozen=True)
@@ -252,8 +264,8 @@ class Scenario:
     mode: str = "realistic"
 
     def __post_init__(self):
-        require_positive("batch", self.batch, integer=True)
-        require_positive("prompt_tokens", self.prompt_tokens, integer=True)
+        require_positive("batch", self.batch, integer=True, maximum=LIMITS["batch"])
+        require_positive("prompt_tokens", self.prompt_tokens, integer=True, maximum=LIMITS["tokens"])
         if self.mode not in MODES:
             raise PlmodelError(f'"mode" must be paper or realistic, got {self.mode!r}')
         check_adapter_fits(self.model, self.adapter)

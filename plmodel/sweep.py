@@ -17,7 +17,7 @@ from pathlib import Path
 from .errors import PlmodelError
 from .models import resolve_model
 from .profiles import check_keys, load_hardware, load_link, read_mapping
-from .specs import MODES, PHASES, PROJECTIONS, AdapterSpec, Scenario
+from .specs import LIMITS, MODES, PHASES, PROJECTIONS, SIM_LIMITS, AdapterSpec, Scenario
 from .units import MS
 
 AXES = {"models": None, "ranks": None, "rank_pairs": None, "phases": list(PHASES), "batch_sizes": [1],
@@ -26,6 +26,8 @@ AXES = {"models": None, "ranks": None, "rank_pairs": None, "phases": list(PHASES
 SETTINGS = {"engine": "analytical", "mode": "realistic", "tokens": 32, "users": 1, "seed": 0, "name": None}
 SCHEMA = {**{k: False for k in AXES}, **{k: False for k in SETTINGS}, "grids": False}
 ENGINES = ("analytical", "simulation")
+MAXIMA = {"ranks": LIMITS["width"], "rank_pairs": LIMITS["width"], "batch_sizes": LIMITS["batch"],
+          "prompt_tokens": LIMITS["tokens"], "tokens": SIM_LIMITS["tokens"], "users": SIM_LIMITS["users"]}
 
 
 @dataclass(frozen=True)
@@ -50,20 +52,23 @@ class SweepConfig:
     source: str
 
 
-def _as_list(data: dict, key: str, src: str) -> list:
+def _as_list(data: dict, key: str, src: str, nested: bool = False) -> list:
+    """An axis as a list: a scalar is one value; lists inside it only where `nested` (rank pairs, targets)."""
     value = data[key]
     values = value if isinstance(value, list) else [value]
     if not values:
         raise PlmodelError(f'field "{key}": the axis is empty; give at least one value', src)
-    if any(isinstance(v, dict) for v in values):
-        raise PlmodelError(f'field "{key}": expected a value or a list of values, not a mapping', src)
+    for v in values:
+        if isinstance(v, dict) or (isinstance(v, list) and not nested):
+            raise PlmodelError(f'field "{key}": expected a value or a list of values, got {v!r}', src)
     return values
 
 
 def _ints(values, key: str, src: str, minimum: int = 1) -> list:
+    top = MAXIMA.get(key, 2**63)
     for v in values:
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            raise PlmodelError(f'field "{key}": expected integers >= {minimum}, got {v!r}', src)
+        if isinstance(v, bool) or not isinstance(v, int) or not minimum <= v <= top:
+            raise PlmodelError(f'field "{key}": expected integers from {minimum} to {top:,}, got {v!r}', src)
     return values
 
 
@@ -88,7 +93,7 @@ def _rank_pairs(axes: dict, src: str) -> list:
     if axes.get("ranks") is not None:
         return [(r, r) for r in _ints(_as_list(axes, "ranks", src), "ranks", src)]
     if axes.get("rank_pairs") is not None:
-        pairs = _as_list(axes, "rank_pairs", src)
+        pairs = _as_list(axes, "rank_pairs", src, nested=True)
         for p in pairs:
             if not (isinstance(p, list) and len(p) == 2):
                 raise PlmodelError(f'field "rank_pairs": expected [r_c2d, r_d2c] pairs, got {p!r}', src)
@@ -128,7 +133,8 @@ def _grid_tasks(axes: dict, settings: dict, src: str, cache: dict) -> list:
     for r in rtts:
         if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r < float("inf")):
             raise PlmodelError(f'field "rtt_ms": expected numbers >= 0, got {r!r}', src)
-    targets = [",".join(t) if isinstance(t, list) else str(t) for t in _as_list(axes, "targets", src)]
+    targets = [",".join(map(str, t)) if isinstance(t, list) else str(t)
+               for t in _as_list(axes, "targets", src, nested=True)]
     clouds = [profile(load_hardware, "cloud", c) for c in _as_list(axes, "cloud", src)]
     devices = [profile(load_hardware, "device", d) for d in _as_list(axes, "device", src)]
     links = [profile(load_link, "network", n) for n in _as_list(axes, "network", src)]

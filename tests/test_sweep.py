@@ -48,7 +48,7 @@ BAD = [
     ("models: 7b\nrank: 16\n", 'unknown field "rank"; did you mean \'ranks\''),
     ("models: 7b\nranks: []\n", 'field "ranks": the axis is empty'),
     ("models: 7b\nranks: [16, x]\n", 'field "ranks": expected integers'),
-    ("models: 7b\nranks: 0\n", 'field "ranks": expected integers >= 1'),
+    ("models: 7b\nranks: 0\n", 'field "ranks": expected integers from 1'),
     ("models: 7b\n", 'missing field "ranks"'),
     ("ranks: 16\n", 'missing field "models"'),
     ("models: gpt9\nranks: 16\n", 'field "models": unknown model'),

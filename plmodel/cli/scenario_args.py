@@ -8,7 +8,7 @@ from dataclasses import replace
 from ..errors import PlmodelError
 from ..models import model_choices, resolve_model
 from ..profiles import load_hardware, load_link
-from ..specs import PROJECTIONS, AdapterSpec, Scenario
+from ..specs import LIMITS, PROJECTIONS, AdapterSpec, Scenario
 from ..units import MS
 
 DEFAULTS = {"cloud": "a100-80g-pcie", "device": "iphone-13-pro-max", "network": "5g-median"}
@@ -58,8 +58,9 @@ def parse_layers(text: str):
 def build_adapter(args) -> AdapterSpec:
     for opt in ("rank", "rank_c2d", "rank_d2c", "act_bits", "cloud_bits", "device_bits"):
         value = getattr(args, opt)
-        if value is not None and value < 1:
-            raise PlmodelError(f"--{opt.replace('_', '-')}: expected an integer >= 1, got {value}")
+        limit = 64 if opt.endswith("bits") else LIMITS["width"]
+        if value is not None and not 1 <= value <= limit:
+            raise PlmodelError(f"--{opt.replace('_', '-')}: expected an integer from 1 to {limit:,}, got {value}")
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
     try:
         return AdapterSpec(args.rank_c2d or args.rank, args.rank_d2c or args.rank, targets, parse_layers(args.layers),
@@ -69,9 +70,10 @@ def build_adapter(args) -> AdapterSpec:
 
 
 def check_workload(args) -> None:
-    for opt in ("batch", "prompt_tokens"):
-        if getattr(args, opt) < 1:
-            raise PlmodelError(f"--{opt.replace('_', '-')}: expected an integer >= 1, got {getattr(args, opt)}")
+    for opt, limit in (("batch", LIMITS["batch"]), ("prompt_tokens", LIMITS["tokens"])):
+        if not 1 <= getattr(args, opt) <= limit:
+            raise PlmodelError(f"--{opt.replace('_', '-')}: expected an integer from 1 to {limit:,}, "
+                               f"got {getattr(args, opt)}")
 
 
 def build_scenario(args) -> Scenario:
@@ -83,8 +85,8 @@ def build_scenario(args) -> Scenario:
     device = load_hardware(args.device, "--device")
     link = load_link(args.network, "--network")
     if args.rtt_ms is not None:
-        if not (args.rtt_ms >= 0 and args.rtt_ms < float("inf")):
-            raise PlmodelError(f"--rtt-ms: expected a finite number >= 0, got {args.rtt_ms}")
+        if not 0 <= args.rtt_ms <= LIMITS["rtt_s"] / MS:
+            raise PlmodelError(f"--rtt-ms: expected a number from 0 to {LIMITS['rtt_s'] / MS:g}, got {args.rtt_ms}")
         link = replace(link, rtt_s=args.rtt_ms * MS)
     try:
         return Scenario(model, adapter, cloud, device, link, args.batch, args.prompt_tokens, args.mode)

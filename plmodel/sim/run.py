@@ -12,7 +12,7 @@ import simpy
 from ..analytical import step_pieces
 from ..errors import PlmodelError
 from ..models import canonical_model_name
-from ..specs import Scenario, require_positive
+from ..specs import SIM_LIMITS, Scenario, require_positive
 from ..workload import stages
 from .cloud import Cloud
 from .link import Jitter, Link
@@ -49,14 +49,14 @@ def segment_time(pieces, adapted: frozenset, n_st: int):
 
 
 def validate(tokens, users, arrival, rate):
-    require_positive("--tokens", tokens, integer=True)
-    require_positive("--users", users, integer=True)
+    require_positive("--tokens", tokens, integer=True, maximum=SIM_LIMITS["tokens"])
+    require_positive("--users", users, integer=True, maximum=SIM_LIMITS["users"])
     if arrival not in ARRIVALS:
         raise PlmodelError(f"--arrival: expected closed or poisson, got {arrival!r}")
     if arrival == "poisson":
         if rate is None:
             raise PlmodelError("--rate: a Poisson arrival needs a rate in users per second")
-        require_positive("--rate", rate)
+        require_positive("--rate", rate, maximum=1e9)
 
 
 def simulate(scn: Scenario, tokens: int = 128, users: int = 1, arrival: str = "closed", rate: float | None = None,

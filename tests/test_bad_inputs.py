@@ -1,0 +1,144 @@
+"""A catalogue of malformed inputs across the command line, profiles, config.json and sweep files.
+
+Each must give one or two lines naming the input and what was expected, exit status 2, no traceback,
+and write nothing.
+"""
+
+import json
+
+import pytest
+
+from plmodel.cli import main
+
+NET = "c2d_bandwidth_mbit_per_s: 100\nd2c_bandwidth_mbit_per_s: 60\nrtt_ms: 5\n"
+HW = "memory_bandwidth_gbyte_per_s: 100\npeak_tflop_per_s: 10\nmemory_gbyte: 8\n"
+HF = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 128,
+      "vocab_size": 100}
+SWEEP = "models: 7b\nranks: 16\n"
+
+# (id, files to create, argv, fragment the message must hold); "{d}" is the scratch folder.
+CASES = [
+    # command line
+    ("unknown model", {}, ["estimate", "--model", "gpt-9"], "--model"),
+    ("rank zero", {}, ["estimate", "--rank", "0"], "--rank"),
+    ("rank negative", {}, ["estimate", "--rank", "-4"], "--rank"),
+    ("rank text", {}, ["estimate", "--rank", "lots"], "--rank"),
+    ("rank huge", {}, ["estimate", "--rank", "10000000000"], "--rank"),
+    ("rank above hidden size", {}, ["estimate", "--rank", "4097"], "hidden size"),
+    ("batch zero", {}, ["estimate", "--batch", "0"], "--batch"),
+    ("batch huge", {}, ["estimate", "--batch", "99999999999"], "--batch"),
+    ("prompt tokens negative", {}, ["estimate", "--prompt-tokens", "-1"], "--prompt-tokens"),
+    ("rtt NaN", {}, ["estimate", "--rtt-ms", "nan"], "--rtt-ms"),
+    ("rtt infinite", {}, ["estimate", "--rtt-ms", "inf"], "--rtt-ms"),
+    ("unknown target", {}, ["estimate", "--targets", "q,x"], "targets"),
+    ("layers text", {}, ["estimate", "--layers", "first"], "--layers"),
+    ("layer out of range", {}, ["estimate", "--layers", "0-99"], "layers"),
+    ("unknown mode", {}, ["estimate", "--mode", "turbo"], "--mode"),
+    ("unknown network name", {}, ["estimate", "--network", "6g"], "--network"),
+    ("missing profile file", {}, ["estimate", "--device", "{d}/none.yaml"], "no such file"),
+    ("folder as profile", {"prof": None}, ["estimate", "--cloud", "{d}/prof"], "folder"),
+    ("sim tokens zero", {}, ["simulate", "--tokens", "0"], "--tokens"),
+    ("sim users zero", {}, ["simulate", "--users", "0"], "--users"),
+    ("sim negative rate", {}, ["simulate", "--arrival", "poisson", "--rate", "-1"], "--rate"),
+    ("trace into missing folder", {}, ["simulate", "--tokens", "2", "--trace", "{d}/no/t.json"], "--trace"),
+    ("trace is a folder", {"tdir": None}, ["simulate", "--tokens", "2", "--trace", "{d}/tdir"], "--trace"),
+    # network YAML
+    ("network missing field", {"n.yaml": "c2d_bandwidth_mbit_per_s: 1\nrtt_ms: 1\n"},
+     ["estimate", "--network", "{d}/n.yaml"], "d2c_bandwidth_mbit_per_s"),
+    ("network negative bandwidth", {"n.yaml": NET.replace("60", "-60")}, ["estimate", "--network", "{d}/n.yaml"],
+     "d2c_bandwidth_mbit_per_s"),
+    ("network zero bandwidth", {"n.yaml": NET.replace("100", "0")}, ["estimate", "--network", "{d}/n.yaml"],
+     "c2d_bandwidth_mbit_per_s"),
+    ("network NaN rtt", {"n.yaml": NET.replace("rtt_ms: 5", "rtt_ms: .nan")}, ["estimate", "--network", "{d}/n.yaml"],
+     "rtt_ms"),
+    ("network huge bandwidth", {"n.yaml": NET.replace("100", "1e300")}, ["estimate", "--network", "{d}/n.yaml"],
+     "c2d_bandwidth_mbit_per_s"),
+    ("network text for number", {"n.yaml": NET.replace("60", "fast")}, ["estimate", "--network", "{d}/n.yaml"],
+     "d2c_bandwidth_mbit_per_s"),
+    ("network empty file", {"n.yaml": ""}, ["estimate", "--network", "{d}/n.yaml"], "expected a mapping"),
+    ("network list not mapping", {"n.yaml": "- 1\n- 2\n"}, ["estimate", "--network", "{d}/n.yaml"], "mapping"),
+    ("network YAML syntax", {"n.yaml": "rtt_ms: [1,\n"}, ["estimate", "--network", "{d}/n.yaml"], "not valid YAML"),
+    ("network python tag", {"n.yaml": "!!python/object/apply:os.system ['touch pwned']\n"},
+     ["estimate", "--network", "{d}/n.yaml"], "not valid YAML"),
+    ("network jitter missing p99", {"n.yaml": NET + "jitter: {distribution: lognormal, median_ms: 1}\n"},
+     ["simulate", "--network", "{d}/n.yaml"], "jitter.p99_ms"),
+    ("network jitter as list", {"n.yaml": NET + "jitter: [1, 2]\n"}, ["simulate", "--network", "{d}/n.yaml"], "jitter"),
+    # hardware YAML
+    ("hardware unknown key", {"h.yaml": HW + "tflops: 3\n"}, ["estimate", "--device", "{d}/h.yaml"], "tflops"),
+    ("hardware negative memory", {"h.yaml": HW.replace("8", "-8")}, ["estimate", "--device", "{d}/h.yaml"],
+     "memory_gbyte"),
+    ("hardware measured not a list", {"h.yaml": HW + "measured: 37.1\n"}, ["estimate", "--cloud", "{d}/h.yaml"],
+     "measured"),
+    ("hardware measured unknown model", {"h.yaml": HW + "measured: [{model: gpt9, phase: decode, tokens_per_s: 3}]\n"},
+     ["estimate", "--cloud", "{d}/h.yaml"], "measured[0].model"),
+    ("hardware python object tag", {"h.yaml": "!!python/name:os.system\n"}, ["estimate", "--cloud", "{d}/h.yaml"],
+     "not valid YAML"),
+    # Hugging Face config.json
+    ("config missing field", {"c.json": json.dumps({"hidden_size": 64})}, ["estimate", "--model", "{d}/c.json"],
+     "num_hidden_layers"),
+    ("config text for number", {"c.json": json.dumps({**HF, "hidden_size": "wide"})},
+     ["estimate", "--model", "{d}/c.json"], "d_model"),
+    ("config not JSON", {"c.json": "{hidden_size: 1"}, ["estimate", "--model", "{d}/c.json"], "not valid JSON"),
+    ("config a list", {"c.json": "[1, 2]"}, ["estimate", "--model", "{d}/c.json"], "JSON object"),
+    ("config heads do not divide", {"c.json": json.dumps({**HF, "num_attention_heads": 5})},
+     ["estimate", "--model", "{d}/c.json"], "n_heads"),
+    ("config huge layers", {"c.json": json.dumps({**HF, "num_hidden_layers": 10**9})},
+     ["estimate", "--model", "{d}/c.json"], "n_layers"),
+    ("config missing file", {}, ["estimate", "--model", "{d}/none.json"], "no such file"),
+    # sweep files
+    ("sweep unknown key", {"s.yaml": SWEEP + "batch: 4\n"}, ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "batch_sizes"),
+    ("sweep empty axis", {"s.yaml": "models: []\nranks: 16\n"}, ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "models"),
+    ("sweep wrong type", {"s.yaml": SWEEP + "batch_sizes: [one]\n"}, ["sweep", "{d}/s.yaml", "--out", "{d}/out"],
+     "batch_sizes"),
+    ("sweep unknown profile", {"s.yaml": SWEEP + "device: nokia-3310\n"}, ["sweep", "{d}/s.yaml", "--out", "{d}/out"],
+     "device"),
+    ("sweep empty file", {"s.yaml": ""}, ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "mapping"),
+    ("sweep missing file", {}, ["sweep", "{d}/none.yaml", "--out", "{d}/out"], "no such file"),
+    ("sweep folder as file", {"sdir": None}, ["sweep", "{d}/sdir", "--out", "{d}/out"], "folder"),
+    ("sweep out is a file", {"s.yaml": SWEEP, "taken": "x"}, ["sweep", "{d}/s.yaml", "--out", "{d}/taken"],
+     "existing file"),
+    ("sweep python tag", {"s.yaml": "models: !!python/object/apply:os.getcwd []\nranks: 16\n"},
+     ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "not valid YAML"),
+    ("calibrate out is a folder", {"cdir": None}, ["calibrate", "--out", "{d}/cdir"], "--out"),
+]
+
+
+def make_files(root, files):
+    for name, content in files.items():
+        path = root / name
+        if content is None:
+            path.mkdir()
+        else:
+            path.write_text(content)
+
+
+def snapshot(root):
+    return sorted((str(p.relative_to(root)), p.is_dir() or p.read_bytes()) for p in root.rglob("*"))
+
+
+def test_catalogue_is_large():
+    """At least 30 malformed inputs, over every input kind."""
+    assert len(CASES) >= 30 and len({c[2][0] for c in CASES}) >= 4
+
+
+@pytest.mark.parametrize("case_id,files,argv,fragment", CASES, ids=[c[0] for c in CASES])
+def test_malformed_input(tmp_path, monkeypatch, capsys, case_id, files, argv, fragment):
+    """One or two lines naming the input, exit 2, no traceback, nothing written."""
+    make_files(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(tmp_path)
+    code = run([a.replace("{d}", str(tmp_path)) for a in argv])
+    out, err = capsys.readouterr()
+    assert code == 2, (out, err)
+    assert err.startswith("ERROR:") and 1 <= len(err.strip().splitlines()) <= 2 and "Traceback" not in err
+    assert fragment in err, err
+    assert out == "" and snapshot(tmp_path) == before
+    assert not (tmp_path / "pwned").exists()
+
+
+def run(argv) -> int:
+    """The CLI's exit status, whether it returns it or argparse exits with it."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
