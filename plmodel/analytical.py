@@ -62,9 +62,12 @@ def stack_time(hw, model, model_key, phase, batch, prompt_tokens, weight_bits, a
     t_logits = tokens_in_step(phase, batch, prompt_tokens) if logit_tokens is None else logit_tokens
 
     def roof(b, logits):
+        fixed = model.n_layers * hw.layer_overhead_s
         if with_ends:
-            return whole_model_roofline_s(model, phase, b, prompt_tokens, logits, hw, weight_bits, act_bits)
-        return model.n_layers * cloud_roofline_s(layer_work(model, phase, b, prompt_tokens, weight_bits, act_bits), hw)
+            return whole_model_roofline_s(model, phase, b, prompt_tokens, logits, hw, weight_bits, act_bits) + fixed \
+                + hw.call_overhead_s
+        return model.n_layers * cloud_roofline_s(layer_work(model, phase, b, prompt_tokens, weight_bits, act_bits), hw) \
+            + fixed
 
     measured = hw.measured_speed(model_key, phase, weight_bits) if model_key else None
     if measured is None:
@@ -115,11 +118,13 @@ class Pieces:
     cloud_source: str
 
     def link_s(self, link):
-        """(c2d seconds, d2c seconds) of everything the step sends each way."""
-        n = len(self.adapted)
-        c2d = self.down_bytes + n * sum(self.stage_c2d_bytes)
-        d2c = self.up_bytes + n * sum(self.stage_d2c_bytes)
-        return c2d * BITS / link.c2d_bps, d2c * BITS / link.d2c_bps
+        """(c2d seconds, d2c seconds) of everything the step sends each way: payload and framing on
+        the wire, plus the software time of each message. One message each way a round trip and
+        one at each end of the stack."""
+        n, frames = len(self.adapted), self.n_round_trips + 1
+        c2d = self.down_bytes + n * sum(self.stage_c2d_bytes) + frames * link.frame_bytes
+        d2c = self.up_bytes + n * sum(self.stage_d2c_bytes) + frames * link.frame_bytes
+        return (c2d * BITS / link.c2d_bps + frames * link.message_s, d2c * BITS / link.d2c_bps + frames * link.message_s)
 
     @property
     def n_round_trips(self) -> int:
@@ -145,11 +150,11 @@ def realistic_pieces(model, model_key, adapter, cloud, device, phase, batch, pro
         tokens=tokens_in_step(phase, batch, prompt_tokens), n_layers=model.n_layers,
         adapted=adapted_layer_indices(model, adapter),
         cloud_layer_s=stack_s / model.n_layers,
-        stage_cloud_s=[cloud_roofline_s(w, cloud) for w in stage_works],
-        stage_device_s=[device_roofline_s(w, device) for w in stage_works],
+        stage_cloud_s=[cloud_roofline_s(w, cloud) + cloud.call_overhead_s for w in stage_works],
+        stage_device_s=[device_roofline_s(w, device) + device.call_overhead_s for w in stage_works],
         stage_c2d_bytes=[w.c2d_bytes for w in stage_works], stage_d2c_bytes=[w.d2c_bytes for w in stage_works],
         up_bytes=sw.ends.d2c_bytes, down_bytes=sw.ends.c2d_bytes,
-        device_ends_s=device_roofline_s(sw.ends, device), cloud_source=source)
+        device_ends_s=device_roofline_s(sw.ends, device) + device.call_overhead_s, cloud_source=source)
 
 
 def _fractions(parts: list) -> list:

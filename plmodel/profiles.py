@@ -17,15 +17,17 @@ import yaml
 from .errors import PlmodelError
 from .models import canonical_model_name
 from .specs import BandwidthJitterSpec, HardwareSpec, JitterSpec, LinkSpec, MeasuredSpeed
-from .units import GBYTE, MBIT, MS, TERA
+from .units import GBYTE, MBIT, MS, TERA, US
 
 HARDWARE_KEYS = {
     "memory_bandwidth_gbyte_per_s": True, "peak_tflop_per_s": True, "memory_gbyte": True,
     "usable_memory_gbyte": False, "power_w": False, "price_usd_per_hour": False, "measured": False, "name": False,
+    "layer_overhead_us": False, "call_overhead_us": False,
 }
 NETWORK_KEYS = {
     "c2d_bandwidth_mbit_per_s": True, "d2c_bandwidth_mbit_per_s": True, "rtt_ms": True,
-    "jitter": False, "bandwidth_jitter": False, "name": False,
+    "jitter": False, "bandwidth_jitter": False, "name": False, "framing_bytes_per_message": False,
+    "per_message_overhead_us": False,
 }
 MEASURED_KEYS = {"model": True, "phase": True, "tokens_per_s": True, "weight_bits": False, "batch": False}
 JITTER_KEYS = {"distribution": True, "median_ms": True, "p99_ms": True}
@@ -92,7 +94,8 @@ def check_keys(data: dict, schema: dict, src: str, prefix: str = "") -> None:
 MAXIMUM = {"memory_bandwidth_gbyte_per_s": 1e6, "peak_tflop_per_s": 1e7, "memory_gbyte": 1e6,
            "usable_memory_gbyte": 1e6, "power_w": 1e7, "price_usd_per_hour": 1e6, "tokens_per_s": 1e9,
            "c2d_bandwidth_mbit_per_s": 1e9, "d2c_bandwidth_mbit_per_s": 1e9, "rtt_ms": 3.6e6, "median_ms": 3.6e6,
-           "p99_ms": 3.6e6, "median_factor": 1e6, "p99_factor": 1e6}
+           "p99_ms": 3.6e6, "median_factor": 1e6, "p99_factor": 1e6, "layer_overhead_us": 1e6,
+           "call_overhead_us": 1e6, "framing_bytes_per_message": 1e6, "per_message_overhead_us": 1e6}
 
 
 def number(data: dict, key: str, src: str, *, allow_zero: bool = False, prefix: str = "") -> float:
@@ -110,6 +113,11 @@ def number(data: dict, key: str, src: str, *, allow_zero: bool = False, prefix: 
 def optional(data: dict, key: str, src: str, scale: float):
     """An optional positive number, scaled to SI, or None."""
     return number(data, key, src) * scale if data.get(key) is not None else None
+
+
+def optional_zero(data: dict, key: str, src: str, scale: float) -> float:
+    """An optional non-negative number, scaled to SI; 0 when absent."""
+    return number(data, key, src, allow_zero=True) * scale if data.get(key) is not None else 0.0
 
 
 def parse_measured(items, src: str) -> tuple:
@@ -147,6 +155,8 @@ def hardware_from_mapping(data: dict, src: str, default_name: str) -> HardwareSp
             usable_memory_bytes=optional(data, "usable_memory_gbyte", src, GBYTE),
             price_usd_per_hour=optional(data, "price_usd_per_hour", src, 1.0),
             power_w=optional(data, "power_w", src, 1.0),
+            layer_overhead_s=optional_zero(data, "layer_overhead_us", src, US),
+            call_overhead_s=optional_zero(data, "call_overhead_us", src, US),
             measured=parse_measured(data.get("measured"), src),
             source=src,
         )
@@ -182,6 +192,8 @@ def link_from_mapping(data: dict, src: str, default_name: str) -> LinkSpec:
             jitter=lognormal_from_mapping(data, "jitter", JITTER_KEYS, JitterSpec, MS, src),
             bandwidth_jitter=lognormal_from_mapping(data, "bandwidth_jitter", BANDWIDTH_JITTER_KEYS,
                                                     BandwidthJitterSpec, 1.0, src),
+            frame_bytes=optional_zero(data, "framing_bytes_per_message", src, 1.0),
+            message_s=optional_zero(data, "per_message_overhead_us", src, US),
             source=src,
         )
     except PlmodelError as exc:
@@ -205,7 +217,9 @@ def hardware_to_mapping(hw: HardwareSpec) -> dict:
     data = {"name": hw.name, "memory_bandwidth_gbyte_per_s": hw.mem_bw_bytes_per_s / GBYTE,
             "peak_tflop_per_s": hw.peak_flop_per_s / TERA, "memory_gbyte": hw.memory_bytes / GBYTE}
     for key, value, scale in (("usable_memory_gbyte", hw.usable_memory_bytes, GBYTE),
-                              ("power_w", hw.power_w, 1.0), ("price_usd_per_hour", hw.price_usd_per_hour, 1.0)):
+                              ("power_w", hw.power_w, 1.0), ("price_usd_per_hour", hw.price_usd_per_hour, 1.0),
+                              ("layer_overhead_us", hw.layer_overhead_s or None, US),
+                              ("call_overhead_us", hw.call_overhead_s or None, US)):
         if value is not None:
             data[key] = value / scale
     if hw.measured:
@@ -221,6 +235,10 @@ def link_to_mapping(link: LinkSpec) -> dict:
     if link.jitter:
         data["jitter"] = {"distribution": link.jitter.distribution, "median_ms": link.jitter.median_s / MS,
                           "p99_ms": link.jitter.p99_s / MS}
+    if link.frame_bytes:
+        data["framing_bytes_per_message"] = link.frame_bytes
+    if link.message_s:
+        data["per_message_overhead_us"] = link.message_s / US
     if link.bandwidth_jitter:
         bj = link.bandwidth_jitter
         data["bandwidth_jitter"] = {"distribution": bj.distribution, "median_factor": bj.median_factor,

@@ -167,9 +167,13 @@ class HardwareSpec:
     usable_memory_bytes: float | None = None  # what one app may use (iOS caps it); None: all of it
     price_usd_per_hour: float | None = None
     power_w: float | None = None
+    layer_overhead_s: float = 0.0  # fixed software time of one decoder layer a step (dispatch, launches)
+    call_overhead_s: float = 0.0  # fixed software time of one small call (an adapter stage, the LM head)
     source: str = ""
 
     def __post_init__(self):
+        require_positive("layer_overhead", self.layer_overhead_s, allow_zero=True, maximum=1.0)
+        require_positive("call_overhead", self.call_overhead_s, allow_zero=True, maximum=1.0)
         require_positive("memory_bandwidth", self.mem_bw_bytes_per_s, maximum=LIMITS["bytes"])
         require_positive("peak_flops", self.peak_flop_per_s, maximum=LIMITS["flop_per_s"])
         require_positive("memory", self.memory_bytes, maximum=LIMITS["bytes"])
@@ -238,9 +242,13 @@ class LinkSpec:
     rtt_s: float = 0.0
     jitter: JitterSpec | None = None
     bandwidth_jitter: BandwidthJitterSpec | None = None
+    frame_bytes: float = 0.0  # framing overhead a message (headers the transport adds), bytes
+    message_s: float = 0.0  # software time to send and receive one message, seconds
     source: str = ""
 
     def __post_init__(self):
+        require_positive("framing_bytes_per_message", self.frame_bytes, allow_zero=True, maximum=1e6)
+        require_positive("per_message_overhead", self.message_s, allow_zero=True, maximum=1.0)
         require_positive("c2d_bandwidth", self.c2d_bps, maximum=LIMITS["bandwidth_bps"])
         require_positive("d2c_bandwidth", self.d2c_bps, maximum=LIMITS["bandwidth_bps"])
         require_positive("rtt", self.rtt_s, allow_zero=True, maximum=LIMITS["rtt_s"])

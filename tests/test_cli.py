@@ -89,7 +89,7 @@ def test_profiles_lists_everything():
 
 def test_help_exits_zero():
     """--help for every subcommand works."""
-    for cmd in ("estimate", "simulate", "validate", "calibrate", "profiles"):
+    for cmd in ("estimate", "simulate", "sweep", "validate", "calibrate", "testbed", "profiles"):
         assert plmodel(cmd, "--help").returncode == 0
 
 

@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from ..errors import PlmodelError
-from . import calibrate, estimate, profiles, simulate, sweep, validate
+from . import calibrate, estimate, profiles, simulate, sweep, testbed, validate
 
 SUBCOMMANDS = {"estimate": estimate, "simulate": simulate, "sweep": sweep, "validate": validate,
-               "calibrate": calibrate, "profiles": profiles}
+               "calibrate": calibrate, "testbed": testbed, "profiles": profiles}
 
 
 class Parser(argparse.ArgumentParser):

@@ -20,6 +20,7 @@ def register_arguments(p) -> None:
     p.add_argument("--name", default="this-machine", help="the profile's name")
     p.add_argument("--tokens", type=int, default=256, help="prefill tokens for the FLOP/s measurement")
     p.add_argument("--repeats", type=int, default=5, help="timed repeats; the best is kept")
+    p.add_argument("--threads", type=int, help="torch threads to measure with (default: torch's own choice)")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
 
@@ -31,8 +32,8 @@ def run(args) -> int:
         raise PlmodelError(f"--out: {out} exists; pass --force to overwrite it")
     if not out.parent.is_dir():
         raise PlmodelError(f"--out: folder {out.parent} does not exist")
-    for opt in ("tokens", "repeats"):
-        if getattr(args, opt) < 1:
+    for opt in ("tokens", "repeats", "threads"):
+        if getattr(args, opt) is not None and getattr(args, opt) < 1:
             raise PlmodelError(f"--{opt}: expected an integer >= 1, got {getattr(args, opt)}")
     from ..reference import require_torch
 
@@ -40,10 +41,11 @@ def run(args) -> int:
     from ..reference.calibrate import calibrate, physical_memory_bytes, profile_yaml
     from ..sim.trace import write_atomic
 
-    cal = calibrate(args.tokens, args.repeats)
+    cal = calibrate(args.tokens, args.repeats, args.threads)
     write_atomic(out, profile_yaml(cal, args.name, physical_memory_bytes(), datetime.date.today().isoformat()))
     print(f"achieved {cal.flop_per_s / 1e9:,.1f} GFLOP/s (reference layers; bare matmul "
-          f"{cal.matmul_flop_per_s / 1e9:,.1f}), {cal.mem_bw_bytes_per_s / 1e9:,.2f} GB/s memory bandwidth; "
-          f"{cal.detail}")
+          f"{cal.matmul_flop_per_s / 1e9:,.1f}), {cal.mem_bw_bytes_per_s / 1e9:,.2f} GB/s memory bandwidth, "
+          f"{cal.layer_overhead_s * 1e6:,.0f} us a layer and {cal.call_overhead_s * 1e6:,.0f} us a small call of "
+          f"fixed software time; {cal.detail}")
     print(f"wrote {out}")
     return 0

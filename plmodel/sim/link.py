@@ -32,8 +32,10 @@ class Link:
     """
 
     def __init__(self, env: simpy.Environment, name: str, bandwidth_bps: float, one_way_s: float, trace,
-                 process: str, jitter: Jitter | None = None, slowdown: Jitter | None = None):
+                 process: str, jitter: Jitter | None = None, slowdown: Jitter | None = None,
+                 frame_bytes: float = 0.0, message_s: float = 0.0):
         self.env, self.name, self.trace, self.process = env, name, trace, process
+        self.frame_bytes, self.message_s = frame_bytes, message_s
         self.bandwidth_bps, self.one_way_s, self.jitter, self.slowdown = bandwidth_bps, one_way_s, jitter, slowdown
         self.free_at = 0.0
         self.busy_s = 0.0
@@ -44,7 +46,8 @@ class Link:
         """Process: the message is delivered when this generator returns."""
         now = self.env.now
         start = self.free_at if self.free_at > now else now
-        ser = nbytes * 8 / self.bandwidth_bps * (self.slowdown.sample() if self.slowdown else 1.0)
+        wire = (nbytes + self.frame_bytes) * 8 / self.bandwidth_bps
+        ser = wire * (self.slowdown.sample() if self.slowdown else 1.0) + self.message_s
         self.free_at = start + ser
         self.busy_s += ser
         self.bytes[phase] += nbytes

@@ -88,8 +88,9 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, arrival: str = "c
     for i in range(users):
         name = f"user {i}"
         draws = [spec and Jitter(spec, rng) for spec in (jitter, slowdown, jitter, slowdown)]
-        up = Link(env, "link d2c", scn.link.d2c_bps, one_way, rec, name, *draws[:2])
-        down = Link(env, "link c2d", scn.link.c2d_bps, one_way, rec, name, *draws[2:])
+        framing = (scn.link.frame_bytes, scn.link.message_s)
+        up = Link(env, "link d2c", scn.link.d2c_bps, one_way, rec, name, *draws[:2], *framing)
+        down = Link(env, "link c2d", scn.link.c2d_bps, one_way, rec, name, *draws[2:], *framing)
         u = User(env, name, cloud, up, down, pieces, plan, scn.batch, scn.prompt_tokens, tokens, rec)
         env.process(u.run(float(arrivals[i])))
         people.append(u)

@@ -1,0 +1,107 @@
+"""Run a real PrivateLoRA split on this machine and set plmodel's prediction beside the measurement.
+
+A cloud process (decoder layers with A and B) and this process as the device (embedding, M, LM head,
+sampling) exchange the rank-r activations over TCP on loopback in a binary framing (24 bytes of
+header and shape a frame, float32 payload). The link is shaped in the senders: a pacer for bandwidth
+and a delay line for latency (--shaping app), or, where the kernel allows, a tbf qdisc on a veth
+pair in a network namespace the testbed creates (--shaping tbf; the delay stays in the senders).
+The prediction uses the hardware profile `plmodel calibrate --threads 1` wrote for this machine
+(each testbed process runs one torch thread on its own core), or calibrates now if none is given.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import PlmodelError
+from ..specs import PROJECTIONS
+
+HELP = "measure a real two-process split run on this machine against plmodel's prediction (needs torch)"
+
+
+def register_arguments(p) -> None:
+    p.add_argument("--rank", type=int, default=16, help="r_c2d = r_d2c")
+    p.add_argument("--targets", default="q,k,v", help=f"adapted projections, any of {','.join(PROJECTIONS)}")
+    p.add_argument("--rtt-ms", type=float, default=0.0, help="round-trip time added by the delay line")
+    p.add_argument("--bandwidth-mbit", type=float, default=60.0, help="device -> cloud bandwidth (Mbit/s)")
+    p.add_argument("--down-bandwidth-mbit", type=float, default=100.0, help="cloud -> device bandwidth (Mbit/s)")
+    p.add_argument("--tokens", type=int, default=16, help="tokens generated (the first ends the prefill)")
+    p.add_argument("--prompt-tokens", type=int, default=32, help="prompt length")
+    p.add_argument("--batch", type=int, default=1, help="sequences in lockstep")
+    p.add_argument("--calibration", help="hardware profile of this machine (default: calibrate now, ~30 s)")
+    p.add_argument("--shaping", choices=("app", "tbf"), default="app", help="where bandwidth is shaped")
+    p.add_argument("--timeout-s", type=float, default=30.0, help="limit on every socket operation")
+    p.add_argument("--seed", type=int, default=0, help="weights and prompt")
+    p.add_argument("--json", action="store_true", help="print one flat JSON object (SI units)")
+
+
+def check(args) -> None:
+    for opt, low, high in (("rank", 1, 512), ("tokens", 1, 10_000), ("prompt_tokens", 1, 4096), ("batch", 1, 64)):
+        v = getattr(args, opt)
+        if not low <= v <= high:
+            raise PlmodelError(f"--{opt.replace('_', '-')}: expected an integer from {low} to {high}, got {v}")
+    for opt, low, high in (("rtt_ms", 0.0, 10_000.0), ("bandwidth_mbit", 0.01, 1e6),
+                           ("down_bandwidth_mbit", 0.01, 1e6), ("timeout_s", 0.1, 3600.0)):
+        v = getattr(args, opt)
+        if not low <= v <= high:
+            raise PlmodelError(f"--{opt.replace('_', '-')}: expected a number from {low:g} to {high:g}, got {v}")
+    if args.calibration and not Path(args.calibration).is_file():
+        raise PlmodelError(f"--calibration: {args.calibration} is not a file; write one with "
+                           "plmodel calibrate --threads 1 --out FILE")
+
+
+def run(args) -> int:
+    check(args)
+    from ..reference import require_torch
+
+    require_torch()
+    from ..profiles import hardware_from_mapping, load_hardware, read_mapping
+    from ..specs import AdapterSpec
+    from ..testbed.run import Session, predict, run_session, with_act_bits
+    from ..testbed.setup import TESTBED_MODEL
+
+    targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
+    adapter = with_act_bits(AdapterSpec(args.rank, args.rank, targets))
+    if args.calibration:
+        hw, source = load_hardware(args.calibration, "--calibration"), args.calibration
+    else:
+        import datetime
+
+        from ..reference.calibrate import calibrate, physical_memory_bytes, profile_yaml
+        import yaml
+
+        cal = calibrate(repeats=3, threads=1)
+        text = profile_yaml(cal, "this-machine", physical_memory_bytes(), datetime.date.today().isoformat())
+        hw, source = hardware_from_mapping(yaml.safe_load(text), "calibrated now", "this-machine"), "calibrated now"
+    s = Session(TESTBED_MODEL, adapter, args.batch, args.prompt_tokens, args.tokens, args.down_bandwidth_mbit * 1e6,
+                args.bandwidth_mbit * 1e6, args.rtt_ms * 1e-3, args.shaping, args.timeout_s, args.seed)
+    measured = run_session(s)
+    predicted = predict(s, hw, measured["message_overhead_s"])
+    result = {"model": TESTBED_MODEL.name, "rank": args.rank, "targets": ",".join(adapter.targets),
+              "rtt_s": s.rtt_s, "d2c_bandwidth_bps": s.d2c_bps, "c2d_bandwidth_bps": s.c2d_bps, "tokens": s.tokens,
+              "prompt_tokens": s.prompt_tokens, "batch": s.batch, "calibration": source, **measured, **predicted,
+              "framing_bytes_per_frame": 24,
+              "decode_prediction_error": predicted["predicted_decode_tokens_per_s"]
+              / measured["measured_decode_tokens_per_s"] - 1 if measured["measured_decode_tokens_per_s"] else 0.0}
+    print(json.dumps(result, indent=1) if args.json else render(result))
+    return 0
+
+
+def render(r: dict) -> str:
+    rows = [("prefill tok/s", "prefill_tokens_per_s", 1, "{:,.1f}"), ("decode tok/s", "decode_tokens_per_s", 1, "{:,.2f}"),
+            ("TTFT ms", "ttft_s", 1e3, "{:,.1f}"), ("TPOT ms (median step)", "tpot_s", 1e3, "{:,.1f}"),
+            ("bytes cloud -> device", "c2d_bytes", 1, "{:,.0f}"), ("bytes device -> cloud", "d2c_bytes", 1, "{:,.0f}")]
+    lines = [f"plmodel testbed - {r['model']} (8 layers, d=512), rank {r['rank']} on {r['targets']}, "
+             f"RTT {r['rtt_s'] * 1e3:g} ms, up {r['d2c_bandwidth_bps'] / 1e6:g} / down {r['c2d_bandwidth_bps'] / 1e6:g} "
+             f"Mbit/s, shaping {r['shaping']}; {r['tokens']} tokens after a {r['prompt_tokens']}-token prompt",
+             f"  prediction: realistic closed form on {r['calibration']}, 24 bytes a frame, "
+             f"{r['message_overhead_s'] * 1e6:,.0f} us a message (probed)", "",
+             f"  {'':<26}{'measured':>14}{'predicted':>14}{'error':>9}"]
+    for label, key, scale, fmt in rows:
+        m, p = r[f"measured_{key}"] * scale, r[f"predicted_{key}"] * scale
+        lines.append(f"  {label:<26}{fmt.format(m):>14}{fmt.format(p):>14}{(p / m - 1) * 100 if m else 0:>8.1f}%")
+    lines += ["", f"  measured inside the processes, a decode step: cloud compute "
+                  f"{r['measured_cloud_compute_tpot_s'] * 1e3:.1f} ms, device compute {r['measured_device_compute_tpot_s'] * 1e3:.1f} ms; "
+                  f"frames up {r['frames_up']}, down {r['frames_down']}"]
+    return "\n".join(lines)

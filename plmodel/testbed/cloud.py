@@ -1,0 +1,106 @@
+"""The cloud process: decoder layers with frozen A and B; serves one device over TCP.
+
+Run as `python -m plmodel.testbed.cloud CONFIG_JSON`; it prints `PORT <n>` once listening and, when
+the device closes the session, one JSON line with the bytes it counted on its socket.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+
+import numpy as np
+import torch
+
+from ..errors import PlmodelError
+from ..reference.model import KVCache
+from ..reference.split import SplitModel
+from ..workload import stages
+from .framing import CLOSE, HIDDEN, PING, STAGE, encode, read_frame
+from .pacing import PacedSender
+from .setup import build, warm_up
+
+
+class SocketChannel:
+    """The cloud's end of the channel: each adapter stage is one frame down and one frame back."""
+
+    def __init__(self, conn, sender: PacedSender, targets, r_d2c: int):
+        self.conn, self.sender, self.r_d2c = conn, sender, r_d2c
+        self.stage_of = {tuple(g): i for i, g in enumerate(stages(targets))}
+        self.received = 0
+        self.waiting_s = 0.0  # time blocked on the device's answers
+
+    def round_trip(self, layer: int, xa: dict) -> dict:
+        names = list(xa)
+        down = torch.cat([xa[p] for p in names], -1).numpy()  # (B, T, n x r_c2d)
+        self.sender.send(encode(STAGE, layer, self.stage_of[tuple(names)], down))
+        t0 = time.perf_counter()
+        kind, got_layer, _, up, n = read_frame(self.conn, "device")
+        self.waiting_s += time.perf_counter() - t0
+        self.received += n
+        if kind != STAGE or got_layer != layer:
+            raise PlmodelError("testbed: the device answered out of order")
+        parts = np.split(up, len(names), axis=-1)  # n x (B, T, r_d2c)
+        return {p: torch.from_numpy(a.copy()) for p, a in zip(names, parts)}
+
+
+def serve(conn, split: SplitModel, sender: PacedSender) -> dict:
+    """Run steps until the device closes; returns the bytes counted on this socket."""
+    chan = SocketChannel(conn, sender, split.adapter.targets, split.adapter.r_d2c)
+    cache = KVCache()
+    compute = []  # cloud time a step, the waits for the device taken out
+    while True:
+        kind, _, _, hidden, n = read_frame(conn, "device")
+        if kind == PING:  # a probe of the per-message time: handled like a stage, echoed unshaped, not counted
+            parts = [torch.from_numpy(a.copy()) for a in np.split(hidden, 3, axis=-1)]
+            sender.send(encode(PING, -1, 0, torch.cat(parts, -1).numpy()), shaped=False)
+            continue
+        chan.received += n
+        if kind == CLOSE:
+            return {"cloud_received_bytes": chan.received, "cloud_sent_bytes": sender.bytes,
+                    "cloud_sent_frames": sender.frames, "cloud_compute_s": compute}
+        if kind != HIDDEN:
+            raise PlmodelError("testbed: expected a hidden state from the device")
+        start = cache.length()
+        positions = torch.arange(start, start + hidden.shape[1])
+        t0, waited = time.perf_counter(), chan.waiting_s
+        with torch.no_grad():
+            h = split.cloud_part(torch.from_numpy(hidden.copy()), positions, cache, chan)
+        compute.append(time.perf_counter() - t0 - (chan.waiting_s - waited))
+        sender.send(encode(HIDDEN, -1, 0, h[:, -1:].numpy()))  # logits are needed for the last position only
+
+
+def main(argv=None) -> int:
+    cfg = json.loads((argv or sys.argv[1:])[0])
+    torch.set_num_threads(cfg.get("threads", 1))
+    if cfg.get("cpu") is not None:
+        os.sched_setaffinity(0, {cfg["cpu"]})
+    split = build(cfg)
+    warm_up(split, cfg.get("prompt_tokens", 32))
+    srv = socket.create_server((cfg["host"], 0))
+    srv.settimeout(cfg["timeout_s"])
+    print(f"PORT {srv.getsockname()[1]}", flush=True)
+    try:
+        conn, _ = srv.accept()
+        conn.settimeout(cfg["timeout_s"])
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sender = PacedSender(conn, cfg["c2d_bps"], cfg["delay_s"])
+        counts = serve(conn, split, sender)
+        sender.close()
+        print(json.dumps(counts), flush=True)
+        return 0
+    except PlmodelError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr, flush=True)
+        return 2
+    except socket.timeout:
+        print("ERROR: testbed: the device never connected", file=sys.stderr, flush=True)
+        return 2
+    finally:
+        srv.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

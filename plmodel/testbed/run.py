@@ -1,0 +1,191 @@
+"""Run a testbed session: start the cloud process, act as the device, measure, and predict.
+
+The device (this process) embeds the prompt, applies M to every adapter stage the cloud sends down,
+runs the LM head, samples greedily and sends the next token's embedding up, until `tokens` tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from ..errors import PlmodelError
+from ..specs import AdapterSpec, ModelSpec
+from ..workload import stages
+from .framing import FRAME_OVERHEAD_BYTES, HIDDEN, PING, STAGE, close_frame, encode, read_frame
+from .pacing import PacedSender
+from .setup import build, config, warm_up
+
+
+@dataclass(frozen=True)
+class Session:
+    """What one testbed run is: model, adapter, workload and the link's shaping."""
+
+    model: ModelSpec
+    adapter: AdapterSpec
+    batch: int = 1
+    prompt_tokens: int = 32
+    tokens: int = 16
+    c2d_bps: float = 100e6
+    d2c_bps: float = 60e6
+    rtt_s: float = 0.0
+    shaping: str = "app"  # "app": pacing and delay in the senders; "tbf": kernel tbf for bandwidth
+    timeout_s: float = 30.0
+    seed: int = 0
+
+
+def probe_message_time(conn, sender: PacedSender, width: int, probes: int = 200) -> float:
+    """Software time of one message (s): half the median round trip of stage-sized frames, unshaped,
+    each end converting them as it converts a stage (frame -> numpy -> torch and back)."""
+    x = np.zeros((1, 1, width), np.float32)
+    times = []
+    for _ in range(probes):
+        t0 = time.perf_counter()
+        sender.send(encode(PING, -1, 0, torch.cat([torch.from_numpy(a.copy()) for a in np.split(x, 3, -1)], -1).numpy()),
+                    shaped=False)
+        kind, _, _, back, _ = read_frame(conn, "cloud")
+        if kind != PING:
+            raise PlmodelError("testbed: the cloud answered a probe out of order")
+        torch.from_numpy(back.copy())
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)) / 2
+
+
+def device_loop(conn, split, sender: PacedSender, prompt: torch.Tensor, tokens: int) -> dict:
+    """The device's side of a session; returns its timings and the bytes it received."""
+    dev, groups = split.device_part, stages(split.adapter.targets)
+    received, stamps, busy = 0, [], []  # busy: device compute a step
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        sender.send(encode(HIDDEN, -1, 0, dev(prompt, part="embed").numpy()))
+        while True:
+            kind, layer, stage, arr, n = read_frame(conn, "cloud")
+            received += n
+            t1 = time.perf_counter()
+            if not busy or (kind == HIDDEN and len(busy) == len(stamps)):
+                busy.append(0.0)
+            if kind == STAGE:
+                names = [p for p in groups[stage] if f"{layer}_{p}" in dev.M]
+                xa = {p: torch.from_numpy(a.copy()) for p, a in zip(names, np.split(arr, len(names), -1))}
+                out = dev(xa, layer=layer)
+                sender.send(encode(STAGE, layer, stage, torch.cat([out[p] for p in names], -1).numpy()))
+                busy[-1] += time.perf_counter() - t1
+            elif kind == HIDDEN:
+                logits = dev(torch.from_numpy(arr.copy()), part="head")  # (B, 1, vocab)
+                stamps.append(time.perf_counter())
+                busy[-1] += stamps[-1] - t1
+                if len(stamps) == tokens:
+                    sender.send(close_frame())
+                    break
+                nxt = logits[:, -1].argmax(-1, keepdim=True)  # greedy: (B, 1)
+                sender.send(encode(HIDDEN, -1, 0, dev(nxt, part="embed").numpy()))
+            else:
+                raise PlmodelError("testbed: unexpected frame from the cloud")
+    return {"t0": t0, "stamps": stamps, "c2d_bytes": received, "device_compute_s": busy}
+
+
+def start_cloud(cfg: dict, prefix: list) -> tuple:
+    """Start the cloud process; returns (process, port)."""
+    proc = subprocess.Popen([*prefix, sys.executable, "-m", "plmodel.testbed.cloud", json.dumps(cfg)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if not line.startswith("PORT "):
+        proc.kill()
+        err = proc.stderr.read().strip().splitlines()
+        raise PlmodelError(f"testbed: the cloud process did not start ({err[-1] if err else 'no output'})")
+    return proc, int(line.split()[1])
+
+
+def run_session(s: Session) -> dict:
+    """Run one session; returns the measured figures (SI units)."""
+    from .netns import shaped_network
+
+    torch.set_num_threads(1)
+    cpus = sorted(os.sched_getaffinity(0))
+    pin = len(cpus) >= 2  # one core each, so neither process evicts the other's caches
+    before = os.sched_getaffinity(0)
+    with shaped_network(s.shaping, s.c2d_bps, s.d2c_bps) as net:
+        paced = s.shaping == "app"
+        cfg = config(s.model, s.adapter, seed=s.seed, host=net.cloud_host, timeout_s=s.timeout_s,
+                     c2d_bps=s.c2d_bps if paced else None, delay_s=s.rtt_s / 2, cpu=cpus[0] if pin else None,
+                     prompt_tokens=s.prompt_tokens)
+        if pin:
+            os.sched_setaffinity(0, {cpus[1]})
+        split = build(cfg)
+        proc, port = start_cloud(cfg, net.cloud_prefix)
+        warm_up(split, s.prompt_tokens)
+        try:
+            conn = socket.create_connection((net.cloud_host, port), timeout=s.timeout_s)
+            conn.settimeout(s.timeout_s)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sender = PacedSender(conn, s.d2c_bps if paced else None, s.rtt_s / 2)
+            message_s = probe_message_time(conn, sender, 3 * s.adapter.r_c2d)
+            prompt = torch.randint(0, s.model.vocab_size, (s.batch, s.prompt_tokens), generator=torch.Generator().manual_seed(s.seed))
+            dev = device_loop(conn, split, sender, prompt, s.tokens)
+            sender.close()
+            out, err = proc.communicate(timeout=s.timeout_s)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            os.sched_setaffinity(0, before)
+    if proc.returncode != 0:
+        raise PlmodelError(f"testbed: the cloud process failed ({err.strip().splitlines()[-1] if err.strip() else proc.returncode})")
+    cloud = json.loads(out.strip().splitlines()[-1])
+    st = dev["stamps"]
+    ttft = st[0] - dev["t0"]
+    # decode speed from the median step: robust to the bursts of this machine's other tenants
+    tpot = float(np.median(np.diff(st))) if len(st) > 1 else 0.0
+    return {
+        "measured_ttft_s": ttft,
+        "measured_prefill_tokens_per_s": s.batch * s.prompt_tokens / ttft,
+        "measured_decode_tokens_per_s": s.batch / tpot if tpot else 0.0,
+        "measured_tpot_s": tpot,
+        "measured_tpot_mean_s": (st[-1] - st[0]) / (len(st) - 1) if len(st) > 1 else 0.0,
+        "measured_c2d_bytes": dev["c2d_bytes"], "measured_d2c_bytes": sender.bytes,
+        "cloud_counted_c2d_bytes": cloud["cloud_sent_bytes"], "cloud_counted_d2c_bytes": cloud["cloud_received_bytes"],
+        "frames_up": sender.frames, "frames_down": cloud["cloud_sent_frames"], "shaping": s.shaping,
+        "message_overhead_s": message_s,
+        "measured_cloud_compute_tpot_s": float(np.median(cloud["cloud_compute_s"][1:])) if len(st) > 1 else 0.0,
+        "measured_device_compute_tpot_s": float(np.median(dev["device_compute_s"][1:])) if len(st) > 1 else 0.0,
+    }
+
+
+def with_act_bits(adapter: AdapterSpec) -> AdapterSpec:
+    """The testbed runs float32 everywhere: 32-bit activations on the wire and 32-bit weights."""
+    return replace(adapter, act_bits=32, cloud_weight_bits=32, device_weight_bits=32)
+
+
+def predict(s: Session, hw, message_s: float) -> dict:
+    """plmodel's realistic closed form for the same session: the calibrated machine on both sides, the
+    link's bandwidth and RTT, the testbed's framing (24 bytes a frame) and per-message time."""
+    from ..analytical import realistic_step
+    from ..specs import LinkSpec
+    from ..workload import step_work
+
+    link = LinkSpec("testbed", s.c2d_bps, s.d2c_bps, s.rtt_s, frame_bytes=FRAME_OVERHEAD_BYTES, message_s=message_s)
+    args = (s.model, None, s.adapter, hw, hw, link)
+    pre = realistic_step(*args, "prefill", s.batch, s.prompt_tokens)
+    steps = [realistic_step(*args, "decode", s.batch, s.prompt_tokens + k) for k in range(s.tokens - 1)]
+    decode_s = sum(float(st.total_s) for st in steps)
+    pre_w = step_work(s.model, s.adapter, "prefill", s.batch, s.prompt_tokens, s.batch).total
+    dec_w = step_work(s.model, s.adapter, "decode", s.batch, s.prompt_tokens).total
+    frames = (pre.tokens * 0 + 1 + len(s.adapter.adapted_layers(s.model.n_layers)) * len(stages(s.adapter.targets))) * s.tokens
+    return {
+        "predicted_ttft_s": float(pre.total_s),
+        "predicted_prefill_tokens_per_s": float(pre.tokens_per_s),
+        "predicted_decode_tokens_per_s": s.batch * (s.tokens - 1) / decode_s if s.tokens > 1 else 0.0,
+        "predicted_tpot_s": decode_s / (s.tokens - 1) if s.tokens > 1 else 0.0,
+        # payload of one prefill and tokens - 1 decode steps, 24 bytes a frame, and the closing frame up
+        "predicted_c2d_bytes": int(pre_w.c2d_bytes + (s.tokens - 1) * dec_w.c2d_bytes + frames * FRAME_OVERHEAD_BYTES),
+        "predicted_d2c_bytes": int(pre_w.d2c_bytes + (s.tokens - 1) * dec_w.d2c_bytes
+                                   + (frames + 1) * FRAME_OVERHEAD_BYTES),
+    }

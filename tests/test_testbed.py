@@ -1,0 +1,110 @@
+"""A short real testbed session: exact byte counts, clean exits, and a clear error when a peer dies."""
+
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from plmodel.errors import PlmodelError  # noqa: E402
+from plmodel.specs import AdapterSpec, ModelSpec  # noqa: E402
+from plmodel.testbed.framing import FRAME_OVERHEAD_BYTES, HIDDEN, encode, read_frame  # noqa: E402
+from plmodel.testbed.run import Session, device_loop, predict, run_session, start_cloud, with_act_bits  # noqa: E402
+from plmodel.testbed.setup import build, config  # noqa: E402
+
+SMALL = ModelSpec("testbed-small", 3, 64, 4, 2, 160, 256)
+
+
+def session(**kw):
+    base = dict(model=SMALL, adapter=with_act_bits(AdapterSpec(8, 4, ("q", "k", "v", "down"), layers=(0, 2))),
+                prompt_tokens=6, tokens=4, rtt_s=0.002, timeout_s=20)
+    return Session(**{**base, **kw})
+
+
+def test_bytes_on_the_socket_equal_workload_plus_framing():
+    """Bytes each way counted on both sockets equal the workload's counts plus 24 bytes a frame, exactly."""
+    from plmodel.profiles import load_hardware
+
+    s = session()
+    m = run_session(s)
+    p = predict(s, load_hardware("raspberry-pi-5"), m["message_overhead_s"])
+    assert m["measured_c2d_bytes"] == p["predicted_c2d_bytes"] == m["cloud_counted_c2d_bytes"]
+    assert m["measured_d2c_bytes"] == p["predicted_d2c_bytes"] == m["cloud_counted_d2c_bytes"]
+    # 2 adapted layers x 2 stages (q,k,v and down) + the hidden state, a step; one closing frame up
+    assert (m["frames_down"], m["frames_up"]) == (5 * 4, 5 * 4 + 1)
+    assert m["measured_decode_tokens_per_s"] > 0 and m["measured_ttft_s"] > 0
+
+
+def test_rtt_slows_tokens():
+    """A 40 ms RTT makes each decode step take at least (round trips + 1) x RTT."""
+    m = run_session(session(rtt_s=0.04, tokens=3))
+    assert m["measured_tpot_s"] >= 5 * 0.04
+
+
+def test_frame_overhead_is_24_bytes():
+    """A frame is its payload plus the stated framing overhead."""
+    x = torch.zeros(2, 3, 5).numpy()
+    assert len(encode(HIDDEN, 1, 0, x)) == x.nbytes + FRAME_OVERHEAD_BYTES == x.nbytes + 24
+
+
+def test_killed_cloud_gives_clear_error_and_no_hang():
+    """If the cloud process dies, the device fails fast with the tool's error."""
+    s = session()
+    cfg = config(s.model, s.adapter, seed=0, host="127.0.0.1", timeout_s=5, c2d_bps=None, delay_s=0.0)
+    proc, port = start_cloud(cfg, [])
+    conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+    conn.settimeout(5)
+    proc.kill()
+    proc.wait()
+    from plmodel.testbed.pacing import PacedSender
+
+    t0 = time.perf_counter()
+    with pytest.raises(PlmodelError, match="cloud process"):
+        device_loop(conn, build(cfg), PacedSender(conn, None, 0.0), torch.zeros(1, 4, dtype=torch.long), 3)
+    assert time.perf_counter() - t0 < 10
+
+
+def test_silent_peer_times_out():
+    """A peer that never answers gives a timeout error, not a hang."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    conn = socket.create_connection(srv.getsockname(), timeout=0.5)
+    conn.settimeout(0.5)
+    with pytest.raises(PlmodelError, match="within the timeout"):
+        read_frame(conn, "cloud")
+    srv.close()
+
+
+def test_tbf_shaping_where_the_kernel_allows():
+    """With --shaping tbf (network namespace, veth, tbf qdisc) the bytes are the same; skipped where
+    this machine refuses namespaces."""
+    try:
+        m = run_session(session(shaping="tbf", tokens=3))
+    except PlmodelError as exc:
+        pytest.skip(str(exc))
+    assert m["shaping"] == "tbf" and m["measured_c2d_bytes"] == m["cloud_counted_c2d_bytes"]
+
+
+def test_cli_json_keys():
+    """`plmodel testbed --json` prints measured and predicted figures side by side."""
+    out = subprocess.run([sys.executable, "-m", "plmodel", "testbed", "--tokens", "3", "--prompt-tokens", "4",
+                          "--calibration", "hardware_profiles/raspberry-pi-5.yaml", "--json"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    import json
+
+    r = json.loads(out.stdout)
+    for key in ("measured_decode_tokens_per_s", "predicted_decode_tokens_per_s", "measured_c2d_bytes",
+                "predicted_c2d_bytes"):
+        assert key in r
+    assert r["measured_c2d_bytes"] == r["predicted_c2d_bytes"]
+
+
+@pytest.mark.parametrize("args,fragment", [(["--rank", "0"], "--rank"), (["--rtt-ms", "-1"], "--rtt-ms"),
+                                           (["--calibration", "/no/file.yaml"], "--calibration")])
+def test_cli_bad_input(args, fragment):
+    """Bad testbed options: one line, exit 2."""
+    out = subprocess.run([sys.executable, "-m", "plmodel", "testbed", *args], capture_output=True, text=True)
+    assert out.returncode == 2 and fragment in out.stderr and len(out.stderr.strip().splitlines()) == 1
