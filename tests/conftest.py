@@ -1,10 +1,18 @@
-"""Shared fixtures: the paper's hardware, network and the model presets."""
+"""Shared fixtures: the paper's hardware, network and the model presets; hypothesis settings."""
+
+import os
 
 import pytest
+from hypothesis import settings
 
 from plmodel.models import PRESETS
 from plmodel.profiles import load_hardware, load_link
 from plmodel.specs import AdapterSpec, Scenario
+
+# In CI the property tests draw the same examples on every run (no flaky red); locally they explore.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

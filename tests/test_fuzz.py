@@ -59,7 +59,9 @@ def test_loaders_with_one_field_mutated(tmp_path, kind, data):
     doc = json.loads(json.dumps(VALID[kind]))
     key = data.draw(st.sampled_from(sorted(set(doc) | set(KEYS))))
     doc[key] = data.draw(VALUES)
-    if kind != "sweep" and isinstance(doc.get("measured"), list) and doc["measured"] and data.draw(st.booleans()):
+    measured = doc.get("measured")
+    if kind != "sweep" and isinstance(measured, list) and measured and isinstance(measured[0], dict) \
+            and data.draw(st.booleans()):
         doc["measured"][0][data.draw(st.sampled_from(sorted(MEASURED_KEYS)))] = data.draw(SCALARS)
     path = tmp_path / "f.yaml"
     path.write_text(yaml.safe_dump(doc))
