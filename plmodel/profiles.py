@@ -8,6 +8,7 @@ bandwidth_jitter (optional).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 from pathlib import Path
@@ -143,10 +144,19 @@ def parse_measured(items, src: str) -> tuple:
     return tuple(out)
 
 
+@contextlib.contextmanager
+def naming(src: str):
+    """Errors raised inside (by the specs' own checks) name the file they came from."""
+    try:
+        yield
+    except PlmodelError as exc:
+        raise exc if exc.source else PlmodelError(str(exc), src) from None
+
+
 def hardware_from_mapping(data: dict, src: str, default_name: str) -> HardwareSpec:
     """Validate a hardware mapping and convert its units (GB/s, TFLOP/s, GB) to SI."""
     check_keys(data, HARDWARE_KEYS, src)
-    try:
+    with naming(src):
         return HardwareSpec(
             name=str(data.get("name") or default_name),
             mem_bw_bytes_per_s=number(data, "memory_bandwidth_gbyte_per_s", src) * GBYTE,
@@ -160,8 +170,6 @@ def hardware_from_mapping(data: dict, src: str, default_name: str) -> HardwareSp
             measured=parse_measured(data.get("measured"), src),
             source=src,
         )
-    except PlmodelError as exc:
-        raise exc if exc.source else PlmodelError(str(exc), src) from None
 
 
 def lognormal_from_mapping(data: dict, key: str, schema: dict, cls, scale: float, src: str):
@@ -173,17 +181,15 @@ def lognormal_from_mapping(data: dict, key: str, schema: dict, cls, scale: float
         raise PlmodelError(f'field "{key}": expected a mapping with {", ".join(schema)}', src)
     check_keys(j, schema, src, f"{key}.")
     median, p99 = (k for k in schema if k != "distribution")
-    try:
+    with naming(src):
         return cls(str(j["distribution"]), number(j, median, src, prefix=f"{key}.") * scale,
                    number(j, p99, src, prefix=f"{key}.") * scale)
-    except PlmodelError as exc:
-        raise exc if exc.source else PlmodelError(str(exc), src) from None
 
 
 def link_from_mapping(data: dict, src: str, default_name: str) -> LinkSpec:
     """Validate a network mapping and convert its units (Mbit/s, ms) to SI."""
     check_keys(data, NETWORK_KEYS, src)
-    try:
+    with naming(src):
         return LinkSpec(
             name=str(data.get("name") or default_name),
             c2d_bps=number(data, "c2d_bandwidth_mbit_per_s", src) * MBIT,
@@ -196,8 +202,6 @@ def link_from_mapping(data: dict, src: str, default_name: str) -> LinkSpec:
             message_s=optional_zero(data, "per_message_overhead_us", src, US),
             source=src,
         )
-    except PlmodelError as exc:
-        raise exc if exc.source else PlmodelError(str(exc), src) from None
 
 
 def load_hardware(name_or_path: str, option: str = "--cloud/--device") -> HardwareSpec:

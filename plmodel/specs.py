@@ -189,6 +189,16 @@ class HardwareSpec:
         return None
 
 
+def check_lognormal(key: str, distribution: str, median: float, p99: float, names: tuple, maximum: float) -> None:
+    """A lognormal given by its median and 99th percentile: positive, bounded, p99 >= median."""
+    if distribution != "lognormal":
+        raise PlmodelError(f'"{key}.distribution" must be lognormal, got {distribution!r}')
+    require_positive(f"{key}.{names[0]}", median, maximum=maximum)
+    require_positive(f"{key}.{names[1]}", p99, maximum=maximum)
+    if p99 < median:
+        raise PlmodelError(f'"{key}.{names[1]}" must be at least "{key}.{names[0]}"')
+
+
 @dataclass(frozen=True)
 class JitterSpec:
     """Random extra one-way delay: lognormal with the given median and 99th percentile (seconds)."""
@@ -198,12 +208,8 @@ class JitterSpec:
     p99_s: float
 
     def __post_init__(self):
-        if self.distribution != "lognormal":
-            raise PlmodelError(f'"jitter.distribution" must be lognormal, got {self.distribution!r}')
-        require_positive("jitter.median_ms", self.median_s, maximum=LIMITS["rtt_s"])
-        require_positive("jitter.p99_ms", self.p99_s, maximum=LIMITS["rtt_s"])
-        if self.p99_s < self.median_s:
-            raise PlmodelError('"jitter.p99_ms" must be at least "jitter.median_ms"')
+        check_lognormal("jitter", self.distribution, self.median_s, self.p99_s, ("median_ms", "p99_ms"),
+                        LIMITS["rtt_s"])
 
 
 @dataclass(frozen=True)
@@ -216,20 +222,8 @@ class BandwidthJitterSpec:
     p99_factor: float
 
     def __post_init__(self):
-        if self.distribution != "lognormal":
-            raise PlmodelError(f'"bandwidth_jitter.distribution" must be lognormal, got {self.distribution!r}')
-        require_positive("bandwidth_jitter.median_factor", self.median_factor, maximum=1e6)
-        require_positive("bandwidth_jitter.p99_factor", self.p99_factor, maximum=1e6)
-        if self.p99_factor < self.median_factor:
-            raise PlmodelError('"bandwidth_jitter.p99_factor" must be at least "bandwidth_jitter.median_factor"')
-
-    @property
-    def median_s(self):  # the lognormal sampler reads median_s / p99_s
-        return self.median_factor
-
-    @property
-    def p99_s(self):
-        return self.p99_factor
+        check_lognormal("bandwidth_jitter", self.distribution, self.median_factor, self.p99_factor,
+                        ("median_factor", "p99_factor"), 1e6)
 
 
 @dataclass(frozen=True)

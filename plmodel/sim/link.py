@@ -12,12 +12,12 @@ Z99 = 2.3263478740408408
 
 
 class Jitter:
-    """Draws from a lognormal with the spec's median and p99: an extra one-way delay (s), or a
+    """Draws from a lognormal given by its median and p99: an extra one-way delay (s), or a
     serialisation slowdown factor."""
 
-    def __init__(self, spec, rng):
-        self.mu = math.log(spec.median_s)
-        self.sigma = math.log(spec.p99_s / spec.median_s) / Z99
+    def __init__(self, median: float, p99: float, rng):
+        self.mu = math.log(median)
+        self.sigma = math.log(p99 / median) / Z99
         self.rng = rng
 
     def sample(self) -> float:

@@ -81,13 +81,14 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, arrival: str = "c
     plan = [(layer, n_st if layer in adapted else 0) for layer in range(scn.model.n_layers)]
     cloud = Cloud(env, segment_time(pieces, adapted, n_st), rec)
     one_way = 0.0 if paper else scn.link.rtt_s / 2
-    jitter = None if paper else scn.link.jitter
-    slowdown = None if paper else scn.link.bandwidth_jitter
+    jit, slow = (None, None) if paper else (scn.link.jitter, scn.link.bandwidth_jitter)
+    jitter = jit and (jit.median_s, jit.p99_s)
+    slowdown = slow and (slow.median_factor, slow.p99_factor)
     arrivals = np.zeros(users) if arrival == "closed" else np.cumsum(rng.exponential(1 / rate, users)) - 0.0
     people, links = [], []
     for i in range(users):
         name = f"user {i}"
-        draws = [spec and Jitter(spec, rng) for spec in (jitter, slowdown, jitter, slowdown)]
+        draws = [spec and Jitter(*spec, rng) for spec in (jitter, slowdown, jitter, slowdown)]
         framing = (scn.link.frame_bytes, scn.link.message_s)
         up = Link(env, "link d2c", scn.link.d2c_bps, one_way, rec, name, *draws[:2], *framing)
         down = Link(env, "link c2d", scn.link.c2d_bps, one_way, rec, name, *draws[2:], *framing)
