@@ -10,10 +10,10 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
+from .tables import x_axis
+
 #: Plain tick labels ("1,024" rather than mathtext "2^10"): easier to read and far cheaper to draw.
 PLAIN = FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}")
-
-from .tables import x_axis
 
 PHASE_X = {"prefill": "tokens in mini-batch", "decode": "batch size"}
 

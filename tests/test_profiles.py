@@ -7,8 +7,16 @@ import pytest
 import yaml
 
 from plmodel.errors import PlmodelError
-from plmodel.profiles import (available, hardware_from_mapping, hardware_to_mapping, link_from_mapping,
-                              link_to_mapping, load_hardware, load_link, profile_dirs)
+from plmodel.profiles import (
+    available,
+    hardware_from_mapping,
+    hardware_to_mapping,
+    link_from_mapping,
+    link_to_mapping,
+    load_hardware,
+    load_link,
+    profile_dirs,
+)
 
 REQUIRED_HARDWARE = {"a100-80g-pcie", "a100-80g-sxm", "h100-sxm", "h200", "l4", "iphone-13-pro-max", "iphone-15-pro",
                      "snapdragon-8-gen3", "apple-m2", "raspberry-pi-5", "jetson-orin-nano"}

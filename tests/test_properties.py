@@ -12,8 +12,15 @@ from hypothesis import strategies as st
 from plmodel.analytical import realistic_step
 from plmodel.estimate import estimate
 from plmodel.models import PRESETS
-from plmodel.profiles import (available, hardware_from_mapping, hardware_to_mapping, link_from_mapping,
-                              link_to_mapping, load_hardware, load_link)
+from plmodel.profiles import (
+    available,
+    hardware_from_mapping,
+    hardware_to_mapping,
+    link_from_mapping,
+    link_to_mapping,
+    load_hardware,
+    load_link,
+)
 from plmodel.sim import simulate
 from plmodel.specs import PROJECTIONS, AdapterSpec, HardwareSpec, JitterSpec, LinkSpec, ModelSpec, Scenario
 from plmodel.workload import step_work

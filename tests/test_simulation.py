@@ -8,7 +8,6 @@ import pytest
 
 from plmodel.analytical import paper_pieces, paper_step, realistic_step
 from plmodel.errors import PlmodelError
-from plmodel.models import PRESETS
 from plmodel.profiles import load_link
 from plmodel.sim import simulate
 from plmodel.specs import JitterSpec

@@ -56,7 +56,7 @@ def run(args) -> int:
     from ..reference import require_torch
 
     require_torch()
-    from ..profiles import hardware_from_mapping, load_hardware, read_mapping
+    from ..profiles import hardware_from_mapping, load_hardware
     from ..specs import AdapterSpec
     from ..testbed.run import Session, predict, run_session, with_act_bits
     from ..testbed.setup import TESTBED_MODEL
@@ -68,8 +68,9 @@ def run(args) -> int:
     else:
         import datetime
 
-        from ..reference.calibrate import calibrate, physical_memory_bytes, profile_yaml
         import yaml
+
+        from ..reference.calibrate import calibrate, physical_memory_bytes, profile_yaml
 
         cal = calibrate(repeats=3, threads=1)
         text = profile_yaml(cal, "this-machine", physical_memory_bytes(), datetime.date.today().isoformat())

@@ -14,7 +14,6 @@ import socket
 import threading
 import time
 
-
 SPIN_S = 0.0015  # the last 1.5 ms before a due time are spun, not slept
 
 

@@ -178,7 +178,8 @@ def predict(s: Session, hw, message_s: float) -> dict:
     decode_s = sum(float(st.total_s) for st in steps)
     pre_w = step_work(s.model, s.adapter, "prefill", s.batch, s.prompt_tokens, s.batch).total
     dec_w = step_work(s.model, s.adapter, "decode", s.batch, s.prompt_tokens).total
-    frames = (pre.tokens * 0 + 1 + len(s.adapter.adapted_layers(s.model.n_layers)) * len(stages(s.adapter.targets))) * s.tokens
+    frames_a_step = 1 + len(s.adapter.adapted_layers(s.model.n_layers)) * len(stages(s.adapter.targets))
+    frames = frames_a_step * s.tokens
     return {
         "predicted_ttft_s": float(pre.total_s),
         "predicted_prefill_tokens_per_s": float(pre.tokens_per_s),
