@@ -19,9 +19,9 @@ from ..errors import PlmodelError
 from ..reference.model import KVCache
 from ..reference.split import SplitModel
 from ..workload import stages
-from .framing import CLOSE, HIDDEN, PING, STAGE, encode, read_frame
+from .framing import CLOSE, HIDDEN, PING, STAGE, PollingSocket, encode, read_frame
 from .pacing import PacedSender
-from .setup import build, warm_up
+from .setup import SWITCH_INTERVAL_S, build, warm_up
 
 
 class SocketChannel:
@@ -78,15 +78,16 @@ def main(argv=None) -> int:
     torch.set_num_threads(cfg.get("threads", 1))
     if cfg.get("cpu") is not None:
         os.sched_setaffinity(0, {cfg["cpu"]})
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     split = build(cfg)
     warm_up(split, cfg.get("prompt_tokens", 32))
     srv = socket.create_server((cfg["host"], 0))
     srv.settimeout(cfg["timeout_s"])
     print(f"PORT {srv.getsockname()[1]}", flush=True)
     try:
-        conn, _ = srv.accept()
-        conn.settimeout(cfg["timeout_s"])
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        raw, _ = srv.accept()
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn = PollingSocket(raw, cfg["timeout_s"])
         sender = PacedSender(conn, cfg["c2d_bps"], cfg["delay_s"])
         counts = serve(conn, split, sender)
         sender.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 
 import numpy as np
 
@@ -35,12 +36,22 @@ def close_frame() -> bytes:
 
 
 def recv_exact(sock: socket.socket, n: int, peer: str) -> bytes:
-    """n bytes from the socket, or the tool's error if the peer is gone or silent."""
+    """n bytes from the socket, or the tool's error if the peer is gone or silent.
+
+    On a non-blocking socket this polls (a busy wait that keeps the core awake, as low-latency
+    servers do: an idle virtual CPU is slow to wake); the socket's timeout still bounds the wait.
+    """
     buf = bytearray(n)
     view, got = memoryview(buf), 0
+    timeout = getattr(sock, "plmodel_timeout_s", None) or sock.gettimeout()
+    deadline = time.perf_counter() + timeout if timeout else None
     while got < n:
         try:
             k = sock.recv_into(view[got:], n - got)
+        except BlockingIOError:
+            if deadline is not None and time.perf_counter() > deadline:
+                raise PlmodelError(f"testbed: no data from the {peer} process within the timeout") from None
+            continue
         except socket.timeout:
             raise PlmodelError(f"testbed: no data from the {peer} process within the timeout") from None
         except OSError as exc:
@@ -49,6 +60,30 @@ def recv_exact(sock: socket.socket, n: int, peer: str) -> bytes:
             raise PlmodelError(f"testbed: the {peer} process closed the connection") from None
         got += k
     return bytes(buf)
+
+
+class PollingSocket:
+    """A socket whose reads poll (see recv_exact) and whose writes block, each bounded by timeout_s."""
+
+    def __init__(self, sock: socket.socket, timeout_s: float):
+        self.sock, self.plmodel_timeout_s = sock, timeout_s
+        sock.setblocking(False)
+
+    def recv_into(self, view, n):
+        return self.sock.recv_into(view, n)
+
+    def gettimeout(self):
+        return self.plmodel_timeout_s
+
+    def sendall(self, data: bytes) -> None:
+        deadline = time.perf_counter() + self.plmodel_timeout_s
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[self.sock.send(view):]
+            except BlockingIOError:
+                if time.perf_counter() > deadline:
+                    raise OSError("send timed out") from None
 
 
 def read_frame(sock: socket.socket, peer: str):

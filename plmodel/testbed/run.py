@@ -20,9 +20,9 @@ import torch
 from ..errors import PlmodelError
 from ..specs import AdapterSpec, ModelSpec
 from ..workload import stages
-from .framing import FRAME_OVERHEAD_BYTES, HIDDEN, PING, STAGE, close_frame, encode, read_frame
+from .framing import FRAME_OVERHEAD_BYTES, PollingSocket, HIDDEN, PING, STAGE, close_frame, encode, read_frame
 from .pacing import PacedSender
-from .setup import build, config, warm_up
+from .setup import SWITCH_INTERVAL_S, build, config, warm_up
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,8 @@ def run_session(s: Session) -> dict:
     from .netns import shaped_network
 
     torch.set_num_threads(1)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     cpus = sorted(os.sched_getaffinity(0))
     pin = len(cpus) >= 2  # one core each, so neither process evicts the other's caches
     before = os.sched_getaffinity(0)
@@ -123,9 +125,9 @@ def run_session(s: Session) -> dict:
         proc, port = start_cloud(cfg, net.cloud_prefix)
         warm_up(split, s.prompt_tokens)
         try:
-            conn = socket.create_connection((net.cloud_host, port), timeout=s.timeout_s)
-            conn.settimeout(s.timeout_s)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            raw = socket.create_connection((net.cloud_host, port), timeout=s.timeout_s)
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = PollingSocket(raw, s.timeout_s)
             sender = PacedSender(conn, s.d2c_bps if paced else None, s.rtt_s / 2)
             message_s = probe_message_time(conn, sender, 3 * s.adapter.r_c2d)
             prompt = torch.randint(0, s.model.vocab_size, (s.batch, s.prompt_tokens), generator=torch.Generator().manual_seed(s.seed))
@@ -137,6 +139,7 @@ def run_session(s: Session) -> dict:
                 proc.kill()
                 proc.wait()
             os.sched_setaffinity(0, before)
+            sys.setswitchinterval(switch)
     if proc.returncode != 0:
         raise PlmodelError(f"testbed: the cloud process failed ({err.strip().splitlines()[-1] if err.strip() else proc.returncode})")
     cloud = json.loads(out.strip().splitlines()[-1])

@@ -7,6 +7,10 @@ from dataclasses import asdict
 from ..reference.split import SplitModel
 from ..specs import AdapterSpec, ModelSpec
 
+#: Both ends poll their socket while the sender thread waits for due times: with Python's default
+#: 5 ms switch interval one thread could hold the other (and its message) back for milliseconds.
+SWITCH_INTERVAL_S = 5e-5
+
 #: A scaled-down LLaMA that this 2-core CPU runs in milliseconds a layer.
 TESTBED_MODEL = ModelSpec("testbed-llama", 8, 512, 8, 8, 1376, 4096)
 
