@@ -4,6 +4,7 @@ import re
 import shlex
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ def test_readme_opens_with_the_two_commands():
     assert "torch==2.13.0" in ci and "-e '.[torch,test]'" in ci and "python -m pytest" in ci
 
 
-EXAMPLES = [line[2:] for line in re.findall(r"^\$ plmodel [^\n#]*", README, re.M)
+EXAMPLES = [line[2:].strip() for line in re.findall(r"^\$ plmodel [^\n#]*", README, re.M)
             if not re.search(r"path/to|my-phone|calibrate|testbed|sweep|validate", line)]
 
 
@@ -45,8 +46,6 @@ def test_readme_rtt_table_is_current():
     assert len(rows) == 4
     for rtt_ms, decode, prefill, ttft in rows:
         link = load_link("5g-paper")
-        from dataclasses import replace
-
         scn = Scenario(resolve_model("7b"), AdapterSpec(64, 64), load_hardware("a100-80g-pcie"),
                        load_hardware("iphone-13-pro-max"), replace(link, rtt_s=int(rtt_ms) / 1e3))
         r = estimate(scn)

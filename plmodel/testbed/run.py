@@ -20,7 +20,7 @@ import torch
 from ..errors import PlmodelError
 from ..specs import AdapterSpec, ModelSpec
 from ..workload import stages
-from .framing import FRAME_OVERHEAD_BYTES, PollingSocket, HIDDEN, PING, STAGE, close_frame, encode, read_frame
+from .framing import FRAME_OVERHEAD_BYTES, HIDDEN, PING, STAGE, PollingSocket, close_frame, encode, read_frame
 from .pacing import PacedSender
 from .setup import SWITCH_INTERVAL_S, build, config, warm_up
 
