@@ -45,16 +45,35 @@ class Cloud:
             key = self.queue[0].key
             if len(self.queue) == 1:
                 jobs, self.queue = self.queue, []
+                batch, context = jobs[0].batch, jobs[0].context
             else:
                 jobs = [j for j in self.queue if j.key == key]
                 self.queue = [j for j in self.queue if j.key != key]
-            batch = sum(j.batch for j in jobs)
-            context = round(sum(j.context * j.batch for j in jobs) / batch)
+                batch = sum(j.batch for j in jobs)
+                context = round(sum(j.context * j.batch for j in jobs) / batch)
             dur = self.segment_s(key, batch, context)
             start = env.now
             yield env.timeout(dur)
             self.busy_s += dur
             self.batches += 1
-            self.trace.add("cloud", "gpu", f"{key[0]} L{key[1]} s{key[2]}", start, dur, batch=batch)
+            if self.trace.enabled:
+                self.trace.add("cloud", "gpu", f"{key[0]} L{key[1]} s{key[2]}", start, dur, batch=batch)
             for j in jobs:
                 j.done.succeed()
+
+
+class DirectCloud:
+    """The GPU of a single user: nothing to batch or queue, so a segment is one timeout."""
+
+    def __init__(self, env: simpy.Environment, segment_s, trace):
+        self.env, self.segment_s, self.trace = env, segment_s, trace
+        self.busy_s = 0.0
+        self.batches = 0
+
+    def submit(self, key, batch: int, context: int):
+        dur = self.segment_s(key, batch, context)
+        self.busy_s += dur
+        self.batches += 1
+        if self.trace.enabled:
+            self.trace.add("cloud", "gpu", f"{key[0]} L{key[1]} s{key[2]}", self.env.now, dur, batch=batch)
+        return self.env.timeout(dur)

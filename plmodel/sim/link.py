@@ -53,5 +53,6 @@ class Link:
         self.bytes[phase] += nbytes
         self.messages += 1
         delay = self.one_way_s + (self.jitter.sample() if self.jitter else 0.0)
-        self.trace.add(self.process, self.name, label, start, ser + delay, bytes=nbytes)
+        if self.trace.enabled:
+            self.trace.add(self.process, self.name, label, start, ser + delay, bytes=nbytes)
         yield self.env.timeout(start - now + ser + delay)

@@ -14,7 +14,7 @@ from ..errors import PlmodelError
 from ..models import canonical_model_name
 from ..specs import SIM_LIMITS, Scenario, require_positive
 from ..workload import stages
-from .cloud import Cloud
+from .cloud import Cloud, DirectCloud
 from .link import Jitter, Link
 from .trace import Trace
 from .user import User
@@ -79,7 +79,7 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, arrival: str = "c
     adapted = frozenset(pieces("prefill", scn.batch, scn.prompt_tokens).adapted)
     n_st = len(stages(scn.adapter.targets))
     plan = [(layer, n_st if layer in adapted else 0) for layer in range(scn.model.n_layers)]
-    cloud = Cloud(env, segment_time(pieces, adapted, n_st), rec)
+    cloud = (Cloud if users > 1 else DirectCloud)(env, segment_time(pieces, adapted, n_st), rec)
     one_way = 0.0 if paper else scn.link.rtt_s / 2
     jit, slow = (None, None) if paper else (scn.link.jitter, scn.link.bandwidth_jitter)
     jitter = jit and (jit.median_s, jit.p99_s)
