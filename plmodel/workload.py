@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from .models import layer_matmul_params
 from .specs import PROJECTIONS, STAGE_OF, projection_shape
 
 
@@ -201,7 +202,7 @@ def residency(model, adapter, batch, context_tokens) -> Residency:
     """Memory each side holds for `batch` sequences of `context_tokens` tokens."""
     cw, dw, ab = adapter.cloud_weight_bits / 8, adapter.device_weight_bits / 8, adapter.act_bits / 8
     n_ad = n_adapted_layers(model, adapter)
-    layer_params = sum(i * o for i, o in (projection_shape(model, p) for p in PROJECTIONS)) + 2 * model.d_model
+    layer_params = layer_matmul_params(model) + 2 * model.d_model  # projections and two RMSNorm weights
     ab_params = sum(i * adapter.r_c2d + adapter.r_d2c * o for i, o in (projection_shape(model, p) for p in adapter.targets))
     m_params = len(adapter.targets) * adapter.r_c2d * adapter.r_d2c * n_ad
     table = model.vocab_size * model.d_model

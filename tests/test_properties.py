@@ -12,15 +12,7 @@ from hypothesis import strategies as st
 from plmodel.analytical import realistic_step
 from plmodel.estimate import estimate
 from plmodel.models import PRESETS
-from plmodel.profiles import (
-    available,
-    hardware_from_mapping,
-    hardware_to_mapping,
-    link_from_mapping,
-    link_to_mapping,
-    load_hardware,
-    load_link,
-)
+from plmodel.profiles import available, hardware_from_mapping, hardware_to_mapping, link_from_mapping, link_to_mapping, load_hardware
 from plmodel.sim import simulate
 from plmodel.specs import PROJECTIONS, AdapterSpec, HardwareSpec, JitterSpec, LinkSpec, ModelSpec, Scenario
 from plmodel.workload import step_work
@@ -192,10 +184,3 @@ def test_link_yaml_round_trip(link, jit):
     assert (again.jitter is None) == (link.jitter is None)
     if link.jitter:
         assert again.jitter.p99_s == pytest.approx(link.jitter.p99_s, rel=1e-12)
-
-
-def test_shipped_links_round_trip_exactly():
-    """Every shipped network profile survives the round trip unchanged."""
-    for name in available("network"):
-        link = load_link(name)
-        assert link_from_mapping(yaml.safe_load(yaml.safe_dump(link_to_mapping(link))), link.source, name) == link
