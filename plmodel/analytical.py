@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .workload import Work, adapted_layer_indices, layer_work, stage_work, stages, step_work, tokens_in_step
+from .workload import Work, adapted_layer_indices, layer_work, stage_works, step_work, tokens_in_step
 
 BITS = 8
 
@@ -142,17 +142,17 @@ class Pieces:
 def realistic_pieces(model, model_key, adapter, cloud, device, phase, batch, prompt_tokens,
                      transport="privatelora") -> Pieces:
     """Pieces of a step timed by the rooflines (or a measured speed for the stack)."""
-    stage_works = [stage_work(model, adapter, g, phase, batch, prompt_tokens, transport) for g in stages(adapter.targets)]
-    sw = step_work(model, adapter, phase, batch, prompt_tokens, batch, transport, stage_works)  # logits: last tokens
+    works = stage_works(model, adapter, phase, batch, prompt_tokens, transport)
+    sw = step_work(model, adapter, phase, batch, prompt_tokens, batch, transport, works)  # logits: last tokens
     stack_s, source = stack_time(cloud, model, model_key, phase, batch, prompt_tokens,
                                  adapter.cloud_weight_bits, adapter.act_bits, with_ends=False)
     return Pieces(
         tokens=tokens_in_step(phase, batch, prompt_tokens), n_layers=model.n_layers,
         adapted=adapted_layer_indices(model, adapter),
         cloud_layer_s=stack_s / model.n_layers,
-        stage_cloud_s=[cloud_roofline_s(w, cloud) + cloud.call_overhead_s for w in stage_works],
-        stage_device_s=[device_roofline_s(w, device) + device.call_overhead_s for w in stage_works],
-        stage_c2d_bytes=[w.c2d_bytes for w in stage_works], stage_d2c_bytes=[w.d2c_bytes for w in stage_works],
+        stage_cloud_s=[cloud_roofline_s(w, cloud) + cloud.call_overhead_s for w in works],
+        stage_device_s=[device_roofline_s(w, device) + device.call_overhead_s for w in works],
+        stage_c2d_bytes=[w.c2d_bytes for w in works], stage_d2c_bytes=[w.d2c_bytes for w in works],
         up_bytes=sw.ends.d2c_bytes, down_bytes=sw.ends.c2d_bytes,
         device_ends_s=device_roofline_s(sw.ends, device) + device.call_overhead_s, cloud_source=source)
 
@@ -169,8 +169,8 @@ def paper_pieces(model, model_key, adapter, cloud, device, phase, batch, prompt_
     """Pieces of a step as the paper times them: logits for every token, the cloud decoder at its
     measured per-token time in decode and absent in prefill, and rooflines over the whole step's
     adapter and device work (weights read once per mini-batch), shared out to the stages."""
-    stage_works = [stage_work(model, adapter, g, phase, batch, prompt_tokens, transport) for g in stages(adapter.targets)]
-    sw = step_work(model, adapter, phase, batch, prompt_tokens, None, transport, stage_works)
+    works = stage_works(model, adapter, phase, batch, prompt_tokens, transport)
+    sw = step_work(model, adapter, phase, batch, prompt_tokens, None, transport, works)
     t = tokens_in_step(phase, batch, prompt_tokens)
     n_ad = sw.n_adapted
     ab_s, m_s, ends_s = (cloud_roofline_s(sw.adapters, cloud), device_roofline_s(sw.adapters, device),
@@ -184,15 +184,15 @@ def paper_pieces(model, model_key, adapter, cloud, device, phase, batch, prompt_
         per_token, source = stack_time(cloud, model, model_key, "decode", 1, prompt_tokens,
                                        adapter.cloud_weight_bits, adapter.act_bits, with_ends=False)
         layer_s = t * per_token / model.n_layers
-    share = [cloud_roofline_s(w, cloud) for w in stage_works]
-    dshare = [device_roofline_s(w, device) for w in stage_works]
+    share = [cloud_roofline_s(w, cloud) for w in works]
+    dshare = [device_roofline_s(w, device) for w in works]
     return Pieces(
         tokens=t, n_layers=model.n_layers,
         adapted=adapted_layer_indices(model, adapter),
         cloud_layer_s=layer_s,
         stage_cloud_s=[ab_s / n_ad * f for f in _fractions(share)],
         stage_device_s=[m_s / n_ad * f for f in _fractions(dshare)],
-        stage_c2d_bytes=[w.c2d_bytes for w in stage_works], stage_d2c_bytes=[w.d2c_bytes for w in stage_works],
+        stage_c2d_bytes=[w.c2d_bytes for w in works], stage_d2c_bytes=[w.d2c_bytes for w in works],
         up_bytes=sw.ends.d2c_bytes, down_bytes=sw.ends.c2d_bytes, device_ends_s=ends_s, cloud_source=source)
 
 

@@ -117,12 +117,15 @@ def stage_work(model, adapter, group, phase: str, batch, prompt_tokens, transpor
                 device_act_bytes=t * (d_in + d_out) * ab, d2c_bytes=t * d_out * ab, c2d_bytes=t * shapes[0][0] * ab)
 
 
+def stage_works(model, adapter, phase: str, batch, prompt_tokens, transport: str = "privatelora") -> list:
+    """Adapter work of each round trip of one adapted layer, in execution order."""
+    return [stage_work(model, adapter, g, phase, batch, prompt_tokens, transport) for g in stages(adapter.targets)]
+
+
 def adapter_work(model, adapter, phase: str, batch, prompt_tokens, transport: str = "privatelora") -> Work:
     """Adapter work of one adapted layer (every stage)."""
-    w = Work()
-    for group in stages(adapter.targets):
-        w = w + stage_work(model, adapter, group, phase, batch, prompt_tokens, transport)
-    return w
+    works = stage_works(model, adapter, phase, batch, prompt_tokens, transport)
+    return sum(works[1:], works[0])
 
 
 def ends_work(model, phase: str, batch, prompt_tokens, logit_tokens, weight_bits=16, act_bits=16) -> Work:
@@ -156,18 +159,17 @@ class StepWork:
 
 
 def step_work(model, adapter, phase: str, batch, prompt_tokens, logit_tokens=None,
-              transport: str = "privatelora", stage_works=None) -> StepWork:
-    """Totals of one forward step. `logit_tokens` defaults to every token of the step; `stage_works`,
-    if the caller has them, saves recomputing each stage's adapter work."""
+              transport: str = "privatelora", works=None) -> StepWork:
+    """Totals of one forward step. `logit_tokens` defaults to every token of the step; `works` (the
+    stage works, if the caller has them) saves recomputing each stage's adapter work."""
     t = tokens_in_step(phase, batch, prompt_tokens)
     n_ad = n_adapted_layers(model, adapter)
-    if stage_works is None:
-        stage_works = [stage_work(model, adapter, g, phase, batch, prompt_tokens, transport)
-                       for g in stages(adapter.targets)]
+    if works is None:
+        works = stage_works(model, adapter, phase, batch, prompt_tokens, transport)
     return StepWork(
         layers=layer_work(model, phase, batch, prompt_tokens, adapter.cloud_weight_bits, adapter.act_bits)
         .scaled(model.n_layers),
-        adapters=sum(stage_works[1:], stage_works[0]).scaled(n_ad),
+        adapters=sum(works[1:], works[0]).scaled(n_ad),
         ends=ends_work(model, phase, batch, prompt_tokens, t if logit_tokens is None else logit_tokens,
                        adapter.device_weight_bits, adapter.act_bits),
         n_adapted=n_ad,

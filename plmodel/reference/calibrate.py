@@ -125,9 +125,8 @@ def fit_bandwidth(repeats: int, flush: _Flush):
     """(bytes/s, s a layer) from cold decode times of layer stacks of several widths, and the points."""
     points = []
     for d, n in BANDWIDTH_STACKS:
-        spec = _stack(d, n)
-        t = _decode_time(_layers(spec), d, repeats, flush=flush) / n
-        layers = _layers(_stack(d, 1))
+        layers = _layers(_stack(d, n))
+        t = _decode_time(layers, d, repeats, flush=flush) / n
         points.append((sum(p.numel() * p.element_size() for p in layers[0].parameters()), t))
     w, t = np.array(points).T
     slope, overhead = np.polyfit(w, t, 1, w=1 / t)  # least relative error: small and large layers alike

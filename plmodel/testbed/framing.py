@@ -43,7 +43,7 @@ def recv_exact(sock: socket.socket, n: int, peer: str) -> bytes:
     """
     buf = bytearray(n)
     view, got = memoryview(buf), 0
-    timeout = getattr(sock, "plmodel_timeout_s", None) or sock.gettimeout()
+    timeout = sock.gettimeout()
     deadline = time.perf_counter() + timeout if timeout else None
     while got < n:
         try:
@@ -66,17 +66,17 @@ class PollingSocket:
     """A socket whose reads poll (see recv_exact) and whose writes block, each bounded by timeout_s."""
 
     def __init__(self, sock: socket.socket, timeout_s: float):
-        self.sock, self.plmodel_timeout_s = sock, timeout_s
+        self.sock, self.timeout_s = sock, timeout_s
         sock.setblocking(False)
 
     def recv_into(self, view, n):
         return self.sock.recv_into(view, n)
 
     def gettimeout(self):
-        return self.plmodel_timeout_s
+        return self.timeout_s
 
     def sendall(self, data: bytes) -> None:
-        deadline = time.perf_counter() + self.plmodel_timeout_s
+        deadline = time.perf_counter() + self.timeout_s
         view = memoryview(data)
         while view:
             try:
