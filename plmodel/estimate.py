@@ -1,75 +1,90 @@
-"""The closed-form estimate of one scenario with its baselines, as one flat record of SI numbers."""
+"""The closed-form estimate of one scenario with its baselines, as a typed Estimate (result.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .analytical import StepTime, break_even_rtt_s, realistic_step, split_step, stack_time
-from .models import canonical_model_name, parameter_count
+from . import accounting, runtimes
+from .accounting import StepTime
+from .baselines import DEVICE_ONLY_BITS, cloud_only, device_only
+from .feasibility import cloud_fit, split_fits_device
+from .result import BreakEven, Estimate, Traffic
 from .specs import Scenario
+from .step import Step
 from .units import MS
 from .workload import residency, step_work
 
 #: RTTs (ms) at which the estimate also reports decode tokens/s: the latency cost at a glance.
 RTT_PROBES_MS = (0, 5, 20, 50)
-DEVICE_ONLY_BITS = (3, 4)
 
 
 def _f(x) -> float:
     return float(np.asarray(x))
 
 
-def _step_fields(prefix: str, st: StepTime) -> dict:
-    return {f"{prefix}_cloud_s": _f(st.cloud_s), f"{prefix}_device_s": _f(st.device_s),
-            f"{prefix}_transfer_s": _f(st.transfer_s), f"{prefix}_latency_s": _f(st.latency_s),
-            f"{prefix}_step_s": _f(st.total_s)}
-
-
-def device_only(scn: Scenario, bits: int) -> dict:
-    """The whole model on the device at `bits` per weight: speed (measured or roofline), memory, fit."""
-    key = canonical_model_name(scn.model.name)
-    out = {}
-    for phase in ("prefill", "decode"):
-        t, source = stack_time(scn.device, scn.model, key, phase, scn.batch, scn.prompt_tokens, bits,
-                               scn.adapter.act_bits, with_ends=True, logit_tokens=scn.batch)
-        tokens = scn.batch * scn.prompt_tokens if phase == "prefill" else scn.batch
-        out[f"device_only_{bits}bit_{phase}_tokens_per_s"] = _f(tokens / t)
-        out[f"device_only_{bits}bit_{phase}_source"] = source
-    kv = residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens).cloud_kv_bytes
-    memory = parameter_count(scn.model) * bits / 8 + kv
-    limit = scn.device.usable_memory_bytes or scn.device.memory_bytes
-    out[f"device_only_{bits}bit_memory_bytes"] = float(memory)
-    out[f"device_only_{bits}bit_fits"] = bool(memory <= limit)
-    return out
-
-
-def cloud_only(scn: Scenario) -> dict:
-    """The whole model on the cloud; the user pays one RTT before the first token."""
-    key = canonical_model_name(scn.model.name)
-    bits, act = scn.adapter.cloud_weight_bits, scn.adapter.act_bits
-    pre, _ = stack_time(scn.cloud, scn.model, key, "prefill", scn.batch, scn.prompt_tokens, bits, act,
-                        with_ends=True, logit_tokens=scn.batch)
-    dec, source = stack_time(scn.cloud, scn.model, key, "decode", scn.batch, scn.prompt_tokens, bits, act,
-                             with_ends=True)
-    rtt = 0.0 if scn.mode == "paper" else scn.link.rtt_s
-    return {"cloud_only_prefill_tokens_per_s": _f(scn.batch * scn.prompt_tokens / pre),
-            "cloud_only_ttft_s": _f(pre + rtt),
-            "cloud_only_decode_tokens_per_s": _f(scn.batch / dec), "cloud_only_decode_source": source}
-
-
-def traffic(scn: Scenario) -> dict:
+def traffic(scn: Scenario) -> Traffic:
     """Bytes per decoded token each way (ends included), PrivateLoRA against shipping the full hidden state."""
-    args = (scn.model, scn.adapter, "decode", scn.batch, scn.prompt_tokens)
-    pl_step, lora_step = step_work(*args), step_work(*args, transport="lora")
-    pl, lora = pl_step.total, lora_step.total
+    step = Step("decode", scn.batch, scn.prompt_tokens)
+    pl_step, lora_step = step_work(scn.model, scn.adapter, step), step_work(scn.model, scn.adapter, step.lora())
+    pl, lora, b = pl_step.total, lora_step.total, scn.batch
     # The saving counts the traffic inside the stack, which is what low-rank transmission changes;
     # the hidden state at the two ends of the stack is the same for both.
     pl_stack = pl_step.adapters.c2d_bytes + pl_step.adapters.d2c_bytes
     lora_stack = lora_step.adapters.c2d_bytes + lora_step.adapters.d2c_bytes
-    return {"c2d_bytes_per_token": pl.c2d_bytes / scn.batch, "d2c_bytes_per_token": pl.d2c_bytes / scn.batch,
-            "lora_c2d_bytes_per_token": lora.c2d_bytes / scn.batch,
-            "lora_d2c_bytes_per_token": lora.d2c_bytes / scn.batch,
-            "traffic_saving": 1.0 - pl_stack / lora_stack}
+    return Traffic(pl.c2d_bytes / b, pl.d2c_bytes / b, lora.c2d_bytes / b, lora.d2c_bytes / b, 1.0 - pl_stack / lora_stack)
+
+
+def break_even_rtt_s(split_decode: StepTime, n_latencies, device_decode_s):
+    """RTT (s) above which a split decode step is slower than the device alone; 0 if it always is."""
+    no_latency = split_decode.total_s - split_decode.latency_s
+    return np.maximum((device_decode_s - no_latency) / n_latencies, 0.0)
+
+
+def fastest_fitting(devices: tuple):
+    """The yardstick of the break-even RTT: the fastest device-only precision that fits, or None."""
+    fitting = [d for d in devices if d.fits]
+    return max(fitting, key=lambda d: d.decode_tokens_per_s) if fitting else None
+
+
+def latency_view(scn: Scenario, n_latencies: int, yardstick) -> tuple:
+    """({RTT ms: decode tokens/s}, BreakEven), both in the realistic accounting whatever the mode (the
+    paper's has no latency): the RTT cost at a glance, and the RTT above which split is slower than
+    the fastest device-only precision that fits (absent, with the reason, when none fits)."""
+    real = accounting.realistic().step_time(scn, Step("decode", scn.batch, scn.prompt_tokens))
+    base = real.total_s - real.latency_s
+    probes = {ms: _f(scn.batch / (base + n_latencies * ms * MS)) for ms in RTT_PROBES_MS}
+    if yardstick is None:
+        return probes, BreakEven(None, None, "no device-only precision fits the device's memory")
+    rtt = _f(break_even_rtt_s(real, n_latencies, scn.batch / yardstick.decode_tokens_per_s))
+    return probes, BreakEven(rtt, yardstick.bits, f"against device-only {yardstick.bits}-bit, the fastest that fits")
+
+
+def estimate(scn: Scenario) -> Estimate:
+    """Everything `plmodel estimate` reports for one scenario."""
+    fit = cloud_fit(scn)
+    acc = accounting.of(scn)
+    pre_step, dec_step = Step("prefill", scn.batch, scn.prompt_tokens), Step("decode", scn.batch, scn.prompt_tokens)
+    dec = acc.step_time(scn, dec_step)
+    sw = step_work(scn.model, scn.adapter, dec_step)
+    mem = residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens)
+    devices = tuple(device_only(scn, bits) for bits in DEVICE_ONLY_BITS)
+    yardstick = fastest_fitting(devices)
+    probes, break_even = latency_view(scn, sw.n_round_trips + 1, yardstick)
+    one_layer = step_work(scn.model, scn.adapter, Step("decode", 1, scn.prompt_tokens)).layers.cloud_flop
+    price = scn.cloud.price_usd_per_hour
+    cloud_rt, device_rt = runtimes.resolve(scn)
+    return Estimate(
+        inputs=inputs(scn), prefill=acc.step_time(scn, pre_step), decode=dec,
+        lora_prefill=acc.step_time(scn, pre_step.lora()), lora_decode=acc.step_time(scn, dec_step.lora()),
+        round_trips_per_step=int(sw.n_round_trips), traffic=traffic(scn),
+        device_memory_bytes=float(mem.device_bytes), device_matmul_weight_bytes=float(mem.device_matmul_weight_bytes),
+        device_flop_per_token=float((sw.adapters.device_flop + sw.ends.device_flop) / scn.batch),
+        cloud_memory_bytes=float(mem.cloud_weight_bytes + mem.cloud_adapter_bytes + mem.cloud_kv_bytes),
+        cloud_only=cloud_only(scn), device_only=devices,
+        device_only_flop_per_token=float(one_layer + 2 * scn.model.d_model * scn.model.vocab_size),
+        decode_tokens_per_s_at_rtt=probes, break_even=break_even, cloud_fit=fit, split_fits_device=split_fits_device(scn),
+        cloud_runtime=cloud_rt.name, device_runtime=device_rt.name,
+        cloud_usd_per_million_tokens=price / 3600 / _f(dec.tokens_per_s) * 1e6 if price else None)
 
 
 def inputs(scn: Scenario) -> dict:
@@ -81,43 +96,3 @@ def inputs(scn: Scenario) -> dict:
             "cloud": scn.cloud.name, "device": scn.device.name, "network": scn.link.name, "mode": scn.mode,
             "batch": scn.batch, "prompt_tokens": scn.prompt_tokens, "rtt_s": scn.link.rtt_s,
             "c2d_bandwidth_bps": scn.link.c2d_bps, "d2c_bandwidth_bps": scn.link.d2c_bps}
-
-
-def estimate(scn: Scenario) -> dict:
-    """Everything `plmodel estimate` reports for one scenario, as a flat dict of SI values."""
-    key = canonical_model_name(scn.model.name)
-    args = (scn.model, key, scn.adapter, scn.cloud, scn.device, scn.link)
-    pre = split_step(scn.mode, *args, "prefill", scn.batch, scn.prompt_tokens)
-    dec = split_step(scn.mode, *args, "decode", scn.batch, scn.prompt_tokens)
-    lora_pre = split_step(scn.mode, *args, "prefill", scn.batch, scn.prompt_tokens, transport="lora")
-    lora_dec = split_step(scn.mode, *args, "decode", scn.batch, scn.prompt_tokens, transport="lora")
-    sw = step_work(scn.model, scn.adapter, "decode", scn.batch, scn.prompt_tokens)
-    mem = residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens)
-    out = inputs(scn)
-    out.update({
-        "prefill_tokens_per_s": _f(pre.tokens_per_s), "ttft_s": _f(pre.total_s),
-        "decode_tokens_per_s": _f(dec.tokens_per_s), "decode_tokens_per_s_per_user": _f(1 / dec.total_s),
-        "tpot_s": _f(dec.total_s), "cloud_speed_source": dec.cloud_source,
-        **_step_fields("prefill", pre), **_step_fields("decode", dec),
-        "round_trips_per_step": int(sw.n_round_trips), **traffic(scn),
-        "device_memory_bytes": float(mem.device_bytes),
-        "device_matmul_weight_bytes": float(mem.device_matmul_weight_bytes),
-        "device_flop_per_token": float((sw.adapters.device_flop + sw.ends.device_flop) / scn.batch),
-        "cloud_memory_bytes": float(mem.cloud_weight_bytes + mem.cloud_adapter_bytes + mem.cloud_kv_bytes),
-        "split_lora_prefill_tokens_per_s": _f(lora_pre.tokens_per_s),
-        "split_lora_decode_tokens_per_s": _f(lora_dec.tokens_per_s),
-        **cloud_only(scn),
-    })
-    for bits in DEVICE_ONLY_BITS:
-        out.update(device_only(scn, bits))
-    dev_flop = step_work(scn.model, scn.adapter, "decode", 1, scn.prompt_tokens).layers.cloud_flop
-    out["device_only_flop_per_token"] = float(dev_flop + 2 * scn.model.d_model * scn.model.vocab_size)
-    real = dec if scn.mode == "realistic" else realistic_step(*args, "decode", scn.batch, scn.prompt_tokens)
-    for rtt_ms in RTT_PROBES_MS:  # realistic accounting, whatever the mode: the paper's has no latency
-        step = real.total_s - real.latency_s + (sw.n_round_trips + 1) * rtt_ms * MS
-        out[f"decode_tokens_per_s_rtt_{rtt_ms}ms"] = _f(scn.batch / step)
-    device_step = scn.batch / out["device_only_4bit_decode_tokens_per_s"]
-    out["break_even_rtt_s"] = _f(break_even_rtt_s(real, sw.n_round_trips + 1, device_step))
-    if scn.cloud.price_usd_per_hour:
-        out["cloud_usd_per_million_tokens"] = scn.cloud.price_usd_per_hour / 3600 / out["decode_tokens_per_s"] * 1e6
-    return out

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from dataclasses import replace
 
 import numpy as np
 
-from .analytical import split_step
-from .models import canonical_model_name
-from .specs import AdapterSpec
+from . import accounting
+from .specs import AdapterSpec, Scenario
+from .step import Step
 
 
 def estimate_grid(models, ranks, batches, cloud, device, link, *, mode="realistic", prompt_tokens=128,
                   adapter: AdapterSpec | None = None) -> dict:
     """Decode and prefill tokens/s on the full grid models x ranks x batches (r_c2d = r_d2c = rank).
 
-    Returns arrays of shape (len(models), len(ranks), len(batches)) keyed by output name.
+    The adapter's ranks become arrays, validated value by value like any AdapterSpec. Returns arrays
+    of shape (len(models), len(ranks), len(batches)) keyed by output name.
     """
     base = adapter or AdapterSpec(1, 1)
     r, b = np.meshgrid(np.asarray(ranks, dtype=float), np.asarray(batches, dtype=float), indexing="ij")
-    vec = SimpleNamespace(**{**base.__dict__, "r_c2d": r, "r_d2c": r})
+    vec = replace(base, r_c2d=r, r_d2c=r)
     out = {"decode_tokens_per_s": [], "prefill_tokens_per_s": []}
     for m in models:
-        args = (m, canonical_model_name(m.name), vec, cloud, device, link)
-        out["decode_tokens_per_s"].append(split_step(mode, *args, "decode", b, prompt_tokens).tokens_per_s)
-        out["prefill_tokens_per_s"].append(split_step(mode, *args, "prefill", b, prompt_tokens).tokens_per_s)
+        scn = Scenario(m, vec, cloud, device, link, 1, prompt_tokens, mode)
+        acc = accounting.of(scn)
+        for phase in ("decode", "prefill"):
+            out[f"{phase}_tokens_per_s"].append(acc.step_time(scn, Step(phase, b, prompt_tokens)).tokens_per_s)
     return {k: np.stack([np.broadcast_to(a, r.shape) for a in v]) for k, v in out.items()}

@@ -10,13 +10,14 @@ from .specs import PROJECTIONS, ModelSpec, projection_shape
 
 # Shapes from each model's published config.json (meta-llama on Hugging Face; LLaMA 33B from the
 # LLaMA paper, Touvron et al. 2023, Table 2, which the PrivateLoRA paper calls 30B).
-PRESETS = {
-    "llama-2-7b": ModelSpec("llama-2-7b", 32, 4096, 32, 32, 11008, 32000),
-    "llama-2-13b": ModelSpec("llama-2-13b", 40, 5120, 40, 40, 13824, 32000),
-    "llama-33b": ModelSpec("llama-33b", 60, 6656, 52, 52, 17920, 32000),
-    "llama-2-70b": ModelSpec("llama-2-70b", 80, 8192, 64, 8, 28672, 32000),
-    "llama-3-8b": ModelSpec("llama-3-8b", 32, 4096, 32, 8, 14336, 128256),
+_SHAPES = {  # n_layers, d_model, n_heads, n_kv_heads, d_ffn, vocab_size
+    "llama-2-7b": (32, 4096, 32, 32, 11008, 32000),
+    "llama-2-13b": (40, 5120, 40, 40, 13824, 32000),
+    "llama-33b": (60, 6656, 52, 52, 17920, 32000),
+    "llama-2-70b": (80, 8192, 64, 8, 28672, 32000),
+    "llama-3-8b": (32, 4096, 32, 8, 14336, 128256),
 }
+PRESETS = {key: ModelSpec(key, *shape, key=key) for key, shape in _SHAPES.items()}
 ALIASES = {
     "7b": "llama-2-7b", "llama2-7b": "llama-2-7b",
     "13b": "llama-2-13b", "llama2-13b": "llama-2-13b",
@@ -46,7 +47,8 @@ def resolve_model(name_or_path: str) -> ModelSpec:
     path = Path(name_or_path)
     if path.suffix == ".json" or path.exists():
         return load_hf_config(path)
-    raise PlmodelError(f"--model: unknown model {name_or_path!r}; expected one of {model_choices()} or a config.json path")
+    raise PlmodelError(f"unknown model {name_or_path!r}; expected one of {model_choices()} or a config.json path",
+                       field="model")
 
 
 def load_hf_config(path: Path) -> ModelSpec:

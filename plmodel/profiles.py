@@ -17,20 +17,22 @@ import yaml
 
 from .errors import PlmodelError
 from .models import canonical_model_name
+from .runtimes import lookup
 from .specs import BandwidthJitterSpec, HardwareSpec, JitterSpec, LinkSpec, MeasuredSpeed
-from .units import GBYTE, MBIT, MS, TERA, US
+from .units import GBYTE, GIB, MBIT, MS, TERA, US
 
 HARDWARE_KEYS = {
-    "memory_bandwidth_gbyte_per_s": True, "peak_tflop_per_s": True, "memory_gbyte": True,
+    "memory_bandwidth_gbyte_per_s": True, "peak_tflop_per_s": True, "memory_gbyte": False, "memory_gib": False,
     "usable_memory_gbyte": False, "power_w": False, "price_usd_per_hour": False, "measured": False, "name": False,
-    "layer_overhead_us": False, "call_overhead_us": False,
+    "layer_overhead_us": False, "call_overhead_us": False, "runtime": False,
 }
 NETWORK_KEYS = {
     "c2d_bandwidth_mbit_per_s": True, "d2c_bandwidth_mbit_per_s": True, "rtt_ms": True,
     "jitter": False, "bandwidth_jitter": False, "name": False, "framing_bytes_per_message": False,
     "per_message_overhead_us": False,
 }
-MEASURED_KEYS = {"model": True, "phase": True, "tokens_per_s": True, "weight_bits": False, "batch": False}
+MEASURED_KEYS = {"model": True, "phase": True, "tokens_per_s": True, "weight_bits": False, "batch": False,
+                 "runtime": False}
 JITTER_KEYS = {"distribution": True, "median_ms": True, "p99_ms": True}
 BANDWIDTH_JITTER_KEYS = {"distribution": True, "median_factor": True, "p99_factor": True}
 
@@ -92,7 +94,7 @@ def check_keys(data: dict, schema: dict, src: str, prefix: str = "") -> None:
 
 
 #: Largest believable value of each unit-suffixed key, in the key's own unit (catches unit slips).
-MAXIMUM = {"memory_bandwidth_gbyte_per_s": 1e6, "peak_tflop_per_s": 1e7, "memory_gbyte": 1e6,
+MAXIMUM = {"memory_bandwidth_gbyte_per_s": 1e6, "peak_tflop_per_s": 1e7, "memory_gbyte": 1e6, "memory_gib": 1e6,
            "usable_memory_gbyte": 1e6, "power_w": 1e7, "price_usd_per_hour": 1e6, "tokens_per_s": 1e9,
            "c2d_bandwidth_mbit_per_s": 1e9, "d2c_bandwidth_mbit_per_s": 1e9, "rtt_ms": 3.6e6, "median_ms": 3.6e6,
            "p99_ms": 3.6e6, "median_factor": 1e6, "p99_factor": 1e6, "layer_overhead_us": 1e6,
@@ -137,8 +139,9 @@ def parse_measured(items, src: str) -> tuple:
         if model is None:
             raise PlmodelError(f'field "{prefix}model": unknown model {item["model"]!r}', src)
         try:
+            runtime = None if item.get("runtime") is None else lookup(str(item["runtime"]), "runtime").name
             out.append(MeasuredSpeed(model, str(item["phase"]), number(item, "tokens_per_s", src, prefix=prefix),
-                                     item.get("weight_bits", 16), item.get("batch", 1), src))
+                                     item.get("weight_bits", 16), item.get("batch", 1), src, runtime))
         except PlmodelError as exc:
             raise PlmodelError(f"{prefix[:-1]}: {exc}", src) from None
     return tuple(out)
@@ -153,6 +156,16 @@ def naming(src: str):
         raise exc if exc.source else PlmodelError(str(exc), src) from None
 
 
+def memory_bytes(data: dict, src: str) -> float:
+    """A device's memory from exactly one of memory_gbyte (1e9 bytes) and memory_gib (2**30 bytes): GPU
+    vendors' "80GB" is binary, phone makers' decimal, and the profile says which."""
+    given = [k for k in ("memory_gbyte", "memory_gib") if data.get(k) is not None]
+    if len(given) != 1:
+        raise PlmodelError('expected exactly one of "memory_gbyte" (1e9 bytes) and "memory_gib" (2**30 bytes), '
+                           f"got {len(given)}", src, "memory_gbyte")
+    return number(data, given[0], src) * (GBYTE if given[0] == "memory_gbyte" else GIB)
+
+
 def hardware_from_mapping(data: dict, src: str, default_name: str) -> HardwareSpec:
     """Validate a hardware mapping and convert its units (GB/s, TFLOP/s, GB) to SI."""
     check_keys(data, HARDWARE_KEYS, src)
@@ -161,7 +174,7 @@ def hardware_from_mapping(data: dict, src: str, default_name: str) -> HardwareSp
             name=str(data.get("name") or default_name),
             mem_bw_bytes_per_s=number(data, "memory_bandwidth_gbyte_per_s", src) * GBYTE,
             peak_flop_per_s=number(data, "peak_tflop_per_s", src) * TERA,
-            memory_bytes=number(data, "memory_gbyte", src) * GBYTE,
+            memory_bytes=memory_bytes(data, src),
             usable_memory_bytes=optional(data, "usable_memory_gbyte", src, GBYTE),
             price_usd_per_hour=optional(data, "price_usd_per_hour", src, 1.0),
             power_w=optional(data, "power_w", src, 1.0),
@@ -169,6 +182,7 @@ def hardware_from_mapping(data: dict, src: str, default_name: str) -> HardwareSp
             call_overhead_s=optional_zero(data, "call_overhead_us", src, US),
             measured=parse_measured(data.get("measured"), src),
             source=src,
+            runtime=None if data.get("runtime") is None else lookup(str(data["runtime"])).name,
         )
 
 
@@ -223,12 +237,13 @@ def hardware_to_mapping(hw: HardwareSpec) -> dict:
     for key, value, scale in (("usable_memory_gbyte", hw.usable_memory_bytes, GBYTE),
                               ("power_w", hw.power_w, 1.0), ("price_usd_per_hour", hw.price_usd_per_hour, 1.0),
                               ("layer_overhead_us", hw.layer_overhead_s or None, US),
-                              ("call_overhead_us", hw.call_overhead_s or None, US)):
+                              ("call_overhead_us", hw.call_overhead_s or None, US), ("runtime", hw.runtime, 1)):
         if value is not None:
-            data[key] = value / scale
+            data[key] = value if isinstance(value, str) else value / scale
     if hw.measured:
-        data["measured"] = [{"model": m.model, "phase": m.phase, "weight_bits": m.weight_bits,
-                             "batch": m.batch, "tokens_per_s": m.tokens_per_s} for m in hw.measured]
+        data["measured"] = [{"model": m.model, "phase": m.phase, "weight_bits": m.weight_bits, "batch": m.batch,
+                             "tokens_per_s": m.tokens_per_s, **({"runtime": m.runtime} if m.runtime else {})}
+                            for m in hw.measured]
     return data
 
 

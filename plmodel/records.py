@@ -16,12 +16,29 @@ BASELINE_KEYS = ("device_memory_bytes", "device_matmul_weight_bytes", "device_fl
                  "device_only_flop_per_token", "device_only_3bit_memory_bytes", "device_only_4bit_memory_bytes",
                  "device_only_3bit_fits", "device_only_4bit_fits", "c2d_bytes_per_token", "d2c_bytes_per_token",
                  "traffic_saving", "break_even_rtt_s", "cloud_speed_source", "round_trips_per_step")
+SIM_KEYS = ("tpot_p50_s", "tpot_p99_s", "aggregate_tokens_per_s", "cloud_utilization")
+
+
+def phase_fields(e, phase: str) -> dict:
+    """The fields of one phase of an estimate: split speed and time split, and each baseline's speed."""
+    st = e.prefill if phase == "prefill" else e.decode
+    lora = e.lora_prefill if phase == "prefill" else e.lora_decode
+    out = {}
+    for part in ("cloud", "device", "transfer", "latency"):
+        out[f"{part}_s"] = float(getattr(st, f"{part}_s"))
+    out["step_s"] = float(st.total_s)
+    out["cloud_only_tokens_per_s"] = getattr(e.cloud_only, f"{phase}_tokens_per_s")
+    out["split_lora_tokens_per_s"] = float(lora.tokens_per_s)
+    for d in e.device_only:
+        out[f"device_only_{d.bits}bit_tokens_per_s"] = getattr(d, f"{phase}_tokens_per_s")
+    return out
 
 
 def task_records(task) -> list:
     """Records of one task, one for each of its phases."""
     scn = task.scenario
     e = estimate(scn)
+    flat = e.flat()
     sim = None
     if task.engine == "simulation":
         from .sim import simulate
@@ -33,18 +50,15 @@ def task_records(task) -> list:
                "targets": task.targets, "phase": phase, "batch": scn.batch, "prompt_tokens": scn.prompt_tokens,
                "cloud": scn.cloud.name, "device": scn.device.name, "network": scn.link.name,
                "rtt_s": scn.link.rtt_s, "c2d_bandwidth_bps": scn.link.c2d_bps, "d2c_bandwidth_bps": scn.link.d2c_bps,
-               "mode": scn.mode, "engine": task.engine,
-               "tokens_per_s": sim[f"{phase}_tokens_per_s"] if sim else e[f"{phase}_tokens_per_s"],
-               "analytical_tokens_per_s": e[f"{phase}_tokens_per_s"], "ttft_s": sim["ttft_s"] if sim else e["ttft_s"]}
-        for part in ("cloud", "device", "transfer", "latency", "step"):
-            rec[f"{part}_s"] = e[f"{phase}_{part}_s"]
-        rec["cloud_only_tokens_per_s"] = e[f"cloud_only_{phase}_tokens_per_s"]
-        rec["split_lora_tokens_per_s"] = e[f"split_lora_{phase}_tokens_per_s"]
-        for bits in (3, 4):
-            rec[f"device_only_{bits}bit_tokens_per_s"] = e[f"device_only_{bits}bit_{phase}_tokens_per_s"]
-        rec.update({k: e[k] for k in BASELINE_KEYS})
+               "mode": scn.mode, "engine": task.engine}
+        closed = float((e.prefill if phase == "prefill" else e.decode).tokens_per_s)
+        rec["tokens_per_s"] = sim[f"{phase}_tokens_per_s"] if sim else closed
+        rec["analytical_tokens_per_s"] = closed
+        rec["ttft_s"] = sim["ttft_s"] if sim else float(e.prefill.total_s)
+        rec.update(phase_fields(e, phase))
+        rec.update({k: flat[k] for k in BASELINE_KEYS})
         if sim:
-            rec.update({k: sim[k] for k in ("tpot_p50_s", "tpot_p99_s", "aggregate_tokens_per_s", "cloud_utilization")})
+            rec.update({k: sim[k] for k in SIM_KEYS})
             rec["users"], rec["tokens"], rec["seed"] = task.users, task.tokens, task.seed
         out.append(rec)
     return out

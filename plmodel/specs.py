@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import PlmodelError
 
 #: Projections that may carry an adapter, in the order they run inside a decoder layer.
@@ -21,17 +23,23 @@ MODES = ("paper", "realistic")
 
 def require_positive(name: str, value, *, integer: bool = False, allow_zero: bool = False,
                      maximum: float | None = None) -> None:
-    """Raise PlmodelError unless `value` is a finite positive number (an integer where asked) no
-    larger than `maximum`, a bound that catches absurd input (a typo, a unit slip) before it runs."""
+    """Raise PlmodelError (field `name`) unless `value` is a finite positive number (an integer where
+    asked) no larger than `maximum`, a bound that catches absurd input (a typo, a unit slip) before it
+    runs. A numpy array (a vectorised grid) is checked value by value."""
+    if isinstance(value, np.ndarray):
+        for v in np.unique(value).tolist():
+            require_positive(name, int(v) if integer and float(v).is_integer() else v, integer=integer,
+                             allow_zero=allow_zero, maximum=maximum)
+        return
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type:
         kind = "an integer" if integer else "a number"
-        raise PlmodelError(f'"{name}" must be {kind}, got {value!r}')
+        raise PlmodelError(f"must be {kind}, got {value!r}", field=name)
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise PlmodelError(f'"{name}" must be finite and {bound}, got {value!r}')
+        raise PlmodelError(f"must be finite and {bound}, got {value!r}", field=name)
     if maximum is not None and value > maximum:
-        raise PlmodelError(f'"{name}" must be at most {maximum:g}, got {value!r}')
+        raise PlmodelError(f"must be at most {maximum:g}, got {value!r}", field=name)
 
 
 #: Bounds on inputs, far beyond any real system, that stop absurd values (SI units).
@@ -54,16 +62,17 @@ class ModelSpec:
     vocab_size: int
     tie_embeddings: bool = False
     head_dim: int = 0  # 0: d_model // n_heads
+    key: str | None = None  # the preset's name, which measured speeds refer to; None for a config.json
 
     def __post_init__(self):
         require_positive("n_layers", self.n_layers, integer=True, maximum=LIMITS["layers"])
         for key in ("d_model", "n_heads", "n_kv_heads", "d_ffn", "vocab_size"):
             require_positive(key, getattr(self, key), integer=True, maximum=LIMITS["width"])
         if self.n_heads % self.n_kv_heads:
-            raise PlmodelError(f'"n_kv_heads" ({self.n_kv_heads}) must divide "n_heads" ({self.n_heads})')
+            raise PlmodelError(f'({self.n_kv_heads}) must divide "n_heads" ({self.n_heads})', field="n_kv_heads")
         if self.head_dim == 0:
             if self.d_model % self.n_heads:
-                raise PlmodelError(f'"n_heads" ({self.n_heads}) must divide "d_model" ({self.d_model})')
+                raise PlmodelError(f'({self.n_heads}) must divide "d_model" ({self.d_model})', field="n_heads")
             object.__setattr__(self, "head_dim", self.d_model // self.n_heads)
         require_positive("head_dim", self.head_dim, integer=True, maximum=LIMITS["width"])
 
@@ -111,25 +120,21 @@ class AdapterSpec:
         for key in ("act_bits", "cloud_weight_bits", "device_weight_bits"):
             require_positive(key, getattr(self, key), integer=True)
             if getattr(self, key) > 64:
-                raise PlmodelError(f'"{key}" must be at most 64, got {getattr(self, key)}')
+                raise PlmodelError(f"must be at most 64, got {getattr(self, key)}", field=key)
         if not self.targets:
-            raise PlmodelError('"targets" must name at least one of ' + ", ".join(PROJECTIONS))
+            raise PlmodelError("must name at least one of " + ", ".join(PROJECTIONS), field="targets")
         unknown = [t for t in self.targets if t not in PROJECTIONS]
         if unknown:
-            raise PlmodelError(f'"targets": unknown projection {unknown[0]!r}; expected any of ' + ", ".join(PROJECTIONS))
+            raise PlmodelError(f"unknown projection {unknown[0]!r}; expected any of " + ", ".join(PROJECTIONS),
+                               field="targets")
         ordered = tuple(p for p in PROJECTIONS if p in self.targets)
         object.__setattr__(self, "targets", ordered)
         if self.layers is not None:
             if not self.layers:
-                raise PlmodelError('"layers" must list at least one layer index')
+                raise PlmodelError("must list at least one layer index", field="layers")
             for i in self.layers:
                 require_positive("layers", i, integer=True, allow_zero=True, maximum=LIMITS["layers"])
             object.__setattr__(self, "layers", tuple(sorted(set(self.layers))))
-
-    @property
-    def n_stages(self) -> int:
-        """Round trips per adapted layer: one per group of targets that share an input."""
-        return len({STAGE_OF[t] for t in self.targets})
 
     def adapted_layers(self, n_layers: int) -> tuple:
         """Indices of the layers that carry adapters in a model of `n_layers` layers."""
@@ -146,13 +151,62 @@ class MeasuredSpeed:
     weight_bits: int = 16
     batch: int = 1
     source: str = ""
+    runtime: str | None = None  # the runtime it was measured with; None: any
 
     def __post_init__(self):
         if self.phase not in PHASES:
-            raise PlmodelError(f'"phase" must be prefill or decode, got {self.phase!r}')
+            raise PlmodelError(f"must be prefill or decode, got {self.phase!r}", field="phase")
         require_positive("tokens_per_s", self.tokens_per_s, maximum=LIMITS["tokens_per_s"])
         require_positive("weight_bits", self.weight_bits, integer=True, maximum=64)
         require_positive("batch", self.batch, integer=True, maximum=LIMITS["batch"])
+
+
+#: Where a speed comes from: a measurement of this model on this hardware and runtime; a runtime's
+#: efficiencies fitted to published measurements (anchored); or the datasheet's peak figures.
+PROVENANCES = ("measured", "anchored", "peak")
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """The software that runs a model on a machine: what fraction of the hardware's peak memory
+    bandwidth and FLOP/s its kernels achieve, the host (CPU) time it spends a decoder layer and a
+    separately launched call, and how much of the shorter of host and accelerator time hides behind
+    the longer (`overlap`: 0 when they add, 1 when launches are asynchronous and only the longer
+    counts). `anchors` are the published measurements the figures were fitted to."""
+
+    name: str
+    bandwidth_efficiency: float = 1.0
+    flop_efficiency: float = 1.0
+    layer_host_s: float = 0.0
+    call_host_s: float = 0.0
+    overlap: float = 0.0
+    provenance: str = "peak"
+    source: str = ""
+    anchors: tuple = ()  # AnchorSpec
+    tolerance: float = 0.0  # the largest relative error of the fit on its anchors
+
+    def __post_init__(self):
+        for key in ("bandwidth_efficiency", "flop_efficiency"):
+            require_positive(key, getattr(self, key), maximum=1.0)
+        require_positive("layer_host_s", self.layer_host_s, allow_zero=True, maximum=1.0)
+        require_positive("call_host_s", self.call_host_s, allow_zero=True, maximum=1.0)
+        require_positive("overlap", self.overlap, allow_zero=True, maximum=1.0)
+        if self.provenance not in PROVENANCES:
+            raise PlmodelError(f"must be one of {', '.join(PROVENANCES)}, got {self.provenance!r}", field="provenance")
+
+
+@dataclass(frozen=True)
+class AnchorSpec:
+    """A published whole-model speed a runtime's figures were fitted to."""
+
+    hardware: str
+    model: str
+    phase: str
+    tokens_per_s: float
+    weight_bits: int = 16
+    batch: int = 1
+    prompt_tokens: int = 128
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -170,6 +224,7 @@ class HardwareSpec:
     layer_overhead_s: float = 0.0  # fixed software time of one decoder layer a step (dispatch, launches)
     call_overhead_s: float = 0.0  # fixed software time of one small call (an adapter stage, the LM head)
     source: str = ""
+    runtime: str | None = None  # the runtime this machine runs unless a scenario names one
 
     def __post_init__(self):
         require_positive("layer_overhead", self.layer_overhead_s, allow_zero=True, maximum=1.0)
@@ -181,10 +236,11 @@ class HardwareSpec:
             if getattr(self, key) is not None:
                 require_positive(key, getattr(self, key), maximum=LIMITS["bytes"])
 
-    def measured_speed(self, model: str, phase: str, weight_bits: int) -> MeasuredSpeed | None:
-        """The measured figure for this model, phase and weight precision, if the profile has one."""
+    def measured_speed(self, model: str | None, phase: str, weight_bits: int, runtime: str) -> MeasuredSpeed | None:
+        """The measured figure for this model, phase, weight precision and runtime, if the profile has one."""
         for m in self.measured:
-            if m.model == model and m.phase == phase and m.weight_bits == weight_bits:
+            if (m.model == model and m.phase == phase and m.weight_bits == weight_bits
+                    and m.runtime in (None, runtime)):
                 return m
         return None
 
@@ -192,11 +248,11 @@ class HardwareSpec:
 def check_lognormal(key: str, distribution: str, median: float, p99: float, names: tuple, maximum: float) -> None:
     """A lognormal given by its median and 99th percentile: positive, bounded, p99 >= median."""
     if distribution != "lognormal":
-        raise PlmodelError(f'"{key}.distribution" must be lognormal, got {distribution!r}')
+        raise PlmodelError(f"must be lognormal, got {distribution!r}", field=f"{key}.distribution")
     require_positive(f"{key}.{names[0]}", median, maximum=maximum)
     require_positive(f"{key}.{names[1]}", p99, maximum=maximum)
     if p99 < median:
-        raise PlmodelError(f'"{key}.{names[1]}" must be at least "{key}.{names[0]}"')
+        raise PlmodelError(f'must be at least "{key}.{names[0]}"', field=f"{key}.{names[1]}")
 
 
 @dataclass(frozen=True)
@@ -264,20 +320,25 @@ class Scenario:
     batch: int = 1
     prompt_tokens: int = 128
     mode: str = "realistic"
+    cloud_runtime: RuntimeSpec | None = None  # None: the default (see plmodel.runtimes.resolve)
+    device_runtime: RuntimeSpec | None = None
 
     def __post_init__(self):
         require_positive("batch", self.batch, integer=True, maximum=LIMITS["batch"])
         require_positive("prompt_tokens", self.prompt_tokens, integer=True, maximum=LIMITS["tokens"])
         if self.mode not in MODES:
-            raise PlmodelError(f'"mode" must be paper or realistic, got {self.mode!r}')
+            raise PlmodelError(f"must be paper or realistic, got {self.mode!r}", field="mode")
+        if self.mode == "paper" and self.cloud_runtime is not None:
+            raise PlmodelError("the paper's accounting runs the paper's measured cloud (hf-eager); name a cloud "
+                               "runtime in realistic mode only", field="cloud_runtime")
         check_adapter_fits(self.model, self.adapter)
 
 
 def check_adapter_fits(model: ModelSpec, adapter: AdapterSpec) -> None:
     """Ranks no larger than the hidden size and adapted layers inside the model."""
     for key, rank in (("rank_c2d", adapter.r_c2d), ("rank_d2c", adapter.r_d2c)):
-        if rank > model.d_model:
-            raise PlmodelError(f'"{key}" must be at most the hidden size {model.d_model}, got {rank}')
+        if np.any(np.asarray(rank) > model.d_model):
+            raise PlmodelError(f"must be at most the hidden size {model.d_model}, got {np.max(rank)}", field=key)
     layers = adapter.layers or ()
     if layers and max(layers) >= model.n_layers:
-        raise PlmodelError(f'"layers": index {max(layers)} is outside 0..{model.n_layers - 1}')
+        raise PlmodelError(f"index {max(layers)} is outside 0..{model.n_layers - 1}", field="layers")

@@ -26,6 +26,11 @@ AXES = {"models": None, "ranks": None, "rank_pairs": None, "phases": list(PHASES
 SETTINGS = {"engine": "analytical", "mode": "realistic", "tokens": 32, "users": 1, "seed": 0, "name": None}
 SCHEMA = {**{k: False for k in AXES}, **{k: False for k in SETTINGS}, "grids": False}
 ENGINES = ("analytical", "simulation")
+#: The sweep key that sets each scenario field, to name it in errors the core raises.
+SWEEP_KEY_OF = {k: f'field "{v}"' for k, v in {
+    "model": "models", "rank_c2d": "ranks", "rank_d2c": "ranks", "targets": "targets", "batch": "batch_sizes",
+    "prompt_tokens": "prompt_tokens", "mode": "mode", "layers": "layers", "cloud_runtime": "cloud_runtime",
+    "device_runtime": "device_runtime"}.items()}
 MAXIMA = {"ranks": LIMITS["width"], "rank_pairs": LIMITS["width"], "batch_sizes": LIMITS["batch"],
           "prompt_tokens": LIMITS["tokens"], "tokens": SIM_LIMITS["tokens"], "users": SIM_LIMITS["users"]}
 
@@ -36,7 +41,6 @@ class Task:
 
     scenario: Scenario
     phases: tuple
-    rtt_ms: float | None
     targets: str
     engine: str
     tokens: int
@@ -122,7 +126,7 @@ def _grid_tasks(axes: dict, settings: dict, src: str, cache: dict) -> list:
         try:
             models.append(resolve_model(str(m)))
         except PlmodelError as exc:
-            raise PlmodelError(f'field "models": {str(exc).replace("--model: ", "")}', src) from None
+            raise exc.named(SWEEP_KEY_OF, src) from None
     phases = _as_list(axes, "phases", src)
     for ph in phases:
         if ph not in PHASES:
@@ -146,10 +150,8 @@ def _grid_tasks(axes: dict, settings: dict, src: str, cache: dict) -> list:
             ln = link if rtt is None else replace(link, rtt_s=rtt * MS)
             scn = Scenario(model, adapter, cloud, device, ln, b, n, settings["mode"])
         except PlmodelError as exc:
-            hint = "targets" if "targets" in str(exc) else "ranks"
-            raise PlmodelError(f'field "{hint}": {exc} (any of {",".join(PROJECTIONS)})' if hint == "targets"
-                               else f'field "{hint}": {exc}', src) from None
-        tasks.append(Task(scn, tuple(phases), rtt, tg, settings["engine"], settings["tokens"], settings["users"],
+            raise exc.named(SWEEP_KEY_OF, src) from None
+        tasks.append(Task(scn, tuple(phases), tg, settings["engine"], settings["tokens"], settings["users"],
                           settings["seed"]))
     return tasks
 

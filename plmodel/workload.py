@@ -5,7 +5,10 @@ Conventions (stated once, used everywhere, checked by the torch reference):
   SiLU and sampling are not counted. Attention scores and the weighted sum of values count the
   full square of a prefill (the causal mask is ignored, as torch's FlopCounterMode does); a decode
   step at context n attends to n cached tokens plus itself.
-- A step processes T = batch x prompt_tokens tokens in prefill and T = batch tokens in decode.
+- A step (plmodel.step.Step) processes T = batch x context tokens in prefill and T = batch tokens in
+  decode. Logits, and so the last hidden state sent down, are for one token a sequence (its last):
+  what generation needs, what `estimate`, `simulate` and `validate` count. The paper's accounting
+  alone asks for every prompt token's logits (Step.all_logits).
 - Bytes read: weights once per step (shared by the step's tokens), the KV cache read in decode,
   activations in and out of every projection at `act_bits`. The KV cache is stored at `act_bits`.
 - On the wire: every adapted projection sends r_c2d values a token to the device and gets r_d2c
@@ -22,6 +25,7 @@ from dataclasses import dataclass, fields
 
 from .models import layer_matmul_params
 from .specs import PROJECTIONS, STAGE_OF, projection_shape
+from .step import Step
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,16 @@ class Work:
         return self.device_weight_bytes + self.device_act_bytes
 
 
+#: Group-wise quantisation: one 16-bit scale for every QUANT_GROUP weights (q4f16_1-style), so a 4-bit
+#: weight is stored in 4.5 bits. 16 bits and more are stored as they are.
+QUANT_GROUP = 32
+
+
+def bytes_per_weight(bits):
+    """Bytes one weight takes at `bits`, its share of the quantisation scale included."""
+    return (bits + (16 / QUANT_GROUP if bits < 16 else 0)) / 8
+
+
 def adapted_layer_indices(model, adapter) -> tuple:
     """Indices of the layers that carry adapters."""
     return tuple(range(int(model.n_layers))) if adapter.layers is None else tuple(adapter.layers)
@@ -72,24 +86,19 @@ def stages(targets) -> list:
     return [groups[k] for k in sorted(groups)]
 
 
-def tokens_in_step(phase: str, batch, prompt_tokens):
-    """T: tokens one forward step processes."""
-    return batch * prompt_tokens if phase == "prefill" else batch
-
-
-def layer_work(model, phase: str, batch, prompt_tokens, weight_bits=16, act_bits=16) -> Work:
+def layer_work(model, step: Step, weight_bits=16, act_bits=16) -> Work:
     """The work of one decoder layer without adapters (counted on the cloud side)."""
-    t = tokens_in_step(phase, batch, prompt_tokens)
-    wb, ab = weight_bits / 8, act_bits / 8
+    t, batch, n = step.tokens, step.batch, step.context_tokens  # n: prompt (prefill) or cached (decode) tokens
+    wb, ab = bytes_per_weight(weight_bits), act_bits / 8
     shapes = [projection_shape(model, p) for p in PROJECTIONS]
     params = sum(i * o for i, o in shapes)
     q_dim, kv_dim = model.n_heads * model.head_dim, model.n_kv_heads * model.head_dim
-    if phase == "prefill":
-        attn_flop = 2 * 2 * batch * prompt_tokens * prompt_tokens * q_dim  # QK^T and AV over the full square
+    if step.phase == "prefill":
+        attn_flop = 2 * 2 * batch * n * n * q_dim  # QK^T and AV over the full square
         kv_read = 0
     else:
-        attn_flop = 2 * 2 * batch * (prompt_tokens + 1) * q_dim  # one query against n cached keys + itself
-        kv_read = batch * prompt_tokens * 2 * kv_dim * ab
+        attn_flop = 2 * 2 * batch * (n + 1) * q_dim  # one query against n cached keys + itself
+        kv_read = batch * n * 2 * kv_dim * ab
     kv_write = t * 2 * kv_dim * ab
     return Work(
         cloud_flop=2 * t * params + attn_flop,
@@ -99,14 +108,15 @@ def layer_work(model, phase: str, batch, prompt_tokens, weight_bits=16, act_bits
     )
 
 
-def stage_work(model, adapter, group, phase: str, batch, prompt_tokens, transport: str = "privatelora") -> Work:
+def stage_work(model, adapter, group, step: Step) -> Work:
     """Adapter work of one round trip (targets sharing an input) in one adapted layer."""
-    t = tokens_in_step(phase, batch, prompt_tokens)
-    cw, dw, ab = adapter.cloud_weight_bits / 8, adapter.device_weight_bits / 8, adapter.act_bits / 8
+    t = step.tokens
+    cw, dw = bytes_per_weight(adapter.cloud_weight_bits), bytes_per_weight(adapter.device_weight_bits)
+    ab = adapter.act_bits / 8
     rc, rd, n = adapter.r_c2d, adapter.r_d2c, len(group)
     shapes = [projection_shape(model, p) for p in group]
     d_in, d_out = sum(i for i, _ in shapes), sum(o for _, o in shapes)  # every count is linear in them
-    if transport == "privatelora":  # A and B on the cloud, M on the device, ranks on the wire
+    if step.transport == "privatelora":  # A and B on the cloud, M on the device, ranks on the wire
         ab_weights = d_in * rc + rd * d_out
         return Work(cloud_flop=2 * t * ab_weights, cloud_weight_bytes=ab_weights * cw,
                     cloud_act_bytes=n * t * (rc + rd) * ab, device_flop=n * 2 * t * rc * rd,
@@ -117,22 +127,22 @@ def stage_work(model, adapter, group, phase: str, batch, prompt_tokens, transpor
                 device_act_bytes=t * (d_in + d_out) * ab, d2c_bytes=t * d_out * ab, c2d_bytes=t * shapes[0][0] * ab)
 
 
-def stage_works(model, adapter, phase: str, batch, prompt_tokens, transport: str = "privatelora") -> list:
+def stage_works(model, adapter, step: Step) -> list:
     """Adapter work of each round trip of one adapted layer, in execution order."""
-    return [stage_work(model, adapter, g, phase, batch, prompt_tokens, transport) for g in stages(adapter.targets)]
+    return [stage_work(model, adapter, g, step) for g in stages(adapter.targets)]
 
 
-def adapter_work(model, adapter, phase: str, batch, prompt_tokens, transport: str = "privatelora") -> Work:
+def adapter_work(model, adapter, step: Step) -> Work:
     """Adapter work of one adapted layer (every stage)."""
-    works = stage_works(model, adapter, phase, batch, prompt_tokens, transport)
+    works = stage_works(model, adapter, step)
     return sum(works[1:], works[0])
 
 
-def ends_work(model, phase: str, batch, prompt_tokens, logit_tokens, weight_bits=16, act_bits=16) -> Work:
+def ends_work(model, step: Step, weight_bits=16, act_bits=16) -> Work:
     """Device work at the two ends of the stack: embedding (hidden state up), final norm and LM head
-    for `logit_tokens` tokens (hidden state down)."""
-    t = tokens_in_step(phase, batch, prompt_tokens)
-    dw, ab = weight_bits / 8, act_bits / 8
+    for the step's logit tokens (hidden state down)."""
+    t, logit_tokens = step.tokens, step.logit_tokens
+    dw, ab = bytes_per_weight(weight_bits), act_bits / 8
     d, v = model.d_model, model.vocab_size
     return Work(
         device_flop=2 * logit_tokens * d * v,
@@ -158,29 +168,25 @@ class StepWork:
         return self.layers + self.adapters + self.ends
 
 
-def step_work(model, adapter, phase: str, batch, prompt_tokens, logit_tokens=None,
-              transport: str = "privatelora", works=None) -> StepWork:
-    """Totals of one forward step. `logit_tokens` defaults to every token of the step; `works` (the
-    stage works, if the caller has them) saves recomputing each stage's adapter work."""
-    t = tokens_in_step(phase, batch, prompt_tokens)
+def step_work(model, adapter, step: Step, works=None) -> StepWork:
+    """Totals of one forward step; `works` (the stage works, if the caller has them) saves
+    recomputing each stage's adapter work."""
     n_ad = n_adapted_layers(model, adapter)
     if works is None:
-        works = stage_works(model, adapter, phase, batch, prompt_tokens, transport)
+        works = stage_works(model, adapter, step)
     return StepWork(
-        layers=layer_work(model, phase, batch, prompt_tokens, adapter.cloud_weight_bits, adapter.act_bits)
-        .scaled(model.n_layers),
+        layers=layer_work(model, step, adapter.cloud_weight_bits, adapter.act_bits).scaled(model.n_layers),
         adapters=sum(works[1:], works[0]).scaled(n_ad),
-        ends=ends_work(model, phase, batch, prompt_tokens, t if logit_tokens is None else logit_tokens,
-                       adapter.device_weight_bits, adapter.act_bits),
+        ends=ends_work(model, step, adapter.device_weight_bits, adapter.act_bits),
         n_adapted=n_ad,
         n_round_trips=n_ad * len(stages(adapter.targets)),
     )
 
 
-def per_layer_wire_bytes(model, adapter, phase: str, batch, prompt_tokens) -> list:
+def per_layer_wire_bytes(model, adapter, step: Step) -> list:
     """[(layer, c2d_bytes, d2c_bytes)] for every layer: what crosses the link inside the stack."""
     adapted = set(adapted_layer_indices(model, adapter))
-    w = adapter_work(model, adapter, phase, batch, prompt_tokens)
+    w = adapter_work(model, adapter, step)
     return [(i, w.c2d_bytes if i in adapted else 0, w.d2c_bytes if i in adapted else 0) for i in range(model.n_layers)]
 
 
@@ -202,7 +208,8 @@ class Residency:
 
 def residency(model, adapter, batch, context_tokens) -> Residency:
     """Memory each side holds for `batch` sequences of `context_tokens` tokens."""
-    cw, dw, ab = adapter.cloud_weight_bits / 8, adapter.device_weight_bits / 8, adapter.act_bits / 8
+    cw, dw = bytes_per_weight(adapter.cloud_weight_bits), bytes_per_weight(adapter.device_weight_bits)
+    ab = adapter.act_bits / 8
     n_ad = n_adapted_layers(model, adapter)
     layer_params = layer_matmul_params(model) + 2 * model.d_model  # projections and two RMSNorm weights
     ab_params = sum(i * adapter.r_c2d + adapter.r_d2c * o for i, o in (projection_shape(model, p) for p in adapter.targets))

@@ -5,10 +5,20 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from plmodel.analytical import realistic_step, stack_time
-from plmodel.estimate import estimate
+from plmodel import accounting
+from plmodel.engine import Engine, stack_s
+from plmodel.estimate import estimate as estimate_typed
 from plmodel.models import PRESETS
-from plmodel.specs import AdapterSpec
+from plmodel.runtimes import PEAK, paper_cloud_runtime
+from plmodel.specs import AdapterSpec, Scenario
+from plmodel.step import Step
+
+
+def estimate(scn) -> dict:
+    """The flat record of an estimate (the JSON keys)."""
+    return estimate_typed(scn).flat()
+
+PAPER_RUNTIME = paper_cloud_runtime()
 
 
 @pytest.mark.parametrize("rtt_ms", [0, 5, 20, 50, 100])
@@ -40,10 +50,11 @@ def test_break_even_rtt_is_where_split_meets_device_only(scenario, paper_link):
 def test_measured_speed_takes_precedence(a100):
     """The A100's measured 7B decode sets batch-1 time; a model without one uses the roofline."""
     m = PRESETS["llama-2-7b"]
-    t, source = stack_time(a100, m, "llama-2-7b", "decode", 1, 128, 16, 16, with_ends=False)
+    engine, step = Engine(a100, PAPER_RUNTIME), Step("decode", 1, 128)
+    t, source = stack_s(engine, m, step, (16, 16), with_ends=False)
     assert (source, t) == ("measured", pytest.approx(1 / 37.1))
-    _, source = stack_time(a100, PRESETS["llama-2-70b"], "llama-2-70b", "decode", 1, 128, 16, 16, with_ends=False)
-    assert source == "roofline"
+    _, source = stack_s(engine, PRESETS["llama-2-70b"], step, (16, 16), with_ends=False)
+    assert source == PAPER_RUNTIME.provenance
 
 
 def test_batch_raises_aggregate_decode(scenario):
@@ -57,8 +68,9 @@ def test_batch_raises_aggregate_decode(scenario):
 def test_roofline_bound_switches_to_compute(a100, iphone, paper_link):
     """Cloud decode is bandwidth bound at batch 1 and compute bound at batch 4096 (70B, no measurement)."""
     m = PRESETS["llama-2-70b"]
-    small = realistic_step(m, None, AdapterSpec(16, 16), a100, iphone, paper_link, "decode", 1, 16)
-    big = realistic_step(m, None, AdapterSpec(16, 16), a100, iphone, paper_link, "decode", 4096, 16)
+    scn = Scenario(m, AdapterSpec(16, 16), a100, iphone, paper_link, cloud_runtime=PEAK)
+    small = accounting.realistic().step_time(scn, Step("decode", 1, 16))
+    big = accounting.realistic().step_time(scn, Step("decode", 4096, 16))
     weights = 2 * 68.4e9 / 1935e9
     assert float(small.cloud_s) == pytest.approx(weights, rel=0.02)
     assert float(big.cloud_s) > 4096 * 2 * 68e9 / 312e12 * 0.95
@@ -66,16 +78,22 @@ def test_roofline_bound_switches_to_compute(a100, iphone, paper_link):
 
 def test_vectorised_equals_scalar(a100, iphone, paper_link):
     """The estimate on numpy arrays of ranks and batches equals it point by point."""
-    from types import SimpleNamespace
-
-    m = PRESETS["llama-2-13b"]
+    m, acc = PRESETS["llama-2-13b"], accounting.realistic()
     ranks, batches = np.array([16, 64, 512]), np.array([1, 8, 64])
-    vec_adapter = SimpleNamespace(**{**AdapterSpec(1, 1).__dict__, "r_c2d": ranks, "r_d2c": ranks})
-    vec = realistic_step(m, "llama-2-13b", vec_adapter, a100, iphone, paper_link, "decode", batches, 128).tokens_per_s
+    vec_scn = Scenario(m, AdapterSpec(ranks, ranks), a100, iphone, paper_link)
+    vec = acc.step_time(vec_scn, Step("decode", batches, 128)).tokens_per_s
     for i in range(3):
-        one = realistic_step(m, "llama-2-13b", AdapterSpec(int(ranks[i]), int(ranks[i])), a100, iphone, paper_link,
-                             "decode", int(batches[i]), 128).tokens_per_s
+        one_scn = Scenario(m, AdapterSpec(int(ranks[i]), int(ranks[i])), a100, iphone, paper_link)
+        one = acc.step_time(one_scn, Step("decode", int(batches[i]), 128)).tokens_per_s
         assert vec[i] == pytest.approx(float(one), rel=1e-12)
+
+
+def test_vectorised_ranks_are_validated(a100, iphone, paper_link):
+    """An array of ranks is checked value by value: one rank above the hidden size is refused."""
+    from plmodel.errors import PlmodelError
+
+    with pytest.raises(PlmodelError, match="rank_c2d"):
+        Scenario(PRESETS["llama-2-7b"], AdapterSpec(np.array([16, 8192]), np.array([16, 16])), a100, iphone, paper_link)
 
 
 def test_baselines_present_and_ordered(scenario):

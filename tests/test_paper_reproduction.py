@@ -6,11 +6,23 @@ import numpy as np
 import pytest
 
 from plmodel import paperdata as paper
-from plmodel.analytical import paper_step
-from plmodel.estimate import estimate
+from plmodel import accounting
+from plmodel.estimate import estimate as estimate_typed
 from plmodel.models import PRESETS, matmul_param_count
-from plmodel.specs import AdapterSpec
+from plmodel.specs import AdapterSpec, Scenario
+from plmodel.step import Step
 from plmodel.workload import residency, step_work
+
+
+def estimate(scn) -> dict:
+    """The flat record of an estimate (the JSON keys)."""
+    return estimate_typed(scn).flat()
+
+
+def paper_step(model, rank: int, hardware: tuple, step: Step):
+    """A step in the paper's accounting on (cloud, device, link)."""
+    scn = Scenario(model, AdapterSpec(rank, rank), *hardware, mode="paper")
+    return accounting.of(scn).step_time(scn, step)
 
 
 def figure_errors(a100, iphone, paper_link):
@@ -20,7 +32,7 @@ def figure_errors(a100, iphone, paper_link):
     for row in csv.DictReader(open(paper.FIGURE_7B_CSV)):
         rank, x, phase = int(row["rank"]), int(row["x"]), row["phase"]
         batch, prompt = (1, x) if phase == "prefill" else (x, 128)
-        st = paper_step(model, "llama-2-7b", AdapterSpec(rank, rank), a100, iphone, paper_link, phase, batch, prompt)
+        st = paper_step(model, rank, (a100, iphone, paper_link), Step(phase, batch, prompt))
         errors[phase].append(float(st.tokens_per_s) / float(row["tokens_per_s"]) - 1)
     return {k: np.array(v) for k, v in errors.items()}
 
@@ -43,7 +55,7 @@ def test_per_rank_cost_matches_fit(a100, iphone, paper_link):
     """d(1/tps)/d(rank) per layer: 1.28 us in prefill (both directions), 0.80 us in decode (the slower)."""
     model, args = PRESETS["llama-2-7b"], (a100, iphone, paper_link)
     for phase, batch, prompt, expected in (("prefill", 1, 2048, 1.28e-6), ("decode", 2048, 128, 0.80e-6)):
-        t = [float(paper_step(model, "llama-2-7b", AdapterSpec(r, r), *args, phase, batch, prompt).total_s)
+        t = [float(paper_step(model, r, args, Step(phase, batch, prompt)).total_s)
              / (batch * prompt if phase == "prefill" else batch) for r in (256, 512)]
         assert (t[1] - t[0]) / 256 / model.n_layers == pytest.approx(expected, rel=0.01)
 
@@ -60,7 +72,7 @@ def test_resource_table_row(row):
     if row["bits"] == "16 (PL)":
         adapter = AdapterSpec(paper.TABLE_PL_RANK, paper.TABLE_PL_RANK)
         memory = residency(model, adapter, 1, 1).device_matmul_weight_bytes
-        sw = step_work(model, adapter, "decode", 1, 1)
+        sw = step_work(model, adapter, Step("decode", 1, 1))
         flop = sw.adapters.device_flop + sw.ends.device_flop
     else:
         memory = matmul_param_count(model) * int(row["bits"]) / 8

@@ -9,12 +9,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plmodel.analytical import realistic_step
-from plmodel.estimate import estimate
+from plmodel import accounting
+from plmodel.estimate import estimate as estimate_typed
 from plmodel.models import PRESETS
 from plmodel.profiles import available, hardware_from_mapping, hardware_to_mapping, link_from_mapping, link_to_mapping, load_hardware
 from plmodel.sim import simulate
 from plmodel.specs import PROJECTIONS, AdapterSpec, HardwareSpec, JitterSpec, LinkSpec, ModelSpec, Scenario
+from plmodel.step import Step
 from plmodel.workload import step_work
 
 HW = {n: load_hardware(n) for n in available("hardware")}
@@ -22,6 +23,11 @@ CLOUDS = [HW[n] for n in ("a100-80g-pcie", "a100-80g-sxm", "h100-sxm", "h200", "
 DEVICES = [HW[n] for n in ("iphone-13-pro-max", "iphone-15-pro", "snapdragon-8-gen3", "apple-m2", "raspberry-pi-5",
                            "jetson-orin-nano")]
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def estimate(scn) -> dict:
+    """The flat record of an estimate (the JSON keys)."""
+    return estimate_typed(scn).flat()
 
 
 @st.composite
@@ -108,8 +114,8 @@ def test_more_adapted_layers_never_lower_traffic(scn, data):
     extra = data.draw(st.sets(st.integers(0, scn.model.n_layers - 1)))
     more = replace(a, layers=tuple(sorted(current | extra)))
     for phase in ("prefill", "decode"):
-        w0 = step_work(scn.model, a, phase, scn.batch, scn.prompt_tokens).total
-        w1 = step_work(scn.model, more, phase, scn.batch, scn.prompt_tokens).total
+        w0 = step_work(scn.model, a, Step(phase, scn.batch, scn.prompt_tokens)).total
+        w1 = step_work(scn.model, more, Step(phase, scn.batch, scn.prompt_tokens)).total
         assert w1.c2d_bytes >= w0.c2d_bytes and w1.d2c_bytes >= w0.d2c_bytes
 
 
@@ -120,10 +126,10 @@ def test_simulation_equals_closed_form_and_conserves_bytes(scn):
     each context, and its bytes per token equal the workload's and the estimate's."""
     scn = replace(scn, prompt_tokens=min(scn.prompt_tokens, 512))
     m = simulate(scn, tokens=3).metrics
-    args = (scn.model, scn.model.name, scn.adapter, scn.cloud, scn.device, scn.link, "decode", scn.batch)
-    steps = [float(realistic_step(*args, scn.prompt_tokens + k).total_s) for k in range(2)]
+    real = accounting.realistic()
+    steps = [float(real.step_time(scn, Step("decode", scn.batch, scn.prompt_tokens + k)).total_s) for k in range(2)]
     assert m["tpot_mean_s"] == pytest.approx(sum(steps) / 2, rel=1e-9)
-    w = step_work(scn.model, scn.adapter, "decode", scn.batch, scn.prompt_tokens).total
+    w = step_work(scn.model, scn.adapter, Step("decode", scn.batch, scn.prompt_tokens)).total
     e = estimate(scn)
     assert m["c2d_bytes_per_token"] == pytest.approx(w.c2d_bytes / scn.batch, rel=1e-12) == e["c2d_bytes_per_token"]
     assert m["d2c_bytes_per_token"] == pytest.approx(w.d2c_bytes / scn.batch, rel=1e-12) == e["d2c_bytes_per_token"]

@@ -9,13 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from plmodel.estimate import estimate
+from plmodel.estimate import estimate as estimate_typed
 from plmodel.models import resolve_model
 from plmodel.profiles import load_hardware, load_link
 from plmodel.specs import AdapterSpec, Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
+
+
+def estimate(scn) -> dict:
+    """The flat record of an estimate (the JSON keys)."""
+    return estimate_typed(scn).flat()
 
 
 def test_readme_opens_with_the_two_commands():

@@ -6,11 +6,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from plmodel.analytical import paper_pieces, paper_step, realistic_step
+from plmodel import accounting
 from plmodel.errors import PlmodelError
 from plmodel.profiles import load_link
 from plmodel.sim import simulate
 from plmodel.specs import JitterSpec
+from plmodel.step import Step
 
 GRID_MODELS = ["llama-2-7b", "llama-2-13b", "llama-33b"]
 GRID_RANKS = [16, 64, 512]
@@ -18,11 +19,12 @@ GRID_BATCHES = [1, 64, 2048]
 TOKENS = 3  # prefill + two decode steps: enough to compare step times exactly, cheap enough for the grid
 
 
-def closed_form(scn, step, tokens=TOKENS):
-    """(prefill tok/s, decode tok/s) of the closed form over the same growing contexts as the simulation."""
-    args = (scn.model, scn.model.name, scn.adapter, scn.cloud, scn.device, scn.link)
-    pre = step(*args, "prefill", scn.batch, scn.prompt_tokens)
-    dec = [step(*args, "decode", scn.batch, scn.prompt_tokens + k) for k in range(tokens - 1)]
+def closed_form(scn, tokens=TOKENS):
+    """(prefill tok/s, decode tok/s) of the scenario's closed form over the same growing contexts as the
+    simulation."""
+    acc = accounting.of(scn)
+    pre = acc.step_time(scn, Step("prefill", scn.batch, scn.prompt_tokens))
+    dec = [acc.step_time(scn, Step("decode", scn.batch, scn.prompt_tokens + k)) for k in range(tokens - 1)]
     return float(pre.tokens_per_s), scn.batch * (tokens - 1) / sum(float(d.total_s) for d in dec)
 
 
@@ -35,7 +37,7 @@ def test_realistic_agreement_on_paper_grid(scenario, paper_link, model, rtt_ms):
         for batch in GRID_BATCHES:
             scn = scenario(model, rank, link=link, batch=batch, prompt_tokens=128)
             m = simulate(scn, TOKENS).metrics
-            pre, dec = closed_form(scn, realistic_step)
+            pre, dec = closed_form(scn)
             assert m["prefill_tokens_per_s"] == pytest.approx(pre, rel=0.005)
             assert m["decode_tokens_per_s"] == pytest.approx(dec, rel=0.005)
 
@@ -58,9 +60,9 @@ def test_paper_mode_difference_is_the_overlap(scenario):
         for batch in GRID_BATCHES:
             scn = scenario(rank=rank, mode="paper", batch=batch)
             m = simulate(scn, TOKENS).metrics
-            pre, dec = closed_form(scn, paper_step)
+            pre, dec = closed_form(scn)
             assert m["prefill_tokens_per_s"] == pytest.approx(pre, rel=1e-9)
-            p = paper_pieces(scn.model, scn.model.name, scn.adapter, scn.cloud, scn.device, "decode", batch, 129)
+            p = accounting.of(scn).pieces(scn, Step("decode", batch, 129))
             c2d, d2c = p.link_s(scn.link)
             hidden = min(c2d + p.device_adapter_s, d2c)
             sim_step, closed_step = batch / m["decode_tokens_per_s"], batch / dec
@@ -101,7 +103,7 @@ def test_many_users_respect_cloud_roofline(scenario):
     for users in (1, 4, 16):
         scn = scenario("llama-2-70b", 16, link=fast)
         m = simulate(scn, 8, users=users).metrics
-        roof = realistic_step(scn.model, None, scn.adapter, scn.cloud, scn.device, fast, "decode", users, 128)
+        roof = accounting.realistic().step_time(scn, Step("decode", users, 128))
         ceiling = users / float(roof.cloud_s)
         assert m["aggregate_tokens_per_s"] <= ceiling * 1.0001
         utils.append(m["cloud_utilization"])
@@ -121,31 +123,31 @@ def test_bytes_match_workload(scenario, paper_link):
     r = simulate(scn, 4, trace=True)
     from plmodel.estimate import estimate
 
-    e = estimate(scn)
-    assert r.metrics["c2d_bytes_per_token"] == e["c2d_bytes_per_token"]
-    assert r.metrics["d2c_bytes_per_token"] == e["d2c_bytes_per_token"]
+    t = estimate(scn).traffic
+    assert r.metrics["c2d_bytes_per_token"] == t.c2d_bytes_per_token
+    assert r.metrics["d2c_bytes_per_token"] == t.d2c_bytes_per_token
     tracks = {ev["args"]["name"] for ev in r.trace.chrome_json()["traceEvents"] if ev["name"] == "thread_name"}
     assert tracks == {"gpu", "link d2c", "link c2d", "device"}
     json.dumps(r.trace.chrome_json())
 
 
 @pytest.mark.parametrize("kwargs,fragment", [
-    ({"tokens": 0}, "--tokens"), ({"users": 0}, "--users"),
-    ({"arrival": "poisson", "rate": -1.0}, "--rate"), ({"arrival": "poisson"}, "--rate"),
-    ({"arrival": "burst"}, "--arrival"),
+    ({"tokens": 0}, "tokens"), ({"users": 0}, "users"),
+    ({"arrival": "poisson", "rate": -1.0}, "rate"), ({"arrival": "poisson"}, "rate"),
+    ({"arrival": "burst"}, "arrival"),
 ])
 def test_bad_simulation_input(scenario, kwargs, fragment):
-    """Impossible simulation parameters raise the tool's error naming the option."""
-    with pytest.raises(PlmodelError, match=fragment):
+    """Impossible simulation parameters raise the tool's error carrying the field (the CLI names the option)."""
+    with pytest.raises(PlmodelError, match=fragment) as info:
         simulate(scenario(), **{"tokens": 4, **kwargs})
+    assert info.value.field == fragment
 
 
 def test_decode_breakdown_sums(scenario, paper_link):
     """With RTT, simulated TPOT equals the closed-form step at each context (one user, no jitter)."""
     scn = scenario(link=replace(paper_link, rtt_s=0.01), batch=8)
     m = simulate(scn, 5).metrics
-    args = (scn.model, scn.model.name, scn.adapter, scn.cloud, scn.device, scn.link)
-    steps = [float(realistic_step(*args, "decode", 8, 128 + k).total_s) for k in range(4)]
+    steps = [float(accounting.realistic().step_time(scn, Step("decode", 8, 128 + k)).total_s) for k in range(4)]
     assert m["tpot_mean_s"] == pytest.approx(np.mean(steps), rel=1e-9)
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 
-from ..estimate import RTT_PROBES_MS, estimate
+from ..estimate import estimate
 from . import scenario_args
 
 HELP = "estimate tokens/s, latency, traffic and device cost of one configuration"
+MS, KB, MB, GFLOP = 1e3, 1e-3, 1e-6, 1e-9
 
 
 def register_arguments(p) -> None:
@@ -20,8 +21,8 @@ def register_arguments(p) -> None:
 
 
 def run(args) -> int:
-    result = estimate(scenario_args.build_scenario(args))
-    print(json.dumps(result, indent=1) if args.json else render(result))
+    result = scenario_args.named(estimate, scenario_args.build_scenario(args))
+    print(json.dumps(result.flat(), indent=1) if args.json else render(result))
     return 0
 
 
@@ -30,56 +31,81 @@ def _row(label, *cells, width=34):
 
 
 def _fmt(x, digits=1):
-    return f"{x:,.{digits}f}"
+    return f"{float(x):,.{digits}f}"
 
 
-def render(r: dict) -> str:
-    """The human-readable tables of an estimate record."""
-    ms = 1e3
-    head = [
-        f"plmodel estimate - {r['model']}, PrivateLoRA r_c2d={r['rank_c2d']} r_d2c={r['rank_d2c']} on "
-        f"{r['targets']} in {r['adapted_layers']} layers, {r['act_bits']}-bit activations",
-        f"  cloud {r['cloud']} (decoder speed: {r['cloud_speed_source']}), device {r['device']}, network "
-        f"{r['network']} (down {r['c2d_bandwidth_bps'] / 1e6:,.1f} Mbit/s, up {r['d2c_bandwidth_bps'] / 1e6:,.1f} "
-        f"Mbit/s, RTT {r['rtt_s'] * ms:.1f} ms)",
-        f"  mode {r['mode']}, batch {r['batch']}, prompt {r['prompt_tokens']} tokens", ""]
-    thr = [_row("Throughput", "prefill tok/s", "decode tok/s", "TTFT ms"),
-           _row("split, PrivateLoRA", _fmt(r["prefill_tokens_per_s"]), _fmt(r["decode_tokens_per_s"], 2),
-                _fmt(r["ttft_s"] * ms, 0)),
-           _row("split, LoRA shipping hidden state", _fmt(r["split_lora_prefill_tokens_per_s"]),
-                _fmt(r["split_lora_decode_tokens_per_s"], 2), ""),
-           _row(f"cloud only ({r['cloud_only_decode_source']})", _fmt(r["cloud_only_prefill_tokens_per_s"]),
-                _fmt(r["cloud_only_decode_tokens_per_s"], 2), _fmt(r["cloud_only_ttft_s"] * ms, 0))]
-    for bits in (4, 3):
-        thr.append(_row(f"device only {bits}-bit ({r[f'device_only_{bits}bit_decode_source']})",
-                        _fmt(r[f"device_only_{bits}bit_prefill_tokens_per_s"]),
-                        _fmt(r[f"device_only_{bits}bit_decode_tokens_per_s"], 2), ""))
-    step = r["decode_step_s"]
-    brk = [_row("Decode step of one sequence", "ms", "share")]
-    for key, label in (("cloud", "cloud compute"), ("device", "device compute"), ("transfer", "link transfer"),
-                       ("latency", f"link latency ({r['round_trips_per_step'] + 1} RTTs)")):
-        v = r[f"decode_{key}_s"]
-        brk.append(_row(label, _fmt(v * ms, 3), f"{100 * v / step:.1f}%"))
-    brk.append(_row("total (time per output token)", _fmt(step * ms, 3), "100.0%"))
-    kb = 1e-3
+def header(e) -> list:
+    i = e.inputs
+    return [
+        f"plmodel estimate - {i['model']}, PrivateLoRA r_c2d={i['rank_c2d']} r_d2c={i['rank_d2c']} on "
+        f"{i['targets']} in {i['adapted_layers']} layers, {i['act_bits']}-bit activations",
+        f"  cloud {i['cloud']} ({e.cloud_runtime}, decoder speed {e.decode.cloud_source}; needs "
+        f"{e.cloud_fit.required_bytes / 1e9:,.1f} of {e.cloud_fit.capacity_bytes / 1e9:,.1f} GB), device {i['device']} "
+        f"({e.device_runtime}), network "
+        f"{i['network']} (down {i['c2d_bandwidth_bps'] / 1e6:,.1f} Mbit/s, up {i['d2c_bandwidth_bps'] / 1e6:,.1f} "
+        f"Mbit/s, RTT {i['rtt_s'] * MS:.1f} ms)",
+        f"  mode {i['mode']}, batch {i['batch']}, prompt {i['prompt_tokens']} tokens", *cloud_warning(e), ""]
+
+
+def cloud_warning(e) -> list:
+    f = e.cloud_fit
+    return [] if f.fits else [f"  WARNING: the cloud needs {f.gpus_needed} GPUs ({f.required_bytes / 1e9:,.1f} GB of weights, "
+                              f"A, B and KV against {f.capacity_bytes / 1e9:,.1f} GB usable on one); the figures below "
+                              "assume one GPU holds it (tensor parallelism is not modelled)"]
+
+
+def throughput(e) -> list:
+    rows = [_row("Throughput (source)", "prefill tok/s", "decode tok/s", "TTFT ms"),
+            _row("split, PrivateLoRA", _fmt(e.prefill.tokens_per_s), _fmt(e.decode.tokens_per_s, 2),
+                 _fmt(e.prefill.total_s * MS, 0)),
+            _row("split, LoRA shipping hidden state", _fmt(e.lora_prefill.tokens_per_s),
+                 _fmt(e.lora_decode.tokens_per_s, 2), ""),
+            _row(f"cloud only ({e.cloud_only.source})", _fmt(e.cloud_only.prefill_tokens_per_s),
+                 _fmt(e.cloud_only.decode_tokens_per_s, 2), _fmt(e.cloud_only.ttft_s * MS, 0))]
+    for d in reversed(e.device_only):
+        rows.append(_row(f"device only {d.bits}-bit ({d.decode_source})", _fmt(d.prefill_tokens_per_s),
+                         _fmt(d.decode_tokens_per_s, 2), ""))
+    return rows
+
+
+def breakdown(e) -> list:
+    d = e.decode
+    rows = [_row("Decode step of one sequence", "ms", "share")]
+    for value, label in ((d.cloud_s, "cloud compute"), (d.device_s, "device compute"), (d.transfer_s, "link transfer"),
+                         (d.latency_s, f"link latency ({e.round_trips_per_step + 1} RTTs)")):
+        rows.append(_row(label, _fmt(value * MS, 3), f"{100 * float(value / d.total_s):.1f}%"))
+    return rows + [_row("total (time per output token)", _fmt(d.total_s * MS, 3), "100.0%")]
+
+
+def traffic_and_device(e) -> list:
+    t = e.traffic
     net = [_row("Traffic per decoded token", "down (c2d) kB", "up (d2c) kB"),
-           _row("PrivateLoRA", _fmt(r["c2d_bytes_per_token"] * kb, 2), _fmt(r["d2c_bytes_per_token"] * kb, 2)),
-           _row("full hidden state (split LoRA)", _fmt(r["lora_c2d_bytes_per_token"] * kb, 2),
-                _fmt(r["lora_d2c_bytes_per_token"] * kb, 2)),
-           _row("saving", f"{100 * r['traffic_saving']:.1f}%", "")]
-    mb, gf = 1e-6, 1e-9
+           _row("PrivateLoRA", _fmt(t.c2d_bytes_per_token * KB, 2), _fmt(t.d2c_bytes_per_token * KB, 2)),
+           _row("full hidden state (split LoRA)", _fmt(t.lora_c2d_bytes_per_token * KB, 2),
+                _fmt(t.lora_d2c_bytes_per_token * KB, 2)),
+           _row("saving", f"{100 * t.saving:.1f}%", "")]
     dev = [_row("On the device", "memory MB", "GFLOP/token", "fits"),
-           _row(f"PrivateLoRA ({r['device_weight_bits']}-bit)", _fmt(r["device_memory_bytes"] * mb),
-                _fmt(r["device_flop_per_token"] * gf, 3), "yes"),
-           _row("  LM head + M only (paper's count)", _fmt(r["device_matmul_weight_bytes"] * mb), "", "")]
-    for bits in (4, 3):
-        dev.append(_row(f"device only {bits}-bit", _fmt(r[f"device_only_{bits}bit_memory_bytes"] * mb),
-                        _fmt(r["device_only_flop_per_token"] * gf, 3),
-                        "yes" if r[f"device_only_{bits}bit_fits"] else "no"))
-    probes = ", ".join(f"{ms_} ms: {r[f'decode_tokens_per_s_rtt_{ms_}ms']:.2f}" for ms_ in RTT_PROBES_MS)
-    lat = ["Latency (realistic accounting, decode tok/s): " + probes,
-           f"  break-even: split is slower than device-only 4-bit above an RTT of {r['break_even_rtt_s'] * ms:.2f} ms"]
-    if "cloud_usd_per_million_tokens" in r:
-        lat.append(f"  cloud cost: {r['cloud_usd_per_million_tokens']:,.2f} USD per million decoded tokens "
-                   "(one GPU-hour at list price / decode tokens per hour)")
-    return "\n".join(head + thr + [""] + brk + [""] + net + [""] + dev + [""] + lat)
+           _row(f"PrivateLoRA ({e.inputs['device_weight_bits']}-bit)", _fmt(e.device_memory_bytes * MB),
+                _fmt(e.device_flop_per_token * GFLOP, 3), "yes" if e.split_fits_device else "no"),
+           _row("  LM head + M only (paper's count)", _fmt(e.device_matmul_weight_bytes * MB), "", "")]
+    for d in reversed(e.device_only):
+        dev.append(_row(f"device only {d.bits}-bit", _fmt(d.memory_bytes * MB),
+                        _fmt(e.device_only_flop_per_token * GFLOP, 3), "yes" if d.fits else "no"))
+    return net + [""] + dev
+
+
+def latency(e) -> list:
+    probes = ", ".join(f"{ms} ms: {v:.2f}" for ms, v in e.decode_tokens_per_s_at_rtt.items())
+    b = e.break_even
+    verdict = (f"split is slower than device-only {b.bits}-bit (the fastest that fits) above an RTT of "
+               f"{b.rtt_s * MS:.2f} ms" if b.rtt_s is not None else f"none: {b.reason}")
+    rows = ["Latency (realistic accounting, decode tok/s): " + probes, f"  break-even: {verdict}"]
+    if e.cloud_usd_per_million_tokens is not None:
+        rows.append(f"  cloud cost: {e.cloud_usd_per_million_tokens:,.2f} USD per million decoded tokens "
+                    "(one GPU-hour at list price / decode tokens per hour)")
+    return rows
+
+
+def render(e) -> str:
+    """The human-readable tables of an estimate."""
+    return "\n".join(header(e) + throughput(e) + [""] + breakdown(e) + [""] + traffic_and_device(e) + [""] + latency(e))

@@ -8,9 +8,16 @@ from dataclasses import replace
 from ..errors import PlmodelError
 from ..models import model_choices, resolve_model
 from ..profiles import load_hardware, load_link
+from ..runtimes import RUNTIMES, lookup
 from ..specs import LIMITS, PROJECTIONS, AdapterSpec, Scenario
 from ..units import MS
 
+#: The option that sets each scenario field, to name it in errors the core raises.
+OPTION_OF = {"model": "--model", "rank_c2d": "--rank-c2d (or --rank)", "rank_d2c": "--rank-d2c (or --rank)",
+             "targets": "--targets", "layers": "--layers", "act_bits": "--act-bits", "cloud_weight_bits": "--cloud-bits",
+             "device_weight_bits": "--device-bits", "batch": "--batch", "prompt_tokens": "--prompt-tokens",
+             "mode": "--mode", "cloud_runtime": "--cloud-runtime", "device_runtime": "--device-runtime",
+             "cloud": "--cloud", "device": "--device", "network": "--network"}
 DEFAULTS = {"cloud": "a100-80g-pcie", "device": "iphone-13-pro-max", "network": "5g-median"}
 
 
@@ -31,6 +38,10 @@ def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mod
         h.add_argument("--device", default=DEFAULTS["device"], help="personal device profile")
         h.add_argument("--network", default=DEFAULTS["network"], help="network profile")
         h.add_argument("--rtt-ms", type=float, help="round-trip time in ms, overriding the network profile's")
+        h.add_argument("--cloud-runtime", choices=list(RUNTIMES), help="software on the cloud GPU, for split and "
+                       "cloud-only alike (default: the profile's, else optimized; paper mode: the paper's hf-eager)")
+        h.add_argument("--device-runtime", choices=list(RUNTIMES),
+                       help="software on the device (default: the profile's, else mlc-llm)")
     w = p.add_argument_group("workload")
     w.add_argument("--batch", type=int, default=1, help="sequences served together")
     w.add_argument("--prompt-tokens", type=int, default=128, help="prompt length (prefill) and context (decode)")
@@ -66,7 +77,7 @@ def build_adapter(args) -> AdapterSpec:
         return AdapterSpec(args.rank_c2d or args.rank, args.rank_d2c or args.rank, targets, parse_layers(args.layers),
                            args.act_bits, args.cloud_bits, args.device_bits)
     except PlmodelError as exc:
-        raise PlmodelError(f"adapter options: {exc}") from None
+        raise exc.named(OPTION_OF) from None
 
 
 def check_workload(args) -> None:
@@ -76,10 +87,26 @@ def check_workload(args) -> None:
                                f"got {getattr(args, opt)}")
 
 
+def named(function, scn):
+    """function(scn), with an error about a scenario field named by its option."""
+    try:
+        return function(scn)
+    except PlmodelError as exc:
+        raise exc.named(OPTION_OF) from None
+
+
+def build_model(args):
+    """The model --model names; an error names the option."""
+    try:
+        return resolve_model(args.model)
+    except PlmodelError as exc:
+        raise exc.named(OPTION_OF) from None
+
+
 def build_scenario(args) -> Scenario:
     """Validated Scenario from parsed options; every failure is a PlmodelError naming the option."""
     check_workload(args)
-    model = resolve_model(args.model)
+    model = build_model(args)
     adapter = build_adapter(args)
     cloud = load_hardware(args.cloud, "--cloud")
     device = load_hardware(args.device, "--device")
@@ -88,7 +115,9 @@ def build_scenario(args) -> Scenario:
         if not 0 <= args.rtt_ms <= LIMITS["rtt_s"] / MS:
             raise PlmodelError(f"--rtt-ms: expected a number from 0 to {LIMITS['rtt_s'] / MS:g}, got {args.rtt_ms}")
         link = replace(link, rtt_s=args.rtt_ms * MS)
+    runtimes = [lookup(n) if n else None for n in (getattr(args, "cloud_runtime", None),
+                                                   getattr(args, "device_runtime", None))]
     try:
-        return Scenario(model, adapter, cloud, device, link, args.batch, args.prompt_tokens, args.mode)
+        return Scenario(model, adapter, cloud, device, link, args.batch, args.prompt_tokens, args.mode, *runtimes)
     except PlmodelError as exc:
-        raise PlmodelError(f"scenario: {exc}") from None
+        raise exc.named(OPTION_OF) from None

@@ -15,6 +15,8 @@ from ..errors import PlmodelError
 from ..estimate import estimate
 from . import scenario_args
 
+INPUT_KEYS = ("model", "rank_c2d", "rank_d2c", "targets", "adapted_layers", "cloud", "device", "network", "mode",
+              "batch", "prompt_tokens", "rtt_s")
 HELP = "simulate requests in time (SimPy): latency percentiles, utilisation, traces"
 
 
@@ -47,22 +49,24 @@ def run(args) -> int:
 
     scn = scenario_args.build_scenario(args)
     check_trace_path(args.trace)
-    result = simulate(scn, args.tokens, args.users, args.arrival, args.rate, args.seed, trace=bool(args.trace))
+    try:
+        result = simulate(scn, args.tokens, args.users, args.arrival, args.rate, args.seed, trace=bool(args.trace))
+    except PlmodelError as exc:
+        raise exc.named({k: f"--{k}" for k in ("tokens", "users", "arrival", "rate")}) from None
     if args.trace:
         write_trace(result.trace, args.trace)
-    closed = estimate(scn)
+    closed = scenario_args.named(estimate, scn)
     m = result.metrics
     if args.json:
-        inputs = {k: closed[k] for k in ("model", "rank_c2d", "rank_d2c", "targets", "adapted_layers", "cloud",
-                                         "device", "network", "mode", "batch", "prompt_tokens", "rtt_s")}
+        inputs = {k: v for k, v in closed.inputs.items() if k in INPUT_KEYS}
         print(json.dumps({**inputs, **m, "seed": args.seed, "arrival": args.arrival}, indent=1))
     else:
         print(render(m, closed, args))
     return 0
 
 
-def render(m: dict, e: dict, args) -> str:
-    ms = 1e3
+def render(m: dict, closed, args) -> str:
+    ms, e = 1e3, closed.inputs
     lines = [f"plmodel simulate - {e['model']}, r_c2d={e['rank_c2d']} r_d2c={e['rank_d2c']} on {e['targets']}, "
              f"cloud {e['cloud']}, device {e['device']}, network {e['network']}, mode {e['mode']}",
              f"  {m['users']} user(s), {args.arrival} arrival, batch {e['batch']}, prompt {e['prompt_tokens']} tokens, "
@@ -73,19 +77,19 @@ def render(m: dict, e: dict, args) -> str:
         lines.append(f"  {label:<34}{fmt.format(sim):>14}{fmt.format(closed) if closed is not None else '':>14}")
 
     one = m["users"] == 1
-    row("prefill tok/s", m["prefill_tokens_per_s"], e["prefill_tokens_per_s"] if one else None)
-    row("decode tok/s (per user, batch)", m["decode_tokens_per_s"], e["decode_tokens_per_s"] if one else None)
+    row("prefill tok/s", m["prefill_tokens_per_s"], float(closed.prefill.tokens_per_s) if one else None)
+    row("decode tok/s (per user, batch)", m["decode_tokens_per_s"], float(closed.decode.tokens_per_s) if one else None)
     row("aggregate tok/s (all users)", m["aggregate_tokens_per_s"])
-    row("TTFT ms (mean)", m["ttft_s"] * ms, e["ttft_s"] * ms if one else None)
+    row("TTFT ms (mean)", m["ttft_s"] * ms, float(closed.prefill.total_s) * ms if one else None)
     for q in (50, 90, 99):
-        row(f"TPOT p{q} ms", m[f"tpot_p{q}_s"] * ms, e["tpot_s"] * ms if one else None)
+        row(f"TPOT p{q} ms", m[f"tpot_p{q}_s"] * ms, float(closed.decode.total_s) * ms if one else None)
     lines.append("")
     row("cloud GPU utilisation %", 100 * m["cloud_utilization"], fmt="{:.1f}")
     row("device utilisation % (mean)", 100 * m["device_utilization"], fmt="{:.1f}")
     row("link down (c2d) utilisation %", 100 * m["c2d_link_utilization"], fmt="{:.2f}")
     row("link up (d2c) utilisation %", 100 * m["d2c_link_utilization"], fmt="{:.2f}")
-    row("bytes down per decoded token", m["c2d_bytes_per_token"], e["c2d_bytes_per_token"] if one else None, "{:,.0f}")
-    row("bytes up per decoded token", m["d2c_bytes_per_token"], e["d2c_bytes_per_token"] if one else None, "{:,.0f}")
+    row("bytes down per decoded token", m["c2d_bytes_per_token"], closed.traffic.c2d_bytes_per_token if one else None, "{:,.0f}")
+    row("bytes up per decoded token", m["d2c_bytes_per_token"], closed.traffic.d2c_bytes_per_token if one else None, "{:,.0f}")
     row("MB moved down (c2d), all phases", m["c2d_bytes"] / 1e6, None, "{:,.3f}")
     row("MB moved up (d2c), all phases", m["d2c_bytes"] / 1e6, None, "{:,.3f}")
     lines += ["", f"  {m['events']:,} events in {m['wall_s']:.2f} s ({m['events_per_s'] / 1e3:,.0f} k events/s)"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..errors import PlmodelError
-from ..models import resolve_model
 from ..specs import check_adapter_fits
 from . import scenario_args
 
@@ -26,8 +25,11 @@ def register_arguments(p) -> None:
 
 
 def run(args) -> int:
-    model, adapter = resolve_model(args.model), scenario_args.build_adapter(args)
-    check_adapter_fits(model, adapter)
+    model, adapter = scenario_args.build_model(args), scenario_args.build_adapter(args)
+    try:
+        check_adapter_fits(model, adapter)
+    except PlmodelError as exc:
+        raise exc.named(scenario_args.OPTION_OF) from None
     scenario_args.check_workload(args)
     if adapter.act_bits not in (16, 32):
         raise PlmodelError(f"--act-bits: validate runs 16- or 32-bit tensors, got {adapter.act_bits}")

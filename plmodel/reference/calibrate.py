@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ..specs import AdapterSpec, ModelSpec
+from ..step import Step
 from ..workload import layer_work
 from .model import DecoderLayer, KVCache
 from .split import SplitModel
@@ -150,7 +151,7 @@ def calibrate(tokens: int = 256, repeats: int = 5, threads: int | None = None) -
     call_s = (cloud_call + device_call) / 2
     layers = _layers(FLOP_SHAPE)
     x = torch.randn(1, tokens, FLOP_SHAPE.d_model)
-    flop = FLOP_SHAPE.n_layers * layer_work(FLOP_SHAPE, "prefill", 1, tokens, 32, 32).cloud_flop
+    flop = FLOP_SHAPE.n_layers * layer_work(FLOP_SHAPE, Step("prefill", 1, tokens), 32, 32).cloud_flop
     flop_s = flop / (_typical_time(lambda: _run_layers(layers, x), repeats, flush) - FLOP_SHAPE.n_layers * layer_s)
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     mm = 2 * 1024**3 / _typical_time(lambda: a @ b, repeats * 4)
@@ -165,6 +166,7 @@ def profile_yaml(cal: Calibration, name: str, memory_bytes: float, date: str) ->
     return "\n".join([
         f"# This machine, measured by {how}.",
         f"name: {name}",
+        "runtime: calibrated   # the figures below are achieved ones, host times measured: nothing is scaled",
         f"memory_bandwidth_gbyte_per_s: {cal.mem_bw_bytes_per_s / 1e9:.3f}   # decode through reference layer "
         f"stacks, d = {BANDWIDTH_STACKS[0][0]} to {BANDWIDTH_STACKS[-1][0]}: fit of time = overhead + bytes / bandwidth [M]",
         f"peak_tflop_per_s: {cal.flop_per_s / 1e12:.5f}   # prefill of reference layers (d={FLOP_SHAPE.d_model}): "

@@ -12,6 +12,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..specs import AdapterSpec, ModelSpec
+from ..step import Step
 from ..workload import per_layer_wire_bytes, residency, step_work
 from .model import KVCache
 from .split import SplitModel, unsplit_logits
@@ -69,14 +70,14 @@ def step_checks(split: SplitModel, spec: ModelSpec, adapter: AdapterSpec, phase:
         logits = "last"
     _, log, total, device = _count_step(split, prompt, cache, logits)
     logit_tokens = batch * n if phase == "prefill" else batch
-    w = step_work(spec, adapter, phase, batch, n, logit_tokens)
+    w = step_work(spec, adapter, Step(phase, batch, n, logit_tokens))
     checks = [
         Check(section, "bytes cloud->device", w.total.c2d_bytes, sum(c.bytes for c in log if c.direction == "c2d")),
         Check(section, "bytes device->cloud", w.total.d2c_bytes, sum(c.bytes for c in log if c.direction == "d2c")),
         Check(section, "cloud FLOP", w.layers.cloud_flop + w.adapters.cloud_flop, total - device),
         Check(section, "device FLOP", w.adapters.device_flop + w.ends.device_flop, device),
     ]
-    per_layer = per_layer_wire_bytes(spec, adapter, phase, batch, n)
+    per_layer = per_layer_wire_bytes(spec, adapter, Step(phase, batch, n))
     bad = [i for i, c2d, d2c in per_layer
            if (c2d, d2c) != tuple(sum(c.bytes for c in log if c.layer == i and c.direction == d) for d in ("c2d", "d2c"))]
     checks.append(Check(section, "layers whose bytes differ", 0, len(bad)))

@@ -7,8 +7,7 @@ import math
 
 import simpy
 
-#: z of the 99th percentile of a standard normal: a lognormal's sigma from its median and p99.
-Z99 = 2.3263478740408408
+from ..link import hold_s, lognormal_sigma
 
 
 class Jitter:
@@ -17,7 +16,7 @@ class Jitter:
 
     def __init__(self, median: float, p99: float, rng):
         self.mu = math.log(median)
-        self.sigma = math.log(p99 / median) / Z99
+        self.sigma = lognormal_sigma(median, p99)
         self.rng = rng
 
     def sample(self) -> float:
@@ -31,12 +30,15 @@ class Link:
     covers its wait, its serialisation and its propagation.
     """
 
-    def __init__(self, env: simpy.Environment, name: str, bandwidth_bps: float, one_way_s: float, trace,
-                 process: str, jitter: Jitter | None = None, slowdown: Jitter | None = None,
-                 frame_bytes: float = 0.0, message_s: float = 0.0):
-        self.env, self.name, self.trace, self.process = env, name, trace, process
-        self.frame_bytes, self.message_s = frame_bytes, message_s
-        self.bandwidth_bps, self.one_way_s, self.jitter, self.slowdown = bandwidth_bps, one_way_s, jitter, slowdown
+    def __init__(self, env: simpy.Environment, spec, direction: str, trace, process: str, rng=None):
+        """`spec` is the LinkSpec as the accounting sees it, `direction` c2d or d2c; jitter draws come
+        from `rng` when the spec has jitter."""
+        self.env, self.spec, self.name, self.trace, self.process = env, spec, f"link {direction}", trace, process
+        self.bandwidth_bps = spec.c2d_bps if direction == "c2d" else spec.d2c_bps
+        self.one_way_s = spec.rtt_s / 2
+        j, b = spec.jitter, spec.bandwidth_jitter
+        self.jitter = Jitter(j.median_s, j.p99_s, rng) if j else None
+        self.slowdown = Jitter(b.median_factor, b.p99_factor, rng) if b else None
         self.free_at = 0.0
         self.busy_s = 0.0
         self.bytes = {"prefill": 0.0, "decode": 0.0}
@@ -46,8 +48,7 @@ class Link:
         """Process: the message is delivered when this generator returns."""
         now = self.env.now
         start = self.free_at if self.free_at > now else now
-        wire = (nbytes + self.frame_bytes) * 8 / self.bandwidth_bps
-        ser = wire * (self.slowdown.sample() if self.slowdown else 1.0) + self.message_s
+        ser = hold_s(nbytes, 1, self.bandwidth_bps, self.spec, self.slowdown.sample() if self.slowdown else 1.0)
         self.free_at = start + ser
         self.busy_s += ser
         self.bytes[phase] += nbytes

@@ -9,13 +9,13 @@ from functools import lru_cache
 import numpy as np
 import simpy
 
-from ..analytical import step_pieces
+from .. import accounting
 from ..errors import PlmodelError
-from ..models import canonical_model_name
 from ..specs import SIM_LIMITS, Scenario, require_positive
+from ..step import Step
 from ..workload import stages
 from .cloud import Cloud, DirectCloud
-from .link import Jitter, Link
+from .link import Link
 from .trace import Trace
 from .user import User
 
@@ -49,14 +49,14 @@ def segment_time(pieces, adapted: frozenset, n_st: int):
 
 
 def validate(tokens, users, arrival, rate):
-    require_positive("--tokens", tokens, integer=True, maximum=SIM_LIMITS["tokens"])
-    require_positive("--users", users, integer=True, maximum=SIM_LIMITS["users"])
+    require_positive("tokens", tokens, integer=True, maximum=SIM_LIMITS["tokens"])
+    require_positive("users", users, integer=True, maximum=SIM_LIMITS["users"])
     if arrival not in ARRIVALS:
-        raise PlmodelError(f"--arrival: expected closed or poisson, got {arrival!r}")
+        raise PlmodelError(f"expected closed or poisson, got {arrival!r}", field="arrival")
     if arrival == "poisson":
         if rate is None:
-            raise PlmodelError("--rate: a Poisson arrival needs a rate in users per second")
-        require_positive("--rate", rate, maximum=1e9)
+            raise PlmodelError("a Poisson arrival needs a rate in users per second", field="rate")
+        require_positive("rate", rate, maximum=1e9)
 
 
 def simulate(scn: Scenario, tokens: int = 128, users: int = 1, arrival: str = "closed", rate: float | None = None,
@@ -65,33 +65,23 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, arrival: str = "c
     `tokens` generated tokens for `scn.batch` sequences, sharing one cloud GPU."""
     validate(tokens, users, arrival, rate)
     rng = np.random.default_rng(seed)
-    key = canonical_model_name(scn.model.name)
-    paper = scn.mode == "paper"
+    acc = accounting.of(scn)
 
     @lru_cache(maxsize=None)
     def pieces(phase, batch, context):
-        p = step_pieces(scn.mode, scn.model, key, scn.adapter, scn.cloud, scn.device, phase, batch, context)
-        return p.__class__(**{f: (float(v) if isinstance(v, np.generic | np.ndarray) else
-                                  [float(x) for x in v] if isinstance(v, list) else v)
-                              for f, v in p.__dict__.items()})
+        return acc.pieces(scn, Step(phase, batch, context)).as_floats()
 
     env, rec = simpy.Environment(), Trace(trace)
     adapted = frozenset(pieces("prefill", scn.batch, scn.prompt_tokens).adapted)
     n_st = len(stages(scn.adapter.targets))
     plan = [(layer, n_st if layer in adapted else 0) for layer in range(scn.model.n_layers)]
     cloud = (Cloud if users > 1 else DirectCloud)(env, segment_time(pieces, adapted, n_st), rec)
-    one_way = 0.0 if paper else scn.link.rtt_s / 2
-    jit, slow = (None, None) if paper else (scn.link.jitter, scn.link.bandwidth_jitter)
-    jitter = jit and (jit.median_s, jit.p99_s)
-    slowdown = slow and (slow.median_factor, slow.p99_factor)
-    arrivals = np.zeros(users) if arrival == "closed" else np.cumsum(rng.exponential(1 / rate, users)) - 0.0
+    link = acc.link(scn.link)
+    arrivals = np.zeros(users) if arrival == "closed" else np.cumsum(rng.exponential(1 / rate, users))
     people, links = [], []
     for i in range(users):
         name = f"user {i}"
-        draws = [spec and Jitter(*spec, rng) for spec in (jitter, slowdown, jitter, slowdown)]
-        framing = (scn.link.frame_bytes, scn.link.message_s)
-        up = Link(env, "link d2c", scn.link.d2c_bps, one_way, rec, name, *draws[:2], *framing)
-        down = Link(env, "link c2d", scn.link.c2d_bps, one_way, rec, name, *draws[2:], *framing)
+        up, down = Link(env, link, "d2c", rec, name, rng), Link(env, link, "c2d", rec, name, rng)
         u = User(env, name, cloud, up, down, pieces, plan, scn.batch, scn.prompt_tokens, tokens, rec)
         env.process(u.run(float(arrivals[i])))
         people.append(u)

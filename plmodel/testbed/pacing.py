@@ -14,6 +14,8 @@ import socket
 import threading
 import time
 
+from ..link import wire_s
+
 SPIN_S = 0.0015  # the last 1.5 ms before a due time are spun, not slept
 
 
@@ -39,7 +41,7 @@ class PacedSender:
             self.queue.put((now, frame))
             return
         start = max(now, self.free_at)
-        ser = len(frame) * 8 / self.rate_bps if self.rate_bps else 0.0
+        ser = wire_s(len(frame), self.rate_bps) if self.rate_bps else 0.0  # the frame holds its framing
         self.free_at = start + ser
         self.bytes += len(frame)
         self.frames += 1

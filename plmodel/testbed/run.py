@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import PlmodelError
+from ..runtimes import CALIBRATED
 from ..specs import AdapterSpec, ModelSpec
 from ..workload import stages
 from .framing import FRAME_OVERHEAD_BYTES, HIDDEN, PING, STAGE, PollingSocket, close_frame, encode, read_frame
@@ -170,17 +171,20 @@ def with_act_bits(adapter: AdapterSpec) -> AdapterSpec:
 def predict(s: Session, hw, message_s: float) -> dict:
     """plmodel's realistic closed form for the same session: the calibrated machine on both sides, the
     link's bandwidth and RTT, the testbed's framing (24 bytes a frame) and per-message time."""
-    from ..analytical import realistic_step
-    from ..specs import LinkSpec
+    from .. import accounting
+    from ..specs import LinkSpec, Scenario
+    from ..step import Step
     from ..workload import step_work
 
     link = LinkSpec("testbed", s.c2d_bps, s.d2c_bps, s.rtt_s, frame_bytes=FRAME_OVERHEAD_BYTES, message_s=message_s)
-    args = (s.model, None, s.adapter, hw, hw, link)
-    pre = realistic_step(*args, "prefill", s.batch, s.prompt_tokens)
-    steps = [realistic_step(*args, "decode", s.batch, s.prompt_tokens + k) for k in range(s.tokens - 1)]
+    scn = Scenario(s.model, s.adapter, hw, hw, link, s.batch, s.prompt_tokens, cloud_runtime=CALIBRATED,
+                   device_runtime=CALIBRATED)
+    acc = accounting.realistic()
+    pre = acc.step_time(scn, Step("prefill", s.batch, s.prompt_tokens))
+    steps = [acc.step_time(scn, Step("decode", s.batch, s.prompt_tokens + k)) for k in range(s.tokens - 1)]
     decode_s = sum(float(st.total_s) for st in steps)
-    pre_w = step_work(s.model, s.adapter, "prefill", s.batch, s.prompt_tokens, s.batch).total
-    dec_w = step_work(s.model, s.adapter, "decode", s.batch, s.prompt_tokens).total
+    pre_w = step_work(s.model, s.adapter, Step("prefill", s.batch, s.prompt_tokens)).total
+    dec_w = step_work(s.model, s.adapter, Step("decode", s.batch, s.prompt_tokens)).total
     frames_a_step = 1 + len(s.adapter.adapted_layers(s.model.n_layers)) * len(stages(s.adapter.targets))
     frames = frames_a_step * s.tokens
     return {

@@ -1,0 +1,41 @@
+"""The realistic accounting (plmodel's default): causality, every round trip waited for.
+
+A forward step runs in order - embedding and hidden state up, then every layer on the cloud, each
+adapted layer stopping for its round trips (x.A down, M on the device, back up, B) - then the last
+hidden state down and the LM head on the device. A round trip costs both transfers, the device's M
+and one RTT (plus the expected jitter of its two messages); the two ends of the stack cost one
+more. Cloud and device run at their runtime's achieved speed, or a measured one for the stack.
+"""
+
+from __future__ import annotations
+
+from ..engine import engines, stack_s
+from ..link import mean_extra_delay_s
+from ..workload import adapted_layer_indices, step_work, stage_works
+from .base import Accounting, Pieces, StepTime, zeros_like
+
+
+class RealisticAccounting(Accounting):
+    name = "realistic"
+
+    def pieces(self, scn, step) -> Pieces:
+        """Pieces of a step timed by the scenario's engines (or a measured speed for the stack)."""
+        cloud, device = engines(scn)
+        a, model = scn.adapter, scn.model
+        works = stage_works(model, a, step)
+        ends = step_work(model, a, step, works).ends
+        stack, source = stack_s(cloud, model, step, (a.cloud_weight_bits, a.act_bits), with_ends=False)
+        return Pieces(
+            tokens=step.tokens, n_layers=model.n_layers, adapted=adapted_layer_indices(model, a),
+            cloud_layer_s=stack / model.n_layers,
+            stage_cloud_s=[cloud.cloud_s(w, calls=1) for w in works],
+            stage_device_s=[device.device_s(w, calls=1) for w in works],
+            stage_c2d_bytes=[w.c2d_bytes for w in works], stage_d2c_bytes=[w.d2c_bytes for w in works],
+            up_bytes=ends.d2c_bytes, down_bytes=ends.c2d_bytes,
+            device_ends_s=device.device_s(ends, calls=1), cloud_source=source)
+
+    def step_time(self, scn, step) -> StepTime:
+        p, link = self.pieces(scn, step), self.link(scn.link)
+        c2d, d2c = p.link_s(link)
+        latency = p.n_messages * (link.rtt_s + 2 * mean_extra_delay_s(link)) + zeros_like(p.tokens)
+        return StepTime(p.tokens, p.cloud_s, p.device_adapter_s + p.device_ends_s, c2d + d2c, latency, p.cloud_source)

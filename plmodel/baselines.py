@@ -1,0 +1,48 @@
+"""The yardsticks split inference is compared with: the whole model on the cloud, or on the device."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import accounting
+from .engine import Engine, engines, stack_s
+from .models import parameter_count
+from .result import CloudOnly, DeviceOnly
+from .step import Step
+from .workload import bytes_per_weight, residency
+
+#: Weight precisions of the device-only baselines, bits a weight.
+DEVICE_ONLY_BITS = (3, 4)
+
+
+def _f(x) -> float:
+    return float(np.asarray(x))
+
+
+def whole_model(engine: Engine, scn, phase: str, bits: int) -> tuple:
+    """(tokens/s, source) of the whole model (stack, embedding, LM head) on one engine."""
+    step = Step(phase, scn.batch, scn.prompt_tokens)
+    t, source = stack_s(engine, scn.model, step, (bits, scn.adapter.act_bits), with_ends=True)
+    return _f(step.tokens / t), source
+
+
+def device_only(scn, bits: int) -> DeviceOnly:
+    """The whole model on the device at `bits` a weight: speed (measured or modelled), memory, fit."""
+    engine = engines(scn)[1]
+    pre, pre_source = whole_model(engine, scn, "prefill", bits)
+    dec, dec_source = whole_model(engine, scn, "decode", bits)
+    kv = residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens).cloud_kv_bytes
+    memory = parameter_count(scn.model) * bytes_per_weight(bits) + kv
+    limit = scn.device.usable_memory_bytes or scn.device.memory_bytes
+    return DeviceOnly(bits, pre, dec, pre_source, dec_source, float(memory), bool(memory <= limit))
+
+
+def cloud_only(scn) -> CloudOnly:
+    """The whole model on the cloud; the user waits one RTT (as the accounting sees the link) before
+    the first token."""
+    engine = engines(scn)[0]
+    bits = scn.adapter.cloud_weight_bits
+    pre, _ = whole_model(engine, scn, "prefill", bits)
+    dec, source = whole_model(engine, scn, "decode", bits)
+    rtt = accounting.of(scn).link(scn.link).rtt_s
+    return CloudOnly(pre, dec, _f(scn.batch * scn.prompt_tokens / pre + rtt), source)

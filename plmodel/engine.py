@@ -1,0 +1,82 @@
+"""A machine running a runtime: the time of a piece of work, and of a whole decoder stack.
+
+Time of work = the accelerator's time, max(FLOP / achieved FLOP/s, bytes / achieved bytes/s),
+combined with the host's time (a fixed time a decoder layer and a launched call): the longer of the
+two plus the part of the shorter that the runtime does not overlap. Pure; inputs may be arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import runtimes
+from .specs import HardwareSpec, RuntimeSpec
+from .step import Step
+from .workload import Work, ends_work, layer_work
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A hardware profile with the runtime that runs on it."""
+
+    hw: HardwareSpec
+    runtime: RuntimeSpec
+
+    def accel_s(self, flop, nbytes):
+        """Accelerator time (s): bound by compute or memory at the runtime's achieved fractions."""
+        rt = self.runtime
+        return np.maximum(flop / (self.hw.peak_flop_per_s * rt.flop_efficiency),
+                          nbytes / (self.hw.mem_bw_bytes_per_s * rt.bandwidth_efficiency))
+
+    def host_s(self, layers=0, calls=0):
+        """Host time (s) of `layers` decoder layers and `calls` launched calls (runtime + machine)."""
+        rt, hw = self.runtime, self.hw
+        return layers * (rt.layer_host_s + hw.layer_overhead_s) + calls * (rt.call_host_s + hw.call_overhead_s)
+
+    def time_s(self, flop, nbytes, layers=0, calls=0):
+        """Time (s) of work: the longer of accelerator and host time, plus the unoverlapped shorter."""
+        a, h = self.accel_s(flop, nbytes), self.host_s(layers, calls)
+        return np.maximum(a, h) + (1.0 - self.runtime.overlap) * np.minimum(a, h)
+
+    def cloud_s(self, w: Work, layers=0, calls=0):
+        return self.time_s(w.cloud_flop, w.cloud_bytes, layers, calls)
+
+    def device_s(self, w: Work, layers=0, calls=0):
+        return self.time_s(w.device_flop, w.device_bytes, layers, calls)
+
+
+def modelled_stack_s(engine: Engine, model, step: Step, bits: tuple, with_ends: bool):
+    """Time (s) of the decoder stack (and embedding and LM head if `with_ends`) on `engine`;
+    `bits` is (weight bits, activation bits)."""
+    layer = layer_work(model, step, *bits)
+    t = model.n_layers * engine.cloud_s(layer, layers=1)
+    if with_ends:
+        t = t + engine.device_s(ends_work(model, step, *bits), calls=1)
+    return t
+
+
+def stack_s(engine: Engine, model, step: Step, bits: tuple, *, with_ends: bool) -> tuple:
+    """(seconds, source) of the decoder stack on `engine`, `bits` = (weight bits, activation bits).
+
+    A measured whole-model speed for this model, phase, precision and runtime takes precedence:
+    decode at batch b costs the measured step time plus what the model adds from the measured batch
+    to b; prefill costs T / measured tokens/s. As the paper does, a measured whole-model speed stands
+    for the decoder stack alone when the stack is split off. Otherwise the source is the runtime's
+    provenance (anchored or peak).
+    """
+    measured = engine.hw.measured_speed(model.key, step.phase, bits[0], engine.runtime.name)
+    if measured is None:
+        return modelled_stack_s(engine, model, step, bits, with_ends), engine.runtime.provenance
+    if step.phase == "prefill":
+        return step.tokens / measured.tokens_per_s, "measured"
+    ref = Step("decode", measured.batch, step.context_tokens, measured.batch)
+    extra = modelled_stack_s(engine, model, step, bits, with_ends) - modelled_stack_s(engine, model, ref, bits, with_ends)
+    return measured.batch / measured.tokens_per_s + np.maximum(extra, 0.0), "measured"
+
+
+def engines(scn) -> tuple:
+    """(cloud engine, device engine) of a scenario: its hardware with the runtimes it runs."""
+    cloud_rt, device_rt = runtimes.resolve(scn)
+    return Engine(scn.cloud, cloud_rt), Engine(scn.device, device_rt)

@@ -1,0 +1,138 @@
+"""The typed result of an estimate, and its flattening to the flat JSON keys (here and nowhere else)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .accounting import StepTime
+
+
+def _f(x) -> float:
+    return float(np.asarray(x))
+
+
+@dataclass(frozen=True)
+class CloudOnly:
+    """The whole model on the cloud GPU."""
+
+    prefill_tokens_per_s: float
+    decode_tokens_per_s: float
+    ttft_s: float
+    source: str
+
+
+@dataclass(frozen=True)
+class DeviceOnly:
+    """The whole model on the device at `bits` a weight."""
+
+    bits: int
+    prefill_tokens_per_s: float
+    decode_tokens_per_s: float
+    prefill_source: str
+    decode_source: str
+    memory_bytes: float
+    fits: bool
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Bytes per decoded token each way, PrivateLoRA against shipping the full hidden state."""
+
+    c2d_bytes_per_token: float
+    d2c_bytes_per_token: float
+    lora_c2d_bytes_per_token: float
+    lora_d2c_bytes_per_token: float
+    saving: float
+
+
+@dataclass(frozen=True)
+class BreakEven:
+    """The RTT above which split decode is slower than the device alone, and against what."""
+
+    rtt_s: float | None  # None: no device-only precision fits, so there is no yardstick
+    bits: int | None  # the yardstick's precision
+    reason: str
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Everything `plmodel estimate` reports for one scenario (SI units)."""
+
+    inputs: dict
+    prefill: StepTime
+    decode: StepTime
+    lora_prefill: StepTime
+    lora_decode: StepTime
+    round_trips_per_step: int
+    traffic: Traffic
+    device_memory_bytes: float
+    device_matmul_weight_bytes: float
+    device_flop_per_token: float
+    cloud_memory_bytes: float
+    cloud_only: CloudOnly
+    device_only: tuple  # DeviceOnly, one a precision
+    device_only_flop_per_token: float
+    decode_tokens_per_s_at_rtt: dict  # RTT in ms -> decode tokens/s (realistic accounting)
+    break_even: BreakEven
+    cloud_fit: object  # feasibility.CloudFit
+    split_fits_device: bool
+    cloud_runtime: str
+    device_runtime: str
+    cloud_usd_per_million_tokens: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def flat(self) -> dict:
+        """The flat record of SI values `estimate --json`, sweeps and tables use."""
+        return flatten(self)
+
+
+def _step_fields(prefix: str, st: StepTime) -> dict:
+    return {f"{prefix}_cloud_s": _f(st.cloud_s), f"{prefix}_device_s": _f(st.device_s),
+            f"{prefix}_transfer_s": _f(st.transfer_s), f"{prefix}_latency_s": _f(st.latency_s),
+            f"{prefix}_step_s": _f(st.total_s)}
+
+
+def _device_only_fields(d: DeviceOnly) -> dict:
+    p = f"device_only_{d.bits}bit"
+    return {f"{p}_prefill_tokens_per_s": d.prefill_tokens_per_s, f"{p}_prefill_source": d.prefill_source,
+            f"{p}_decode_tokens_per_s": d.decode_tokens_per_s, f"{p}_decode_source": d.decode_source,
+            f"{p}_memory_bytes": d.memory_bytes, f"{p}_fits": d.fits}
+
+
+def flatten(e: Estimate) -> dict:
+    """Estimate -> one flat dict of SI values with unit-suffixed keys."""
+    dec = e.decode
+    t = e.traffic
+    out = dict(e.inputs)
+    out.update({"cloud_runtime": e.cloud_runtime, "device_runtime": e.device_runtime})
+    out.update({
+        "prefill_tokens_per_s": _f(e.prefill.tokens_per_s), "ttft_s": _f(e.prefill.total_s),
+        "decode_tokens_per_s": _f(dec.tokens_per_s), "decode_tokens_per_s_per_user": _f(1 / dec.total_s),
+        "tpot_s": _f(dec.total_s), "cloud_speed_source": dec.cloud_source,
+        **_step_fields("prefill", e.prefill), **_step_fields("decode", dec),
+        "round_trips_per_step": e.round_trips_per_step,
+        "c2d_bytes_per_token": t.c2d_bytes_per_token, "d2c_bytes_per_token": t.d2c_bytes_per_token,
+        "lora_c2d_bytes_per_token": t.lora_c2d_bytes_per_token, "lora_d2c_bytes_per_token": t.lora_d2c_bytes_per_token,
+        "traffic_saving": t.saving, "device_memory_bytes": e.device_memory_bytes,
+        "device_matmul_weight_bytes": e.device_matmul_weight_bytes, "device_flop_per_token": e.device_flop_per_token,
+        "cloud_memory_bytes": e.cloud_memory_bytes,
+        "split_lora_prefill_tokens_per_s": _f(e.lora_prefill.tokens_per_s),
+        "split_lora_decode_tokens_per_s": _f(e.lora_decode.tokens_per_s),
+        "cloud_only_prefill_tokens_per_s": e.cloud_only.prefill_tokens_per_s, "cloud_only_ttft_s": e.cloud_only.ttft_s,
+        "cloud_only_decode_tokens_per_s": e.cloud_only.decode_tokens_per_s,
+        "cloud_only_decode_source": e.cloud_only.source, "cloud_only_runtime": e.cloud_runtime,
+    })
+    for d in e.device_only:
+        out.update(_device_only_fields(d))
+    out["device_only_flop_per_token"] = e.device_only_flop_per_token
+    out.update({f"decode_tokens_per_s_rtt_{ms}ms": v for ms, v in e.decode_tokens_per_s_at_rtt.items()})
+    out.update({"break_even_rtt_s": e.break_even.rtt_s, "break_even_yardstick_bits": e.break_even.bits,
+                "break_even_reason": e.break_even.reason, "split_fits_device": e.split_fits_device,
+                "cloud_fits": e.cloud_fit.fits, "cloud_gpus_needed": e.cloud_fit.gpus_needed,
+                "cloud_required_bytes": e.cloud_fit.required_bytes, "cloud_capacity_bytes": e.cloud_fit.capacity_bytes})
+    if e.cloud_usd_per_million_tokens is not None:
+        out["cloud_usd_per_million_tokens"] = e.cloud_usd_per_million_tokens
+    out.update(e.extra)
+    return out

@@ -1,0 +1,50 @@
+"""A forward step: what one pass through the model processes, the unit every count and time is of.
+
+Prefill processes `batch` sequences of `context_tokens` prompt tokens; decode generates one token for
+each of `batch` sequences whose KV cache holds `context_tokens` tokens. Logits are computed for
+`logit_tokens` tokens: by default one a sequence (its last), which is what generation needs; the
+paper's accounting asks for every token of a prefill. Numeric fields may be numpy arrays (a grid).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .errors import PlmodelError
+
+PHASES = ("prefill", "decode")
+#: privatelora: ranks on the wire (A and B on the cloud, M on the device); lora: the split-LoRA
+#: baseline that ships each adapted projection's full input down and its full output up.
+TRANSPORTS = ("privatelora", "lora")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One forward step (counts in tokens; `batch` and `context_tokens` may be arrays)."""
+
+    phase: str
+    batch: object = 1
+    context_tokens: object = 128
+    logit_tokens: object = None  # None: one a sequence
+    transport: str = "privatelora"
+
+    def __post_init__(self):
+        if self.phase not in PHASES:
+            raise PlmodelError(f"must be prefill or decode, got {self.phase!r}", field="phase")
+        if self.transport not in TRANSPORTS:
+            raise PlmodelError(f"must be privatelora or lora, got {self.transport!r}", field="transport")
+        if self.logit_tokens is None:
+            object.__setattr__(self, "logit_tokens", self.batch)
+
+    @property
+    def tokens(self):
+        """T: tokens the step processes (batch x prompt in prefill, batch in decode)."""
+        return self.batch * self.context_tokens if self.phase == "prefill" else self.batch
+
+    def all_logits(self) -> "Step":
+        """The same step with logits for every token it processes (the paper's prefill)."""
+        return replace(self, logit_tokens=self.tokens)
+
+    def lora(self) -> "Step":
+        """The same step shipping full hidden states (the split-LoRA baseline)."""
+        return replace(self, transport="lora")

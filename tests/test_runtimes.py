@@ -1,0 +1,44 @@
+"""Runtimes: each shipped runtime reproduces the published measurements it was fitted to."""
+
+import pytest
+
+from plmodel.engine import Engine, modelled_stack_s
+from plmodel.errors import PlmodelError
+from plmodel.models import PRESETS
+from plmodel.profiles import load_hardware
+from plmodel.runtimes import RUNTIMES, lookup
+from plmodel.step import Step
+
+ANCHORED = [(r, a) for r in RUNTIMES.values() for a in r.anchors]
+
+
+@pytest.mark.parametrize("runtime,anchor", ANCHORED, ids=lambda x: getattr(x, "name", None) or
+                         f"{getattr(x, 'model', '')}-{getattr(x, 'phase', '')}-{getattr(x, 'prompt_tokens', '')}")
+def test_runtime_reproduces_its_anchors(runtime, anchor):
+    """The modelled whole-model speed (no measured shortcut) is within the runtime's stated tolerance."""
+    engine = Engine(load_hardware(anchor.hardware), runtime)
+    step = Step(anchor.phase, anchor.batch, anchor.prompt_tokens)
+    t = modelled_stack_s(engine, PRESETS[anchor.model], step, (anchor.weight_bits, 16), with_ends=True)
+    assert float(step.tokens / t) == pytest.approx(anchor.tokens_per_s, rel=runtime.tolerance)
+
+
+def test_anchored_runtimes_have_anchors_and_sources():
+    """Every runtime that calls itself anchored names its sources and has at least one anchor."""
+    for r in RUNTIMES.values():
+        assert r.provenance in ("anchored", "peak", "measured")
+        if r.provenance == "anchored":
+            assert r.anchors and r.source and 0 < r.tolerance <= 0.1, r.name
+
+
+def test_optimized_is_faster_than_eager_and_slower_than_peak():
+    """On the same A100, 7B decode: peak > optimized > hf-eager (host time and efficiency cost speed)."""
+    hw, step = load_hardware("a100-80g-pcie"), Step("decode", 1, 128)
+    speed = {n: float(1 / modelled_stack_s(Engine(hw, RUNTIMES[n]), PRESETS["llama-2-7b"], step, (16, 16),
+                                           with_ends=True)) for n in ("peak", "optimized", "hf-eager")}
+    assert speed["peak"] > speed["optimized"] > 2 * speed["hf-eager"]
+
+
+def test_unknown_runtime_refused():
+    """A runtime name that is not shipped is refused naming the choices."""
+    with pytest.raises(PlmodelError, match="optimized"):
+        lookup("turbo")
