@@ -57,4 +57,4 @@ def test_readme_rtt_table_is_current():
         assert f"{r['decode_tokens_per_s']:.2f}" == decode
         assert f"{r['prefill_tokens_per_s']:.1f}" == prefill
         assert f"{r['ttft_s'] * 1e3:.0f}" == ttft
-        assert "**2.6 ms**" in README and f"{r['break_even_rtt_s'] * 1e3:.1f}" == "2.6"
+        assert f"**{r['break_even_rtt_s'] * 1e3:.1f} ms**" in README
