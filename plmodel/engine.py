@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import runtimes
-from .specs import HardwareSpec, RuntimeSpec
+from .runtimes import RuntimeSpec
+from .specs import HardwareSpec
 from .step import Step
 from .workload import Work, ends_work, layer_work
 

@@ -161,54 +161,6 @@ class MeasuredSpeed:
         require_positive("batch", self.batch, integer=True, maximum=LIMITS["batch"])
 
 
-#: Where a speed comes from: a measurement of this model on this hardware and runtime; a runtime's
-#: efficiencies fitted to published measurements (anchored); or the datasheet's peak figures.
-PROVENANCES = ("measured", "anchored", "peak")
-
-
-@dataclass(frozen=True)
-class RuntimeSpec:
-    """The software that runs a model on a machine: what fraction of the hardware's peak memory
-    bandwidth and FLOP/s its kernels achieve, the host (CPU) time it spends a decoder layer and a
-    separately launched call, and how much of the shorter of host and accelerator time hides behind
-    the longer (`overlap`: 0 when they add, 1 when launches are asynchronous and only the longer
-    counts). `anchors` are the published measurements the figures were fitted to."""
-
-    name: str
-    bandwidth_efficiency: float = 1.0
-    flop_efficiency: float = 1.0
-    layer_host_s: float = 0.0
-    call_host_s: float = 0.0
-    overlap: float = 0.0
-    provenance: str = "peak"
-    source: str = ""
-    anchors: tuple = ()  # AnchorSpec
-    tolerance: float = 0.0  # the largest relative error of the fit on its anchors
-
-    def __post_init__(self):
-        for key in ("bandwidth_efficiency", "flop_efficiency"):
-            require_positive(key, getattr(self, key), maximum=1.0)
-        require_positive("layer_host_s", self.layer_host_s, allow_zero=True, maximum=1.0)
-        require_positive("call_host_s", self.call_host_s, allow_zero=True, maximum=1.0)
-        require_positive("overlap", self.overlap, allow_zero=True, maximum=1.0)
-        if self.provenance not in PROVENANCES:
-            raise PlmodelError(f"must be one of {', '.join(PROVENANCES)}, got {self.provenance!r}", field="provenance")
-
-
-@dataclass(frozen=True)
-class AnchorSpec:
-    """A published whole-model speed a runtime's figures were fitted to."""
-
-    hardware: str
-    model: str
-    phase: str
-    tokens_per_s: float
-    weight_bits: int = 16
-    batch: int = 1
-    prompt_tokens: int = 128
-    source: str = ""
-
-
 @dataclass(frozen=True)
 class HardwareSpec:
     """A cloud accelerator or a personal device: roofline figures plus optional measured speeds."""

@@ -2,7 +2,7 @@
 
 A config is a mapping of axes and settings. Axes are lists (a scalar means one value): models,
 ranks (r_c2d = r_d2c) or rank_pairs ([[r_c2d, r_d2c], ...]), phases, batch_sizes, prompt_tokens,
-cloud, device, network, rtt_ms (overrides the profile's), targets. Settings: engine (analytical or
+cloud, device, network, rtt_ms (overrides the profile's), targets, cloud_runtime. Settings: engine (analytical or
 simulation), mode (paper or realistic), tokens, users, seed, name. `grids:` may list mappings of
 axes, each merged over the top level, when one product cannot express the study (the paper's
 prefill and decode figures have different x axes).
@@ -17,12 +17,13 @@ from pathlib import Path
 from .errors import PlmodelError
 from .models import resolve_model
 from .profiles import check_keys, load_hardware, load_link, read_mapping
+from .runtimes import lookup
 from .specs import LIMITS, MODES, PHASES, PROJECTIONS, SIM_LIMITS, AdapterSpec, Scenario
 from .units import MS
 
 AXES = {"models": None, "ranks": None, "rank_pairs": None, "phases": list(PHASES), "batch_sizes": [1],
         "prompt_tokens": [128], "cloud": ["a100-80g-pcie"], "device": ["iphone-13-pro-max"],
-        "network": ["5g-median"], "rtt_ms": [None], "targets": ["q,k,v"]}
+        "network": ["5g-median"], "rtt_ms": [None], "targets": ["q,k,v"], "cloud_runtime": [None]}
 SETTINGS = {"engine": "analytical", "mode": "realistic", "tokens": 32, "users": 1, "seed": 0, "name": None}
 SCHEMA = {**{k: False for k in AXES}, **{k: False for k in SETTINGS}, "grids": False}
 ENGINES = ("analytical", "simulation")
@@ -106,11 +107,8 @@ def _rank_pairs(axes: dict, src: str) -> list:
     raise PlmodelError('missing field "ranks" (or "rank_pairs"): a sweep needs a rank axis', src)
 
 
-def _grid_tasks(axes: dict, settings: dict, src: str, cache: dict) -> list:
-    """Validated tasks of one grid (the product of its axes, phases kept together)."""
-    if axes.get("models") is None:
-        raise PlmodelError('missing field "models": a sweep needs at least one model', src)
-
+def _profiles(axes: dict, src: str, cache: dict) -> dict:
+    """The cloud, device and network profiles an axis names, each loaded once (cached across grids)."""
     def profile(loader, key, name):
         if (key, name) not in cache:
             if not isinstance(name, str):
@@ -121,37 +119,50 @@ def _grid_tasks(axes: dict, settings: dict, src: str, cache: dict) -> list:
                 raise PlmodelError(f'field "{key}": {exc}', src) from None
         return cache[key, name]
 
-    models = []
-    for m in _as_list(axes, "models", src):
-        try:
-            models.append(resolve_model(str(m)))
-        except PlmodelError as exc:
-            raise exc.named(SWEEP_KEY_OF, src) from None
-    phases = _as_list(axes, "phases", src)
-    for ph in phases:
+    return {key: [profile(loader, key, v) for v in _as_list(axes, key, src)]
+            for key, loader in (("cloud", load_hardware), ("device", load_hardware), ("network", load_link))}
+
+
+def _axis_values(axes: dict, src: str, cache: dict) -> dict:
+    """Every axis of one grid as a validated list of values."""
+    if axes.get("models") is None:
+        raise PlmodelError('missing field "models": a sweep needs at least one model', src)
+    try:
+        models = [resolve_model(str(m)) for m in _as_list(axes, "models", src)]
+    except PlmodelError as exc:
+        raise exc.named(SWEEP_KEY_OF, src) from None
+    for ph in _as_list(axes, "phases", src):
         if ph not in PHASES:
             raise PlmodelError(f'field "phases": expected prefill or decode, got {ph!r}', src)
-    batches = _ints(_as_list(axes, "batch_sizes", src), "batch_sizes", src)
-    prompts = _ints(_as_list(axes, "prompt_tokens", src), "prompt_tokens", src)
-    rtts = _as_list(axes, "rtt_ms", src)
-    for r in rtts:
+    for r in _as_list(axes, "rtt_ms", src):
         if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r < float("inf")):
             raise PlmodelError(f'field "rtt_ms": expected numbers >= 0, got {r!r}', src)
-    targets = [",".join(map(str, t)) if isinstance(t, list) else str(t)
-               for t in _as_list(axes, "targets", src, nested=True)]
-    clouds = [profile(load_hardware, "cloud", c) for c in _as_list(axes, "cloud", src)]
-    devices = [profile(load_hardware, "device", d) for d in _as_list(axes, "device", src)]
-    links = [profile(load_link, "network", n) for n in _as_list(axes, "network", src)]
+    try:
+        runtimes = [None if r is None else lookup(str(r)) for r in _as_list(axes, "cloud_runtime", src)]
+    except PlmodelError as exc:
+        raise exc.named({"runtime": 'field "cloud_runtime"'}, src) from None
+    return {"models": models, "ranks": _rank_pairs(axes, src), "phases": _as_list(axes, "phases", src),
+            "targets": [",".join(map(str, t)) if isinstance(t, list) else str(t)
+                        for t in _as_list(axes, "targets", src, nested=True)],
+            "batches": _ints(_as_list(axes, "batch_sizes", src), "batch_sizes", src),
+            "prompts": _ints(_as_list(axes, "prompt_tokens", src), "prompt_tokens", src),
+            "rtts": _as_list(axes, "rtt_ms", src), "runtimes": runtimes, **_profiles(axes, src, cache)}
+
+
+def _grid_tasks(axes: dict, settings: dict, src: str, cache: dict) -> list:
+    """Validated tasks of one grid (the product of its axes, phases kept together)."""
+    v = _axis_values(axes, src, cache)
     tasks = []
-    for model, (rc, rd), tg, b, n, cloud, device, link, rtt in itertools.product(
-            models, _rank_pairs(axes, src), targets, batches, prompts, clouds, devices, links, rtts):
+    for model, (rc, rd), tg, b, n, cloud, device, link, rtt, runtime in itertools.product(
+            v["models"], v["ranks"], v["targets"], v["batches"], v["prompts"], v["cloud"], v["device"],
+            v["network"], v["rtts"], v["runtimes"]):
         try:
             adapter = AdapterSpec(rc, rd, tuple(t.strip() for t in tg.split(",")))
             ln = link if rtt is None else replace(link, rtt_s=rtt * MS)
-            scn = Scenario(model, adapter, cloud, device, ln, b, n, settings["mode"])
+            scn = Scenario(model, adapter, cloud, device, ln, b, n, settings["mode"], runtime)
         except PlmodelError as exc:
             raise exc.named(SWEEP_KEY_OF, src) from None
-        tasks.append(Task(scn, tuple(phases), tg, settings["engine"], settings["tokens"], settings["users"],
+        tasks.append(Task(scn, tuple(v["phases"]), tg, settings["engine"], settings["tokens"], settings["users"],
                           settings["seed"]))
     return tasks
 

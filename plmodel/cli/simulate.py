@@ -50,7 +50,8 @@ def run(args) -> int:
     scn = scenario_args.build_scenario(args)
     check_trace_path(args.trace)
     try:
-        result = simulate(scn, args.tokens, args.users, args.arrival, args.rate, args.seed, trace=bool(args.trace))
+        result = simulate(scn, args.tokens, args.users, arrival=args.arrival, rate=args.rate, seed=args.seed,
+                          trace=bool(args.trace))
     except PlmodelError as exc:
         raise exc.named({k: f"--{k}" for k in ("tokens", "users", "arrival", "rate")}) from None
     if args.trace:

@@ -49,14 +49,14 @@ def run(args) -> int:
     small_adapter = replace(adapter, r_c2d=min(adapter.r_c2d, small.d_model), r_d2c=min(adapter.r_d2c, small.d_model),
                             layers=None if adapter.layers is None else tuple(i % 2 for i in adapter.layers))
     faith = faithfulness(small, small_adapter)
-    print(render(model, adapter, build, args, checks, faith, small))
+    print(render(model, adapter, build, args, checks=checks, faith=faith, small=small))
     ok = all(c.ok for c in checks) and faith["max_rel_logit_diff"] < 1e-5 \
         and faith["device_changed"] == faith["m_names"] and not faith["cloud_changed"]
     print(f"verdict: {'all checks match' if ok else 'MISMATCH'}")
     return 0 if ok else 1
 
 
-def render(model, adapter, build, args, checks, faith, small) -> str:
+def render(model, adapter, build, args, *, checks, faith, small) -> str:
     lines = [f"plmodel validate - {model.name}, {build} of {model.n_layers} layers built on the meta device, "
              f"r_c2d={adapter.r_c2d} r_d2c={adapter.r_d2c}, targets {','.join(adapter.targets)}, "
              f"{adapter.act_bits}-bit tensors", "", f"  {'':<46}{'analytical':>18}{'measured':>18}  match"]

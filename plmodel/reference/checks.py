@@ -56,7 +56,7 @@ def _count_step(split: SplitModel, tokens, cache, logits):
     return out, split.channel.log[start:], total.get_total_flops(), sum(device_flops)
 
 
-def step_checks(split: SplitModel, spec: ModelSpec, adapter: AdapterSpec, phase: str, batch: int, n: int,
+def step_checks(split: SplitModel, spec: ModelSpec, adapter: AdapterSpec, phase: str, batch: int, n: int, *,
                 section: str) -> list:
     """Run prefill of n tokens (and, for decode, one more token) and compare with the workload."""
     dev = next(split.device_part.parameters()).device
@@ -105,7 +105,7 @@ def memory_checks(split: SplitModel, spec: ModelSpec, adapter: AdapterSpec, batc
     ]
 
 
-def count_checks(spec: ModelSpec, adapter: AdapterSpec, batch: int = 1, n: int = 8, device="meta",
+def count_checks(spec: ModelSpec, adapter: AdapterSpec, batch: int = 1, n: int = 8, *, device="meta",
                  dtype=torch.float16, build_layers: int | None = None) -> list:
     """Every count check of one configuration; full-size shapes belong on the meta device."""
     if build_layers is not None and build_layers < spec.n_layers:
@@ -117,8 +117,8 @@ def count_checks(spec: ModelSpec, adapter: AdapterSpec, batch: int = 1, n: int =
     bits = torch.finfo(dtype).bits
     adapter = replace(adapter, act_bits=bits, cloud_weight_bits=bits, device_weight_bits=bits)
     split = SplitModel(spec, adapter, device=device, dtype=dtype)
-    out = step_checks(split, spec, adapter, "prefill", batch, n, f"prefill (batch {batch}, {n} tokens)")
-    out += step_checks(split, spec, adapter, "decode", batch, n, f"decode (batch {batch}, context {n})")
+    out = step_checks(split, spec, adapter, "prefill", batch, n, section=f"prefill (batch {batch}, {n} tokens)")
+    out += step_checks(split, spec, adapter, "decode", batch, n, section=f"decode (batch {batch}, context {n})")
     return out + memory_checks(split, spec, adapter, batch, n)
 
 

@@ -42,7 +42,7 @@ def rotate(x, positions, theta: float = 10000.0):
 class DecoderLayer(nn.Module):
     """One LLaMA layer; `adapter` (if any) holds this layer's frozen A and B for its targets."""
 
-    def __init__(self, model, index: int, targets=(), r_c2d=0, r_d2c=0, device=None, dtype=torch.float32):
+    def __init__(self, model, index: int, targets=(), r_c2d=0, r_d2c=0, *, device=None, dtype=torch.float32):
         super().__init__()
         self.index, self.n_heads, self.n_kv, self.hd = index, model.n_heads, model.n_kv_heads, model.head_dim
         self.attn_norm = RMSNorm(model.d_model, device=device, dtype=dtype)

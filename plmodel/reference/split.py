@@ -50,7 +50,7 @@ class Channel:
 class DevicePart(nn.Module):
     """Embedding, the trainable M matrices, final norm and LM head: everything private."""
 
-    def __init__(self, model, adapted_layers, targets, r_c2d, r_d2c, device=None, dtype=torch.float32):
+    def __init__(self, model, adapted_layers, targets, r_c2d, r_d2c, *, device=None, dtype=torch.float32):
         super().__init__()
         self.embed = nn.Embedding(model.vocab_size, model.d_model, device=device, dtype=dtype)
         self.norm = RMSNorm(model.d_model, device=device, dtype=dtype)
@@ -74,10 +74,10 @@ class DevicePart(nn.Module):
 class CloudPart(nn.Module):
     """The shared decoder stack with frozen A and B on the adapted projections: nothing private."""
 
-    def __init__(self, model, adapted_layers, targets, r_c2d, r_d2c, device=None, dtype=torch.float32):
+    def __init__(self, model, adapted_layers, targets, r_c2d, r_d2c, *, device=None, dtype=torch.float32):
         super().__init__()
         self.layers = nn.ModuleList(
-            DecoderLayer(model, i, targets if i in adapted_layers else (), r_c2d, r_d2c, device, dtype)
+            DecoderLayer(model, i, targets if i in adapted_layers else (), r_c2d, r_d2c, device=device, dtype=dtype)
             for i in range(model.n_layers))
         for p in self.parameters():
             p.requires_grad_(False)
@@ -94,9 +94,9 @@ class SplitModel:
     def __init__(self, model, adapter, device=None, dtype=torch.float32, wire_dtype=None, seed=0):
         torch.manual_seed(seed)
         adapted = set(adapter.adapted_layers(model.n_layers))
-        args = (model, adapted, adapter.targets, adapter.r_c2d, adapter.r_d2c, device, dtype)
+        args, kw = (model, adapted, adapter.targets, adapter.r_c2d, adapter.r_d2c), {"device": device, "dtype": dtype}
         self.spec, self.adapter = model, adapter
-        self.device_part, self.cloud_part = DevicePart(*args), CloudPart(*args)
+        self.device_part, self.cloud_part = DevicePart(*args, **kw), CloudPart(*args, **kw)
         self.channel = Channel(self.device_part, wire_dtype or dtype)
 
     def forward(self, tokens, cache: KVCache | None = None, logits: str = "all"):

@@ -9,7 +9,7 @@ def _pct(values, q):
     return float(np.percentile(values, q)) if len(values) else 0.0
 
 
-def summarise(scn, users, links, cloud, n_events, wall_s, tokens) -> dict:
+def summarise(scn, users, links, cloud, *, n_events, wall_s, tokens) -> dict:
     """A flat dict of metrics; keys shared with the estimate's JSON keep its names and units."""
     b, n = scn.batch, scn.prompt_tokens
     start = min(u.stats.arrival_s for u in users)

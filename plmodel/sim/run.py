@@ -17,7 +17,7 @@ from ..workload import stages
 from .cloud import Cloud, DirectCloud
 from .link import Link
 from .trace import Trace
-from .user import User
+from .user import Request, User
 
 ARRIVALS = ("closed", "poisson")
 
@@ -59,7 +59,7 @@ def validate(tokens, users, arrival, rate):
         require_positive("rate", rate, maximum=1e9)
 
 
-def simulate(scn: Scenario, tokens: int = 128, users: int = 1, arrival: str = "closed", rate: float | None = None,
+def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str = "closed", rate: float | None = None,
              seed: int = 0, trace: bool = False) -> SimResult:
     """Simulate `users` devices, each serving one request of `scn.prompt_tokens` prompt tokens and
     `tokens` generated tokens for `scn.batch` sequences, sharing one cloud GPU."""
@@ -77,12 +77,13 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, arrival: str = "c
     plan = [(layer, n_st if layer in adapted else 0) for layer in range(scn.model.n_layers)]
     cloud = (Cloud if users > 1 else DirectCloud)(env, segment_time(pieces, adapted, n_st), rec)
     link = acc.link(scn.link)
+    request = Request(pieces, plan, scn.batch, scn.prompt_tokens, tokens)
     arrivals = np.zeros(users) if arrival == "closed" else np.cumsum(rng.exponential(1 / rate, users))
     people, links = [], []
     for i in range(users):
         name = f"user {i}"
         up, down = Link(env, link, "d2c", rec, name, rng), Link(env, link, "c2d", rec, name, rng)
-        u = User(env, name, cloud, up, down, pieces, plan, scn.batch, scn.prompt_tokens, tokens, rec)
+        u = User(env, name, cloud, (up, down), request, rec)
         env.process(u.run(float(arrivals[i])))
         people.append(u)
         links.append((up, down))
@@ -91,4 +92,4 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, arrival: str = "c
     wall = time.perf_counter() - wall
     from .metrics import summarise
 
-    return SimResult(summarise(scn, people, links, cloud, events_scheduled(env), wall, tokens), rec)
+    return SimResult(summarise(scn, people, links, cloud, n_events=events_scheduled(env), wall_s=wall, tokens=tokens), rec)

@@ -6,6 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+@dataclass(frozen=True)
+class Request:
+    """What a user asks: `batch` sequences of `prompt_tokens` tokens, then `tokens` generated tokens, timed by
+    `pieces(phase, batch, context)` along `plan`, [(layer, adapter stages or 0)] in layer order."""
+
+    pieces: object
+    plan: list
+    batch: int
+    prompt_tokens: int
+    tokens: int
+
+
 @dataclass
 class UserStats:
     name: str
@@ -20,9 +32,10 @@ class UserStats:
 class User:
     """Runs `tokens` generated tokens: the first ends the prefill, the others are decode steps."""
 
-    def __init__(self, env, name, cloud, up, down, pieces, plan, batch, prompt_tokens, tokens, trace):
-        self.env, self.cloud, self.up, self.down, self.pieces = env, cloud, up, down, pieces
-        self.plan, self.batch, self.prompt_tokens, self.tokens, self.trace = plan, batch, prompt_tokens, tokens, trace
+    def __init__(self, env, name, cloud, links: tuple, request: Request, trace):
+        self.env, self.cloud, (self.up, self.down), self.trace = env, cloud, links, trace
+        self.pieces, self.plan, self.batch = request.pieces, request.plan, request.batch
+        self.prompt_tokens, self.tokens = request.prompt_tokens, request.tokens
         self.stats = UserStats(name)
 
     def device_work(self, seconds: float, label: str):
