@@ -24,6 +24,7 @@ class Engine:
 
     hw: HardwareSpec
     runtime: RuntimeSpec
+    gpus: int = 1  # a tensor-parallel group: weights, KV cache and work split evenly, two all-reduces a layer
 
     def accel_s(self, flop, nbytes):
         """Accelerator time (s): bound by compute or memory at the runtime's achieved fractions."""
@@ -41,6 +42,20 @@ class Engine:
         a, h = self.accel_s(flop, nbytes), self.host_s(layers, calls)
         return np.maximum(a, h) + (1.0 - self.runtime.overlap) * np.minimum(a, h)
 
+    def allreduce_s(self, nbytes):
+        """Time (s) of a ring all-reduce of `nbytes` across the group: 2 (N-1)/N of it crosses each GPU's
+        link, plus a fixed latency (0 for one GPU)."""
+        n = self.gpus
+        if n == 1:
+            return 0.0 * nbytes
+        return self.hw.allreduce_latency_s + 2 * (n - 1) / n * nbytes / self.hw.interconnect_bytes_per_s
+
+    def layer_s(self, w: Work, hidden_bytes):
+        """Time (s) of one decoder layer's cloud work split across the group, with its two all-reduces
+        (after attention and after the MLP) of the step's hidden states (`hidden_bytes`)."""
+        n = self.gpus
+        return self.time_s(w.cloud_flop / n, w.cloud_bytes / n, layers=1) + 2 * self.allreduce_s(hidden_bytes)
+
     def cloud_s(self, w: Work, layers=0, calls=0):
         return self.time_s(w.cloud_flop, w.cloud_bytes, layers, calls)
 
@@ -52,9 +67,10 @@ def modelled_stack_s(engine: Engine, model, step: Step, bits: tuple, with_ends: 
     """Time (s) of the decoder stack (and embedding and LM head if `with_ends`) on `engine`;
     `bits` is (weight bits, activation bits)."""
     layer = layer_work(model, step, *bits)
-    t = model.n_layers * engine.cloud_s(layer, layers=1)
+    t = model.n_layers * engine.layer_s(layer, step.tokens * model.d_model * bits[1] / 8)
     if with_ends:
-        t = t + engine.device_s(ends_work(model, step, *bits), calls=1)
+        ends = ends_work(model, step, *bits)
+        t = t + engine.time_s(ends.device_flop / engine.gpus, ends.device_bytes / engine.gpus, calls=1)
     return t
 
 
@@ -78,6 +94,9 @@ def stack_s(engine: Engine, model, step: Step, bits: tuple, *, with_ends: bool) 
 
 
 def engines(scn) -> tuple:
-    """(cloud engine, device engine) of a scenario: its hardware with the runtimes it runs."""
+    """(cloud engine, device engine) of a scenario: its hardware with the runtimes it runs, the cloud
+    on as many GPUs as its memory needs (feasibility.cloud_fit)."""
+    from .feasibility import cloud_fit
+
     cloud_rt, device_rt = runtimes.resolve(scn)
-    return Engine(scn.cloud, cloud_rt), Engine(scn.device, device_rt)
+    return Engine(scn.cloud, cloud_rt, cloud_fit(scn).gpus or 1), Engine(scn.device, device_rt)

@@ -7,7 +7,7 @@ import numpy as np
 from . import accounting, runtimes
 from .accounting import StepTime
 from .baselines import DEVICE_ONLY_BITS, cloud_only, device_only
-from .feasibility import cloud_fit, split_fits_device
+from .feasibility import require_cloud_fit, split_fits_device
 from .result import BreakEven, Estimate, Traffic
 from .specs import Scenario
 from .step import Step
@@ -61,7 +61,7 @@ def latency_view(scn: Scenario, n_latencies: int, yardstick) -> tuple:
 
 def estimate(scn: Scenario) -> Estimate:
     """Everything `plmodel estimate` reports for one scenario."""
-    fit = cloud_fit(scn)
+    fit = require_cloud_fit(scn)
     acc = accounting.of(scn)
     pre_step, dec_step = Step("prefill", scn.batch, scn.prompt_tokens), Step("decode", scn.batch, scn.prompt_tokens)
     dec = acc.step_time(scn, dec_step)
@@ -84,7 +84,7 @@ def estimate(scn: Scenario) -> Estimate:
         device_only_flop_per_token=float(one_layer + 2 * scn.model.d_model * scn.model.vocab_size),
         decode_tokens_per_s_at_rtt=probes, break_even=break_even, cloud_fit=fit, split_fits_device=split_fits_device(scn),
         cloud_runtime=cloud_rt.name, device_runtime=device_rt.name,
-        cloud_usd_per_million_tokens=price / 3600 / _f(dec.tokens_per_s) * 1e6 if price else None)
+        cloud_usd_per_million_tokens=max(fit.gpus, 1) * price / 3600 / _f(dec.tokens_per_s) * 1e6 if price else None)
 
 
 def inputs(scn: Scenario) -> dict:

@@ -1,8 +1,10 @@
 """Does it fit? The split part and each device-only precision against the device's usable memory, and
-the cloud's weights, A and B and KV cache against its GPU memory.
+the cloud's weights, A and B and KV cache against its GPUs' memory.
 
-plmodel models one cloud GPU: a scenario that needs more is marked (cloud_fits false, the GPUs it
-needs) in every output; tensor parallelism and its all-reduces are not modelled yet.
+A cloud that needs more than one GPU runs tensor parallel (engine.Engine.gpus): the smallest group of
+1, 2, 4 or 8 GPUs whose memory holds it and whose size divides the attention and KV heads, over the
+profile's interconnect. Beyond 8 GPUs, or without an interconnect, it does not fit: the realistic
+accounting refuses it; the paper's, which ignores memory (its figure runs 7B at batch 2048), reports it.
 """
 
 from __future__ import annotations
@@ -10,23 +12,28 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import PlmodelError
 from .workload import residency
 
 #: Share of a GPU's memory a serving runtime gives to weights and KV cache; the rest is the CUDA
 #: context, activations and fragmentation (vLLM's default gpu_memory_utilization is 0.9).
 CLOUD_MEMORY_FRACTION = 0.9
+#: Tensor-parallel group sizes considered (one node).
+GROUPS = (1, 2, 4, 8)
 
 
 @dataclass(frozen=True)
 class CloudFit:
     required_bytes: float  # weights, A and B, KV cache of batch x context
     capacity_bytes: float  # what one GPU gives them
-    gpus_needed: int
+    gpus_needed: int  # ceil(required / capacity)
+    gpus: int  # the tensor-parallel group that runs it; 0 when none can
 
     @property
     def fits(self) -> bool:
-        return self.gpus_needed <= 1
+        return self.gpus > 0
 
 
 def device_limit_bytes(hw) -> float:
@@ -41,8 +48,26 @@ def split_fits_device(scn) -> bool:
 
 
 def cloud_fit(scn) -> CloudFit:
-    """The cloud's memory need against one GPU (split and cloud-only hold the same decoder and KV)."""
+    """The cloud's memory need against its GPUs (split and cloud-only hold the same decoder and KV)."""
     r = residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens)
-    need = r.cloud_weight_bytes + r.cloud_adapter_bytes + r.cloud_kv_bytes
+    need = float(np.max(r.cloud_weight_bytes + r.cloud_adapter_bytes + r.cloud_kv_bytes))  # a grid: its largest
     capacity = scn.cloud.memory_bytes * CLOUD_MEMORY_FRACTION
-    return CloudFit(float(need), float(capacity), max(1, math.ceil(need / capacity)))
+    needed = max(1, math.ceil(need / capacity))
+    m = scn.model
+    groups = [n for n in GROUPS if n >= needed and m.n_heads % n == 0 and m.n_kv_heads % n == 0
+              and (n == 1 or scn.cloud.interconnect_bytes_per_s)]
+    return CloudFit(need, float(capacity), needed, groups[0] if groups else 0)
+
+
+def require_cloud_fit(scn) -> CloudFit:
+    """The cloud fit; in the realistic accounting a one-line refusal when no GPU group can hold it."""
+    fit = cloud_fit(scn)
+    if not fit.fits and scn.mode != "paper":
+        raise PlmodelError(
+            f"{scn.model.name} at {scn.adapter.cloud_weight_bits}-bit weights with a KV cache of {scn.batch} x "
+            f"{scn.prompt_tokens} tokens needs {fit.required_bytes / 1e9:,.1f} GB, {fit.gpus_needed} GPUs of "
+            f"{scn.cloud.name} ({fit.capacity_bytes / 1e9:,.1f} GB usable each); plmodel runs tensor parallel on "
+            f"{', '.join(map(str, GROUPS))} GPUs that divide the model's heads"
+            f"{'' if scn.cloud.interconnect_bytes_per_s else ' over the profile interconnect_gbyte_per_s (none given)'}"
+            ": use fewer cloud bits, a smaller batch or context, or a larger GPU", field="cloud")
+    return fit

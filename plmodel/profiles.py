@@ -24,7 +24,8 @@ from .units import GBYTE, GIB, MBIT, MS, TERA, US
 HARDWARE_KEYS = {
     "memory_bandwidth_gbyte_per_s": True, "peak_tflop_per_s": True, "memory_gbyte": False, "memory_gib": False,
     "usable_memory_gbyte": False, "power_w": False, "price_usd_per_hour": False, "measured": False, "name": False,
-    "layer_overhead_us": False, "call_overhead_us": False, "runtime": False,
+    "layer_overhead_us": False, "call_overhead_us": False, "runtime": False, "interconnect_gbyte_per_s": False,
+    "allreduce_latency_us": False,
 }
 NETWORK_KEYS = {
     "c2d_bandwidth_mbit_per_s": True, "d2c_bandwidth_mbit_per_s": True, "rtt_ms": True,
@@ -98,7 +99,8 @@ MAXIMUM = {"memory_bandwidth_gbyte_per_s": 1e6, "peak_tflop_per_s": 1e7, "memory
            "usable_memory_gbyte": 1e6, "power_w": 1e7, "price_usd_per_hour": 1e6, "tokens_per_s": 1e9,
            "c2d_bandwidth_mbit_per_s": 1e9, "d2c_bandwidth_mbit_per_s": 1e9, "rtt_ms": 3.6e6, "median_ms": 3.6e6,
            "p99_ms": 3.6e6, "median_factor": 1e6, "p99_factor": 1e6, "layer_overhead_us": 1e6,
-           "call_overhead_us": 1e6, "framing_bytes_per_message": 1e6, "per_message_overhead_us": 1e6}
+           "call_overhead_us": 1e6, "framing_bytes_per_message": 1e6, "per_message_overhead_us": 1e6,
+           "interconnect_gbyte_per_s": 1e6, "allreduce_latency_us": 1e6}
 
 
 def number(data: dict, key: str, src: str, *, allow_zero: bool = False, prefix: str = "") -> float:
@@ -183,6 +185,8 @@ def hardware_from_mapping(data: dict, src: str, default_name: str) -> HardwareSp
             measured=parse_measured(data.get("measured"), src),
             source=src,
             runtime=None if data.get("runtime") is None else lookup(str(data["runtime"])).name,
+            interconnect_bytes_per_s=optional(data, "interconnect_gbyte_per_s", src, GBYTE),
+            allreduce_latency_s=optional_zero(data, "allreduce_latency_us", src, US),
         )
 
 
@@ -237,7 +241,9 @@ def hardware_to_mapping(hw: HardwareSpec) -> dict:
     for key, value, scale in (("usable_memory_gbyte", hw.usable_memory_bytes, GBYTE),
                               ("power_w", hw.power_w, 1.0), ("price_usd_per_hour", hw.price_usd_per_hour, 1.0),
                               ("layer_overhead_us", hw.layer_overhead_s or None, US),
-                              ("call_overhead_us", hw.call_overhead_s or None, US), ("runtime", hw.runtime, 1)):
+                              ("call_overhead_us", hw.call_overhead_s or None, US), ("runtime", hw.runtime, 1),
+                              ("interconnect_gbyte_per_s", hw.interconnect_bytes_per_s, GBYTE),
+                              ("allreduce_latency_us", hw.allreduce_latency_s or None, US)):
         if value is not None:
             data[key] = value if isinstance(value, str) else value / scale
     if hw.measured:

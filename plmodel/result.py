@@ -130,7 +130,7 @@ def flatten(e: Estimate) -> dict:
     out.update({f"decode_tokens_per_s_rtt_{ms}ms": v for ms, v in e.decode_tokens_per_s_at_rtt.items()})
     out.update({"break_even_rtt_s": e.break_even.rtt_s, "break_even_yardstick_bits": e.break_even.bits,
                 "break_even_reason": e.break_even.reason, "split_fits_device": e.split_fits_device,
-                "cloud_fits": e.cloud_fit.fits, "cloud_gpus_needed": e.cloud_fit.gpus_needed,
+                "cloud_fits": e.cloud_fit.fits, "cloud_gpus_needed": e.cloud_fit.gpus_needed, "cloud_gpus": e.cloud_fit.gpus,
                 "cloud_required_bytes": e.cloud_fit.required_bytes, "cloud_capacity_bytes": e.cloud_fit.capacity_bytes})
     if e.cloud_usd_per_million_tokens is not None:
         out["cloud_usd_per_million_tokens"] = e.cloud_usd_per_million_tokens

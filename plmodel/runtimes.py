@@ -59,6 +59,8 @@ class AnchorSpec:
     batch: int = 1
     prompt_tokens: int = 128
     source: str = ""
+    gpus: int = 1  # a tensor-parallel group
+    tolerance: float | None = None  # None: the runtime's
 
 
 #: The datasheet's peak: every byte at full memory bandwidth, every FLOP at peak, no host time.
@@ -67,6 +69,15 @@ PEAK = RuntimeSpec("peak", provenance="peak", source="hardware profile's peak fi
 #: A machine measured by `plmodel calibrate`: its profile's figures are already achieved ones and its
 #: per-layer and per-call software times are in the profile, so nothing is scaled and host time adds.
 CALIBRATED = RuntimeSpec("calibrated", provenance="measured", source="plmodel calibrate on this machine")
+
+#: Tensor parallel on 2, 4 and 8 A100s (gpt-fast README, bf16, batch 1, 5-token prompt): they check the
+#: all-reduce model (engine.Engine.allreduce_s) with the profile's interconnect and its 20 us latency
+#: a collective, which is cruder than the kernels' fit: 7B on 8 GPUs comes out 23 % fast (host time,
+#: not modelled at this speed, dominates), 70B on 2 GPUs 11 % slow; so a 25 % tolerance.
+TENSOR_PARALLEL_ANCHORS = tuple(
+    AnchorSpec("a100-80g-sxm", model, "decode", tps, 16, 1, 5, "gpt-fast README, tensor parallel", gpus, 0.25)
+    for model, gpus, tps in (("llama-2-7b", 2, 168.84), ("llama-2-7b", 4, 254.02), ("llama-2-7b", 8, 328.43),
+                             ("llama-2-70b", 2, 21.32), ("llama-2-70b", 4, 38.01), ("llama-2-70b", 8, 62.50)))
 
 #: vLLM / TensorRT-LLM / gpt-fast class: CUDA graphs or compiled decode, launches asynchronous.
 #: Bandwidth: gpt-fast 7B bf16 104.9 tok/s on an A100 80GB = 1,414 GB/s of 2,039 (0.69); lmdeploy
@@ -83,7 +94,8 @@ OPTIMIZED = RuntimeSpec(
              AnchorSpec("a100-80g-sxm", "llama-2-7b", "prefill", 2048 / 0.133, 16, 1, 2048,
                         "TensorRT-LLM performance.md, first token 133 ms at 2048 tokens"),
              AnchorSpec("a100-80g-sxm", "llama-2-7b", "prefill", 2048 / 0.139, 16, 1, 2048,
-                        "lmdeploy a100_fp16.md, first token 139 ms at 2048 tokens")))
+                        "lmdeploy a100_fp16.md, first token 139 ms at 2048 tokens"))
+    + TENSOR_PARALLEL_ANCHORS)
 
 #: Hugging Face transformers, eager PyTorch, the paper's cloud: the same kernels as above
 #: (bandwidth and FLOP fractions assumed equal, [U]) behind 0.73 ms of Python and launches a layer,

@@ -177,6 +177,8 @@ class HardwareSpec:
     call_overhead_s: float = 0.0  # fixed software time of one small call (an adapter stage, the LM head)
     source: str = ""
     runtime: str | None = None  # the runtime this machine runs unless a scenario names one
+    interconnect_bytes_per_s: float | None = None  # GPU to GPU, each way (NVLink, PCIe); None: single GPU only
+    allreduce_latency_s: float = 0.0  # fixed time of one all-reduce across the GPUs of a tensor-parallel group
 
     def __post_init__(self):
         require_positive("layer_overhead", self.layer_overhead_s, allow_zero=True, maximum=1.0)
@@ -184,7 +186,8 @@ class HardwareSpec:
         require_positive("memory_bandwidth", self.mem_bw_bytes_per_s, maximum=LIMITS["bytes"])
         require_positive("peak_flops", self.peak_flop_per_s, maximum=LIMITS["flop_per_s"])
         require_positive("memory", self.memory_bytes, maximum=LIMITS["bytes"])
-        for key in ("usable_memory_bytes", "price_usd_per_hour", "power_w"):
+        require_positive("allreduce_latency", self.allreduce_latency_s, allow_zero=True, maximum=1.0)
+        for key in ("usable_memory_bytes", "price_usd_per_hour", "power_w", "interconnect_bytes_per_s"):
             if getattr(self, key) is not None:
                 require_positive(key, getattr(self, key), maximum=LIMITS["bytes"])
 

@@ -13,13 +13,15 @@ ANCHORED = [(r, a) for r in RUNTIMES.values() for a in r.anchors]
 
 
 @pytest.mark.parametrize("runtime,anchor", ANCHORED, ids=lambda x: getattr(x, "name", None) or
-                         f"{getattr(x, 'model', '')}-{getattr(x, 'phase', '')}-{getattr(x, 'prompt_tokens', '')}")
+                         f"{getattr(x, 'model', '')}-{getattr(x, 'phase', '')}-{getattr(x, 'prompt_tokens', '')}"
+                         f"-{getattr(x, 'gpus', '')}gpu")
 def test_runtime_reproduces_its_anchors(runtime, anchor):
     """The modelled whole-model speed (no measured shortcut) is within the runtime's stated tolerance."""
-    engine = Engine(load_hardware(anchor.hardware), runtime)
+    engine = Engine(load_hardware(anchor.hardware), runtime, anchor.gpus)
     step = Step(anchor.phase, anchor.batch, anchor.prompt_tokens)
     t = modelled_stack_s(engine, PRESETS[anchor.model], step, (anchor.weight_bits, 16), with_ends=True)
-    assert float(step.tokens / t) == pytest.approx(anchor.tokens_per_s, rel=runtime.tolerance)
+    tolerance = anchor.tolerance or runtime.tolerance
+    assert float(step.tokens / t) == pytest.approx(anchor.tokens_per_s, rel=tolerance)
 
 
 def test_anchored_runtimes_have_anchors_and_sources():
@@ -42,3 +44,21 @@ def test_unknown_runtime_refused():
     """A runtime name that is not shipped is refused naming the choices."""
     with pytest.raises(PlmodelError, match="optimized"):
         lookup("turbo")
+
+
+def test_tensor_parallel_when_one_gpu_is_too_small(scenario):
+    """70B at 16 bit does not fit one A100 80GB: it runs on 2 GPUs, split and cloud-only alike."""
+    from plmodel.estimate import estimate
+
+    e = estimate(scenario("llama-2-70b")).flat()
+    assert (e["cloud_gpus_needed"], e["cloud_gpus"], e["cloud_fits"]) == (2, 2, True)
+
+
+def test_no_gpu_group_is_refused_in_realistic_mode(scenario):
+    """33B with a 2048 x 128 KV cache needs 7 A100s; 8 does not divide its 52 heads: refused, naming the cloud."""
+    from plmodel.estimate import estimate
+
+    with pytest.raises(PlmodelError) as info:
+        estimate(scenario("llama-33b", batch=2048))
+    assert info.value.field == "cloud" and "7 GPUs" in str(info.value)
+    assert estimate(scenario("llama-33b", batch=2048, mode="paper")).flat()["cloud_fits"] is False

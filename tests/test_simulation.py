@@ -15,7 +15,8 @@ from plmodel.step import Step
 
 GRID_MODELS = ["llama-2-7b", "llama-2-13b", "llama-33b"]
 GRID_RANKS = [16, 64, 512]
-GRID_BATCHES = [1, 64, 2048]
+GRID_BATCHES = [1, 64, 512]  # 33B at batch 2048 needs 7 A100s, which no tensor-parallel group of its 52 heads gives
+PAPER_BATCHES = [1, 64, 2048]  # the paper's figure; its accounting ignores memory
 TOKENS = 3  # prefill + two decode steps: enough to compare step times exactly, cheap enough for the grid
 
 
@@ -57,7 +58,7 @@ def test_paper_mode_difference_is_the_overlap(scenario):
     not at all in prefill. Tabulated over the paper's grid for 7B."""
     rows = []
     for rank in GRID_RANKS:
-        for batch in GRID_BATCHES:
+        for batch in PAPER_BATCHES:
             scn = scenario(rank=rank, mode="paper", batch=batch)
             m = simulate(scn, TOKENS).metrics
             pre, dec = closed_form(scn)
@@ -75,7 +76,7 @@ def test_paper_mode_difference_is_the_overlap(scenario):
     table = {(r, b): err for r, b, _, _, err in rows}
     assert table[(64, 1)] == pytest.approx(-0.044, abs=0.003)
     assert table[(512, 2048)] == pytest.approx(-0.172, abs=0.003)
-    assert all(table[(16, b)] > table[(64, b)] > table[(512, b)] for b in GRID_BATCHES)
+    assert all(table[(16, b)] > table[(64, b)] > table[(512, b)] for b in PAPER_BATCHES)
 
 
 def jittery(paper_link, p99_ms):

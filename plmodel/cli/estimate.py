@@ -40,7 +40,7 @@ def header(e) -> list:
         f"plmodel estimate - {i['model']}, PrivateLoRA r_c2d={i['rank_c2d']} r_d2c={i['rank_d2c']} on "
         f"{i['targets']} in {i['adapted_layers']} layers, {i['act_bits']}-bit activations",
         f"  cloud {i['cloud']} ({e.cloud_runtime}, decoder speed {e.decode.cloud_source}; needs "
-        f"{e.cloud_fit.required_bytes / 1e9:,.1f} of {e.cloud_fit.capacity_bytes / 1e9:,.1f} GB), device {i['device']} "
+        f"{e.cloud_fit.required_bytes / 1e9:,.1f} GB, {e.cloud_fit.capacity_bytes / 1e9:,.1f} usable a GPU), device {i['device']} "
         f"({e.device_runtime}), network "
         f"{i['network']} (down {i['c2d_bandwidth_bps'] / 1e6:,.1f} Mbit/s, up {i['d2c_bandwidth_bps'] / 1e6:,.1f} "
         f"Mbit/s, RTT {i['rtt_s'] * MS:.1f} ms)",
@@ -49,9 +49,11 @@ def header(e) -> list:
 
 def cloud_warning(e) -> list:
     f = e.cloud_fit
-    return [] if f.fits else [f"  WARNING: the cloud needs {f.gpus_needed} GPUs ({f.required_bytes / 1e9:,.1f} GB of weights, "
-                              f"A, B and KV against {f.capacity_bytes / 1e9:,.1f} GB usable on one); the figures below "
-                              "assume one GPU holds it (tensor parallelism is not modelled)"]
+    if f.gpus > 1:
+        return [f"  the cloud runs tensor parallel on {f.gpus} GPUs ({f.required_bytes / 1e9:,.1f} GB of weights, A, B and "
+                f"KV against {f.capacity_bytes / 1e9:,.1f} GB usable on one), two all-reduces a layer"]
+    return [] if f.fits else [f"  WARNING: no group of GPUs can hold the cloud's {f.required_bytes / 1e9:,.1f} GB; the paper's "
+                              "accounting ignores memory and the figures below assume one GPU holds it"]
 
 
 def throughput(e) -> list:

@@ -11,6 +11,7 @@ import simpy
 
 from .. import accounting
 from ..errors import PlmodelError
+from ..feasibility import require_cloud_fit
 from ..specs import SIM_LIMITS, Scenario, require_positive
 from ..step import Step
 from ..workload import stages
@@ -64,6 +65,7 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     """Simulate `users` devices, each serving one request of `scn.prompt_tokens` prompt tokens and
     `tokens` generated tokens for `scn.batch` sequences, sharing one cloud GPU."""
     validate(tokens, users, arrival, rate)
+    require_cloud_fit(scn)
     rng = np.random.default_rng(seed)
     acc = accounting.of(scn)
 

@@ -143,7 +143,11 @@ def run_session(s: Session) -> dict:
             sys.setswitchinterval(switch)
     if proc.returncode != 0:
         raise PlmodelError(f"testbed: the cloud process failed ({err.strip().splitlines()[-1] if err.strip() else proc.returncode})")
-    cloud = json.loads(out.strip().splitlines()[-1])
+    return measured_figures(s, dev, json.loads(out.strip().splitlines()[-1]), sender, message_s)
+
+
+def measured_figures(s: Session, dev: dict, cloud: dict, sender: PacedSender, message_s: float) -> dict:
+    """The measured figures (SI units) of a finished session, from both ends' counts and timings."""
     st = dev["stamps"]
     ttft = st[0] - dev["t0"]
     # decode speed from the median step: robust to the bursts of this machine's other tenants
