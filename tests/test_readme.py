@@ -58,3 +58,12 @@ def test_readme_rtt_table_is_current():
         assert f"{r['prefill_tokens_per_s']:.1f}" == prefill
         assert f"{r['ttft_s'] * 1e3:.0f}" == ttft
         assert f"**{r['break_even_rtt_s'] * 1e3:.1f} ms**" in README
+
+
+def test_readme_python_api_runs():
+    """README's Python API block runs as written and its commented figure is what it prints."""
+    block = re.search(r"```python\n(.*?)```", README, re.S).group(1)
+    scope = {}
+    exec(block, scope)  # noqa: S102 - our own README
+    shown = float(re.search(r"# (\d+\.\d+)", block).group(1))
+    assert float(scope["e"].decode.tokens_per_s) == pytest.approx(shown, abs=0.05)

@@ -27,6 +27,7 @@ def summarise(scn, users, links, cloud, *, n_events, wall_s, tokens) -> dict:
         "decode_tokens_per_s_per_user": 1 / float(np.mean(tpots)) if tpots else 0.0,
         "aggregate_tokens_per_s": generated / makespan,
         "ttft_s": float(np.mean([u.stats.ttft_s for u in users])),
+        "ttft_p50_s": _pct([u.stats.ttft_s for u in users], 50),
         "ttft_p99_s": _pct([u.stats.ttft_s for u in users], 99),
         "tpot_mean_s": float(np.mean(tpots)) if tpots else 0.0,
         "tpot_p50_s": _pct(tpots, 50), "tpot_p90_s": _pct(tpots, 90), "tpot_p99_s": _pct(tpots, 99),
