@@ -43,9 +43,6 @@ class Channel:
         up = self.device_part(down, layer=layer)
         return {p: self.send("d2c", layer, f"{p}.xAM", t) for p, t in up.items()}
 
-    def bytes(self, direction: str, phase_log=None) -> int:
-        return sum(c.bytes for c in (phase_log or self.log) if c.direction == direction)
-
 
 class DevicePart(nn.Module):
     """Embedding, the trainable M matrices, final norm and LM head: everything private."""
