@@ -107,12 +107,21 @@ def _rank_pairs(axes: dict, src: str) -> list:
     raise PlmodelError('missing field "ranks" (or "rank_pairs"): a sweep needs a rank axis', src)
 
 
+def relative_to_file(src: str, value: str) -> str:
+    """A path named in a sweep file, relative to that file's folder (a shipped name stays as it is)."""
+    path = Path(value)
+    if path.is_absolute() or not (path.suffix in (".yaml", ".yml", ".json") or "/" in value):
+        return value
+    return str(Path(src).resolve().parent / path)
+
+
 def _profiles(axes: dict, src: str, cache: dict) -> dict:
     """The cloud, device and network profiles an axis names, each loaded once (cached across grids)."""
     def profile(loader, key, name):
+        if not isinstance(name, str):
+            raise PlmodelError(f'field "{key}": expected a profile name or path, got {name!r}', src)
+        name = relative_to_file(src, name)
         if (key, name) not in cache:
-            if not isinstance(name, str):
-                raise PlmodelError(f'field "{key}": expected a profile name or path, got {name!r}', src)
             try:
                 cache[key, name] = loader(name, key)
             except PlmodelError as exc:
@@ -128,7 +137,7 @@ def _axis_values(axes: dict, src: str, cache: dict) -> dict:
     if axes.get("models") is None:
         raise PlmodelError('missing field "models": a sweep needs at least one model', src)
     try:
-        models = [resolve_model(str(m)) for m in _as_list(axes, "models", src)]
+        models = [resolve_model(relative_to_file(src, str(m))) for m in _as_list(axes, "models", src)]
     except PlmodelError as exc:
         raise exc.named(SWEEP_KEY_OF, src) from None
     for ph in _as_list(axes, "phases", src):

@@ -157,3 +157,14 @@ def test_committed_paper_report_is_current(tmp_path):
     fresh = pd.read_csv(tmp_path / "paper" / "results.csv")
     committed = pd.read_csv(ROOT / "reports" / "paper" / "results.csv")
     pd.testing.assert_frame_equal(fresh, committed, check_exact=False, rtol=1e-12)
+
+
+def test_paths_resolve_relative_to_the_sweep_file(tmp_path, monkeypatch):
+    """A profile path in a sweep file is read relative to that file, whatever the current folder."""
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "n.yaml").write_text("c2d_bandwidth_mbit_per_s: 7\nd2c_bandwidth_mbit_per_s: 3\nrtt_ms: 9\n")
+    (tmp_path / "studies").mkdir()
+    cfg = write(tmp_path / "studies", "models: 7b\nranks: 16\nnetwork: ../profiles/n.yaml\n")
+    monkeypatch.chdir("/")
+    (task,) = load_sweep(cfg).tasks
+    assert (task.scenario.link.c2d_bps, task.scenario.link.rtt_s) == (7e6, pytest.approx(9e-3))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import __version__
 from ..errors import PlmodelError
 from . import calibrate, estimate, profiles, simulate, sweep, testbed, validate
 
@@ -23,7 +24,7 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="plmodel", description="Performance model of PrivateLoRA split inference "
                     "(cloud GPU + personal device). Units: SI inside; tables print tok/s, ms, MB (1e6 B), GFLOP.")
-    parser.add_argument("--version", action="version", version="plmodel 0.1.0")
+    parser.add_argument("--version", action="version", version=f"plmodel {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, module in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=module.HELP, description=module.__doc__,
