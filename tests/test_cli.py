@@ -166,3 +166,21 @@ def test_calibrate_writes_a_loadable_profile(tmp_path):
     assert hw.peak_flop_per_s > 1e8 and hw.mem_bw_bytes_per_s > 1e8
     again = plmodel("calibrate", "--out", str(out_file))
     assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_ctrl_c_during_simulate_is_one_line(tmp_path):
+    """SIGINT while `simulate` runs: one line, exit 130, no traceback, no trace file."""
+    import signal
+
+    from evidence import wait_for_output
+
+    trace = tmp_path / "t.json"
+    proc = subprocess.Popen([sys.executable, "-m", "plmodel", "simulate", "--model", "33b", "--users", "64",
+                             "--tokens", "2000", "--progress", "--trace", str(trace)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_output(proc)  # tokens are being generated
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "ERROR: interrupted; nothing was written"
+    assert list(tmp_path.iterdir()) == []

@@ -3,11 +3,12 @@
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from evidence import wait_for_output
 
 from plmodel.errors import PlmodelError
 from plmodel.records import run_tasks
@@ -142,8 +143,8 @@ def test_ctrl_c_leaves_nothing(tmp_path):
     cfg = write(tmp_path, "models: [7b, 13b, 33b]\nranks: [16, 32, 64, 128]\nbatch_sizes: [1, 2, 4, 8]\n"
                           "engine: simulation\ntokens: 64\n")
     proc = subprocess.Popen([sys.executable, "-m", "plmodel", "sweep", str(cfg), "--out", str(tmp_path / "out"),
-                             "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+                             "--jobs", "1", "--progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_output(proc)  # a point is done: the sweep is working
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err

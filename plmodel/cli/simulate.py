@@ -8,7 +8,9 @@ own track.
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..errors import PlmodelError
@@ -31,6 +33,8 @@ def register_arguments(p) -> None:
     s.add_argument("--seed", type=int, default=0, help="seed of the jitter and arrival draws")
     s.add_argument("--trace", metavar="FILE", help="write a Chrome/Perfetto trace (JSON) here")
     p.add_argument("--json", action="store_true", help="print one flat JSON object (SI units)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar of generated tokens on stderr (default: when stderr is a terminal)")
 
 
 def check_trace_path(path: str | None) -> None:
@@ -44,19 +48,18 @@ def check_trace_path(path: str | None) -> None:
 
 
 def run(args) -> int:
-    from ..sim import simulate
     from ..sim.trace import write_trace
 
     scn = scenario_args.build_scenario(args)
     check_trace_path(args.trace)
-    try:
-        result = simulate(scn, args.tokens, args.users, arrival=args.arrival, rate=args.rate, seed=args.seed,
-                          trace=bool(args.trace))
-    except PlmodelError as exc:
-        raise exc.named({k: f"--{k}" for k in ("tokens", "users", "arrival", "rate")}) from None
-    if args.trace:
-        write_trace(result.trace, args.trace)
     closed = scenario_args.named(estimate, scn)
+    try:
+        result = run_simulation(scn, args)
+        if args.trace:
+            write_trace(result.trace, args.trace)  # atomic: complete or absent
+    except KeyboardInterrupt:
+        print("ERROR: interrupted; nothing was written", file=sys.stderr)
+        return 130
     m = result.metrics
     if args.json:
         inputs = {k: v for k, v in closed.inputs.items() if k in INPUT_KEYS}
@@ -64,6 +67,22 @@ def run(args) -> int:
     else:
         print(render(m, closed, args))
     return 0
+
+
+def run_simulation(scn, args):
+    """The simulation the options ask for, with a progress bar of generated tokens on stderr."""
+    from tqdm import tqdm
+
+    from ..sim import simulate
+
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    with tqdm(total=args.users * args.tokens, desc="tokens", unit="tok", disable=not show, file=sys.stderr,
+              leave=False, mininterval=0.2) as bar:
+        try:
+            return simulate(scn, args.tokens, args.users, arrival=args.arrival, rate=args.rate, seed=args.seed,
+                            trace=bool(args.trace), on_token=bar.update if show else None)
+        except PlmodelError as exc:
+            raise exc.named({k: f"--{k}" for k in ("tokens", "users", "arrival", "rate")}) from None
 
 
 def render(m: dict, closed, args) -> str:

@@ -61,9 +61,10 @@ def validate(tokens, users, arrival, rate):
 
 
 def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str = "closed", rate: float | None = None,
-             seed: int = 0, trace: bool = False) -> SimResult:
+             seed: int = 0, trace: bool = False, on_token=None) -> SimResult:
     """Simulate `users` devices, each serving one request of `scn.prompt_tokens` prompt tokens and
-    `tokens` generated tokens for `scn.batch` sequences, sharing one cloud GPU."""
+    `tokens` generated tokens for `scn.batch` sequences, sharing one cloud GPU; `on_token()` is called
+    after every generated token of every user (a progress bar)."""
     validate(tokens, users, arrival, rate)
     require_cloud_fit(scn)
     rng = np.random.default_rng(seed)
@@ -79,7 +80,7 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     plan = [(layer, n_st if layer in adapted else 0) for layer in range(scn.model.n_layers)]
     cloud = (Cloud if users > 1 else DirectCloud)(env, segment_time(pieces, adapted, n_st), rec)
     link = acc.link(scn.link)
-    request = Request(pieces, plan, scn.batch, scn.prompt_tokens, tokens)
+    request = Request(pieces, plan, scn.batch, scn.prompt_tokens, tokens, on_token)
     arrivals = np.zeros(users) if arrival == "closed" else np.cumsum(rng.exponential(1 / rate, users))
     people, links = [], []
     for i in range(users):

@@ -16,6 +16,7 @@ class Request:
     batch: int
     prompt_tokens: int
     tokens: int
+    on_token: object = None  # called after each generated token (progress), or None
 
 
 @dataclass
@@ -35,7 +36,7 @@ class User:
     def __init__(self, env, name, cloud, links: tuple, request: Request, trace):
         self.env, self.cloud, (self.up, self.down), self.trace = env, cloud, links, trace
         self.pieces, self.plan, self.batch = request.pieces, request.plan, request.batch
-        self.prompt_tokens, self.tokens = request.prompt_tokens, request.tokens
+        self.prompt_tokens, self.tokens, self.on_token = request.prompt_tokens, request.tokens, request.on_token
         self.stats = UserStats(name)
 
     def device_work(self, seconds: float, label: str):
@@ -66,8 +67,11 @@ class User:
         s.arrival_s = env.now
         yield from self.step("prefill", self.prompt_tokens)
         s.prefill_s = s.ttft_s = env.now - s.arrival_s
+        tick = self.on_token or (lambda: None)
+        tick()
         for k in range(self.tokens - 1):
             start = env.now
             yield from self.step("decode", self.prompt_tokens + k)
             s.tpot_s.append(env.now - start)
+            tick()
         s.done_s = env.now

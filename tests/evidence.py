@@ -1,0 +1,19 @@
+"""Waiting for evidence that a command is working, never a fixed time (issue 10)."""
+
+import re
+import time
+
+
+def wait_for_output(proc, pattern: str = r"\b[1-9]\d*/\d+", timeout_s: float = 120.0) -> str:
+    """Read `proc`'s stderr until `pattern` appears (by default a progress bar that has counted one
+    item: work done, not just started); the text read. Fails if the process ends or `timeout_s` (a
+    generous bound, not a wait) passes first."""
+    seen, deadline = "", time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ch = proc.stderr.read(1)
+        if not ch:
+            break
+        seen += ch
+        if re.search(pattern, seen[-300:]):
+            return seen
+    raise AssertionError(f"no evidence of work (pattern {pattern!r}); stderr so far: {seen[-300:]!r}")
