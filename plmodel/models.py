@@ -10,14 +10,14 @@ from .specs import PROJECTIONS, ModelSpec, projection_shape
 
 # Shapes from each model's published config.json (meta-llama on Hugging Face; LLaMA 33B from the
 # LLaMA paper, Touvron et al. 2023, Table 2, which the PrivateLoRA paper calls 30B).
-_SHAPES = {  # n_layers, d_model, n_heads, n_kv_heads, d_ffn, vocab_size
-    "llama-2-7b": (32, 4096, 32, 32, 11008, 32000),
-    "llama-2-13b": (40, 5120, 40, 40, 13824, 32000),
-    "llama-33b": (60, 6656, 52, 52, 17920, 32000),
-    "llama-2-70b": (80, 8192, 64, 8, 28672, 32000),
-    "llama-3-8b": (32, 4096, 32, 8, 14336, 128256),
+_SHAPES = {  # n_layers, d_model, n_heads, n_kv_heads, d_ffn, vocab_size; max_position_embeddings
+    "llama-2-7b": ((32, 4096, 32, 32, 11008, 32000), 4096),
+    "llama-2-13b": ((40, 5120, 40, 40, 13824, 32000), 4096),
+    "llama-33b": ((60, 6656, 52, 52, 17920, 32000), 2048),
+    "llama-2-70b": ((80, 8192, 64, 8, 28672, 32000), 4096),
+    "llama-3-8b": ((32, 4096, 32, 8, 14336, 128256), 8192),
 }
-PRESETS = {key: ModelSpec(key, *shape, key=key) for key, shape in _SHAPES.items()}
+PRESETS = {key: ModelSpec(key, *shape, key=key, max_context_tokens=ctx) for key, (shape, ctx) in _SHAPES.items()}
 ALIASES = {
     "7b": "llama-2-7b", "llama2-7b": "llama-2-7b",
     "13b": "llama-2-13b", "llama2-13b": "llama-2-13b",
@@ -25,6 +25,11 @@ ALIASES = {
     "70b": "llama-2-70b", "llama2-70b": "llama-2-70b",
     "llama3-8b": "llama-3-8b", "8b": "llama-3-8b", "meta-llama-3-8b": "llama-3-8b",
 }
+#: Fields of a config.json that mean a mixture of experts: plmodel models dense decoders only.
+MOE_FIELDS = ("num_local_experts", "num_experts", "n_routed_experts", "num_experts_per_tok", "moe_intermediate_size",
+              "n_shared_experts", "router_aux_loss_coef")
+#: model_type values of dense LLaMA-style decoders (RMSNorm, rotary, GQA, SwiGLU) that plmodel counts exactly.
+DENSE_TYPES = ("llama", "mistral")
 HF_REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size")
 
 
@@ -51,6 +56,19 @@ def resolve_model(name_or_path: str) -> ModelSpec:
                        field="model")
 
 
+def check_covered(cfg: dict, src: str) -> None:
+    """Refuse, in one line, a config.json plmodel does not model: a mixture of experts, or a model type
+    other than a dense LLaMA-style decoder (never silently counted as one)."""
+    moe = [k for k in MOE_FIELDS if cfg.get(k)]
+    if moe:
+        raise PlmodelError("a mixture-of-experts model is not modelled (plmodel counts dense LLaMA-style "
+                           "decoders; every expert's weights and the router would be missing)", src, moe[0])
+    kind = cfg.get("model_type")
+    if kind is not None and kind not in DENSE_TYPES:
+        raise PlmodelError(f"{kind!r} is not modelled; expected a dense LLaMA-style decoder: "
+                           f"{', '.join(DENSE_TYPES)}", src, "model_type")
+
+
 def load_hf_config(path: Path) -> ModelSpec:
     """Read a LLaMA-style Hugging Face config.json into a ModelSpec."""
     src = str(path)
@@ -62,6 +80,7 @@ def load_hf_config(path: Path) -> ModelSpec:
         raise PlmodelError(f"not valid JSON ({exc})", src) from None
     if not isinstance(cfg, dict):
         raise PlmodelError("expected a JSON object with hidden_size, num_hidden_layers, ...", src)
+    check_covered(cfg, src)
     missing = [k for k in HF_REQUIRED if k not in cfg]
     if missing:
         raise PlmodelError(f'missing field "{missing[0]}" (a LLaMA-style config needs {", ".join(HF_REQUIRED)})', src)
@@ -76,6 +95,7 @@ def load_hf_config(path: Path) -> ModelSpec:
             vocab_size=cfg["vocab_size"],
             tie_embeddings=bool(cfg.get("tie_word_embeddings", False)),
             head_dim=cfg.get("head_dim") or 0,
+            max_context_tokens=cfg.get("max_position_embeddings") or 0,
         )
     except PlmodelError as exc:
         raise PlmodelError(str(exc), src) from None

@@ -63,6 +63,7 @@ class ModelSpec:
     tie_embeddings: bool = False
     head_dim: int = 0  # 0: d_model // n_heads
     key: str | None = None  # the preset's name, which measured speeds refer to; None for a config.json
+    max_context_tokens: int = 0  # max_position_embeddings; 0: not known
 
     def __post_init__(self):
         require_positive("n_layers", self.n_layers, integer=True, maximum=LIMITS["layers"])
@@ -75,6 +76,8 @@ class ModelSpec:
                 raise PlmodelError(f'({self.n_heads}) must divide "d_model" ({self.d_model})', field="n_heads")
             object.__setattr__(self, "head_dim", self.d_model // self.n_heads)
         require_positive("head_dim", self.head_dim, integer=True, maximum=LIMITS["width"])
+        require_positive("max_position_embeddings", self.max_context_tokens, integer=True, allow_zero=True,
+                         maximum=LIMITS["tokens"])
 
     @property
     def q_dim(self) -> int:
@@ -287,6 +290,11 @@ class Scenario:
             raise PlmodelError("the paper's accounting runs the paper's measured cloud (hf-eager); name a cloud "
                                "runtime in realistic mode only", field="cloud_runtime")
         check_adapter_fits(self.model, self.adapter)
+        limit = self.model.max_context_tokens
+        if limit and self.prompt_tokens > limit and self.mode != "paper":
+            raise PlmodelError(f"{self.prompt_tokens} tokens exceed {self.model.name}'s context of {limit} "
+                               "(max_position_embeddings); the paper's accounting alone takes longer mini-batches, as "
+                               "its prefill figure does", field="prompt_tokens")
 
 
 def check_adapter_fits(model: ModelSpec, adapter: AdapterSpec) -> None:

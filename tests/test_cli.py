@@ -175,7 +175,7 @@ def test_ctrl_c_during_simulate_is_one_line(tmp_path):
     from evidence import wait_for_output
 
     trace = tmp_path / "t.json"
-    proc = subprocess.Popen([sys.executable, "-m", "plmodel", "simulate", "--model", "33b", "--users", "64",
+    proc = subprocess.Popen([sys.executable, "-m", "plmodel", "simulate", "--model", "7b", "--users", "64",
                              "--tokens", "2000", "--progress", "--trace", str(trace)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for_output(proc)  # tokens are being generated

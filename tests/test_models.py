@@ -82,3 +82,32 @@ def test_unknown_model_lists_choices():
     """An unknown name lists the presets."""
     with pytest.raises(PlmodelError, match="13b"):
         resolve_model("gpt-5")
+
+
+@pytest.mark.parametrize("extra,field", [
+    ({"model_type": "mixtral", "num_local_experts": 8, "num_experts_per_tok": 2}, "num_local_experts"),
+    ({"model_type": "qwen2_moe", "num_experts": 60, "moe_intermediate_size": 1408}, "num_experts"),
+    ({"model_type": "deepseek_v2", "n_routed_experts": 64}, "n_routed_experts"),
+    ({"model_type": "gpt2"}, "model_type"),
+])
+def test_uncovered_configs_are_refused(tmp_path, extra, field):
+    """A mixture of experts or a non-LLaMA model type is refused naming the file and the field, never read
+    as a dense LLaMA (a Mixtral used to come out as a 14 GB 7B)."""
+    cfg = {"hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32, "intermediate_size": 14336,
+           "vocab_size": 32000, **extra}
+    with pytest.raises(PlmodelError) as info:
+        resolve_model(str(write(tmp_path, cfg)))
+    assert info.value.field == field and "config.json" in str(info.value)
+
+
+def test_dense_mistral_and_context_read(tmp_path):
+    """A dense Mistral config loads, with its max_position_embeddings as the context limit."""
+    cfg = {"model_type": "mistral", "hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32,
+           "num_key_value_heads": 8, "intermediate_size": 14336, "vocab_size": 32000, "max_position_embeddings": 32768}
+    assert resolve_model(str(write(tmp_path, cfg))).max_context_tokens == 32768
+
+
+def test_presets_carry_their_published_context():
+    """max_position_embeddings of the presets (their config.json; LLaMA 33B from the LLaMA paper)."""
+    assert {k: m.max_context_tokens for k, m in PRESETS.items()} == {
+        "llama-2-7b": 4096, "llama-2-13b": 4096, "llama-33b": 2048, "llama-2-70b": 4096, "llama-3-8b": 8192}

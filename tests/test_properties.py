@@ -55,8 +55,12 @@ def scenarios(draw, mode=None):
     layers = draw(st.none() | st.lists(st.integers(0, model.n_layers - 1), min_size=1, max_size=4, unique=True))
     adapter = AdapterSpec(draw(st.integers(1, min(model.d_model, 1024))), draw(st.integers(1, min(model.d_model, 1024))),
                           tuple(targets), None if layers is None else tuple(layers), draw(st.sampled_from([8, 16, 32])))
+    mode = mode or draw(st.sampled_from(["paper", "realistic"]))
+    prompt = draw(st.integers(1, 8192))
+    if mode == "realistic" and model.max_context_tokens:  # longer contexts are refused by design (test_models)
+        prompt = min(prompt, model.max_context_tokens)
     scn = Scenario(model, adapter, draw(st.sampled_from(CLOUDS)), draw(st.sampled_from(DEVICES)), draw(links()),
-                   draw(st.integers(1, 4096)), draw(st.integers(1, 8192)), mode or draw(st.sampled_from(["paper", "realistic"])))
+                   draw(st.integers(1, 4096)), prompt, mode)
     if scn.mode == "realistic" and not cloud_fit(scn).fits:  # refused by design (tests/test_runtimes.py): shrink it
         scn = replace(scn, batch=1, prompt_tokens=min(scn.prompt_tokens, 256))
     return scn

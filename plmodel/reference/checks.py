@@ -58,19 +58,18 @@ def _count_step(split: SplitModel, tokens, cache, logits):
 
 def step_checks(split: SplitModel, spec: ModelSpec, adapter: AdapterSpec, phase: str, batch: int, n: int, *,
                 section: str) -> list:
-    """Run prefill of n tokens (and, for decode, one more token) and compare with the workload."""
+    """Run prefill of n tokens (and, for decode, one more token) and compare with the workload's counts
+    of the same Step `estimate` and `simulate` use: logits (and the hidden state down) for each
+    sequence's last token only."""
     dev = next(split.device_part.parameters()).device
     cache = KVCache()
     prompt = torch.randint(0, spec.vocab_size, (batch, n), device=dev) if dev.type != "meta" else \
         torch.empty(batch, n, dtype=torch.long, device=dev)
-    logits = "all"
     if phase == "decode":
-        _count_step(split, prompt, cache, "all")
+        _count_step(split, prompt, cache, "last")
         prompt = prompt[:, -1:]
-        logits = "last"
-    _, log, total, device = _count_step(split, prompt, cache, logits)
-    logit_tokens = batch * n if phase == "prefill" else batch
-    w = step_work(spec, adapter, Step(phase, batch, n, logit_tokens))
+    _, log, total, device = _count_step(split, prompt, cache, "last")
+    w = step_work(spec, adapter, Step(phase, batch, n))
     checks = [
         Check(section, "bytes cloud->device", w.total.c2d_bytes, sum(c.bytes for c in log if c.direction == "c2d")),
         Check(section, "bytes device->cloud", w.total.d2c_bytes, sum(c.bytes for c in log if c.direction == "d2c")),

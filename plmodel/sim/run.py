@@ -66,6 +66,10 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     `tokens` generated tokens for `scn.batch` sequences, sharing one cloud GPU; `on_token()` is called
     after every generated token of every user (a progress bar)."""
     validate(tokens, users, arrival, rate)
+    limit = scn.model.max_context_tokens
+    if limit and scn.prompt_tokens + tokens > limit and scn.mode != "paper":
+        raise PlmodelError(f"{scn.prompt_tokens} prompt + {tokens} generated tokens exceed {scn.model.name}'s "
+                           f"context of {limit} (max_position_embeddings)", field="tokens")
     require_cloud_fit(scn)
     rng = np.random.default_rng(seed)
     acc = accounting.of(scn)
