@@ -1,16 +1,17 @@
 """Run sweep tasks into tidy records: one flat dict a (task, phase), SI units in unit-suffixed keys.
 
-Tasks run on local processes when asked; `concurrent.futures` map keeps their order, so a parallel
-run gives exactly the records of a serial one.
+Tasks run on local processes when asked; the pool's ordered map keeps their order, so a parallel run
+gives exactly the records of a serial one. Workers die with the sweep, whatever stops it.
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 
 from .estimate import estimate
+from .interrupt import die_with_parent
 
 BASELINE_KEYS = ("device_memory_bytes", "device_matmul_weight_bytes", "device_flop_per_token",
                  "device_only_flop_per_token", "device_only_3bit_memory_bytes", "device_only_4bit_memory_bytes",
@@ -82,10 +83,10 @@ def run_tasks(tasks, jobs: int = 1, progress: bool | None = None) -> list:
             for recs in results:
                 records.extend(recs)
                 bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+        else:  # workers die with this process; leaving the block (done, error, signal) terminates them
+            with mp.Pool(jobs, initializer=die_with_parent) as pool:
                 chunk = max(1, len(tasks) // (jobs * 8))
-                for recs in pool.map(task_records, tasks, chunksize=chunk):
+                for recs in pool.imap(task_records, tasks, chunksize=chunk):
                     records.extend(recs)
                     bar.update()
     finally:

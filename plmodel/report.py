@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import paperdata
 from .errors import PlmodelError
+from .interrupt import die_with_parent
 from .tables import markdown, paper_comparison
 
 
@@ -55,6 +56,7 @@ def render_figure(job) -> str:
 
 
 def _import_plots() -> None:
+    die_with_parent()
     import matplotlib
 
     matplotlib.use("Agg")

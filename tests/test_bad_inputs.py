@@ -82,6 +82,9 @@ CASES = [
     ("config mixture of experts", {"c.json": json.dumps({**HF, "num_local_experts": 8})},
      ["estimate", "--model", "{d}/c.json"], "num_local_experts"),
     ("context past the model's limit", {}, ["estimate", "--model", "33b", "--prompt-tokens", "4096"], "--prompt-tokens"),
+    ("simulation past the time bound", {}, ["simulate", "--users", "10000", "--tokens", "100000"], "pass --yes"),
+    ("sweep past the time bound", {"s.yaml": "models: 7b\nranks: [16, 32]\nengine: simulation\ntokens: 90000\n"
+                                             "users: 1000\n"}, ["sweep", "{d}/s.yaml", "--out", "{d}/out"], "pass --yes"),
     ("generation past the model's limit", {}, ["simulate", "--model", "7b", "--prompt-tokens", "4000", "--tokens", "200"],
      "--tokens"),
     ("config a list", {"c.json": "[1, 2]"}, ["estimate", "--model", "{d}/c.json"], "JSON object"),
@@ -147,3 +150,14 @@ def run(argv) -> int:
         return main(argv)
     except SystemExit as exc:
         return exc.code
+
+
+
+def test_yes_lets_big_work_through():
+    """The bound refuses estimates past it; --yes (yes=True) lets the same estimate through."""
+    from plmodel import budget
+    from plmodel.errors import PlmodelError
+
+    with pytest.raises(PlmodelError, match="pass --yes"):
+        budget.check(1e9, 1.0, "test", "x", yes=False)
+    budget.check(1e9, 1e12, "test", "x", yes=True)

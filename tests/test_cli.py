@@ -182,5 +182,5 @@ def test_ctrl_c_during_simulate_is_one_line(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "Traceback" not in err
-    assert err.strip().splitlines()[-1] == "ERROR: interrupted; nothing was written"
+    assert err.strip().splitlines()[-1] == "ERROR: interrupted by SIGINT (Ctrl-C); stopped, nothing was written"
     assert list(tmp_path.iterdir()) == []

@@ -172,3 +172,30 @@ def test_closed_form_expects_the_jitter(scenario, name):
     closed = accounting.of(scn).step_time(scn, Step("decode", 1, 128 + 100))
     assert m["tpot_mean_s"] == pytest.approx(float(closed.total_s), rel=0.02)
     assert m["tpot_p99_s"] > m["tpot_p50_s"]
+
+
+@pytest.mark.parametrize("name", ["t.json", "t.json.gz"])
+def test_trace_streams_to_its_file(scenario, paper_link, tmp_path, name):
+    """A trace given a file is streamed there (gzip for .gz), holds nothing in memory, loads back as
+    Chrome JSON, and keeps only the first K users' tracks with trace_users."""
+    import gzip
+
+    path = tmp_path / name
+    r = simulate(scenario(link=replace(paper_link, rtt_s=0.005)), 4, users=3, trace=path, trace_users=1)
+    assert r.trace.events == [] and [p.name for p in tmp_path.iterdir()] == [name]
+    data = json.load(gzip.open(path, "rt") if name.endswith(".gz") else open(path))
+    processes = {e["args"]["name"] for e in data["traceEvents"] if e["name"] == "process_name"}
+    assert processes == {"cloud", "user 0"} and sum(e["ph"] == "X" for e in data["traceEvents"]) > 100
+
+
+def test_failed_simulation_leaves_no_trace(scenario, tmp_path, monkeypatch):
+    """An exception during the run removes the streamed trace's temporary file."""
+    from plmodel.sim import run as sim_run
+
+    def boom(self, *a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sim_run.simpy.Environment, "run", boom)
+    with pytest.raises(RuntimeError):
+        simulate(scenario(), 4, trace=tmp_path / "t.json")
+    assert list(tmp_path.iterdir()) == []

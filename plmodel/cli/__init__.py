@@ -7,6 +7,7 @@ import sys
 
 from .. import __version__
 from ..errors import PlmodelError
+from ..interrupt import exit_status, signal_name, terminable
 from . import calibrate, estimate, profiles, simulate, sweep, testbed, validate
 
 SUBCOMMANDS = {"estimate": estimate, "simulate": simulate, "sweep": sweep, "validate": validate,
@@ -41,9 +42,13 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.run(args) or 0
+        with terminable():
+            return args.run(args) or 0
     except PlmodelError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the command has cleaned up on its way out
+        print(f"ERROR: interrupted by {signal_name(exc)}; stopped, nothing was written", file=sys.stderr)
+        return exit_status(exc)
     except BrokenPipeError:
         return 0

@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from .. import budget
 from ..errors import PlmodelError
 from ..estimate import estimate
 from . import scenario_args
@@ -31,7 +32,10 @@ def register_arguments(p) -> None:
                    help="closed: every user starts at once; poisson: users arrive at --rate per second")
     s.add_argument("--rate", type=float, help="arrivals per second for --arrival poisson")
     s.add_argument("--seed", type=int, default=0, help="seed of the jitter and arrival draws")
-    s.add_argument("--trace", metavar="FILE", help="write a Chrome/Perfetto trace (JSON) here")
+    s.add_argument("--trace", metavar="FILE", help="write a Chrome/Perfetto trace (JSON; gzip if it ends in .gz) "
+                   "here, streamed as it runs")
+    s.add_argument("--trace-users", type=int, metavar="K", help="trace only the first K users (the GPU always)")
+    s.add_argument("--yes", action="store_true", help="run even if the estimate of time or memory is past its bound")
     p.add_argument("--json", action="store_true", help="print one flat JSON object (SI units)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar of generated tokens on stderr (default: when stderr is a terminal)")
@@ -48,18 +52,14 @@ def check_trace_path(path: str | None) -> None:
 
 
 def run(args) -> int:
-    from ..sim.trace import write_trace
-
     scn = scenario_args.build_scenario(args)
     check_trace_path(args.trace)
+    if args.trace_users is not None and args.trace_users < 0:
+        raise PlmodelError(f"--trace-users: expected an integer >= 0, got {args.trace_users}")
     closed = scenario_args.named(estimate, scn)
-    try:
-        result = run_simulation(scn, args)
-        if args.trace:
-            write_trace(result.trace, args.trace)  # atomic: complete or absent
-    except KeyboardInterrupt:
-        print("ERROR: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    seconds, nbytes = budget.simulation_cost(scn, args.tokens, args.users)
+    budget.check(seconds, nbytes, "simulation", "--users/--tokens", args.yes)
+    result = run_simulation(scn, args)  # the trace streams to its file, renamed into place at the end
     m = result.metrics
     if args.json:
         inputs = {k: v for k, v in closed.inputs.items() if k in INPUT_KEYS}
@@ -80,7 +80,8 @@ def run_simulation(scn, args):
               leave=False, mininterval=0.2) as bar:
         try:
             return simulate(scn, args.tokens, args.users, arrival=args.arrival, rate=args.rate, seed=args.seed,
-                            trace=bool(args.trace), on_token=bar.update if show else None)
+                            trace=args.trace or False, trace_users=args.trace_users,
+                            on_token=bar.update if show else None)
         except PlmodelError as exc:
             raise exc.named({k: f"--{k}" for k in ("tokens", "users", "arrival", "rate")}) from None
 

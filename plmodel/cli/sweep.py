@@ -9,9 +9,9 @@ level. Shipped configs are in sweeps/. The output folder is written atomically: 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from .. import budget
 from ..errors import PlmodelError
 
 HELP = "run a YAML sweep into a folder of CSV, figures and a report"
@@ -23,6 +23,7 @@ def register_arguments(p) -> None:
     p.add_argument("--jobs", type=int, help="processes (default: 1 for the analytical engine, all cores for simulation)")
     p.add_argument("--engine", choices=("analytical", "simulation"), help="override the config's engine")
     p.add_argument("--force", action="store_true", help="replace --out if it is an existing folder")
+    p.add_argument("--yes", action="store_true", help="run even if the estimate of time or memory is past its bound")
     p.add_argument("--progress", action=argparse_bool(), default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
 
@@ -44,14 +45,12 @@ def run(args) -> int:
     jobs = default_jobs(cfg.engine) if args.jobs is None else args.jobs
     if jobs < 1:
         raise PlmodelError(f"--jobs: expected an integer >= 1, got {jobs}")
-    try:
-        with FigureWorker() as figures:  # imports matplotlib meanwhile
-            records = run_tasks(cfg.tasks, jobs, args.progress)
-            from ..tables import to_frame
+    seconds, nbytes = budget.sweep_cost(cfg.tasks, jobs)
+    budget.check(seconds, nbytes, f"sweep of {len(cfg.tasks):,} points on {jobs} processes", args.config, args.yes)
+    with FigureWorker() as figures:  # imports matplotlib meanwhile; an interruption leaves --out untouched
+        records = run_tasks(cfg.tasks, jobs, args.progress)
+        from ..tables import to_frame
 
-            names = write_study(out, args.config, to_frame(records), cfg, args.force, figures)
-    except KeyboardInterrupt:
-        print("ERROR: interrupted; nothing was written to --out", file=sys.stderr)
-        return 130
+        names = write_study(out, args.config, to_frame(records), cfg, args.force, figures)
     print(f"{len(records)} points ({len(cfg.tasks)} configurations, engine {cfg.engine}) -> {out}/: {', '.join(names)}")
     return 0

@@ -61,10 +61,12 @@ def validate(tokens, users, arrival, rate):
 
 
 def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str = "closed", rate: float | None = None,
-             seed: int = 0, trace: bool = False, on_token=None) -> SimResult:
+             seed: int = 0, trace=False, trace_users: int | None = None, on_token=None) -> SimResult:
     """Simulate `users` devices, each serving one request of `scn.prompt_tokens` prompt tokens and
     `tokens` generated tokens for `scn.batch` sequences, sharing one cloud GPU; `on_token()` is called
-    after every generated token of every user (a progress bar)."""
+    after every generated token of every user (a progress bar). `trace`: False, True (kept in memory,
+    `SimResult.trace.chrome_json()`), or a file to stream it to (complete when this returns, absent if it
+    raises); `trace_users` keeps the first K users' tracks."""
     validate(tokens, users, arrival, rate)
     limit = scn.model.max_context_tokens
     if limit and scn.prompt_tokens + tokens > limit and scn.mode != "paper":
@@ -78,7 +80,8 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     def pieces(phase, batch, context):
         return acc.pieces(scn, Step(phase, batch, context)).as_floats()
 
-    env, rec = simpy.Environment(), Trace(trace)
+    env = simpy.Environment()
+    rec = Trace(bool(trace), None if isinstance(trace, bool) else trace, trace_users)
     adapted = frozenset(pieces("prefill", scn.batch, scn.prompt_tokens).adapted)
     n_st = len(stages(scn.adapter.targets))
     plan = [(layer, n_st if layer in adapted else 0) for layer in range(scn.model.n_layers)]
@@ -89,13 +92,19 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     people, links = [], []
     for i in range(users):
         name = f"user {i}"
-        up, down = Link(env, link, "d2c", rec, name, rng), Link(env, link, "c2d", rec, name, rng)
-        u = User(env, name, cloud, (up, down), request, rec)
+        mine = rec.for_process(name)
+        up, down = Link(env, link, "d2c", mine, name, rng), Link(env, link, "c2d", mine, name, rng)
+        u = User(env, name, cloud, (up, down), request, mine)
         env.process(u.run(float(arrivals[i])))
         people.append(u)
         links.append((up, down))
     wall = time.perf_counter()
-    env.run()
+    try:
+        env.run()
+    except BaseException:
+        rec.discard()
+        raise
+    rec.finish()
     wall = time.perf_counter() - wall
     from .metrics import summarise
 

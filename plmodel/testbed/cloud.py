@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import PlmodelError
+from ..interrupt import die_with_parent
 from ..reference.model import KVCache
 from ..reference.split import SplitModel
 from ..workload import stages
@@ -74,6 +75,7 @@ def serve(conn, split: SplitModel, sender: PacedSender) -> dict:
 
 
 def main(argv=None) -> int:
+    die_with_parent()  # the device (our parent) stops us; if it dies, even by SIGKILL, so do we
     cfg = json.loads((argv or sys.argv[1:])[0])
     torch.set_num_threads(cfg.get("threads", 1))
     if cfg.get("cpu") is not None:

@@ -1,0 +1,116 @@
+"""Signals: SIGTERM is handled like Ctrl-C (one line, exit 143, nothing at --out, no process left), and
+SIGKILL of a sweep leaves no orphaned worker. Signals are sent once the command shows work, never
+after a fixed sleep; "gone" is polled for with a generous bound."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from evidence import wait_for_output
+
+BIG_SWEEP = ("models: [7b, 13b, 33b]\nranks: [16, 32, 64, 128, 256]\nbatch_sizes: [1, 2, 4, 8]\n"
+             "engine: simulation\ntokens: 96\n")
+
+
+def children(pid: int) -> set:
+    """Pids of the live processes whose parent is `pid` (from /proc)."""
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.add(int(stat.parent.name))
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_gone(pids: set, bound_s: float = 30.0) -> set:
+    """Poll until none of `pids` lives, or the bound passes; the survivors."""
+    deadline = time.monotonic() + bound_s
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    return {p for p in pids if alive(p)}
+
+
+def start_sweep(tmp_path):
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text(BIG_SWEEP)
+    proc = subprocess.Popen([sys.executable, "-m", "plmodel", "sweep", str(cfg), "--out", str(tmp_path / "out"),
+                             "--jobs", "2", "--progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_output(proc)  # the workers have finished a point
+    return proc, children(proc.pid)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_sigterm_stops_a_sweep_like_ctrl_c(tmp_path):
+    """SIGTERM: exit 143, one ERROR line, no worker survives, nothing at --out."""
+    proc, workers = start_sweep(tmp_path)
+    assert workers, "the sweep started no worker"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("ERROR: interrupted by SIGTERM")
+    assert wait_gone(workers) == set()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_sigkill_leaves_no_orphan(tmp_path):
+    """SIGKILL of the sweep (a scheduler's last word): its workers exit on their own."""
+    proc, workers = start_sweep(tmp_path)
+    assert workers
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert wait_gone(workers) == set()
+
+
+def test_sigterm_during_simulate_writes_no_trace(tmp_path):
+    """SIGTERM while `simulate` runs with --trace: exit 143 and no trace file, not even a temporary one."""
+    proc = subprocess.Popen([sys.executable, "-m", "plmodel", "simulate", "--model", "7b", "--users", "64",
+                             "--tokens", "2000", "--progress", "--trace", str(tmp_path / "t.json")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_output(proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def start_testbed(tmp_path):
+    """A long testbed session (torch needed); returns it once its cloud process is up."""
+    pytest.importorskip("torch")
+    proc = subprocess.Popen([sys.executable, "-m", "plmodel", "testbed", "--calibration",
+                             str(Path(__file__).resolve().parents[1] / "hardware_profiles" / "apple-m2.yaml"),
+                             "--tokens", "5000", "--rtt-ms", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while not children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for the evidence (the cloud process), not waiting a fixed time
+    cloud = children(proc.pid)
+    assert cloud, "the testbed started no cloud process"
+    return proc, cloud
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_testbed_leaves_no_cloud_process(tmp_path, sig):
+    """SIGTERM (exit 143) or SIGKILL of the device: the cloud process does not outlive it."""
+    proc, cloud = start_testbed(tmp_path)
+    proc.send_signal(sig)
+    proc.communicate(timeout=60)
+    assert proc.returncode == (143 if sig == signal.SIGTERM else -signal.SIGKILL)
+    assert wait_gone(cloud) == set()
