@@ -199,3 +199,17 @@ def test_failed_simulation_leaves_no_trace(scenario, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         simulate(scenario(), 4, trace=tmp_path / "t.json")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_reservoir_bounds_memory_and_keeps_the_mean_exact():
+    """Past its capacity the TPOT sample stays that size; count and mean stay exact; percentiles hold."""
+    from plmodel.sim.metrics import Reservoir
+
+    r = Reservoir(np.random.default_rng(0), capacity=1000)
+    values = np.random.default_rng(1).lognormal(0.0, 0.5, 100_000)
+    for v in values:
+        r.add(float(v))
+    assert len(r.samples) == 1000 and r.count == 100_000
+    assert r.mean == pytest.approx(values.mean(), rel=1e-12)
+    assert r.percentile(50) == pytest.approx(np.percentile(values, 50), rel=0.05)
+    assert r.percentile(99) == pytest.approx(np.percentile(values, 99), rel=0.15)

@@ -17,6 +17,7 @@ from ..step import Step
 from ..workload import stages
 from .cloud import Cloud, DirectCloud
 from .link import Link
+from .metrics import Reservoir, summarise
 from .trace import Trace
 from .user import Request, User
 
@@ -60,6 +61,29 @@ def validate(tokens, users, arrival, rate):
         require_positive("rate", rate, maximum=1e9)
 
 
+def check_fits(scn: Scenario, tokens: int) -> None:
+    """The context (prompt plus generated tokens) within the model's, and the cloud within its GPUs."""
+    limit = scn.model.max_context_tokens
+    if limit and scn.prompt_tokens + tokens > limit and scn.mode != "paper":
+        raise PlmodelError(f"{scn.prompt_tokens} prompt + {tokens} generated tokens exceed {scn.model.name}'s "
+                           f"context of {limit} (max_position_embeddings)", field="tokens")
+    require_cloud_fit(scn)
+
+
+def populate(env, cloud, request: Request, *, link, trace, arrivals, rng) -> tuple:
+    """([User], [(up, down)]): a user a arrival time, each with its own link and its share of the trace."""
+    people, links = [], []
+    for i, at in enumerate(arrivals):
+        name = f"user {i}"
+        mine = trace.for_process(name)
+        up, down = Link(env, link, "d2c", mine, name, rng), Link(env, link, "c2d", mine, name, rng)
+        u = User(env, name, cloud, (up, down), request, mine)
+        env.process(u.run(float(at)))
+        people.append(u)
+        links.append((up, down))
+    return people, links
+
+
 def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str = "closed", rate: float | None = None,
              seed: int = 0, trace=False, trace_users: int | None = None, on_token=None) -> SimResult:
     """Simulate `users` devices, each serving one request of `scn.prompt_tokens` prompt tokens and
@@ -68,11 +92,7 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     `SimResult.trace.chrome_json()`), or a file to stream it to (complete when this returns, absent if it
     raises); `trace_users` keeps the first K users' tracks."""
     validate(tokens, users, arrival, rate)
-    limit = scn.model.max_context_tokens
-    if limit and scn.prompt_tokens + tokens > limit and scn.mode != "paper":
-        raise PlmodelError(f"{scn.prompt_tokens} prompt + {tokens} generated tokens exceed {scn.model.name}'s "
-                           f"context of {limit} (max_position_embeddings)", field="tokens")
-    require_cloud_fit(scn)
+    check_fits(scn, tokens)
     rng = np.random.default_rng(seed)
     acc = accounting.of(scn)
 
@@ -87,17 +107,10 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     plan = [(layer, n_st if layer in adapted else 0) for layer in range(scn.model.n_layers)]
     cloud = (Cloud if users > 1 else DirectCloud)(env, segment_time(pieces, adapted, n_st), rec)
     link = acc.link(scn.link)
-    request = Request(pieces, plan, scn.batch, scn.prompt_tokens, tokens, on_token)
+    tpot = Reservoir(np.random.default_rng([seed, 1]))  # its own stream: the jitter draws stay as they were
+    request = Request(pieces, plan, scn.batch, scn.prompt_tokens, tokens, on_token, tpot)
     arrivals = np.zeros(users) if arrival == "closed" else np.cumsum(rng.exponential(1 / rate, users))
-    people, links = [], []
-    for i in range(users):
-        name = f"user {i}"
-        mine = rec.for_process(name)
-        up, down = Link(env, link, "d2c", mine, name, rng), Link(env, link, "c2d", mine, name, rng)
-        u = User(env, name, cloud, (up, down), request, mine)
-        env.process(u.run(float(arrivals[i])))
-        people.append(u)
-        links.append((up, down))
+    people, links = populate(env, cloud, request, link=link, trace=rec, arrivals=arrivals, rng=rng)
     wall = time.perf_counter()
     try:
         env.run()
@@ -106,6 +119,6 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
         raise
     rec.finish()
     wall = time.perf_counter() - wall
-    from .metrics import summarise
 
-    return SimResult(summarise(scn, people, links, cloud, n_events=events_scheduled(env), wall_s=wall, tokens=tokens), rec)
+    metrics = summarise(scn, people, links, cloud, n_events=events_scheduled(env), wall_s=wall, tokens=tokens, tpot=tpot)
+    return SimResult(metrics, rec)

@@ -3,7 +3,7 @@ lockstep for its batch of sequences, with every layer waiting for its own round 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class Request:
     prompt_tokens: int
     tokens: int
     on_token: object = None  # called after each generated token (progress), or None
+    tpot: object = None  # metrics.Reservoir shared by the users: every decode step's time
 
 
 @dataclass
@@ -25,7 +26,8 @@ class UserStats:
     arrival_s: float = 0.0
     ttft_s: float = 0.0
     prefill_s: float = 0.0
-    tpot_s: list = field(default_factory=list)
+    tpot_count: int = 0  # decode steps, and their summed time: running summaries, no per-token list
+    tpot_sum_s: float = 0.0
     done_s: float = 0.0
     device_busy_s: float = 0.0
 
@@ -37,6 +39,7 @@ class User:
         self.env, self.cloud, (self.up, self.down), self.trace = env, cloud, links, trace
         self.pieces, self.plan, self.batch = request.pieces, request.plan, request.batch
         self.prompt_tokens, self.tokens, self.on_token = request.prompt_tokens, request.tokens, request.on_token
+        self.tpot = request.tpot
         self.stats = UserStats(name)
 
     def device_work(self, seconds: float, label: str):
@@ -72,6 +75,9 @@ class User:
         for k in range(self.tokens - 1):
             start = env.now
             yield from self.step("decode", self.prompt_tokens + k)
-            s.tpot_s.append(env.now - start)
+            step_s = env.now - start
+            s.tpot_count += 1
+            s.tpot_sum_s += step_s
+            self.tpot.add(step_s)
             tick()
         s.done_s = env.now
