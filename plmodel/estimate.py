@@ -7,8 +7,9 @@ import numpy as np
 from . import accounting, runtimes
 from .accounting import StepTime
 from .baselines import DEVICE_ONLY_BITS, cloud_only, device_only
+from .energy import cloud_only_energy, device_only_energy, energy_break_even_rtt_s, split_energy
 from .feasibility import require_cloud_fit, split_fits_device
-from .result import BreakEven, Estimate, Traffic
+from .result import BreakEven, EnergyView, Estimate, Traffic
 from .specs import Scenario
 from .step import Step
 from .units import MS
@@ -59,15 +60,28 @@ def latency_view(scn: Scenario, n_latencies: int, yardstick) -> tuple:
     return probes, BreakEven(rtt, yardstick.bits, f"against device-only {yardstick.bits}-bit, the fastest that fits")
 
 
-def estimate(scn: Scenario) -> Estimate:
-    """Everything `plmodel estimate` reports for one scenario."""
+def energy_view(scn: Scenario, devices: tuple, cloud, tokens: int):
+    """Device energy of an answer of `tokens` tokens for split, cloud-only and the cheapest fitting
+    device-only precision; None where the device has no power figures."""
+    if scn.device.power is None:
+        return None
+    split = split_energy(scn, tokens)
+    own = sorted(((device_only_energy(scn, d, tokens), d.bits) for d in devices if d.fits), key=lambda x: x[0].total_j)
+    best, bits = own[0] if own else (None, None)
+    rtt = energy_break_even_rtt_s(scn, tokens, best.j_per_token) if best else None
+    return EnergyView(tokens, split, cloud_only_energy(scn, cloud, tokens), best, bits, rtt,
+                      split.tokens_per_battery_percent(scn.device.power))
+
+
+def estimate(scn: Scenario, tokens: int = 128) -> Estimate:
+    """Everything `plmodel estimate` reports for one scenario; energy is for an answer of `tokens` tokens."""
     fit = require_cloud_fit(scn)
     acc = accounting.of(scn)
     pre_step, dec_step = Step("prefill", scn.batch, scn.prompt_tokens), Step("decode", scn.batch, scn.prompt_tokens)
     dec = acc.step_time(scn, dec_step)
     sw = step_work(scn.model, scn.adapter, dec_step)
     mem = residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens)
-    devices = tuple(device_only(scn, bits) for bits in DEVICE_ONLY_BITS)
+    devices, cloud = tuple(device_only(scn, bits) for bits in DEVICE_ONLY_BITS), cloud_only(scn)
     yardstick = fastest_fitting(devices)
     probes, break_even = latency_view(scn, sw.n_round_trips + 1, yardstick)
     one_layer = step_work(scn.model, scn.adapter, Step("decode", 1, scn.prompt_tokens)).layers.cloud_flop
@@ -80,7 +94,7 @@ def estimate(scn: Scenario) -> Estimate:
         device_memory_bytes=float(mem.device_bytes), device_matmul_weight_bytes=float(mem.device_matmul_weight_bytes),
         device_flop_per_token=float((sw.adapters.device_flop + sw.ends.device_flop) / scn.batch),
         cloud_memory_bytes=float(mem.cloud_weight_bytes + mem.cloud_adapter_bytes + mem.cloud_kv_bytes),
-        cloud_only=cloud_only(scn), device_only=devices,
+        cloud_only=cloud, device_only=devices, energy=energy_view(scn, devices, cloud, tokens),
         device_only_flop_per_token=float(one_layer + 2 * scn.model.d_model * scn.model.vocab_size),
         decode_tokens_per_s_at_rtt=probes, break_even=break_even, cloud_fit=fit, split_fits_device=split_fits_device(scn),
         cloud_runtime=cloud_rt.name, device_runtime=device_rt.name,

@@ -19,18 +19,19 @@ from .errors import PlmodelError
 from .models import canonical_model_name
 from .runtimes import lookup
 from .specs import BandwidthJitterSpec, HardwareSpec, JitterSpec, LinkSpec, MeasuredSpeed
+from .power_profiles import power_from_mapping, radio_for
 from .units import GBYTE, GIB, MBIT, MS, TERA, US
 
 HARDWARE_KEYS = {
     "memory_bandwidth_gbyte_per_s": True, "peak_tflop_per_s": True, "memory_gbyte": False, "memory_gib": False,
     "usable_memory_gbyte": False, "power_w": False, "price_usd_per_hour": False, "measured": False, "name": False,
     "layer_overhead_us": False, "call_overhead_us": False, "runtime": False, "interconnect_gbyte_per_s": False,
-    "allreduce_latency_us": False,
+    "allreduce_latency_us": False, "power": False,
 }
 NETWORK_KEYS = {
     "c2d_bandwidth_mbit_per_s": True, "d2c_bandwidth_mbit_per_s": True, "rtt_ms": True,
     "jitter": False, "bandwidth_jitter": False, "name": False, "framing_bytes_per_message": False,
-    "per_message_overhead_us": False,
+    "per_message_overhead_us": False, "radio": False,
 }
 MEASURED_KEYS = {"model": True, "phase": True, "tokens_per_s": True, "weight_bits": False, "batch": False,
                  "runtime": False}
@@ -43,7 +44,8 @@ def profile_dirs() -> dict:
     here = Path(__file__).resolve().parent
     bundled = here / "profiles_data"
     root = bundled if bundled.is_dir() else here.parent
-    return {"hardware": root / "hardware_profiles", "network": root / "network_profiles"}
+    return {"hardware": root / "hardware_profiles", "network": root / "network_profiles",
+            "radio": root / "radio_profiles"}
 
 
 def available(kind: str) -> list:
@@ -187,6 +189,7 @@ def hardware_from_mapping(data: dict, src: str, default_name: str) -> HardwareSp
             runtime=None if data.get("runtime") is None else lookup(str(data["runtime"])).name,
             interconnect_bytes_per_s=optional(data, "interconnect_gbyte_per_s", src, GBYTE),
             allreduce_latency_s=optional_zero(data, "allreduce_latency_us", src, US),
+            power=power_from_mapping(data.get("power"), src),
         )
 
 
@@ -219,6 +222,7 @@ def link_from_mapping(data: dict, src: str, default_name: str) -> LinkSpec:
             frame_bytes=optional_zero(data, "framing_bytes_per_message", src, 1.0),
             message_s=optional_zero(data, "per_message_overhead_us", src, US),
             source=src,
+            radio=radio_for(data.get("radio"), src),
         )
 
 
@@ -246,6 +250,9 @@ def hardware_to_mapping(hw: HardwareSpec) -> dict:
                               ("allreduce_latency_us", hw.allreduce_latency_s or None, US)):
         if value is not None:
             data[key] = value if isinstance(value, str) else value / scale
+    if hw.power:
+        data["power"] = {"active_w": hw.power.active_w, "baseline_w": hw.power.baseline_w,
+                         "battery_wh": hw.power.battery_wh}
     if hw.measured:
         data["measured"] = [{"model": m.model, "phase": m.phase, "weight_bits": m.weight_bits, "batch": m.batch,
                              "tokens_per_s": m.tokens_per_s, **({"runtime": m.runtime} if m.runtime else {})}
@@ -264,6 +271,12 @@ def link_to_mapping(link: LinkSpec) -> dict:
         data["framing_bytes_per_message"] = link.frame_bytes
     if link.message_s:
         data["per_message_overhead_us"] = link.message_s / US
+    if link.radio:
+        r = link.radio
+        data["radio"] = {"name": r.name, "connected_w": r.connected_w, "mw_per_mbit_s_up": r.j_per_mbit_up * 1e3,
+                         "mw_per_mbit_s_down": r.j_per_mbit_down * 1e3, "inactivity_ms": r.inactivity_s / MS,
+                         "tail_s": r.tail_s, "tail_w": r.tail_w, "promotion_ms": r.promotion_s / MS,
+                         "promotion_w": r.promotion_w, "idle_w": r.idle_w}
     if link.bandwidth_jitter:
         bj = link.bandwidth_jitter
         data["bandwidth_jitter"] = {"distribution": bj.distribution, "median_factor": bj.median_factor,

@@ -57,6 +57,20 @@ class BreakEven:
 
 
 @dataclass(frozen=True)
+class EnergyView:
+    """Device energy of an answer of `tokens` tokens for each option (energy.Energy), and the RTT above
+    which split costs more a token than the device alone."""
+
+    tokens: int
+    split: object
+    cloud_only: object
+    device_only: object | None  # the fitting precision that costs least; None if none fits
+    device_only_bits: int | None
+    break_even_rtt_s: float | None  # None: split never costs more below 10 s, or no yardstick
+    tokens_per_battery_percent: float  # split
+
+
+@dataclass(frozen=True)
 class Estimate:
     """Everything `plmodel estimate` reports for one scenario (SI units)."""
 
@@ -81,6 +95,7 @@ class Estimate:
     cloud_runtime: str
     device_runtime: str
     cloud_usd_per_million_tokens: float | None = None
+    energy: EnergyView | None = None  # None where the device profile has no power figures
     extra: dict = field(default_factory=dict)
 
     def flat(self) -> dict:
@@ -134,5 +149,21 @@ def flatten(e: Estimate) -> dict:
                 "cloud_required_bytes": e.cloud_fit.required_bytes, "cloud_capacity_bytes": e.cloud_fit.capacity_bytes})
     if e.cloud_usd_per_million_tokens is not None:
         out["cloud_usd_per_million_tokens"] = e.cloud_usd_per_million_tokens
+    out.update(_energy_fields(e.energy))
     out.update(e.extra)
+    return out
+
+
+def _energy_fields(v: EnergyView | None) -> dict:
+    if v is None:
+        return {"energy_reason": "the device profile has no power figures"}
+    out = {"energy_answer_tokens": v.tokens, "device_energy_j_per_token": v.split.j_per_token,
+           "device_only_energy_j_per_token": v.device_only.j_per_token if v.device_only else None,
+           "device_only_energy_bits": v.device_only_bits,
+           "cloud_only_device_energy_j_per_token": v.cloud_only.j_per_token,
+           "energy_break_even_rtt_s": v.break_even_rtt_s, "tokens_per_battery_percent": v.tokens_per_battery_percent}
+    for name, en in (("split", v.split), ("device_only", v.device_only), ("cloud_only", v.cloud_only)):
+        for part in ("compute", "radio_active", "radio_tail", "baseline"):
+            out[f"{name}_energy_{part}_j"] = getattr(en, f"{part}_j") if en else None
+        out[f"{name}_answer_s"] = en.wall_s if en else None
     return out

@@ -182,6 +182,7 @@ class HardwareSpec:
     runtime: str | None = None  # the runtime this machine runs unless a scenario names one
     interconnect_bytes_per_s: float | None = None  # GPU to GPU, each way (NVLink, PCIe); None: single GPU only
     allreduce_latency_s: float = 0.0  # fixed time of one all-reduce across the GPUs of a tensor-parallel group
+    power: object = None  # power.DevicePower of a personal device; None: not known
 
     def __post_init__(self):
         require_positive("layer_overhead", self.layer_overhead_s, allow_zero=True, maximum=1.0)
@@ -253,6 +254,7 @@ class LinkSpec:
     frame_bytes: float = 0.0  # framing overhead a message (headers the transport adds), bytes
     message_s: float = 0.0  # software time to send and receive one message, seconds
     source: str = ""
+    radio: object = None  # power.RadioSpec of the device's end; None: a wired link (no radio energy)
 
     def __post_init__(self):
         require_positive("framing_bytes_per_message", self.frame_bytes, allow_zero=True, maximum=1e6)

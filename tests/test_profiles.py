@@ -22,7 +22,7 @@ REQUIRED_HARDWARE = {"a100-80g-pcie", "a100-80g-sxm", "h100-sxm", "h200", "l4", 
                      "snapdragon-8-gen3", "apple-m2", "raspberry-pi-5", "jetson-orin-nano"}
 REQUIRED_NETWORK = {"5g-paper", "5g-mmwave", "5g-nsa-lowband", "5g-sa-lowband", "5g-median", "lte", "wifi-home",
                     "fixed-broadband", "datacenter"}
-UNIT_SUFFIX = re.compile(r"_(gbyte_per_s|tflop_per_s|gbyte|gib|w|usd_per_hour|mbit_per_s|ms|us|factor|per_message)$")
+UNIT_SUFFIX = re.compile(r"_(gbyte_per_s|tflop_per_s|gbyte|gib|w|wh|s|usd_per_hour|mbit_per_s|mbit_s_up|mbit_s_down|ms|us|factor|per_message)$")
 
 
 def test_required_profiles_present():
@@ -31,7 +31,7 @@ def test_required_profiles_present():
     assert REQUIRED_NETWORK <= set(available("network"))
 
 
-@pytest.mark.parametrize("kind", ["hardware", "network"])
+@pytest.mark.parametrize("kind", ["hardware", "network", "radio"])
 def test_every_figure_has_unit_and_source(kind):
     """Each numeric key carries its unit in its name and a source comment on its line."""
     for path in profile_dirs()[kind].glob("*.yaml"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from ..errors import PlmodelError
 from ..estimate import estimate
 from . import scenario_args
 
@@ -17,11 +18,15 @@ MS, KB, MB, GFLOP = 1e3, 1e-3, 1e-6, 1e-9
 
 def register_arguments(p) -> None:
     scenario_args.register(p)
+    p.add_argument("--tokens", type=int, default=128, help="answer length (generated tokens) for the energy figures")
     p.add_argument("--json", action="store_true", help="print one flat JSON object (SI units) instead of tables")
 
 
 def run(args) -> int:
-    result = scenario_args.named(estimate, scenario_args.build_scenario(args))
+    if not 1 <= args.tokens <= 100_000:
+        raise PlmodelError(f"--tokens: expected an integer from 1 to 100,000, got {args.tokens}")
+    scn = scenario_args.build_scenario(args)
+    result = scenario_args.named(lambda s: estimate(s, args.tokens), scn)
     print(json.dumps(result.flat(), indent=1) if args.json else render(result))
     return 0
 
@@ -108,6 +113,27 @@ def latency(e) -> list:
     return rows
 
 
+def energy(e) -> list:
+    v = e.energy
+    if v is None:
+        return ["Energy: not estimated, the device profile has no power figures"]
+    rows = [f"Device energy of an answer of {v.tokens} tokens (J; the device's power profile and the link's radio)",
+            _row("", "J/token", "compute", "radio", "radio tail", "baseline", "answer s", width=30)]
+    options = [("split, PrivateLoRA", v.split), ("cloud only", v.cloud_only)]
+    options.append((f"device only {v.device_only_bits}-bit", v.device_only) if v.device_only else
+                   ("device only (none fits)", None))
+    for label, en in options:
+        if en is not None:
+            rows.append(_row(label, _fmt(en.j_per_token, 3), _fmt(en.compute_j), _fmt(en.radio_active_j),
+                             _fmt(en.radio_tail_j), _fmt(en.baseline_j), _fmt(en.wall_s), width=30))
+    b = v.break_even_rtt_s
+    rows.append(f"  split: {v.tokens_per_battery_percent:,.0f} tokens per 1 % of battery; costs more energy a token "
+                "than device-only above an RTT of " + (f"{b * MS:.2f} ms" if b is not None else "- (never below 10 s, "
+                                                        "or no device-only precision fits)"))
+    return rows
+
+
 def render(e) -> str:
     """The human-readable tables of an estimate."""
-    return "\n".join(header(e) + throughput(e) + [""] + breakdown(e) + [""] + traffic_and_device(e) + [""] + latency(e))
+    return "\n".join(header(e) + throughput(e) + [""] + breakdown(e) + [""] + traffic_and_device(e) + [""]
+                     + latency(e) + [""] + energy(e))

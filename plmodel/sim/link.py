@@ -30,15 +30,16 @@ class Link:
     covers its wait, its serialisation and its propagation.
     """
 
-    def __init__(self, env: simpy.Environment, spec, direction: str, trace, process: str, rng=None):
+    def __init__(self, env: simpy.Environment, spec, direction: str, trace, process: str, *, rng=None, meter=None):
         """`spec` is the LinkSpec as the accounting sees it, `direction` c2d or d2c; jitter draws come
-        from `rng` when the spec has jitter."""
+        from `rng` when the spec has jitter; `meter` (radio.RadioMeter) sees the device's end of it."""
         self.env, self.spec, self.name, self.trace, self.process = env, spec, f"link {direction}", trace, process
         self.bandwidth_bps = spec.c2d_bps if direction == "c2d" else spec.d2c_bps
         self.one_way_s = spec.rtt_s / 2
         j, b = spec.jitter, spec.bandwidth_jitter
         self.jitter = Jitter(j.median_s, j.p99_s, rng) if j else None
         self.slowdown = Jitter(b.median_factor, b.p99_factor, rng) if b else None
+        self.direction, self.meter = direction, meter
         self.free_at = 0.0
         self.busy_s = 0.0
         self.bytes = {"prefill": 0.0, "decode": 0.0}
@@ -54,6 +55,9 @@ class Link:
         self.bytes[phase] += nbytes
         self.messages += 1
         delay = self.one_way_s + (self.jitter.sample() if self.jitter else 0.0)
+        if self.meter is not None:  # the device's radio sends at once, or receives after the propagation
+            at = start if self.direction == "d2c" else start + delay
+            self.meter.on_transmission(at, at + ser, self.direction, nbytes)
         if self.trace.enabled:
             self.trace.add(self.process, self.name, label, start, ser + delay, bytes=nbytes)
         yield self.env.timeout(start - now + ser + delay)

@@ -40,6 +40,34 @@ def _pct(values, q):
     return float(np.percentile(values, q)) if len(values) else 0.0
 
 
+def energy_metrics(scn, users, tokens: int) -> dict:
+    """Device energy a token and its parts (J), mean over users: compute, the radio's states (each
+    user's RadioMeter, closed after the tail that follows its answer), the baseline while it waited."""
+    power = scn.device.power
+    if power is None:
+        return {}
+    parts = {"compute": [], "radio_active": [], "radio_tail": [], "baseline": [], "radio_state_s": []}
+    for u in users:
+        wall = u.stats.done_s - u.stats.arrival_s
+        parts["compute"].append(power.active_w * u.stats.device_busy_s)
+        parts["baseline"].append(power.baseline_w * wall)
+        m = u.meter
+        if m is not None:
+            r = scn.link.radio
+            m.close(u.stats.done_s + r.inactivity_s + r.tail_s)
+            parts["radio_active"].append(m.energy_j["connected"] + m.energy_j["promotion"] + m.data_j)
+            parts["radio_tail"].append(m.energy_j["tail"] + m.energy_j["idle"])
+            parts["radio_state_s"].append(m.state_s - m.delay_s - (r.inactivity_s + r.tail_s))
+        else:
+            parts["radio_active"].append(0.0)
+            parts["radio_tail"].append(0.0)
+            parts["radio_state_s"].append(wall)
+    out = {f"device_energy_{k}_j": float(np.mean(v)) for k, v in parts.items() if k != "radio_state_s"}
+    out["device_energy_j_per_token"] = sum(out.values()) / tokens
+    out["radio_state_s_mean"] = float(np.mean(parts["radio_state_s"]))
+    return out
+
+
 def summarise(scn, users, links, cloud, *, n_events, wall_s, tokens, tpot: Reservoir) -> dict:
     """A flat dict of metrics; keys shared with the estimate's JSON keep its names and units."""
     b, n = scn.batch, scn.prompt_tokens
@@ -50,7 +78,7 @@ def summarise(scn, users, links, cloud, *, n_events, wall_s, tokens, tpot: Reser
     d2c = {ph: sum(up.bytes[ph] for up, _ in links) for ph in ("prefill", "decode")}
     generated = len(users) * b * tokens
     decoded = tpot.count * b
-    out = {
+    out = {**energy_metrics(scn, users, tokens),
         "users": len(users), "tokens": tokens,
         "prefill_tokens_per_s": float(np.mean([b * n / u.stats.prefill_s for u in users])),
         "decode_tokens_per_s": float(np.mean(decode_tps)) if decode_tps else 0.0,

@@ -16,6 +16,7 @@ from ..specs import SIM_LIMITS, Scenario, require_positive
 from ..step import Step
 from ..workload import stages
 from .cloud import Cloud, DirectCloud
+from ..radio import RadioMeter
 from .link import Link
 from .metrics import Reservoir, summarise
 from .trace import Trace
@@ -76,8 +77,10 @@ def populate(env, cloud, request: Request, *, link, trace, arrivals, rng) -> tup
     for i, at in enumerate(arrivals):
         name = f"user {i}"
         mine = trace.for_process(name)
-        up, down = Link(env, link, "d2c", mine, name, rng), Link(env, link, "c2d", mine, name, rng)
+        meter = RadioMeter(link.radio, float(at)) if link.radio else None
+        up, down = (Link(env, link, d, mine, name, rng=rng, meter=meter) for d in ("d2c", "c2d"))
         u = User(env, name, cloud, (up, down), request, mine)
+        u.meter = meter
         env.process(u.run(float(at)))
         people.append(u)
         links.append((up, down))

@@ -41,6 +41,7 @@ class User:
         self.prompt_tokens, self.tokens, self.on_token = request.prompt_tokens, request.tokens, request.on_token
         self.tpot = request.tpot
         self.stats = UserStats(name)
+        self.meter = None  # radio.RadioMeter of this device, when the link has a radio
 
     def device_work(self, seconds: float, label: str):
         start = self.env.now
