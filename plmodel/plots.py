@@ -153,3 +153,22 @@ def timeline(trace: dict, process: str = "user 0", window: tuple | None = None) 
     ax.set(xlabel="time (ms)", title=f"one decode step of {process}: every layer waits for its round trip")
     ax.grid(alpha=0.3, axis="x")
     return fig
+
+
+def energy_per_token(df, model: str = "llama-2-7b") -> Figure:
+    """Device energy a token (J, log scale) for split, device-only and cloud-only on each network
+    (realistic mode, decode at batch 1)."""
+    d = df[(df["model"] == model) & (df["mode"] == "realistic") & (df["phase"] == "decode")].drop_duplicates("network")
+    fig = _figure(9, 0.5 * len(d) + 1.8, left=0.2)
+    ax = fig.add_subplot(1, 1, 1)
+    y = range(len(d))
+    for k, (col, label) in enumerate((("device_energy_j_per_token", "split, PrivateLoRA"),
+                                      ("device_only_energy_j_per_token", "device only"),
+                                      ("cloud_only_device_energy_j_per_token", "cloud only"))):
+        ax.barh([i + 0.27 * (k - 1) for i in y], d[col], height=0.27, color=f"C{k}", label=label)
+    ax.set_yticks(list(y), [f"{n} ({r * 1e3:.0f} ms)" for n, r in zip(d["network"], d["rtt_s"])])
+    ax.set_xscale("log")
+    ax.set_xlabel("device energy per generated token (J), log scale")
+    ax.set_title(f"{model}, rank {int(d['rank_c2d'].iloc[0])}: energy on the device (network, RTT)")
+    ax.legend(loc="lower right", fontsize=8)
+    return fig

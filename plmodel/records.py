@@ -17,6 +17,8 @@ BASELINE_KEYS = ("device_memory_bytes", "device_matmul_weight_bytes", "device_fl
                  "device_only_flop_per_token", "device_only_3bit_memory_bytes", "device_only_4bit_memory_bytes",
                  "device_only_3bit_fits", "device_only_4bit_fits", "c2d_bytes_per_token", "d2c_bytes_per_token",
                  "traffic_saving", "break_even_rtt_s", "cloud_speed_source", "round_trips_per_step")
+ENERGY_KEYS = ("device_energy_j_per_token", "device_only_energy_j_per_token", "cloud_only_device_energy_j_per_token",
+               "energy_break_even_rtt_s", "tokens_per_battery_percent")
 SIM_KEYS = ("tpot_p50_s", "tpot_p99_s", "aggregate_tokens_per_s", "cloud_utilization")
 
 
@@ -58,6 +60,7 @@ def task_records(task) -> list:
         rec["ttft_s"] = sim["ttft_s"] if sim else float(e.prefill.total_s)
         rec.update(phase_fields(e, phase))
         rec.update({k: flat[k] for k in BASELINE_KEYS})
+        rec.update({k: flat.get(k) for k in ENERGY_KEYS})
         if sim:
             rec.update({k: sim[k] for k in SIM_KEYS})
             rec["users"], rec["tokens"], rec["seed"] = task.users, task.tokens, task.seed

@@ -16,6 +16,7 @@ from pathlib import Path
 from . import paperdata
 from .errors import PlmodelError
 from .interrupt import die_with_parent
+from .claims import claims_markdown
 from .tables import markdown, paper_comparison
 
 
@@ -43,6 +44,10 @@ def figure_jobs(df) -> list:
         jobs.append(("rtt", "rtt_sensitivity", {}))
     if df["network"].nunique() > 1 and df["model"].nunique() == 1 and set(df["phase"]) == {"prefill", "decode"}:
         jobs.append(("networks", "networks", {}))
+    if "device_energy_j_per_token" in df and df["device_energy_j_per_token"].notna().any() \
+            and df["network"].nunique() > 1 and (df["mode"] == "realistic").any():
+        for model in df["model"].unique():
+            jobs.append((f"energy_{model}", "energy_per_token", {"model": model}))
     return jobs
 
 
@@ -105,6 +110,7 @@ def report_markdown(df, cfg, figure_names) -> str:
     comp = paper_comparison(df[df["mode"] == "paper"], paperdata.figure_7b()) if (df["mode"] == "paper").any() else []
     if len(comp):
         lines += ["## Against the paper's 7B figure", "", *paper_summary(df, comp), ""]
+    lines += claims_markdown(df)
     lines += ["## Where this departs from the paper", "",
               "Paper mode follows the paper's accounting: no latency, the decode counting only the slower link "
               "direction. The realistic mode and the simulation wait for every round trip; see README.md.", ""]

@@ -23,8 +23,9 @@ from .units import MS
 
 AXES = {"models": None, "ranks": None, "rank_pairs": None, "phases": list(PHASES), "batch_sizes": [1],
         "prompt_tokens": [128], "cloud": ["a100-80g-pcie"], "device": ["iphone-13-pro-max"],
-        "network": ["5g-median"], "rtt_ms": [None], "targets": ["q,k,v"], "cloud_runtime": [None]}
-SETTINGS = {"engine": "analytical", "mode": "realistic", "tokens": 32, "users": 1, "seed": 0, "name": None}
+        "network": ["5g-median"], "rtt_ms": [None], "targets": ["q,k,v"], "cloud_runtime": [None],
+        "mode": ["realistic"]}
+SETTINGS = {"engine": "analytical", "tokens": 32, "users": 1, "seed": 0, "name": None}
 SCHEMA = {**{k: False for k in AXES}, **{k: False for k in SETTINGS}, "grids": False}
 ENGINES = ("analytical", "simulation")
 #: The sweep key that sets each scenario field, to name it in errors the core raises.
@@ -85,8 +86,6 @@ def _setting(data: dict, key: str, src: str):
         _ints([value], key, src, minimum=0)
     elif key == "engine" and value not in ENGINES:
         raise PlmodelError(f'field "engine": expected analytical or simulation, got {value!r}', src)
-    elif key == "mode" and value not in MODES:
-        raise PlmodelError(f'field "mode": expected paper or realistic, got {value!r}', src)
     elif key == "name" and value is not None and not isinstance(value, str):
         raise PlmodelError(f'field "name": expected text, got {value!r}', src)
     return value
@@ -155,20 +154,29 @@ def _axis_values(axes: dict, src: str, cache: dict) -> dict:
                         for t in _as_list(axes, "targets", src, nested=True)],
             "batches": _ints(_as_list(axes, "batch_sizes", src), "batch_sizes", src),
             "prompts": _ints(_as_list(axes, "prompt_tokens", src), "prompt_tokens", src),
-            "rtts": _as_list(axes, "rtt_ms", src), "runtimes": runtimes, **_profiles(axes, src, cache)}
+            "rtts": _as_list(axes, "rtt_ms", src), "runtimes": runtimes, "modes": _modes(axes, src),
+            **_profiles(axes, src, cache)}
+
+
+def _modes(axes: dict, src: str) -> list:
+    modes = _as_list(axes, "mode", src)
+    for m in modes:
+        if m not in MODES:
+            raise PlmodelError(f'field "mode": expected paper or realistic, got {m!r}', src)
+    return modes
 
 
 def _grid_tasks(axes: dict, settings: dict, src: str, cache: dict) -> list:
     """Validated tasks of one grid (the product of its axes, phases kept together)."""
     v = _axis_values(axes, src, cache)
     tasks = []
-    for model, (rc, rd), tg, b, n, cloud, device, link, rtt, runtime in itertools.product(
+    for model, (rc, rd), tg, b, n, cloud, device, link, rtt, runtime, mode in itertools.product(
             v["models"], v["ranks"], v["targets"], v["batches"], v["prompts"], v["cloud"], v["device"],
-            v["network"], v["rtts"], v["runtimes"]):
+            v["network"], v["rtts"], v["runtimes"], v["modes"]):
         try:
             adapter = AdapterSpec(rc, rd, tuple(t.strip() for t in tg.split(",")))
             ln = link if rtt is None else replace(link, rtt_s=rtt * MS)
-            scn = Scenario(model, adapter, cloud, device, ln, b, n, settings["mode"], runtime)
+            scn = Scenario(model, adapter, cloud, device, ln, b, n, mode, runtime)
         except PlmodelError as exc:
             raise exc.named(SWEEP_KEY_OF, src) from None
         tasks.append(Task(scn, tuple(v["phases"]), tg, settings["engine"], settings["tokens"], settings["users"],
