@@ -70,7 +70,8 @@ def energy_view(scn: Scenario, devices: tuple, cloud, tokens: int):
     best, bits = own[0] if own else (None, None)
     rtt = energy_break_even_rtt_s(scn, tokens, best.j_per_token) if best else None
     return EnergyView(tokens, split, cloud_only_energy(scn, cloud, tokens), best, bits, rtt,
-                      split.tokens_per_battery_percent(scn.device.power))
+                      split.tokens_per_battery_percent(scn.device.power),
+                      scn.link.radio.promotion_s if scn.link.radio else 0.0)
 
 
 def estimate(scn: Scenario, tokens: int = 128) -> Estimate:

@@ -68,6 +68,7 @@ class EnergyView:
     device_only_bits: int | None
     break_even_rtt_s: float | None  # None: split never costs more below 10 s, or no yardstick
     tokens_per_battery_percent: float  # split
+    promotion_delay_s: float = 0.0  # the radio's promotion from idle: the first round trip of an answer waits for it
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,8 @@ def flatten(e: Estimate) -> dict:
     if e.cloud_usd_per_million_tokens is not None:
         out["cloud_usd_per_million_tokens"] = e.cloud_usd_per_million_tokens
     out.update(_energy_fields(e.energy))
+    if e.energy is not None:  # an answer that starts from an idle radio waits for its promotion first
+        out["ttft_after_idle_s"] = out["ttft_s"] + e.energy.promotion_delay_s
     out.update(e.extra)
     return out
 
@@ -161,7 +164,8 @@ def _energy_fields(v: EnergyView | None) -> dict:
            "device_only_energy_j_per_token": v.device_only.j_per_token if v.device_only else None,
            "device_only_energy_bits": v.device_only_bits,
            "cloud_only_device_energy_j_per_token": v.cloud_only.j_per_token,
-           "energy_break_even_rtt_s": v.break_even_rtt_s, "tokens_per_battery_percent": v.tokens_per_battery_percent}
+           "energy_break_even_rtt_s": v.break_even_rtt_s, "tokens_per_battery_percent": v.tokens_per_battery_percent,
+           "promotion_delay_s": v.promotion_delay_s}
     for name, en in (("split", v.split), ("device_only", v.device_only), ("cloud_only", v.cloud_only)):
         for part in ("compute", "radio_active", "radio_tail", "baseline"):
             out[f"{name}_energy_{part}_j"] = getattr(en, f"{part}_j") if en else None
