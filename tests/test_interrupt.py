@@ -90,13 +90,13 @@ def test_sigterm_during_simulate_writes_no_trace(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def start_testbed(tmp_path):
+def start_testbed(tmp_path, shaping="app"):
     """A long testbed session (torch needed); returns it once its cloud process is up."""
     pytest.importorskip("torch")
     proc = subprocess.Popen([sys.executable, "-m", "plmodel", "testbed", "--calibration",
                              str(Path(__file__).resolve().parents[1] / "hardware_profiles" / "apple-m2.yaml"),
-                             "--tokens", "5000", "--rtt-ms", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                             "--tokens", "5000", "--rtt-ms", "20", "--shaping", shaping],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)  # polling for the evidence (the cloud process), not waiting a fixed time
@@ -114,3 +114,24 @@ def test_testbed_leaves_no_cloud_process(tmp_path, sig):
     proc.communicate(timeout=60)
     assert proc.returncode == (143 if sig == signal.SIGTERM else -signal.SIGKILL)
     assert wait_gone(cloud) == set()
+
+
+def netns_allowed() -> bool:
+    probe = f"plmodelprobe{os.getpid()}"
+    ok = subprocess.run(["ip", "netns", "add", probe], capture_output=True).returncode == 0
+    if ok:
+        subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    return ok
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir() or not netns_allowed(), reason="needs root and network namespaces")
+def test_testbed_sigterm_removes_its_namespace(tmp_path):
+    """With --shaping tbf, SIGTERM removes the network namespace, the veth pair and the cloud process."""
+    proc, cloud = start_testbed(tmp_path, "tbf")
+    tag = proc.pid % 100000
+    assert f"plmodel{tag}" in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 143 and wait_gone(cloud) == set()
+    assert f"plmodel{tag}" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert subprocess.run(["ip", "link", "show", f"plh{tag}"], capture_output=True).returncode != 0
