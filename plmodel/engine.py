@@ -7,6 +7,7 @@ two plus the part of the shorter that the runtime does not overlap. Pure; inputs
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,7 +96,16 @@ def stack_s(engine: Engine, model, step: Step, bits: tuple, *, with_ends: bool) 
 
 def engines(scn) -> tuple:
     """(cloud engine, device engine) of a scenario: its hardware with the runtimes it runs, the cloud
-    on as many GPUs as its memory needs (feasibility.cloud_fit)."""
+    on as many GPUs as its memory needs (feasibility.cloud_fit). Memoised for hashable scenarios (a
+    simulation asks once a token); a vectorised one (array ranks) is computed each time."""
+    try:
+        return _engines(scn)
+    except TypeError:  # unhashable: numpy arrays in the adapter
+        return _engines.__wrapped__(scn)
+
+
+@functools.lru_cache(maxsize=256)
+def _engines(scn) -> tuple:
     from .feasibility import cloud_fit
 
     cloud_rt, device_rt = runtimes.resolve(scn)

@@ -55,6 +55,14 @@ class RadioMeter:
         does not fit between the previous moment seen and `start_s` is a delay (`delay_s`) that lengthens
         the wall time (the first round trip after a long idle)."""
         r = self.radio
+        last = self.last_end
+        if last is not None and self.now <= start_s <= last + r.inactivity_s:  # the usual case: still connected
+            dt = end_s - self.now
+            self.time_s["connected"] += dt
+            self.energy_j["connected"] += dt * r.connected_w
+            self.now = self.last_end = end_s
+            self.data_j += nbytes * 8e-6 * (r.j_per_mbit_up if direction == "d2c" else r.j_per_mbit_down)
+            return
         if self.idle_before(start_s):  # idle until the promotion begins; what does not fit before start delays it
             self._coast(max(self.now, start_s - r.promotion_s))
             self.delay_s += max(0.0, r.promotion_s - (start_s - self.now))
