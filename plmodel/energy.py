@@ -106,8 +106,13 @@ def energy_break_even_rtt_s(scn, tokens: int, device_j_per_token: float, high_s:
     def split_j(rtt):
         return split_energy(replace(scn, link=replace(scn.link, rtt_s=rtt), mode="realistic"), tokens).j_per_token
 
-    if split_j(0.0) >= device_j_per_token:
+    at_zero = split_j(0.0)
+    if at_zero >= device_j_per_token:
         return 0.0
+    slope = (split_j(1e-3) - at_zero) / 1e-3  # energy is affine in RTT while the radio's regime holds
+    guess = (device_j_per_token - at_zero) / slope if slope > 0 else high_s
+    if guess < high_s and abs(split_j(guess) - device_j_per_token) <= 1e-9 * device_j_per_token:
+        return guess
     if split_j(high_s) < device_j_per_token:
         return None
     lo, hi = 0.0, high_s
