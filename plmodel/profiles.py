@@ -45,7 +45,7 @@ def profile_dirs() -> dict:
     bundled = here / "profiles_data"
     root = bundled if bundled.is_dir() else here.parent
     return {"hardware": root / "hardware_profiles", "network": root / "network_profiles",
-            "radio": root / "radio_profiles"}
+            "radio": root / "radio_profiles", "sweeps": root / "sweeps", "notebooks": root / "notebooks"}
 
 
 def available(kind: str) -> list:

@@ -169,3 +169,25 @@ def test_paths_resolve_relative_to_the_sweep_file(tmp_path, monkeypatch):
     monkeypatch.chdir("/")
     (task,) = load_sweep(cfg).tasks
     assert (task.scenario.link.c2d_bps, task.scenario.link.rtt_s) == (7e6, pytest.approx(9e-3))
+
+
+def test_study_records_its_provenance_and_examples_need_no_checkout(tmp_path):
+    """--example runs a shipped sweep by name; the study holds the version and the hash of its config
+    and of every profile it used, each equal to the file's."""
+    import hashlib
+    import json
+
+    import plmodel as package
+    from plmodel.profiles import profile_dirs
+
+    plmodel_run = plmodel
+    res = plmodel_run("sweep", "--example", "networks", "--out", str(tmp_path / "s"))
+    assert res.returncode == 0, res.stderr
+    prov = json.loads((tmp_path / "s" / "PROVENANCE.json").read_text())
+    assert prov["plmodel_version"] == package.__version__
+    assert prov["config"]["sha256"] == hashlib.sha256((profile_dirs()["sweeps"] / "networks.yaml").read_bytes()).hexdigest()
+    lte = profile_dirs()["network"] / "lte.yaml"
+    assert prov["profiles"]["network_profiles/lte.yaml"] == hashlib.sha256(lte.read_bytes()).hexdigest()
+    assert {"radio_profiles/lte.yaml", "hardware_profiles/a100-80g-pcie.yaml"} <= set(prov["profiles"])
+    bad = plmodel_run("sweep", "--example", "nope", "--out", str(tmp_path / "t"))
+    assert bad.returncode == 2 and "--example" in bad.stderr

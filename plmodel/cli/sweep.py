@@ -18,7 +18,9 @@ HELP = "run a YAML sweep into a folder of CSV, figures and a report"
 
 
 def register_arguments(p) -> None:
-    p.add_argument("config", help="sweep YAML file (see sweeps/)")
+    p.add_argument("config", nargs="?", help="sweep YAML file (see sweeps/)")
+    p.add_argument("--example", metavar="NAME", help="a shipped sweep instead of a file (works after a plain wheel "
+                   "install): " + ", ".join(shipped_sweeps()))
     p.add_argument("--out", required=True, help="output folder (created; must not be an existing file)")
     p.add_argument("--jobs", type=int, help="processes (default: 1 for the analytical engine, all cores for simulation)")
     p.add_argument("--engine", choices=("analytical", "simulation"), help="override the config's engine")
@@ -34,23 +36,42 @@ def argparse_bool():
     return argparse.BooleanOptionalAction
 
 
+def shipped_sweeps() -> list:
+    from ..profiles import profile_dirs
+
+    return sorted(p.stem for p in profile_dirs()["sweeps"].glob("*.yaml"))
+
+
+def config_path(args) -> str:
+    """The sweep file: the positional path, or a shipped example by name (exactly one of them)."""
+    from ..profiles import profile_dirs
+
+    if (args.config is None) == (args.example is None):
+        raise PlmodelError("give a sweep YAML file or --example NAME (one of them)")
+    if args.example is None:
+        return args.config
+    if args.example not in shipped_sweeps():
+        raise PlmodelError(f"--example: unknown sweep {args.example!r}; expected one of {', '.join(shipped_sweeps())}")
+    return str(profile_dirs()["sweeps"] / f"{args.example}.yaml")
+
+
 def run(args) -> int:
     from ..records import default_jobs, run_tasks
     from ..report import FigureWorker, check_out, write_study
     from ..sweep import load_sweep
 
-    out = Path(args.out)
+    out, config = Path(args.out), config_path(args)
     check_out(out, args.force)
-    cfg = load_sweep(args.config, engine=args.engine)
+    cfg = load_sweep(config, engine=args.engine)
     jobs = default_jobs(cfg.engine) if args.jobs is None else args.jobs
     if jobs < 1:
         raise PlmodelError(f"--jobs: expected an integer >= 1, got {jobs}")
     seconds, nbytes = budget.sweep_cost(cfg.tasks, jobs)
-    budget.check(seconds, nbytes, f"sweep of {len(cfg.tasks):,} points on {jobs} processes", args.config, args.yes)
+    budget.check(seconds, nbytes, f"sweep of {len(cfg.tasks):,} points on {jobs} processes", config, args.yes)
     with FigureWorker() as figures:  # imports matplotlib meanwhile; an interruption leaves --out untouched
         records = run_tasks(cfg.tasks, jobs, args.progress)
         from ..tables import to_frame
 
-        names = write_study(out, args.config, to_frame(records), cfg, args.force, figures)
+        names = write_study(out, config, to_frame(records), cfg, args.force, figures)
     print(f"{len(records)} points ({len(cfg.tasks)} configurations, engine {cfg.engine}) -> {out}/: {', '.join(names)}")
     return 0
