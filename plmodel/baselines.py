@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from . import accounting
 from .engine import Engine, engines, stack_s
 from .models import parameter_count
-from .result import CloudOnly, DeviceOnly
+from .result import CloudOnly, DeviceOnly, as_float
 from .step import Step
 from .workload import bytes_per_weight, residency
 
@@ -15,15 +13,11 @@ from .workload import bytes_per_weight, residency
 DEVICE_ONLY_BITS = (3, 4)
 
 
-def _f(x) -> float:
-    return float(np.asarray(x))
-
-
 def whole_model(engine: Engine, scn, phase: str, bits: int) -> tuple:
     """(tokens/s, source) of the whole model (stack, embedding, LM head) on one engine."""
     step = Step(phase, scn.batch, scn.prompt_tokens)
     t, source = stack_s(engine, scn.model, step, (bits, scn.adapter.act_bits), with_ends=True)
-    return _f(step.tokens / t), source
+    return as_float(step.tokens / t), source
 
 
 def device_only(scn, bits: int) -> DeviceOnly:
@@ -45,4 +39,4 @@ def cloud_only(scn) -> CloudOnly:
     pre, _ = whole_model(engine, scn, "prefill", bits)
     dec, source = whole_model(engine, scn, "decode", bits)
     rtt = accounting.of(scn).link(scn.link).rtt_s
-    return CloudOnly(pre, dec, _f(scn.batch * scn.prompt_tokens / pre + rtt), source)
+    return CloudOnly(pre, dec, as_float(scn.batch * scn.prompt_tokens / pre + rtt), source)

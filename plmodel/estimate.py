@@ -9,7 +9,7 @@ from .accounting import StepTime
 from .baselines import DEVICE_ONLY_BITS, cloud_only, device_only
 from .energy import cloud_only_energy, device_only_energy, energy_break_even_rtt_s, split_energy
 from .feasibility import require_cloud_fit, split_fits_device
-from .result import BreakEven, EnergyView, Estimate, Traffic
+from .result import BreakEven, EnergyView, Estimate, Traffic, as_float
 from .specs import Scenario
 from .step import Step
 from .units import MS
@@ -17,10 +17,6 @@ from .workload import residency, step_work
 
 #: RTTs (ms) at which the estimate also reports decode tokens/s: the latency cost at a glance.
 RTT_PROBES_MS = (0, 5, 20, 50)
-
-
-def _f(x) -> float:
-    return float(np.asarray(x))
 
 
 def traffic(scn: Scenario) -> Traffic:
@@ -53,10 +49,10 @@ def latency_view(scn: Scenario, n_latencies: int, yardstick) -> tuple:
     the fastest device-only precision that fits (absent, with the reason, when none fits)."""
     real = accounting.realistic().step_time(scn, Step("decode", scn.batch, scn.prompt_tokens))
     base = real.total_s - real.latency_s
-    probes = {ms: _f(scn.batch / (base + n_latencies * ms * MS)) for ms in RTT_PROBES_MS}
+    probes = {ms: as_float(scn.batch / (base + n_latencies * ms * MS)) for ms in RTT_PROBES_MS}
     if yardstick is None:
         return probes, BreakEven(None, None, "no device-only precision fits the device's memory")
-    rtt = _f(break_even_rtt_s(real, n_latencies, scn.batch / yardstick.decode_tokens_per_s))
+    rtt = as_float(break_even_rtt_s(real, n_latencies, scn.batch / yardstick.decode_tokens_per_s))
     return probes, BreakEven(rtt, yardstick.bits, f"against device-only {yardstick.bits}-bit, the fastest that fits")
 
 
@@ -99,7 +95,7 @@ def estimate(scn: Scenario, tokens: int = 128) -> Estimate:
         device_only_flop_per_token=float(one_layer + 2 * scn.model.d_model * scn.model.vocab_size),
         decode_tokens_per_s_at_rtt=probes, break_even=break_even, cloud_fit=fit, split_fits_device=split_fits_device(scn),
         cloud_runtime=cloud_rt.name, device_runtime=device_rt.name,
-        cloud_usd_per_million_tokens=max(fit.gpus, 1) * price / 3600 / _f(dec.tokens_per_s) * 1e6 if price else None)
+        cloud_usd_per_million_tokens=max(fit.gpus, 1) * price / 3600 / as_float(dec.tokens_per_s) * 1e6 if price else None)
 
 
 def inputs(scn: Scenario) -> dict:

@@ -17,9 +17,9 @@ import yaml
 
 from .errors import PlmodelError
 from .models import canonical_model_name
+from .power_profiles import power_from_mapping, radio_for
 from .runtimes import lookup
 from .specs import BandwidthJitterSpec, HardwareSpec, JitterSpec, LinkSpec, MeasuredSpeed
-from .power_profiles import power_from_mapping, radio_for
 from .units import GBYTE, GIB, MBIT, MS, TERA, US
 
 HARDWARE_KEYS = {

@@ -15,10 +15,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from . import paperdata
+from .claims import claims_markdown
 from .errors import PlmodelError
 from .interrupt import die_with_parent
 from .provenance import provenance
-from .claims import claims_markdown
 from .tables import markdown, paper_comparison
 
 

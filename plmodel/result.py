@@ -9,7 +9,8 @@ import numpy as np
 from .accounting import StepTime
 
 
-def _f(x) -> float:
+def as_float(x) -> float:
+    """A 0-d array or numpy scalar as a Python float (the JSON and tables want floats)."""
     return float(np.asarray(x))
 
 
@@ -105,9 +106,9 @@ class Estimate:
 
 
 def _step_fields(prefix: str, st: StepTime) -> dict:
-    return {f"{prefix}_cloud_s": _f(st.cloud_s), f"{prefix}_device_s": _f(st.device_s),
-            f"{prefix}_transfer_s": _f(st.transfer_s), f"{prefix}_latency_s": _f(st.latency_s),
-            f"{prefix}_step_s": _f(st.total_s)}
+    return {f"{prefix}_cloud_s": as_float(st.cloud_s), f"{prefix}_device_s": as_float(st.device_s),
+            f"{prefix}_transfer_s": as_float(st.transfer_s), f"{prefix}_latency_s": as_float(st.latency_s),
+            f"{prefix}_step_s": as_float(st.total_s)}
 
 
 def _device_only_fields(d: DeviceOnly) -> dict:
@@ -124,9 +125,9 @@ def flatten(e: Estimate) -> dict:
     out = dict(e.inputs)
     out.update({"cloud_runtime": e.cloud_runtime, "device_runtime": e.device_runtime})
     out.update({
-        "prefill_tokens_per_s": _f(e.prefill.tokens_per_s), "ttft_s": _f(e.prefill.total_s),
-        "decode_tokens_per_s": _f(dec.tokens_per_s), "decode_tokens_per_s_per_user": _f(1 / dec.total_s),
-        "tpot_s": _f(dec.total_s), "cloud_speed_source": dec.cloud_source,
+        "prefill_tokens_per_s": as_float(e.prefill.tokens_per_s), "ttft_s": as_float(e.prefill.total_s),
+        "decode_tokens_per_s": as_float(dec.tokens_per_s), "decode_tokens_per_s_per_user": as_float(1 / dec.total_s),
+        "tpot_s": as_float(dec.total_s), "cloud_speed_source": dec.cloud_source,
         **_step_fields("prefill", e.prefill), **_step_fields("decode", dec),
         "round_trips_per_step": e.round_trips_per_step,
         "c2d_bytes_per_token": t.c2d_bytes_per_token, "d2c_bytes_per_token": t.d2c_bytes_per_token,
@@ -134,8 +135,8 @@ def flatten(e: Estimate) -> dict:
         "traffic_saving": t.saving, "device_memory_bytes": e.device_memory_bytes,
         "device_matmul_weight_bytes": e.device_matmul_weight_bytes, "device_flop_per_token": e.device_flop_per_token,
         "cloud_memory_bytes": e.cloud_memory_bytes,
-        "split_lora_prefill_tokens_per_s": _f(e.lora_prefill.tokens_per_s),
-        "split_lora_decode_tokens_per_s": _f(e.lora_decode.tokens_per_s),
+        "split_lora_prefill_tokens_per_s": as_float(e.lora_prefill.tokens_per_s),
+        "split_lora_decode_tokens_per_s": as_float(e.lora_decode.tokens_per_s),
         "cloud_only_prefill_tokens_per_s": e.cloud_only.prefill_tokens_per_s, "cloud_only_ttft_s": e.cloud_only.ttft_s,
         "cloud_only_decode_tokens_per_s": e.cloud_only.decode_tokens_per_s,
         "cloud_only_decode_source": e.cloud_only.source, "cloud_only_runtime": e.cloud_runtime,

@@ -280,8 +280,8 @@ class Scenario:
     batch: int = 1
     prompt_tokens: int = 128
     mode: str = "realistic"
-    cloud_runtime: RuntimeSpec | None = None  # None: the default (see plmodel.runtimes.resolve)
-    device_runtime: RuntimeSpec | None = None
+    cloud_runtime: object = None  # runtimes.RuntimeSpec; None: the default (see plmodel.runtimes.resolve)
+    device_runtime: object = None
 
     def __post_init__(self):
         require_positive("batch", self.batch, integer=True, maximum=LIMITS["batch"])

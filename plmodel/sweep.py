@@ -18,7 +18,7 @@ from .errors import PlmodelError
 from .models import resolve_model
 from .profiles import check_keys, load_hardware, load_link, read_mapping
 from .runtimes import lookup
-from .specs import LIMITS, MODES, PHASES, PROJECTIONS, SIM_LIMITS, AdapterSpec, Scenario
+from .specs import LIMITS, MODES, PHASES, SIM_LIMITS, AdapterSpec, Scenario
 from .units import MS
 
 AXES = {"models": None, "ranks": None, "rank_pairs": None, "phases": list(PHASES), "batch_sizes": [1],

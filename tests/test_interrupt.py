@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from evidence import wait_for_output
 
 BIG_SWEEP = ("models: [7b, 13b, 33b]\nranks: [16, 32, 64, 128, 256]\nbatch_sizes: [1, 2, 4, 8]\n"

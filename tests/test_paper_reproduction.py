@@ -5,8 +5,8 @@ import csv
 import numpy as np
 import pytest
 
-from plmodel import paperdata as paper
 from plmodel import accounting
+from plmodel import paperdata as paper
 from plmodel.estimate import estimate as estimate_typed
 from plmodel.models import PRESETS, matmul_param_count
 from plmodel.specs import AdapterSpec, Scenario

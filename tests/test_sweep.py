@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from evidence import wait_for_output
 
 from plmodel.errors import PlmodelError

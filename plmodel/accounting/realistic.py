@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..engine import engines, stack_s
 from ..link import mean_extra_delay_s
-from ..workload import adapted_layer_indices, step_work, stage_works
+from ..workload import adapted_layer_indices, stage_works, step_work
 from .base import Accounting, Pieces, StepTime, zeros_like
 
 

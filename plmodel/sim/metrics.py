@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 #: Per-token samples kept for percentiles: all of them up to this many, then a uniform reservoir, so
 #: memory stays bounded whatever users x tokens is (percentiles within ~0.1 % at 1e6 samples).
 MAX_SAMPLES = 1_000_000

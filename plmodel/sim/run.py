@@ -12,11 +12,11 @@ import simpy
 from .. import accounting
 from ..errors import PlmodelError
 from ..feasibility import require_cloud_fit
+from ..radio import RadioMeter
 from ..specs import SIM_LIMITS, Scenario, require_positive
 from ..step import Step
 from ..workload import stages
 from .cloud import Cloud, DirectCloud
-from ..radio import RadioMeter
 from .link import Link
 from .metrics import Reservoir, summarise
 from .trace import Trace
