@@ -67,7 +67,8 @@ def energy_view(scn: Scenario, devices: tuple, cloud, tokens: int):
     rtt = energy_break_even_rtt_s(scn, tokens, best.j_per_token) if best else None
     return EnergyView(tokens, split, cloud_only_energy(scn, cloud, tokens), best, bits, rtt,
                       split.tokens_per_battery_percent(scn.device.power),
-                      scn.link.radio.promotion_s if scn.link.radio else 0.0)
+                      scn.link.radio.promotion_s if scn.link.radio else 0.0,
+                      tuple((b, en) for en, b in sorted(own, key=lambda x: x[1])))
 
 
 def estimate(scn: Scenario, tokens: int = 128) -> Estimate:

@@ -70,6 +70,7 @@ class EnergyView:
     break_even_rtt_s: float | None  # None: split never costs more below 10 s, or no yardstick
     tokens_per_battery_percent: float  # split
     promotion_delay_s: float = 0.0  # the radio's promotion from idle: the first round trip of an answer waits for it
+    device_only_by_bits: tuple = ()  # (bits, energy.Energy) of every device-only precision that fits
 
 
 @dataclass(frozen=True)
@@ -171,4 +172,6 @@ def _energy_fields(v: EnergyView | None) -> dict:
         for part in ("compute", "radio_active", "radio_tail", "baseline"):
             out[f"{name}_energy_{part}_j"] = getattr(en, f"{part}_j") if en else None
         out[f"{name}_answer_s"] = en.wall_s if en else None
+    for bits, en in v.device_only_by_bits:
+        out[f"device_only_{bits}bit_energy_j_per_token"] = en.j_per_token
     return out

@@ -91,7 +91,8 @@ def test_estimate_json_carries_the_energy_fields(scenario):
     """The flat record has the fields issue 12 names, positive and finite where they apply."""
     e = estimate(scenario(link=load_link("5g-median"))).flat()
     for key in ("device_energy_j_per_token", "device_only_energy_j_per_token", "cloud_only_device_energy_j_per_token",
-                "energy_break_even_rtt_s", "tokens_per_battery_percent"):
+                "energy_break_even_rtt_s", "tokens_per_battery_percent", "device_only_3bit_energy_j_per_token",
+                "device_only_4bit_energy_j_per_token"):
         assert 0 < e[key] < math.inf, key
 
 

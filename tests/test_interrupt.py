@@ -115,6 +115,12 @@ def test_testbed_leaves_no_cloud_process(tmp_path, sig):
     assert wait_gone(cloud) == set()
 
 
+def namespaces() -> set:
+    """The names of the network namespaces (`ip netns list` lines read "name (id: n)")."""
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
 def netns_allowed() -> bool:
     probe = f"plmodelprobe{os.getpid()}"
     ok = subprocess.run(["ip", "netns", "add", probe], capture_output=True).returncode == 0
@@ -128,9 +134,9 @@ def test_testbed_sigterm_removes_its_namespace(tmp_path):
     """With --shaping tbf, SIGTERM removes the network namespace, the veth pair and the cloud process."""
     proc, cloud = start_testbed(tmp_path, "tbf")
     tag = proc.pid % 100000
-    assert f"plmodel{tag}" in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert f"plmodel{tag}" in namespaces()
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
     assert proc.returncode == 143 and wait_gone(cloud) == set()
-    assert f"plmodel{tag}" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert f"plmodel{tag}" not in namespaces()
     assert subprocess.run(["ip", "link", "show", f"plh{tag}"], capture_output=True).returncode != 0

@@ -120,16 +120,15 @@ def energy(e) -> list:
     rows = [f"Device energy of an answer of {v.tokens} tokens (J; the device's power profile and the link's radio)",
             _row("", "J/token", "compute", "radio", "radio tail", "baseline", "answer s", width=30)]
     options = [("split, PrivateLoRA", v.split), ("cloud only", v.cloud_only)]
-    options.append((f"device only {v.device_only_bits}-bit", v.device_only) if v.device_only else
-                   ("device only (none fits)", None))
+    options += [(f"device only {b}-bit", en) for b, en in v.device_only_by_bits] or [("device only (none fits)", None)]
     for label, en in options:
         if en is not None:
             rows.append(_row(label, _fmt(en.j_per_token, 3), _fmt(en.compute_j), _fmt(en.radio_active_j),
                              _fmt(en.radio_tail_j), _fmt(en.baseline_j), _fmt(en.wall_s), width=30))
     b = v.break_even_rtt_s
+    where = f"{b * MS:.2f} ms" if b is not None else "- (never below 10 s, or no device-only precision fits)"
     rows.append(f"  split: {v.tokens_per_battery_percent:,.0f} tokens per 1 % of battery; costs more energy a token "
-                "than device-only above an RTT of " + (f"{b * MS:.2f} ms" if b is not None else "- (never below 10 s, "
-                                                        "or no device-only precision fits)"))
+                f"than device-only ({v.device_only_bits}-bit, the cheapest that fits) above an RTT of {where}")
     return rows
 
 
