@@ -32,7 +32,33 @@ def exit_status(exc: KeyboardInterrupt) -> int:
 
 
 def signal_name(exc: KeyboardInterrupt) -> str:
-    return signal.Signals(exc.signum).name if isinstance(exc, Interrupted) else "SIGINT (Ctrl-C)"
+    signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+    return "SIGINT (Ctrl-C)" if signum == signal.SIGINT else signal.Signals(signum).name
+
+
+@contextlib.contextmanager
+def deferred():
+    """Inside, SIGINT and SIGTERM are only noted, and the `poll()` this yields raises Interrupted at a
+    point the caller chooses: a signal raised anywhere could land inside a library holding a lock (a
+    progress bar's), which then never lets go. Long loops call poll() often (the simulation, a token)."""
+    noted = []
+
+    def note(signum, _frame):
+        noted.append(signum)
+
+    def poll():
+        if noted:
+            raise Interrupted(noted[0])
+
+    if threading.current_thread() is not threading.main_thread():
+        yield poll
+        return
+    previous = {s: signal.signal(s, note) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield poll
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 @contextlib.contextmanager

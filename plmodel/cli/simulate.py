@@ -16,6 +16,7 @@ from pathlib import Path
 from .. import budget
 from ..errors import PlmodelError
 from ..estimate import estimate
+from ..interrupt import deferred
 from . import scenario_args
 
 INPUT_KEYS = ("model", "rank_c2d", "rank_d2c", "targets", "adapted_layers", "cloud", "device", "network", "mode",
@@ -76,14 +77,19 @@ def run_simulation(scn, args):
     from ..sim import simulate
 
     show = sys.stderr.isatty() if args.progress is None else args.progress
-    with tqdm(total=args.users * args.tokens, desc="tokens", unit="tok", disable=not show, file=sys.stderr,
-              leave=False, mininterval=0.2) as bar:
+    with deferred() as poll, tqdm(total=args.users * args.tokens, desc="tokens", unit="tok", disable=not show,
+                                  file=sys.stderr, leave=False, mininterval=0.2) as bar:
+        def tick():  # a signal stops the run here, between tokens, never inside the bar's lock
+            poll()
+            bar.update()
+
         try:
-            return simulate(scn, args.tokens, args.users, arrival=args.arrival, rate=args.rate, seed=args.seed,
-                            trace=args.trace or False, trace_users=args.trace_users,
-                            on_token=bar.update if show else None)
+            result = simulate(scn, args.tokens, args.users, arrival=args.arrival, rate=args.rate, seed=args.seed,
+                              trace=args.trace or False, trace_users=args.trace_users, on_token=tick)
         except PlmodelError as exc:
             raise exc.named({k: f"--{k}" for k in ("tokens", "users", "arrival", "rate")}) from None
+        poll()
+    return result
 
 
 def render(m: dict, closed, args) -> str:
