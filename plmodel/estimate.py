@@ -43,11 +43,11 @@ def fastest_fitting(devices: tuple):
     return max(fitting, key=lambda d: d.decode_tokens_per_s) if fitting else None
 
 
-def latency_view(scn: Scenario, n_latencies: int, yardstick) -> tuple:
+def latency_view(scn: Scenario, n_latencies: int, yardstick, real: StepTime) -> tuple:
     """({RTT ms: decode tokens/s}, BreakEven), both in the realistic accounting whatever the mode (the
     paper's has no latency): the RTT cost at a glance, and the RTT above which split is slower than
-    the fastest device-only precision that fits (absent, with the reason, when none fits)."""
-    real = accounting.realistic().step_time(scn, Step("decode", scn.batch, scn.prompt_tokens))
+    the fastest device-only precision that fits (absent, with the reason, when none fits). `real` is
+    the decode step in the realistic accounting."""
     base = real.total_s - real.latency_s
     probes = {ms: as_float(scn.batch / (base + n_latencies * ms * MS)) for ms in RTT_PROBES_MS}
     if yardstick is None:
@@ -81,7 +81,8 @@ def estimate(scn: Scenario, tokens: int = 128) -> Estimate:
     mem = residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens)
     devices, cloud = tuple(device_only(scn, bits) for bits in DEVICE_ONLY_BITS), cloud_only(scn)
     yardstick = fastest_fitting(devices)
-    probes, break_even = latency_view(scn, sw.n_round_trips + 1, yardstick)
+    real = dec if acc is accounting.realistic() else accounting.realistic().step_time(scn, dec_step)
+    probes, break_even = latency_view(scn, sw.n_round_trips + 1, yardstick, real)
     one_layer = step_work(scn.model, scn.adapter, Step("decode", 1, scn.prompt_tokens)).layers.cloud_flop
     price = scn.cloud.price_usd_per_hour
     cloud_rt, device_rt = runtimes.resolve(scn)

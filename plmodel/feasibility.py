@@ -47,11 +47,21 @@ def split_fits_device(scn) -> bool:
                 <= device_limit_bytes(scn.device))
 
 
+def cloud_need_bytes(model, adapter, batch, context):
+    """Bytes the cloud holds: weights, A and B, the KV cache of batch x context (arrays allowed)."""
+    r = residency(model, adapter, batch, context)
+    return r.cloud_weight_bytes + r.cloud_adapter_bytes + r.cloud_kv_bytes
+
+
+def cloud_capacity_bytes(hw) -> float:
+    """What one GPU gives weights and KV cache."""
+    return hw.memory_bytes * CLOUD_MEMORY_FRACTION
+
+
 def cloud_fit(scn) -> CloudFit:
     """The cloud's memory need against its GPUs (split and cloud-only hold the same decoder and KV)."""
-    r = residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens)
-    need = float(np.max(r.cloud_weight_bytes + r.cloud_adapter_bytes + r.cloud_kv_bytes))  # a grid: its largest
-    capacity = scn.cloud.memory_bytes * CLOUD_MEMORY_FRACTION
+    need = float(np.max(cloud_need_bytes(scn.model, scn.adapter, scn.batch, scn.prompt_tokens)))  # a grid: its largest
+    capacity = cloud_capacity_bytes(scn.cloud)
     needed = max(1, math.ceil(need / capacity))
     m = scn.model
     groups = [n for n in GROUPS if n >= needed and m.n_heads % n == 0 and m.n_kv_heads % n == 0

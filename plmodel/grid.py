@@ -7,10 +7,9 @@ from dataclasses import replace
 import numpy as np
 
 from . import accounting
-from .feasibility import CLOUD_MEMORY_FRACTION, cloud_fit
+from .feasibility import cloud_capacity_bytes, cloud_fit, cloud_need_bytes
 from .specs import AdapterSpec, Scenario
 from .step import Step
-from .workload import residency
 
 
 def estimate_grid(models, ranks, batches, cloud, device, link, *, mode="realistic", prompt_tokens=128,
@@ -29,9 +28,7 @@ def estimate_grid(models, ranks, batches, cloud, device, link, *, mode="realisti
     for m in models:
         scn = Scenario(m, vec, cloud, device, link, 1, prompt_tokens, mode)
         acc, group = accounting.of(scn), cloud_fit(scn).gpus or 1
-        mem = residency(m, vec, b, prompt_tokens)
-        needed = np.ceil((mem.cloud_weight_bytes + mem.cloud_adapter_bytes + mem.cloud_kv_bytes)
-                         / (cloud.memory_bytes * CLOUD_MEMORY_FRACTION))
+        needed = np.ceil(cloud_need_bytes(m, vec, b, prompt_tokens) / cloud_capacity_bytes(cloud))
         out["cloud_gpus_needed"].append(needed)
         for phase in ("decode", "prefill"):
             tps = acc.step_time(scn, Step(phase, b, prompt_tokens)).tokens_per_s
