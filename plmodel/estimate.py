@@ -71,8 +71,20 @@ def energy_view(scn: Scenario, devices: tuple, cloud, tokens: int):
                       tuple((b, en) for en, b in sorted(own, key=lambda x: x[1])))
 
 
-def estimate(scn: Scenario, tokens: int = 128) -> Estimate:
-    """Everything `plmodel estimate` reports for one scenario; energy is for an answer of `tokens` tokens."""
+def cost_view(scn: Scenario, tokens: int, users):
+    """Cost per million tokens at `users` requests in flight (None: a replica's memory full), split and
+    cloud-only; None in the paper's accounting (it has no load) or where no request fits."""
+    if scn.mode == "paper":
+        return None
+    from .fleet.pricing import cost_at_load
+
+    return cost_at_load(scn, scn.prompt_tokens, tokens, users)
+
+
+def estimate(scn: Scenario, tokens: int = 128, users: float | None = None) -> Estimate:
+    """Everything `plmodel estimate` reports for one scenario; energy is for an answer of `tokens`
+    tokens, cost for `users` requests of `prompt_tokens` + `tokens` in flight (None: a replica's
+    memory full)."""
     fit = require_cloud_fit(scn)
     acc = accounting.of(scn)
     pre_step, dec_step = Step("prefill", scn.batch, scn.prompt_tokens), Step("decode", scn.batch, scn.prompt_tokens)
@@ -84,7 +96,6 @@ def estimate(scn: Scenario, tokens: int = 128) -> Estimate:
     real = dec if acc is accounting.realistic() else accounting.realistic().step_time(scn, dec_step)
     probes, break_even = latency_view(scn, sw.n_round_trips + 1, yardstick, real)
     one_layer = step_work(scn.model, scn.adapter, Step("decode", 1, scn.prompt_tokens)).layers.cloud_flop
-    price = scn.cloud.price_usd_per_hour
     cloud_rt, device_rt = runtimes.resolve(scn)
     return Estimate(
         inputs=inputs(scn), prefill=acc.step_time(scn, pre_step), decode=dec,
@@ -96,8 +107,7 @@ def estimate(scn: Scenario, tokens: int = 128) -> Estimate:
         cloud_only=cloud, device_only=devices, energy=energy_view(scn, devices, cloud, tokens),
         device_only_flop_per_token=float(one_layer + 2 * scn.model.d_model * scn.model.vocab_size),
         decode_tokens_per_s_at_rtt=probes, break_even=break_even, cloud_fit=fit, split_fits_device=split_fits_device(scn),
-        cloud_runtime=cloud_rt.name, device_runtime=device_rt.name,
-        cloud_usd_per_million_tokens=max(fit.gpus, 1) * price / 3600 / as_float(dec.tokens_per_s) * 1e6 if price else None)
+        cloud_runtime=cloud_rt.name, device_runtime=device_rt.name, cost=cost_view(scn, tokens, users))
 
 
 def inputs(scn: Scenario) -> dict:

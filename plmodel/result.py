@@ -97,7 +97,7 @@ class Estimate:
     split_fits_device: bool
     cloud_runtime: str
     device_runtime: str
-    cloud_usd_per_million_tokens: float | None = None
+    cost: object = None  # fleet.pricing.CostAtLoad; None in the paper's accounting
     energy: EnergyView | None = None  # None where the device profile has no power figures
     extra: dict = field(default_factory=dict)
 
@@ -150,13 +150,23 @@ def flatten(e: Estimate) -> dict:
                 "break_even_reason": e.break_even.reason, "split_fits_device": e.split_fits_device,
                 "cloud_fits": e.cloud_fit.fits, "cloud_gpus_needed": e.cloud_fit.gpus_needed, "cloud_gpus": e.cloud_fit.gpus,
                 "cloud_required_bytes": e.cloud_fit.required_bytes, "cloud_capacity_bytes": e.cloud_fit.capacity_bytes})
-    if e.cloud_usd_per_million_tokens is not None:
-        out["cloud_usd_per_million_tokens"] = e.cloud_usd_per_million_tokens
+    out.update(_cost_fields(e.cost))
     out.update(_energy_fields(e.energy))
     if e.energy is not None:  # an answer that starts from an idle radio waits for its promotion first
         out["ttft_after_idle_s"] = out["ttft_s"] + e.energy.promotion_delay_s
     out.update(e.extra)
     return out
+
+
+def _cost_fields(c) -> dict:
+    if c is None:
+        return {}
+    return {"cost_users": c.users, "cost_gpus_a_replica": c.gpus_a_replica, "split_replicas": c.split_replicas,
+            "cloud_only_replicas": c.cloud_only_replicas, "split_fleet_tokens_per_s": c.split_tokens_per_s,
+            "cloud_only_fleet_tokens_per_s": c.cloud_only_tokens_per_s, "split_fleet_tpot_s": c.split_tpot_s,
+            "cloud_only_fleet_tpot_s": c.cloud_only_tpot_s,
+            "split_usd_per_million_tokens": c.split_usd_per_million_tokens,
+            "cloud_only_usd_per_million_tokens": c.cloud_only_usd_per_million_tokens}
 
 
 def _energy_fields(v: EnergyView | None) -> dict:

@@ -8,10 +8,10 @@ import sys
 from .. import __version__
 from ..errors import PlmodelError
 from ..interrupt import exit_status, signal_name, terminable
-from . import calibrate, estimate, profiles, simulate, sweep, testbed, validate
+from . import calibrate, capacity, estimate, fleet, profiles, simulate, sweep, testbed, validate
 
-SUBCOMMANDS = {"estimate": estimate, "simulate": simulate, "sweep": sweep, "validate": validate,
-               "calibrate": calibrate, "testbed": testbed, "profiles": profiles}
+SUBCOMMANDS = {"estimate": estimate, "simulate": simulate, "fleet": fleet, "capacity": capacity, "sweep": sweep,
+               "validate": validate, "calibrate": calibrate, "testbed": testbed, "profiles": profiles}
 
 
 class Parser(argparse.ArgumentParser):

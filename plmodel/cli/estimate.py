@@ -18,15 +18,20 @@ MS, KB, MB, GFLOP = 1e3, 1e-3, 1e-6, 1e-9
 
 def register_arguments(p) -> None:
     scenario_args.register(p)
-    p.add_argument("--tokens", type=int, default=128, help="answer length (generated tokens) for the energy figures")
+    p.add_argument("--tokens", type=int, default=128, help="answer length (generated tokens) for the energy and "
+                   "cost figures")
+    p.add_argument("--users", type=float, help="requests in flight for the cost figures, one sequence each "
+                   "(default: as many as one GPU replica's memory holds)")
     p.add_argument("--json", action="store_true", help="print one flat JSON object (SI units) instead of tables")
 
 
 def run(args) -> int:
     if not 1 <= args.tokens <= 100_000:
         raise PlmodelError(f"--tokens: expected an integer from 1 to 100,000, got {args.tokens}")
+    if args.users is not None and not 1 <= args.users <= 1e12:
+        raise PlmodelError(f"--users: expected a number from 1 to 1e12, got {args.users}")
     scn = scenario_args.build_scenario(args)
-    result = scenario_args.named(lambda s: estimate(s, args.tokens), scn)
+    result = scenario_args.named(lambda s: estimate(s, args.tokens, args.users), scn)
     print(json.dumps(result.flat(), indent=1) if args.json else render(result))
     return 0
 
@@ -107,10 +112,21 @@ def latency(e) -> list:
     verdict = (f"split is slower than device-only {b.bits}-bit (the fastest that fits) above an RTT of "
                f"{b.rtt_s * MS:.2f} ms" if b.rtt_s is not None else f"none: {b.reason}")
     rows = ["Latency (realistic accounting, decode tok/s): " + probes, f"  break-even: {verdict}"]
-    if e.cloud_usd_per_million_tokens is not None:
-        rows.append(f"  cloud cost: {e.cloud_usd_per_million_tokens:,.2f} USD per million decoded tokens "
-                    "(one GPU-hour at list price / decode tokens per hour)")
-    return rows
+    return rows + cost(e)
+
+
+def cost(e) -> list:
+    c = e.cost
+    if c is None:
+        return []
+    usd = [("-" if v is None else f"{v:,.3f} USD") for v in (c.split_usd_per_million_tokens,
+                                                             c.cloud_only_usd_per_million_tokens)]
+    return [f"Cost at {c.users:,.0f} requests in flight ({c.prompt_tokens} + {c.output_tokens}"
+            f" tokens each; closed forms of plmodel fleet, runtime model):",
+            f"  split: {usd[0]} per million tokens on {c.split_replicas} replica(s) of {c.gpus_a_replica} GPU(s), "
+            f"{c.split_tokens_per_s:,.0f} tok/s, {c.split_tpot_s * MS:,.1f} ms a token",
+            f"  cloud-only: {usd[1]} per million tokens on {c.cloud_only_replicas} replica(s), "
+            f"{c.cloud_only_tokens_per_s:,.0f} tok/s, {c.cloud_only_tpot_s * MS:,.1f} ms a token"]
 
 
 def energy(e) -> list:
@@ -126,9 +142,13 @@ def energy(e) -> list:
             rows.append(_row(label, _fmt(en.j_per_token, 3), _fmt(en.compute_j), _fmt(en.radio_active_j),
                              _fmt(en.radio_tail_j), _fmt(en.baseline_j), _fmt(en.wall_s), width=30))
     b = v.break_even_rtt_s
-    where = f"{b * MS:.2f} ms" if b is not None else "- (never below 10 s, or no device-only precision fits)"
-    rows.append(f"  split: {v.tokens_per_battery_percent:,.0f} tokens per 1 % of battery; costs more energy a token "
-                f"than device-only ({v.device_only_bits}-bit, the cheapest that fits) above an RTT of {where}")
+    if v.device_only is None:
+        verdict = "no device-only precision fits the device, so none to compare with"
+    else:
+        where = f"{b * MS:.2f} ms" if b is not None else "- (never below 10 s)"
+        verdict = (f"costs more energy a token than device-only ({v.device_only_bits}-bit, the cheapest that fits) "
+                   f"above an RTT of {where}")
+    rows.append(f"  split: {v.tokens_per_battery_percent:,.0f} tokens per 1 % of battery; {verdict}")
     return rows
 
 

@@ -21,7 +21,8 @@ OPTION_OF = {"model": "--model", "rank_c2d": "--rank-c2d (or --rank)", "rank_d2c
 DEFAULTS = {"cloud": "a100-80g-pcie", "device": "iphone-13-pro-max", "network": "5g-median"}
 
 
-def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mode: bool = True) -> None:
+def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mode: bool = True,
+             with_workload: bool = True) -> None:
     g = p.add_argument_group("model and adapter")
     g.add_argument("--model", default="7b", help=f"preset ({model_choices()}) or a Hugging Face config.json")
     g.add_argument("--rank", type=int, default=64, help="r_c2d = r_d2c")
@@ -42,6 +43,8 @@ def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mod
                        "cloud-only alike (default: the profile's, else optimized; paper mode: the paper's hf-eager)")
         h.add_argument("--device-runtime", choices=list(RUNTIMES),
                        help="software on the device (default: the profile's, else mlc-llm)")
+    if not with_workload:  # the command has its own workload options (fleet, capacity)
+        return
     w = p.add_argument_group("workload")
     w.add_argument("--batch", type=int, default=1, help="sequences served together")
     w.add_argument("--prompt-tokens", type=int, default=128, help="prompt length (prefill) and context (decode)")

@@ -1,0 +1,140 @@
+"""The most load a cloud serves within a latency target, split against cloud-only, and its cost.
+
+For each server, the largest Poisson request rate whose simulated run keeps the time per output token
+and the time to first token (at --percentile) within --tpot-ms and --ttft-ms, carries its load and
+turns nobody away, found by bisection from the closed-form answer (--analytic: the closed forms alone,
+in a blink). Also: requests in flight at that rate, what binds (SLO, memory, compute or max_batch),
+the cost per million tokens at that load, and the GPUs a fleet needs (--fleet-users).
+
+--gpus N counts whole replicas: N / (GPUs a replica needs) of them behind a load balancer, each with
+its share of the requests (a Poisson stream split at random stays Poisson).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+from ..errors import PlmodelError
+from ..fleet.capacity import Case, Search, Slo, analytic_capacity, simulated_capacity
+from ..fleet.run import replica
+from ..interrupt import deferred
+from . import fleet_args
+
+HELP = "the request rate and users a GPU serves within a latency target, split vs cloud-only, and the cost"
+
+
+def register_arguments(p) -> None:
+    fleet_args.register(p)
+    s = p.add_argument_group("target and search")
+    s.add_argument("--tpot-ms", type=float, default=200.0, help="SLO: time per output token (ms), at --percentile")
+    s.add_argument("--ttft-ms", type=float, default=5000.0, help="SLO: time to first token (ms), at --percentile")
+    s.add_argument("--percentile", type=int, choices=(50, 90, 99), default=90, help="percentile the SLO holds at")
+    s.add_argument("--gpus", type=int, help="GPUs in all (a multiple of what one replica needs; default: one replica)")
+    s.add_argument("--analytic", action="store_true", help="closed forms only (no simulation)")
+    s.add_argument("--requests", type=int, help="requests a simulated run (default: 10x the concurrency, "
+                   "400 to 12,000)")
+    s.add_argument("--steps", type=int, default=8, help="bisection steps of the simulated search")
+    s.add_argument("--seed", type=int, default=0, help="seed of arrivals and jitter")
+    f = p.add_argument_group("fleet sizing")
+    f.add_argument("--fleet-users", type=float, help="users in the fleet, for the GPUs it needs")
+    f.add_argument("--requests-per-user-hour", type=float, default=10.0, help="requests a user sends an hour")
+
+
+def check(args) -> None:
+    for name, value in (("tpot-ms", args.tpot_ms), ("ttft-ms", args.ttft_ms), ("requests-per-user-hour",
+                                                                                args.requests_per_user_hour)):
+        if not 0 < value <= 1e9:
+            raise PlmodelError(f"--{name}: expected a positive number, got {value}")
+    if args.fleet_users is not None and not 0 < args.fleet_users <= 1e12:
+        raise PlmodelError(f"--fleet-users: expected a positive number, got {args.fleet_users}")
+    fleet_args.check_int(args, "requests", 10, 1_000_000)
+    fleet_args.check_int(args, "steps", 1, 30)
+    fleet_args.check_int(args, "gpus", 1, 1_000_000)
+
+
+def run(args) -> int:
+    check(args)
+    scn, policy, batching, kinds = fleet_args.build(args)
+    group = fleet_args.named(replica, scn)[0]
+    gpus = args.gpus or group
+    if gpus % group:
+        raise PlmodelError(f"--gpus: {scn.model.name} needs {group} GPUs a replica; expected a multiple of {group}, "
+                           f"got {gpus}")
+    replicas = gpus // group
+    slo = Slo(args.tpot_ms / 1e3, args.ttft_ms / 1e3, args.percentile)
+    out = {}
+    with deferred() as poll:
+        for kind in kinds:
+            case = Case(scn, kind, slo, args.prompt_tokens, args.output_tokens, policy, batching, args.per_user_adapters)
+            guess = fleet_args.named(analytic_capacity, case)
+            found = guess if args.analytic else fleet_args.named(
+                simulated_capacity, case, Search(args.requests, args.steps, args.seed), progress(args, kind), poll)
+            out[kind] = (found, guess)
+    flat = flatten(scn, args, out, replicas, group)
+    print(json.dumps(flat, indent=1) if args.json else render(scn, args, out, flat, replicas, group))
+    return 0
+
+
+def progress(args, kind: str):
+    if not fleet_args.show_progress(args):
+        return None
+
+    def show(step, steps):
+        print(f"\r  {kind}: simulated run {step} of at most {steps}", end="", file=sys.stderr, flush=True)
+        if step >= steps:
+            print(file=sys.stderr)
+    return show
+
+
+def flatten(scn, args, out: dict, replicas: int, group: int) -> dict:
+    flat = {"model": scn.model.name, "cloud": scn.cloud.name, "network": scn.link.name, "rtt_s": scn.link.rtt_s,
+            "gpus": replicas * group, "gpus_a_replica": group, "tpot_slo_s": args.tpot_ms / 1e3,
+            "ttft_slo_s": args.ttft_ms / 1e3, "percentile": args.percentile, "prompt_tokens": args.prompt_tokens,
+            "output_tokens": args.output_tokens, "policy": args.policy}
+    for kind, (c, a) in out.items():
+        k = kind.replace("-", "_")
+        flat |= {f"{k}_max_rate_per_s": c.max_rate_per_s * replicas, f"{k}_max_users": c.max_users * replicas,
+                 f"{k}_tokens_per_s": c.tokens_per_s * replicas, f"{k}_tpot_s": c.tpot_s,
+                 f"{k}_binding_limit": c.binding_limit, f"{k}_usd_per_million_tokens": c.usd_per_million_tokens,
+                 f"{k}_gpu_s_per_token": c.gpu_s_per_token, f"{k}_kv_byte_s_per_token": c.kv_byte_s_per_token,
+                 f"{k}_source": c.source, f"{k}_analytic_max_rate_per_s": a.max_rate_per_s * replicas,
+                 f"{k}_analytic_max_users": a.max_users * replicas}
+        if args.fleet_users:
+            need = args.fleet_users * args.requests_per_user_hour / 3600
+            flat[f"{k}_fleet_gpus"] = math.ceil(need / c.max_rate_per_s) * group if c.max_rate_per_s > 0 else None
+    if "split" in out:
+        flat["binding_limit"] = out["split"][0].binding_limit
+    return flat
+
+
+def render(scn, args, out, flat, replicas, group) -> str:
+    lines = [f"plmodel capacity - {scn.model.name} on {replicas * group} x {scn.cloud.name} ({replicas} replica(s) of "
+             f"{group}), network {scn.link.name} (RTT {scn.link.rtt_s * 1e3:.1f} ms), prompt {args.prompt_tokens} + "
+             f"output {args.output_tokens} tokens",
+             f"  target: p{args.percentile} time per output token <= {args.tpot_ms:g} ms and TTFT <= {args.ttft_ms:g} ms; "
+             f"{'closed forms' if args.analytic else 'simulated (bisection), closed form beside it'}; times from the "
+             "runtime model (anchored or peak)", "", "  " + " " * 38 + "".join(f"{k:>16}" for k in out)]
+
+    def row(label, key, fmt, scale=1.0):
+        cells = []
+        for kind in out:
+            v = flat.get(f"{kind.replace('-', '_')}_{key}")
+            cells.append("-" if v is None or (isinstance(v, float) and v != v) else
+                         (v if isinstance(v, str) else fmt.format(v * scale)))
+        lines.append(f"  {label:<38}" + "".join(f"{c:>16}" for c in cells))
+
+    row("max requests/s", "max_rate_per_s", "{:,.2f}")
+    row("  closed form", "analytic_max_rate_per_s", "{:,.2f}")
+    row("users in flight at that rate", "max_users", "{:,.0f}")
+    row("tokens/s delivered", "tokens_per_s", "{:,.0f}")
+    row(f"time per output token p{args.percentile} ms", "tpot_s", "{:,.1f}", 1e3)
+    row("what binds", "binding_limit", "{}")
+    row("USD per million tokens", "usd_per_million_tokens", "{:,.3f}")
+    row("GPU-seconds per token (ms)", "gpu_s_per_token", "{:,.3f}", 1e3)
+    row("KV GB-seconds per token", "kv_byte_s_per_token", "{:,.3f}", 1e-9)
+    if args.fleet_users:
+        row(f"GPUs for {args.fleet_users:,.0f} users", "fleet_gpus", "{:,.0f}")
+        lines.append(f"  (each user sending {args.requests_per_user_hour:g} requests an hour, spread evenly)")
+    return "\n".join(lines)

@@ -1,0 +1,112 @@
+"""Simulate many devices sharing one cloud replica (the smallest group of GPUs that holds the model):
+split inference under a batching policy and cloud-only serving with continuous batching, on the same
+engine and the same KV-cache admission, for open-loop (Poisson or a CSV trace) or closed-loop load.
+
+Prints latency percentiles (TTFT, time per output token, end to end, queueing for memory),
+throughput and goodput at the SLO, GPU busy (accelerator and host apart), batch sizes, KV occupancy
+and the cost per million tokens at the load served. Rates are to this one replica.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ..errors import PlmodelError
+from ..fleet import Workload, read_trace, serve
+from ..fleet.capacity import cost
+from ..fleet.run import replica
+from ..interrupt import deferred
+from . import fleet_args
+
+HELP = "simulate a fleet of devices sharing a cloud GPU: split vs cloud-only, latency, load, memory, cost"
+
+
+def register_arguments(p) -> None:
+    fleet_args.register(p)
+    a = p.add_argument_group("load")
+    a.add_argument("--arrival", choices=("poisson", "trace", "closed"), default="poisson",
+                   help="poisson: --rate requests a second; trace: --trace-csv; closed: --users who think --think-s")
+    a.add_argument("--rate", type=float, default=1.0, help="poisson: requests a second to the replica")
+    a.add_argument("--requests", type=int, default=500, help="poisson, closed: requests in all")
+    a.add_argument("--users", type=int, help="closed: users, each with one request at a time")
+    a.add_argument("--think-s", type=float, default=0.0, help="closed: mean think time between requests (s)")
+    a.add_argument("--trace-csv", metavar="FILE", help="trace: a CSV with arrival_s, prompt_tokens, output_tokens")
+    a.add_argument("--lengths", choices=("fixed", "uniform", "exponential"), default="fixed",
+                   help="prompt and output lengths: fixed, uniform within +-50%%, or exponential about the mean")
+    a.add_argument("--tpot-ms", type=float, help="SLO on time per output token, for goodput (ms)")
+    a.add_argument("--ttft-ms", type=float, help="SLO on time to first token, for goodput (ms)")
+    a.add_argument("--seed", type=int, default=0, help="seed of arrivals, lengths and jitter")
+
+
+def workload(args) -> Workload:
+    trace = read_trace(args.trace_csv) if args.arrival == "trace" and args.trace_csv else None
+    return fleet_args.named(Workload, args.arrival, args.rate if args.arrival == "poisson" else None, args.requests,
+                            args.prompt_tokens, args.output_tokens, args.lengths, args.users, args.think_s, trace)
+
+
+def run(args) -> int:
+    scn, policy, batching, kinds = fleet_args.build(args)
+    w = workload(args)
+    slo = tuple(None if v is None else v / 1e3 for v in (args.ttft_ms, args.tpot_ms))
+    if any(v is not None and not v > 0 for v in slo):
+        raise PlmodelError("--ttft-ms/--tpot-ms: expected a positive number of milliseconds")
+    gpus = fleet_args.named(replica, scn)[0]
+    results = {}
+    from tqdm import tqdm
+
+    total = (w.requests if w.arrival != "trace" else len(w.trace)) * w.output_tokens * len(kinds)
+    with deferred() as poll, tqdm(total=total, desc="tokens", unit="tok", disable=not fleet_args.show_progress(args),
+                                  file=sys.stderr, leave=False, mininterval=0.2) as bar:
+        for kind in kinds:
+            results[kind] = fleet_args.named(serve, scn, w, server=kind, policy=policy, batching=batching,
+                                             per_user_adapters=args.per_user_adapters, slo=slo, seed=args.seed,
+                                             on_tokens=bar.update, poll=poll)
+    for r in results.values():
+        r.metrics["usd_per_million_tokens"] = cost(scn, gpus, r.metrics["throughput_tokens_per_s"],
+                                                   r.metrics["kv_mean_occupancy"] * r.metrics["kv_capacity_bytes"])[0]
+    if args.json:
+        flat = {"model": scn.model.name, "cloud": scn.cloud.name, "device": scn.device.name, "network": scn.link.name,
+                "rtt_s": scn.link.rtt_s, "gpus": gpus, "policy": policy.name, "arrival": w.arrival, "seed": args.seed}
+        for kind, r in results.items():
+            flat |= {f"{kind.replace('-', '_')}_{k}": v for k, v in r.metrics.items()}
+        print(json.dumps(flat, indent=1))
+    else:
+        print(render(scn, gpus, policy, w, results))
+    return 0
+
+
+ROWS = [("requests completed", "completed", 1, "{:,.0f}"), ("requests rejected", "rejected", 1, "{:,.0f}"),
+        ("requests that queued for memory", "queued", 1, "{:,.0f}"),
+        ("throughput tok/s", "throughput_tokens_per_s", 1, "{:,.1f}"),
+        ("goodput tok/s (within the SLO)", "goodput_tokens_per_s", 1, "{:,.1f}"),
+        *[(f"TTFT p{q} ms", f"ttft_p{q}_s", 1e3, "{:,.1f}") for q in (50, 90, 99)],
+        *[(f"time per output token p{q} ms", f"tpot_p{q}_s", 1e3, "{:,.1f}") for q in (50, 90, 99)],
+        *[(f"end to end p{q} s", f"e2e_p{q}_s", 1, "{:,.2f}") for q in (50, 90)],
+        ("queueing for memory p90 s", "queue_p90_s", 1, "{:,.2f}"),
+        ("requests in flight (mean)", "mean_concurrency", 1, "{:,.1f}"),
+        ("GPU busy %", "gpu_busy", 100, "{:,.1f}"), ("  accelerator %", "gpu_accel_busy", 100, "{:,.1f}"),
+        ("  host %", "gpu_host_busy", 100, "{:,.1f}"), ("mean batch (sequences)", "mean_batch_sequences", 1, "{:,.1f}"),
+        ("mean batch (tokens)", "mean_batch_tokens", 1, "{:,.1f}"),
+        ("KV occupancy % (mean)", "kv_mean_occupancy", 100, "{:,.1f}"),
+        ("KV peak GB", "kv_peak_bytes", 1e-9, "{:,.2f}"), ("KV capacity GB", "kv_capacity_bytes", 1e-9, "{:,.2f}"),
+        ("USD per million tokens", "usd_per_million_tokens", 1, "{:,.3f}")]
+
+
+def render(scn, gpus, policy, w, results) -> str:
+    load = {"poisson": f"Poisson {w.rate_per_s:g} requests/s", "closed": f"closed loop, {w.users} users, think "
+            f"{w.think_s:g} s", "trace": f"trace of {len(w.trace or ()):,} requests"}[w.arrival]
+    lines = [f"plmodel fleet - {scn.model.name} on {gpus} x {scn.cloud.name} (one replica), device {scn.device.name}, "
+             f"network {scn.link.name} (RTT {scn.link.rtt_s * 1e3:.1f} ms)",
+             f"  {load}; prompt {w.prompt_tokens} + output {w.output_tokens} tokens ({w.lengths}); split policy "
+             f"{policy.name}; times are simulated on the runtime model (anchored or peak), latency figures over the "
+             "requests arriving in the middle 70 % of the run", "",
+             "  " + " " * 36 + "".join(f"{k:>16}" for k in results)]
+    for label, key, scale, fmt in ROWS:
+        cells = []
+        for r in results.values():
+            v = r.metrics.get(key)
+            cells.append("-" if v is None or v != v else fmt.format(v * scale))
+        lines.append(f"  {label:<36}" + "".join(f"{c:>16}" for c in cells))
+    lines += ["", "  " + "; ".join(f"{k}: {r.events:,} events in {r.wall_s:.2f} s" for k, r in results.items())]
+    return "\n".join(lines)

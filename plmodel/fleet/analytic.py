@@ -1,0 +1,180 @@
+"""Closed forms of the two servers in steady state, for fleet scale (no simulation).
+
+N requests are being served, each a prompt of P tokens and O generated tokens (so, on average, N/O
+of them start a prompt each pass and their contexts average P + O/2); a replica holds at most
+floor(KV capacity / KV of P + O tokens) of them.
+- Cloud-only (continuous batching): an iteration runs N decode tokens and N/O prompts; its time t(N)
+  from the fleet's cost model is the time per output token, and the replica delivers N / t(N) tokens
+  a second.
+- Split (cohorts of b): a cohort's pass costs the GPU G (every chunk at b sequences) and its members
+  R of round trips (a chunk waits for the slowest of b: the expected maximum of b draws where the link
+  jitters). C = N/b cohorts share the GPU, so a pass takes max(G + R, C x G): latency-bound until the
+  GPU is busy, then GPU-bound.
+The simulation (fleet.serve) is the reference; tests hold these within 10 % of it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+
+from ..link import hold_s, mean_slowdown
+from .costs import mix_of
+from .memory import memory_of
+
+
+@dataclass(frozen=True)
+class Load:
+    """Steady state at N concurrent requests (SI units)."""
+
+    concurrency: float
+    tpot_s: float
+    tokens_per_s: float
+    gpu_busy: float
+    output_tokens: int
+    tpot_sd_s: float = 0.0  # spread of a request's time per token over its life (its passes' mean)
+
+    def tpot_at(self, percentile: float) -> float:
+        """A request's time per token at a percentile across requests (s): normal about the mean."""
+        return self.tpot_s + NormalDist().inv_cdf(percentile / 100) * self.tpot_sd_s if percentile != 50 else self.tpot_s
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.tokens_per_s / self.output_tokens
+
+
+def pass_mix(n: float, starting: int, prompt: int, output: int) -> list:
+    """The mix of a pass (or iteration) of n decoding sequences at their mean context and `starting`
+    prompts."""
+    return mix_of(n, n * (prompt + output / 2), starting * prompt, starting * prompt * prompt, starting)
+
+
+def moments(f, mean: float) -> tuple:
+    """(E[f(k)], sd of f(k)) for k ~ Poisson(mean): prompts that start in a pass arrive at random, and
+    a pass's time is not linear in them (it turns compute-bound), so the mean of the times, not the
+    time of the mean."""
+    k_max = int(mean + 8 * math.sqrt(mean) + 8)
+    pmf, m1, m2, weight = math.exp(-mean), 0.0, 0.0, 0.0
+    for k in range(k_max + 1):
+        v = f(k)
+        m1, m2, weight = m1 + pmf * v, m2 + pmf * v * v, weight + pmf
+        pmf *= mean / (k + 1)
+    m1, m2 = m1 / weight, m2 / weight
+    return m1, math.sqrt(max(0.0, m2 - m1 * m1))
+
+
+def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
+    """Continuous batching at n concurrent requests; `server` a CloudOnlyServer (its cost parts).
+
+    The prompts an iteration takes are those that arrived during the one before, so a long iteration
+    begets another: k' ~ Poisson(rate x t(k)), a Markov chain whose stationary law gives the mean and
+    spread of the iteration time (the rate itself n / (O x mean time), found by a few fixed-point steps)."""
+    def iteration_s(k):
+        mix = pass_mix(n, k, prompt, output)
+        return sum(share * part.cost(server.engine, mix, server.hidden_bytes)[0] for part, share in server.parts)
+
+    t, sd = moments(iteration_s, n / output)
+    k_max = int(4 * n / output + 10 * math.sqrt(n / output) + 10)
+    times = np.array([iteration_s(k) for k in range(k_max + 1)])
+    ks = np.arange(k_max + 1)
+    for _ in range(8):
+        arriving = n / (output * t) * times  # mean prompts arriving during an iteration of k prompts
+        chain = np.exp(ks[None, :] * np.log(np.maximum(arriving[:, None], 1e-300)) - arriving[:, None]
+                       - np.array([math.lgamma(k + 1) for k in ks])[None, :])
+        chain /= chain.sum(axis=1, keepdims=True)
+        law = np.full(k_max + 1, 1.0 / (k_max + 1))
+        for _ in range(200):
+            law = law @ chain
+        t = float(law @ times)
+        sd = math.sqrt(max(0.0, float(law @ times ** 2) - t * t))
+    return Load(n, t, n / t, 1.0, output, sd / math.sqrt(output))
+
+
+def expected_max_extra_s(link, b: int) -> float:
+    """Expected largest of b draws of a round trip's two extra delays (s): Fenton-Wilkinson's
+    lognormal for their sum, at the b/(b+1) quantile; 0 without jitter."""
+    j = link.jitter
+    if not j:
+        return 0.0
+    mu, sigma = math.log(j.median_s), math.log(j.p99_s / j.median_s) / NormalDist().inv_cdf(0.99)
+    m1 = math.exp(mu + sigma ** 2 / 2)
+    var1 = (math.exp(sigma ** 2) - 1) * math.exp(2 * mu + sigma ** 2)
+    m, v = 2 * m1, 2 * var1
+    s2 = math.log(1 + v / m ** 2)
+    mu_s = math.log(m) - s2 / 2
+    if b <= 1:
+        return m
+    return math.exp(mu_s + math.sqrt(s2) * NormalDist().inv_cdf(b / (b + 1)))
+
+
+def split_load(server, n: float, b: int, prompt: int, output: int) -> Load:
+    """Decoding cohorts of b at n concurrent requests, and each request's prefill pass run on its
+    own; `server` a SplitServer (its chunks, engine and trips)."""
+    b = max(1, min(b, math.ceil(n)))
+    cohorts = max(1.0, n / b)
+    trip_s = pass_trips_s(server) + len(server.chunks) * expected_max_extra_s(server.trips.link, b)
+    gpu = pass_gpu_s(server, pass_mix(b, 0, prompt, output))
+    prefill = pass_gpu_s(server, pass_mix(0, 1, prompt, output))
+    cycle, sd = moments(lambda k: max(gpu + trip_s, cohorts * gpu + k * prefill), n / output)  # k prompts a cycle
+    busy = cohorts * gpu + n / output * prefill
+    return Load(n, cycle, n / cycle, min(1.0, busy / cycle), output, sd / math.sqrt(output))
+
+
+def pass_gpu_s(server, mix: list) -> float:
+    """GPU time of one pass through the stack of a batch of composition `mix` (s)."""
+    return sum(server.cost(j, mix)[0] for j in range(len(server.chunks)))
+
+
+def split_prefill_s(server, prompt: int) -> float:
+    """A prompt's prefill pass on its own: the GPU's chunks and its round trips (s)."""
+    return pass_gpu_s(server, pass_mix(0, 1, prompt, 1)) + pass_trips_s(server, prompt)
+
+
+def pass_trips_s(server, tokens: int = 1) -> float:
+    """The trips of one pass for one sequence carrying `tokens` tokens (1: decoding; a prompt: its
+    prefill), extra delays left out (s): a round trip after every chunk but the last, then the token
+    trip (one token's hidden state down whatever the prompt)."""
+    trips, ln = server.trips, server.trips.link
+    p, slow = trips.pieces(tokens), mean_slowdown(ln)
+    total = 0.0
+    for _, k in server.chunks:
+        one = trips.pieces(1)
+        down, up, dev = (p.stage_c2d_bytes[k], p.stage_d2c_bytes[k], p.stage_device_s[k]) if k >= 0 else \
+            (one.down_bytes, one.up_bytes, one.device_ends_s)
+        total += hold_s(down, 1, ln.c2d_bps, ln, slow) + hold_s(up, 1, ln.d2c_bps, ln, slow) + ln.rtt_s + dev
+    return total
+
+
+def max_concurrency(scn, gpus: int, prompt: int, output: int, per_user_adapters: bool = False) -> int:
+    """The most requests of P + O tokens one replica's memory holds at once."""
+    mem = memory_of(scn, gpus, per_user_adapters)
+    return max(0, int(mem.kv_capacity_bytes // mem.request_bytes(prompt + output)))
+
+
+def ttft_s(load: Load, fixed_s: float, kind: str) -> float:
+    """Time to first token at this load (s): split runs a prompt's pass on its own at once (its time
+    is in the fixed legs); cloud-only waits half an iteration and then runs one."""
+    return fixed_s if kind == "split" else fixed_s + 1.5 * load.tpot_s
+
+
+def time_in_system_s(load: Load, fixed_s: float, kind: str = "cloud-only") -> float:
+    """A request's time from send to last token at this load (s): its first token, then its other
+    tokens a pass each (split: after half a pass waiting to join a cohort)."""
+    return ttft_s(load, fixed_s, kind) + (load.output_tokens - 1 + (0.5 if kind == "split" else 0.0)) * load.tpot_s
+
+
+def concurrency_at(rate_per_s: float, load_of, n_max: int, fixed_s: float, kind: str) -> float | None:
+    """The N at which `rate_per_s` requests a second are in steady state (Little's law: N = rate x
+    time in system at N), found by bisection; None when even n_max cannot carry the rate."""
+    def excess(n):
+        return n - rate_per_s * time_in_system_s(load_of(n), fixed_s, kind)
+    if n_max < 1 or excess(n_max) < 0:
+        return None
+    lo, hi = 0.0, float(n_max)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if excess(max(mid, 1e-9)) < 0 else (lo, mid)
+    return hi

@@ -1,0 +1,115 @@
+"""The GPU time of a batch that mixes sequences: decode tokens at their contexts and prefill chunks.
+
+A batch's composition is five numbers (`Mix`): decode sequences, their summed context, prefill tokens,
+the prefill's attention square (sum of chunk x (cached + chunk) tokens, the full square as workload.py
+counts it) and prefill sequences that end in this batch (they need logits). Every count of
+workload.py is affine in these, so each piece of cloud work (a decoder layer, the A or B of a stage,
+the two ends run on the GPU for cloud-only) is stored as coefficients found by evaluating
+workload.py at seven single-phase steps (exact: a residual check refuses anything else). A batch's
+time is then a few multiply-adds, timed by the Core v2 engine (accelerator and host time apart, TP
+split and all-reduces as engine.layer_s does), so a one-request batch costs what the closed form says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import PlmodelError
+from ..step import Step
+from ..workload import ends_work, layer_work, stage_works
+
+#: The composition of a batch: (decode sequences, summed decode context, prefill tokens,
+#: prefill attention square, prefill sequences that end here); the constant term is implicit.
+N_FEATURES = 5
+#: The single-phase steps the coefficients are read from: (phase, batch, context).
+PROBES = (("decode", 1, 1), ("decode", 2, 1), ("decode", 1, 2),
+          ("prefill", 1, 1), ("prefill", 1, 2), ("prefill", 1, 3), ("prefill", 2, 1))
+
+
+def features(phase: str, batch: int, context: int) -> tuple:
+    """The Mix of one single-phase step."""
+    if phase == "decode":
+        return (batch, batch * context, 0, 0, 0)
+    return (0, 0, batch * context, batch * context * context, batch)
+
+
+def fit(work_of) -> tuple:
+    """(constant, coefficients) of (flop, bytes) of `work_of(step)` (a Work's cloud or device side):
+    least squares on the probes, refused if the work is not affine in the Mix."""
+    rows = [(1.0, *features(*p)) for p in PROBES]
+    values = [work_of(Step(*p)) for p in PROBES]
+    x, *_ = np.linalg.lstsq(np.array(rows, dtype=float), np.array(values, dtype=float), rcond=None)
+    if not np.allclose(np.array(rows) @ x, values, rtol=1e-9, atol=1e-6):
+        raise PlmodelError("the fleet model needs work affine in the batch's tokens and contexts", field="model")
+    return tuple(map(tuple, x.T))  # ((flop0, flop coeffs...), (bytes0, bytes coeffs...))
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of cloud work: FLOP and bytes affine in the Mix, fixed host time, whether a
+    tensor-parallel group splits it, and how many all-reduces of the hidden states it ends with."""
+
+    flop: tuple  # (constant, 5 coefficients)
+    nbytes: tuple
+    layers: float = 0.0  # host: decoder layers
+    calls: float = 0.0  # host: launched calls
+    split: bool = False  # divided over a tensor-parallel group (the stack and the ends; A and B are not)
+    allreduces: int = 0  # a decoder layer: two (after attention and after the MLP)
+    per_sequence_bytes: float = 0.0  # A and B per user: read once a sequence in the batch
+
+    def cost(self, engine, mix, hidden_bytes_per_token: float) -> tuple:
+        """(seconds, accelerator seconds, host seconds) of this part for a batch of composition `mix`."""
+        f, b = self.flop, self.nbytes
+        flop = f[0] + f[1] * mix[0] + f[2] * mix[1] + f[3] * mix[2] + f[4] * mix[3] + f[5] * mix[4]
+        nbytes = b[0] + b[1] * mix[0] + b[2] * mix[1] + b[3] * mix[2] + b[4] * mix[3] + b[5] * mix[4]
+        nbytes += self.per_sequence_bytes * (mix[0] + mix[4])
+        extra = 0.0
+        if self.split and engine.gpus > 1:
+            flop, nbytes = flop / engine.gpus, nbytes / engine.gpus
+            extra = self.allreduces * float(engine.allreduce_s((mix[0] + mix[2]) * hidden_bytes_per_token))
+        accel = float(engine.accel_s(flop, nbytes))
+        host = float(engine.host_s(self.layers, self.calls))
+        total = max(accel, host) + (1.0 - engine.runtime.overlap) * min(accel, host) + extra
+        return total, accel, host
+
+
+def _cloud(w):
+    return np.array([w.cloud_flop, w.cloud_bytes], dtype=float)
+
+
+def _ends_on_gpu(w):
+    return np.array([w.device_flop, w.device_bytes], dtype=float)
+
+
+def layer_part(scn) -> Part:
+    """A decoder layer without adapters (cloud weights and activations at the adapter's bits)."""
+    a = scn.adapter
+    flop, nbytes = fit(lambda s: _cloud(layer_work(scn.model, s, a.cloud_weight_bits, a.act_bits)))
+    return Part(flop, nbytes, layers=1.0, split=True, allreduces=2)
+
+
+def stage_parts(scn, per_user_adapters: bool = False) -> list:
+    """A and B of each stage of an adapted layer, one Part a stage; `per_user_adapters`: every user
+    has their own A and B, so their weight bytes are read once a sequence, not once a batch."""
+    parts = []
+    for k in range(len(stage_works(scn.model, scn.adapter, Step("decode")))):
+        flop, nbytes = fit(lambda s, k=k: _cloud(stage_works(scn.model, scn.adapter, s)[k]))
+        weights = stage_works(scn.model, scn.adapter, Step("decode"))[k].cloud_weight_bytes
+        if per_user_adapters:
+            nbytes = (nbytes[0] - weights, *nbytes[1:])
+        parts.append(Part(flop, nbytes, calls=1.0, per_sequence_bytes=weights if per_user_adapters else 0.0))
+    return parts
+
+
+def ends_part(scn) -> Part:
+    """Embedding and LM head run on the GPU (cloud-only serving), split over the group like the stack."""
+    a = scn.adapter
+    flop, nbytes = fit(lambda s: _ends_on_gpu(ends_work(scn.model, s, a.cloud_weight_bits, a.act_bits)))
+    return Part(flop, nbytes, calls=1.0, split=True)
+
+
+def mix_of(decode: int = 0, context: int = 0, prefill: int = 0, square: int = 0, ending: int = 0) -> list:
+    """A Mix as a list (the servers add members' features into it in place)."""
+    return [decode, context, prefill, square, ending]

@@ -1,0 +1,53 @@
+"""What a million tokens cost at a given load, split against cloud-only, by the closed forms: the
+users' requests (one sequence each, in flight at once) are spread over as many replicas as their KV
+caches need, each replica runs at its steady state (analytic.py), and its GPUs are paid at the
+profile's hourly price. Replaces dividing one GPU-hour by one user's tokens."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from . import analytic
+from .cloud_only import BatchingSpec
+from .policies import PolicySpec
+
+
+@dataclass(frozen=True)
+class CostAtLoad:
+    users: float  # requests in flight, one sequence each, over all replicas
+    prompt_tokens: int
+    output_tokens: int
+    gpus_a_replica: int
+    split_replicas: int
+    cloud_only_replicas: int
+    split_tokens_per_s: float  # delivered by all replicas
+    cloud_only_tokens_per_s: float
+    split_tpot_s: float
+    cloud_only_tpot_s: float
+    split_usd_per_million_tokens: float | None
+    cloud_only_usd_per_million_tokens: float | None
+
+
+def cost_at_load(scn, prompt: int, output: int, users: float | None = None, *, policy: PolicySpec = PolicySpec(),
+                 batching: BatchingSpec = BatchingSpec()) -> CostAtLoad | None:
+    """Cost at `users` requests in flight (None: as many as one replica's memory holds for split);
+    None where no request fits a replica."""
+    from .capacity import servers  # capacity builds on this module's neighbours; import at call time
+
+    gpus, split, cloud = servers(scn, policy, batching)
+    mem_cap = analytic.max_concurrency(scn, gpus, prompt, output)
+    if mem_cap < 1:
+        return None
+    users = float(users or mem_cap)
+    price = scn.cloud.price_usd_per_hour
+
+    def served(cap, load_of):
+        replicas = math.ceil(users / cap)
+        load = load_of(users / replicas)
+        tokens = replicas * load.tokens_per_s
+        return replicas, tokens, load.tpot_s, replicas * gpus * price / 3600 / tokens * 1e6 if price else None
+
+    s = served(mem_cap, lambda n: analytic.split_load(split, n, policy.cohort_size, prompt, output))
+    c = served(min(mem_cap, batching.max_batch), lambda n: analytic.cloud_only_load(cloud, n, prompt, output))
+    return CostAtLoad(users, prompt, output, gpus, s[0], c[0], s[1], c[1], s[2], c[2], s[3], c[3])

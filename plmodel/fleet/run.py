@@ -1,0 +1,120 @@
+"""Build and run one fleet simulation: a replica (the smallest tensor-parallel group that holds the
+model and one request) serving a workload, split or cloud-only; checks its invariants on the way out."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .. import runtimes
+from ..engine import Engine
+from ..errors import PlmodelError
+from ..feasibility import cloud_fit
+from .arrivals import Workload, draw_lengths, open_requests
+from .cloud_only import BatchingSpec, CloudOnlyServer
+from .loop import Front, Gpu, Loop, Request
+from .memory import KvPool, memory_of
+from .metrics import summarise, window_of
+from .policies import POLICIES, PolicySpec
+from .split import SplitServer
+from .trips import Trips
+
+SERVERS = ("split", "cloud-only")
+
+
+@dataclass
+class FleetResult:
+    server: str
+    gpus: int  # GPUs of the replica that served it
+    metrics: dict
+    kv_samples: list  # (time s, KV bytes reserved)
+    events: int
+    wall_s: float
+
+
+def replica(scn) -> tuple:
+    """(GPUs of the smallest group that holds the model and one request, its Engine)."""
+    if scn.mode == "paper":
+        raise PlmodelError("the fleet model is realistic only: the paper's accounting has no time to share",
+                           field="mode")
+    fit = cloud_fit(replace(scn, batch=1))
+    if not fit.fits:
+        raise PlmodelError(f"{scn.model.name} does not fit a group of {scn.cloud.name} GPUs", field="cloud")
+    return fit.gpus, Engine(scn.cloud, runtimes.resolve(scn)[0], fit.gpus)
+
+
+def check(spec_name: str, options: dict) -> None:
+    if spec_name not in POLICIES:
+        raise PlmodelError(f"expected one of {', '.join(POLICIES)}, got {spec_name!r}", field="policy")
+    for key, value in options.items():
+        if value is not None and not value > 0:
+            raise PlmodelError(f"expected a positive number, got {value}", field=key)
+
+
+def closed_users(loop, front, w: Workload, rng) -> None:
+    """Closed loop: each user sends a request at 0 and, after each answer and a think time, the next."""
+    issued = [0]
+    prompts, outputs = draw_lengths(w, rng, w.requests)
+
+    def issue(user, now):
+        if issued[0] >= w.requests:
+            return
+        i = issued[0]
+        issued[0] += 1
+        think = float(rng.exponential(w.think_s)) if w.think_s and now > 0 else 0.0
+        req = Request(i, now + think, int(prompts[i]), int(outputs[i]), user=user)
+        loop.at(req.arrival_s, front.arrive, req)
+
+    front.next_user_request = issue
+    for u in range(min(w.users, w.requests)):
+        issue(u, 0.0)
+
+
+def serve(scn, workload: Workload, *, server: str = "split", policy: PolicySpec = PolicySpec(),
+          batching: BatchingSpec = BatchingSpec(), per_user_adapters: bool = False, slo: tuple = (None, None),
+          seed: int = 0, on_tokens=None, poll=None) -> FleetResult:
+    """Serve `workload` on one replica of `scn`'s cloud: `server` split (with `policy`) or cloud-only
+    (continuous batching per `batching`); `slo` (TTFT s, TPOT s) for goodput. Requests a second are
+    to this replica; N replicas behind a load balancer each see 1/N of a Poisson stream."""
+    if server not in SERVERS:
+        raise PlmodelError(f"expected split or cloud-only, got {server!r}", field="server")
+    check(policy.name, {"max_batch": policy.max_batch, "cohort_size": policy.cohort_size, "target": policy.target,
+                        "max_wait": policy.max_wait_s, "max_batch ": batching.max_batch,
+                        "chunk_tokens": batching.chunk_tokens})
+    gpus, engine = replica(scn)
+    rng = np.random.default_rng(seed)
+    pool = KvPool(memory_of(scn, gpus, per_user_adapters))
+    opened = open_requests(workload, rng) if workload.arrival != "closed" else None
+    window = window_of([t for t, _, _ in opened]) if opened else (0.0, float("inf"))
+    loop, gpu, trips = Loop(), Gpu(window), Trips(scn, np.random.default_rng([seed, 1]))
+    limit = scn.model.max_context_tokens
+    if server == "split":
+        front = Front(loop, pool, lead_s=trips.arrival, max_context=limit, on_tokens=on_tokens)
+        front.server = SplitServer(loop, front, gpu, engine, trips, policy, scn=scn, per_user_adapters=per_user_adapters)
+    else:
+        srv = CloudOnlyServer(loop, None, gpu, engine, trips.link, batching, scn=scn)
+        front = Front(loop, pool, lead_s=srv.lead_s, max_context=limit, on_tokens=on_tokens)
+        srv.front, front.server = front, srv
+    if opened is None:
+        closed_users(loop, front, workload, rng)
+    else:
+        for i, (t, p, o) in enumerate(opened):
+            loop.at(t, front.arrive, Request(i, t, p, o))
+    wall = time.perf_counter()
+    loop.run(poll)
+    wall = time.perf_counter() - wall
+    invariants(front, gpu, pool, loop.now)
+    return FleetResult(server, gpus, summarise(front, gpu, pool, window, slo=slo), pool.samples, loop.events, wall)
+
+
+def invariants(front, gpu, pool, end_s: float) -> None:
+    """Every admitted request finished; KV never above capacity; the GPU never busier than the run."""
+    unfinished = [r for r in front.requests if r.done_s is None]
+    if unfinished:
+        raise AssertionError(f"fleet: {len(unfinished)} admitted requests never finished")
+    if pool.peak > pool.capacity * (1 + 1e-9):
+        raise AssertionError(f"fleet: KV reserved {pool.peak:.6g} B above capacity {pool.capacity:.6g} B")
+    if gpu.all_busy_s > end_s * (1 + 1e-9) + 1e-12:
+        raise AssertionError(f"fleet: GPU busy {gpu.all_busy_s:.6g} s in a run of {end_s:.6g} s")

@@ -1,0 +1,181 @@
+"""The split server: sequences advance through the stack chunk by chunk (the cloud work between two
+round trips), a policy (policies.py) batches those waiting at a chunk, and while one batch's
+sequences are away on their round trips the GPU runs others. A pass through the stack ends with the
+token trip; a request's first pass is its prefill. Events: one a batch, and one a group returning
+from its trips (a cohort, or sequences whose trips took the same time), so links without jitter cost
+one event a round trip however many users share it."""
+
+from __future__ import annotations
+
+from ..workload import adapted_layer_indices
+from .costs import layer_part, mix_of, stage_parts
+from .policies import POLICIES, Group
+
+TOKEN = -1  # the trip that ends a pass
+
+
+def chunks(scn, per_user_adapters: bool = False) -> list:
+    """[(parts [(Part, share)], trip)] of one pass: trip is the stage index of the round trip that
+    follows the chunk, or TOKEN. A layer's own work is spread over the chunks after its stages and
+    each stage's A and B cost half its time on either side, as the closed form adds them."""
+    layer, stages = layer_part(scn), stage_parts(scn, per_user_adapters)
+    adapted, n = set(adapted_layer_indices(scn.model, scn.adapter)), len(stages)
+    out, cur = [], []
+    for i in range(scn.model.n_layers):
+        if i not in adapted:
+            cur.append((layer, 1.0))
+            continue
+        for k in range(n):
+            if k:
+                cur += [(stages[k - 1], 0.5), (layer, 1.0 / n)]
+            out.append((_merged(cur + [(stages[k], 0.5)]), k))
+            cur = []
+        cur += [(stages[n - 1], 0.5), (layer, 1.0 / n)]
+    out.append((_merged(cur), TOKEN))
+    return out
+
+
+def _merged(parts: list) -> list:
+    """The same Part named twice becomes one entry with the summed share."""
+    shares = {}
+    for part, share in parts:
+        shares[part] = shares.get(part, 0.0) + share
+    return list(shares.items())
+
+
+class SplitServer:
+    def __init__(self, loop, front, gpu, engine, trips, policy, *, scn, per_user_adapters=False):
+        self.loop, self.front, self.gpu, self.engine, self.trips = loop, front, gpu, engine, trips
+        self.spec = policy
+        self.policy = POLICIES[policy.name](policy)
+        self.chunks = chunks(scn, per_user_adapters)
+        self.hidden_bytes = scn.model.d_model * scn.adapter.act_bits / 8
+        self.idle = True
+        self.cohorts = []  # cohort policy: the decoding cohorts, to join
+        self.forming = None  # cohort policy: the prefill group new prompts join until it runs
+
+    def enter(self, req) -> None:
+        if self.policy.keeps_groups:  # cohort: prompts gather in a prefill group until it takes the GPU
+            f = self.forming
+            if f is not None and len(f.members) < self.spec.cohort_size:
+                f.members.append(req)
+                return
+            self.forming = Group([req], 0, self.loop.now)
+            self.ready(self.forming)
+            return
+        self.ready(Group([req], 0, self.loop.now))
+
+    def ready(self, group: Group) -> None:
+        self.policy.add(group)
+        if self.idle:
+            self.dispatch()
+
+    def cost(self, pos: int, mix: list) -> tuple:
+        total = accel = host = 0.0
+        for part, share in self.chunks[pos][0]:
+            t, a, h = part.cost(self.engine, mix, self.hidden_bytes)
+            total, accel, host = total + share * t, accel + share * a, host + share * h
+        return total, accel, host
+
+    def dispatch(self) -> None:
+        if not self.idle:
+            return
+        groups, wake = self.policy.pick(self.loop.now)
+        if groups is None:
+            if wake is not None:
+                self.loop.at(wake, self.dispatch)
+            return
+        if groups[0] is self.forming:
+            self.forming = None
+        members = [m for g in groups for m in g.members]
+        mix, tokens = mix_of(), 0
+        for m in members:
+            if m.generated:
+                mix[0] += 1
+                mix[1] += m.context
+                tokens += 1
+            else:
+                mix[2] += m.prompt
+                mix[3] += m.prompt * m.prompt
+                mix[4] += 1
+                tokens += m.prompt
+        seconds, accel, host = self.cost(groups[0].pos, mix)
+        self.idle = False
+        self.gpu.record(self.loop.now, seconds, accel, host, len(members), tokens)
+        self.loop.at(self.loop.now + seconds, self.finished, groups, members)
+
+    def finished(self, groups: list, members: list) -> None:
+        pos = groups[0].pos
+        trip = self.chunks[pos][1]
+        if trip == TOKEN:
+            self.end_pass(groups, members)
+        else:
+            self.away(groups, members, self.stage_trips(trip, members), pos + 1)
+        self.idle = True  # only now, so a request admitted above is batched after this batch is settled
+        self.dispatch()
+
+    def stage_trips(self, k: int, members: list) -> list:
+        """Each member's round trip of stage k (s)."""
+        decoding = [m for m in members if m.generated]
+        times = iter(self.trips.stage(k, 1, len(decoding)).tolist()) if decoding else iter(())
+        return [next(times) if m.generated else float(self.trips.stage(k, m.prompt)[0]) for m in members]
+
+    def away(self, groups: list, members: list, trips: list, pos: int) -> None:
+        """Members leave on trips of the given lengths and come back at chunk `pos`."""
+        now = self.loop.now
+        if self.policy.keeps_groups:  # a cohort comes back when its slowest member does
+            g = groups[0]
+            g.pos, g.ready_at = pos, now + max(trips) if trips else now
+            self.loop.at(g.ready_at, self.ready, g)
+            return
+        back = {}
+        for m, t in zip(members, trips):
+            back.setdefault(t, []).append(m)
+        for t, ms in back.items():
+            g = Group(ms, pos, now + t)
+            self.loop.at(g.ready_at, self.ready, g)
+
+    def end_pass(self, groups: list, members: list) -> None:
+        """Each member's token goes down; the finished leave, the others start their next pass."""
+        now, front, trips = self.loop.now, self.front, self.trips
+        down = trips.down_s()
+        prefill = not members[0].generated  # cohort policy: a group is all prefill or all decode
+        staying = []
+        for m in members:
+            starts = not m.generated
+            m.context += m.prompt if starts else 1
+            if not front.delivered(m, now + (trips.first_token() if starts else down)):
+                staying.append(m)
+        front.on_tokens(len(members))
+        times = trips.token(len(staying)).tolist() if staying else []
+        if not self.policy.keeps_groups:
+            self.away(groups, staying, times, 0)
+            return
+        g = groups[0]
+        if prefill:
+            self.seat(g, staying, times)
+            return
+        back = [now + t for t in times] + [at for _, at in g.joining]
+        g.members, g.joining = staying + [m for m, _ in g.joining], []
+        if not g.members:
+            self.cohorts.remove(g)
+            return
+        g.pos, g.ready_at = 0, max(back)
+        self.loop.at(g.ready_at, self.ready, g)
+
+    def seat(self, group: Group, members: list, trips: list) -> None:
+        """Prefilled members join decoding cohorts with room at their next token (after their own
+        token trip); those left over make a new cohort."""
+        now, size, left = self.loop.now, self.spec.cohort_size, []
+        for m, t in zip(members, trips):
+            for c in self.cohorts:
+                if len(c.members) + len(c.joining) < size:
+                    c.joining.append((m, now + t))
+                    break
+            else:
+                left.append((m, t))
+        if left:
+            group.members, group.pos = [m for m, _ in left], 0
+            group.ready_at = now + max(t for _, t in left)
+            self.cohorts.append(group)
+            self.loop.at(group.ready_at, self.ready, group)
