@@ -172,3 +172,28 @@ def energy_per_token(df, model: str = "llama-2-7b") -> Figure:
     ax.set_title(f"{model}, rank {int(d['rank_c2d'].iloc[0])}: energy on the device (network, RTT)")
     ax.legend(loc="lower right", fontsize=8)
     return fig
+
+
+def fleet_capacity(df) -> Figure:
+    """Requests a second a GPU carries within each target (log scale), split against cloud-only, a panel
+    a target."""
+    targets = sorted(df["tpot_slo_s"].unique())
+    fig = _figure(5.2 * len(targets), 0.32 * df.groupby(["model", "network"]).ngroups + 2.0, left=0.24,
+                  wspace=0.6)
+    for i, t in enumerate(targets):
+        d = df[df["tpot_slo_s"] == t]
+        ax = fig.add_subplot(1, len(targets), i + 1)
+        keys = list(d.groupby(["model", "network"], sort=False).groups)
+        for k, server in enumerate(("split", "cloud-only")):
+            s = d[d["server"] == server].set_index(["model", "network"]).reindex(keys)
+            ax.barh([j + 0.4 * (k - 0.5) for j in range(len(keys))], s["requests_per_s_per_gpu"].clip(lower=0.01), height=0.4,
+                    color=f"C{k}", label=server)
+        ax.set_yticks(range(len(keys)), [f"{m}, {n}" for m, n in keys], fontsize=8)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(PLAIN)
+        ax.set_xlabel("requests a second a GPU (0.01 = none)")
+        ax.set_title(f"time per token <= {t * 1e3:g} ms", fontsize=10)
+        ax.invert_yaxis()
+        if i == 0:
+            ax.legend(loc="lower right", fontsize=8)
+    return fig

@@ -6,6 +6,7 @@ error or Ctrl-C leaves nothing half-written at --out.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -142,12 +143,30 @@ def paper_summary(df, comp) -> list:
     return [" ".join(text)]
 
 
-def write_study(out, config_path, df, cfg, force: bool = False, figures: FigureWorker | None = None) -> list:
-    """Write the study folder atomically; returns the names of the files written."""
+@contextlib.contextmanager
+def atomic_folder(out, force: bool = False):
+    """Yield a temporary folder beside `out`; on success it replaces `out`, on any error (or Ctrl-C) it
+    is removed and `out` is left as it was."""
     out = Path(out)
     check_out(out, force)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent.resolve()))
     try:
+        yield tmp
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent.resolve()))
+            out.rename(old / out.name)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_study(out, config_path, df, cfg, force: bool = False, figures: FigureWorker | None = None) -> list:
+    """Write the study folder atomically; returns the names of the files written."""
+    with atomic_folder(out, force) as tmp:
         df.to_csv(tmp / "results.csv", index=False)
         try:
             import pyarrow  # noqa: F401
@@ -164,14 +183,4 @@ def write_study(out, config_path, df, cfg, force: bool = False, figures: FigureW
         (tmp / "PROVENANCE.json").write_text(json.dumps(provenance(config_path, cfg.tasks), indent=1) + "\n")
         shutil.copyfile(config_path, tmp / Path(config_path).name)
         names = sorted(p.name for p in tmp.iterdir())
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent.resolve()))
-            out.rename(old / out.name)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-        return names
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    return names

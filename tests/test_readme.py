@@ -34,7 +34,7 @@ def test_readme_opens_with_the_two_commands():
 
 
 EXAMPLES = [line[2:].strip() for line in re.findall(r"^\$ plmodel [^\n#]*", README, re.M)
-            if not re.search(r"path/to|my-phone|calibrate|testbed|sweep|validate", line)]
+            if not re.search(r"path/to|my-phone|calibrate|testbed|sweep|validate|--study", line)]
 
 
 @pytest.mark.parametrize("command", EXAMPLES)

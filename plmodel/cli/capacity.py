@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
 
 from ..errors import PlmodelError
 from ..fleet.capacity import Case, Search, Slo, analytic_capacity, simulated_capacity
@@ -37,6 +38,11 @@ def register_arguments(p) -> None:
                    "400 to 12,000)")
     s.add_argument("--steps", type=int, default=8, help="bisection steps of the simulated search")
     s.add_argument("--seed", type=int, default=0, help="seed of arrivals and jitter")
+    st = p.add_argument_group("study (many cases at once)")
+    st.add_argument("--study", metavar="FILE", help="a capacity study YAML (e.g. sweeps/fleet.yaml): models x "
+                    "networks x targets; other options are ignored but --analytic")
+    st.add_argument("--out", metavar="DIR", help="--study: the folder to write (atomically)")
+    st.add_argument("--force", action="store_true", help="--study: replace a non-empty --out")
     f = p.add_argument_group("fleet sizing")
     f.add_argument("--fleet-users", type=float, help="users in the fleet, for the GPUs it needs")
     f.add_argument("--requests-per-user-hour", type=float, default=10.0, help="requests a user sends an hour")
@@ -55,6 +61,8 @@ def check(args) -> None:
 
 
 def run(args) -> int:
+    if args.study:
+        return run_study(args)
     check(args)
     scn, policy, batching, kinds = fleet_args.build(args)
     group = fleet_args.named(replica, scn)[0]
@@ -77,12 +85,28 @@ def run(args) -> int:
     return 0
 
 
+def run_study(args) -> int:
+    from .. import capacity_study
+    from ..report import check_out
+
+    if not args.out:
+        raise PlmodelError("--out: a --study needs a folder to write")
+    check_out(Path(args.out), args.force)
+    study = capacity_study.load_study(args.study)
+    with deferred() as poll:
+        rows = capacity_study.run_study(study, args.analytic, progress(args, "study"), poll)
+    names = capacity_study.write(args.out, args.study, study, rows, args.force)
+    print(f"wrote {len(rows)} capacities to {args.out}: {', '.join(names)}")
+    return 0
+
+
 def progress(args, kind: str):
     if not fleet_args.show_progress(args):
         return None
 
     def show(step, steps):
-        print(f"\r  {kind}: simulated run {step} of at most {steps}", end="", file=sys.stderr, flush=True)
+        print(f"\r  {kind}: {step} of {'at most ' if kind != 'study' else ''}{steps}", end="", file=sys.stderr,
+              flush=True)
         if step >= steps:
             print(file=sys.stderr)
     return show

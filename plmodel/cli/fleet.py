@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from ..errors import PlmodelError
 from ..fleet import Workload, read_trace, serve
@@ -37,6 +38,8 @@ def register_arguments(p) -> None:
     a.add_argument("--tpot-ms", type=float, help="SLO on time per output token, for goodput (ms)")
     a.add_argument("--ttft-ms", type=float, help="SLO on time to first token, for goodput (ms)")
     a.add_argument("--seed", type=int, default=0, help="seed of arrivals, lengths and jitter")
+    a.add_argument("--kv-csv", metavar="FILE", help="write KV-cache occupancy over time here (CSV: server, time_s, "
+                   "kv_bytes, kv_fraction)")
 
 
 def workload(args) -> Workload:
@@ -45,7 +48,28 @@ def workload(args) -> Workload:
                             args.prompt_tokens, args.output_tokens, args.lengths, args.users, args.think_s, trace)
 
 
+def check_csv_path(path: str | None) -> None:
+    if path is not None and (Path(path).is_dir() or not Path(path).parent.is_dir()):
+        raise PlmodelError(f"--kv-csv: expected a file name in an existing folder, got {path}")
+
+
+def write_kv(path: str, results: dict) -> None:
+    """The KV occupancy steps of every server, written whole or not at all."""
+    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
+    try:
+        with tmp.open("w") as f:
+            f.write("server,time_s,kv_bytes,kv_fraction\n")
+            for kind, r in results.items():
+                cap = r.metrics["kv_capacity_bytes"]
+                f.writelines(f"{kind},{t:.9g},{b:.9g},{b / cap:.6g}\n" for t, b in r.kv_samples)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def run(args) -> int:
+    check_csv_path(args.kv_csv)
     scn, policy, batching, kinds = fleet_args.build(args)
     w = workload(args)
     slo = tuple(None if v is None else v / 1e3 for v in (args.ttft_ms, args.tpot_ms))
@@ -65,6 +89,8 @@ def run(args) -> int:
     for r in results.values():
         r.metrics["usd_per_million_tokens"] = cost(scn, gpus, r.metrics["throughput_tokens_per_s"],
                                                    r.metrics["kv_mean_occupancy"] * r.metrics["kv_capacity_bytes"])[0]
+    if args.kv_csv:
+        write_kv(args.kv_csv, results)
     if args.json:
         flat = {"model": scn.model.name, "cloud": scn.cloud.name, "device": scn.device.name, "network": scn.link.name,
                 "rtt_s": scn.link.rtt_s, "gpus": gpus, "policy": policy.name, "arrival": w.arrival, "seed": args.seed}

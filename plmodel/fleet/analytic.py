@@ -52,44 +52,79 @@ def pass_mix(n: float, starting: int, prompt: int, output: int) -> list:
     return mix_of(n, n * (prompt + output / 2), starting * prompt, starting * prompt * prompt, starting)
 
 
+#: Above this many prompts a pass on average, a normal law (Gauss-Hermite nodes) stands for the Poisson.
+MANY_PROMPTS = 30
+
+
 def moments(f, mean: float) -> tuple:
     """(E[f(k)], sd of f(k)) for k ~ Poisson(mean): prompts that start in a pass arrive at random, and
     a pass's time is not linear in them (it turns compute-bound), so the mean of the times, not the
     time of the mean."""
-    k_max = int(mean + 8 * math.sqrt(mean) + 8)
-    pmf, m1, m2, weight = math.exp(-mean), 0.0, 0.0, 0.0
-    for k in range(k_max + 1):
-        v = f(k)
-        m1, m2, weight = m1 + pmf * v, m2 + pmf * v * v, weight + pmf
-        pmf *= mean / (k + 1)
-    m1, m2 = m1 / weight, m2 / weight
-    return m1, math.sqrt(max(0.0, m2 - m1 * m1))
+    if mean > MANY_PROMPTS:
+        x, w = np.polynomial.hermite_e.hermegauss(24)
+        ks, ws = np.maximum(mean + math.sqrt(mean) * x, 0.0), w / w.sum()
+    else:
+        k_max = int(mean + 8 * math.sqrt(mean) + 8)
+        ks = np.arange(k_max + 1)
+        ws = np.exp(ks * math.log(mean) - mean - np.array([math.lgamma(k + 1) for k in ks])) if mean > 0 else \
+            (ks == 0).astype(float)
+        ws = ws / ws.sum()
+    v = np.array([f(float(k)) for k in ks])
+    m1 = float(ws @ v)
+    return m1, math.sqrt(max(0.0, float(ws @ v ** 2) - m1 * m1))
+
+
+def stationary(chain):
+    """The stationary law of a Markov chain's transition matrix (rows sum to one)."""
+    a = chain.T - np.eye(len(chain))
+    a[-1, :] = 1.0
+    b = np.zeros(len(chain))
+    b[-1] = 1.0
+    return np.clip(np.linalg.solve(a, b), 0.0, None)
+
+
+def prompt_chain_moments(times, n: float, output: int, t: float) -> tuple:
+    """(mean, sd) of the iteration time when prompts arrive at n / (O t) a second: the prompts an
+    iteration takes are those that arrived during the one before, k' ~ Poisson(rate x t(k)); (inf, 0)
+    when the chain runs off (more prompt work arrives than the GPU clears)."""
+    ks = np.arange(len(times))
+    arriving = n / (output * t) * times
+    chain = np.exp(ks[None, :] * np.log(np.maximum(arriving[:, None], 1e-300)) - arriving[:, None]
+                   - np.array([math.lgamma(k + 1) for k in ks])[None, :])
+    chain /= chain.sum(axis=1, keepdims=True)
+    law = stationary(chain)
+    law /= law.sum()
+    if law[-len(law) // 4:].sum() > 1e-6:
+        return float("inf"), 0.0
+    mean = float(law @ times)
+    return mean, math.sqrt(max(0.0, float(law @ times ** 2) - mean * mean))
 
 
 def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
     """Continuous batching at n concurrent requests; `server` a CloudOnlyServer (its cost parts).
 
-    The prompts an iteration takes are those that arrived during the one before, so a long iteration
-    begets another: k' ~ Poisson(rate x t(k)), a Markov chain whose stationary law gives the mean and
-    spread of the iteration time (the rate itself n / (O x mean time), found by a few fixed-point steps)."""
+    A long iteration collects more prompts for the next (a Markov chain, prompt_chain_moments); the mean
+    iteration time t is the fixed point at which the n requests, O iterations each, arrive at n / (O t)
+    a second, found by bisection. Where prompt work alone outruns the GPU there is none: the time per
+    token is infinite (no steady state at n)."""
     def iteration_s(k):
         mix = pass_mix(n, k, prompt, output)
         return sum(share * part.cost(server.engine, mix, server.hidden_bytes)[0] for part, share in server.parts)
 
-    t, sd = moments(iteration_s, n / output)
-    k_max = int(4 * n / output + 10 * math.sqrt(n / output) + 10)
-    times = np.array([iteration_s(k) for k in range(k_max + 1)])
-    ks = np.arange(k_max + 1)
-    for _ in range(8):
-        arriving = n / (output * t) * times  # mean prompts arriving during an iteration of k prompts
-        chain = np.exp(ks[None, :] * np.log(np.maximum(arriving[:, None], 1e-300)) - arriving[:, None]
-                       - np.array([math.lgamma(k + 1) for k in ks])[None, :])
-        chain /= chain.sum(axis=1, keepdims=True)
-        law = np.full(k_max + 1, 1.0 / (k_max + 1))
-        for _ in range(200):
-            law = law @ chain
-        t = float(law @ times)
-        sd = math.sqrt(max(0.0, float(law @ times ** 2) - t * t))
+    mean_k = n / output
+    if mean_k > MANY_PROMPTS:  # many prompts an iteration: their count barely varies with the last one's length
+        t, sd = moments(iteration_s, mean_k)
+        return Load(n, t, n / t, 1.0, output, sd / math.sqrt(output))
+    times = np.array([iteration_s(k) for k in range(int(4 * mean_k + 12 * math.sqrt(mean_k) + 12))])
+    lo, hi = float(times[0]), float(times[0]) * 1e4
+    if prompt_chain_moments(times, n, output, hi)[0] > hi:
+        return Load(n, float("inf"), 0.0, 1.0, output, 0.0)
+    for _ in range(50):  # the mean it produces falls as the assumed mean rises: one crossing
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if prompt_chain_moments(times, n, output, mid)[0] > mid else (lo, mid)
+    t, sd = prompt_chain_moments(times, n, output, hi)
+    if not math.isfinite(t):
+        return Load(n, float("inf"), 0.0, 1.0, output, 0.0)
     return Load(n, t, n / t, 1.0, output, sd / math.sqrt(output))
 
 

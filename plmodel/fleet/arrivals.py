@@ -72,7 +72,7 @@ def open_requests(w: Workload, rng) -> list:
     return [(float(t), int(p), int(o)) for t, p, o in zip(times, prompts, outputs)]
 
 
-def read_trace(path: str, option: str = "--trace") -> tuple:
+def read_trace(path: str, option: str = "--trace-csv") -> tuple:
     """A CSV trace with columns arrival_s, prompt_tokens, output_tokens (header required)."""
     p = Path(path)
     if not p.is_file():

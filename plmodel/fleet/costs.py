@@ -5,7 +5,7 @@ the prefill's attention square (sum of chunk x (cached + chunk) tokens, the full
 counts it) and prefill sequences that end in this batch (they need logits). Every count of
 workload.py is affine in these, so each piece of cloud work (a decoder layer, the A or B of a stage,
 the two ends run on the GPU for cloud-only) is stored as coefficients found by evaluating
-workload.py at seven single-phase steps (exact: a residual check refuses anything else). A batch's
+workload.py at six single-phase steps (solved exactly, checked on a seventh). A batch's
 time is then a few multiply-adds, timed by the Core v2 engine (accelerator and host time apart, TP
 split and all-reduces as engine.layer_s does), so a one-request batch costs what the closed form says.
 """
@@ -13,6 +13,7 @@ split and all-reduces as engine.layer_s does), so a one-request batch costs what
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -36,14 +37,30 @@ def features(phase: str, batch: int, context: int) -> tuple:
 
 
 def fit(work_of) -> tuple:
-    """(constant, coefficients) of (flop, bytes) of `work_of(step)` (a Work's cloud or device side):
-    least squares on the probes, refused if the work is not affine in the Mix."""
-    rows = [(1.0, *features(*p)) for p in PROBES]
-    values = [work_of(Step(*p)) for p in PROBES]
-    x, *_ = np.linalg.lstsq(np.array(rows, dtype=float), np.array(values, dtype=float), rcond=None)
-    if not np.allclose(np.array(rows) @ x, values, rtol=1e-9, atol=1e-6):
+    """(constant, coefficients) of (flop, bytes) of `work_of(step)` (a Work's cloud or device side),
+    solved exactly (rational arithmetic) from the first six probes and checked on the seventh: work not
+    affine in the Mix is refused."""
+    rows = [[Fraction(1), *map(Fraction, features(*p))] for p in PROBES]
+    values = [[Fraction(float(v)) for v in work_of(Step(*p))] for p in PROBES]
+    coeffs = _solve([r[:] for r in rows[:6]], [v[:] for v in values[:6]])
+    check = [sum(c[i] * x for c, x in zip(coeffs, rows[6])) for i in range(2)]
+    if any(abs(check[i] - values[6][i]) > abs(values[6][i]) * Fraction(1, 10**9) + 1 for i in range(2)):
         raise PlmodelError("the fleet model needs work affine in the batch's tokens and contexts", field="model")
-    return tuple(map(tuple, x.T))  # ((flop0, flop coeffs...), (bytes0, bytes coeffs...))
+    return tuple(tuple(float(c[i]) for c in coeffs) for i in range(2))  # ((flop0, ...), (bytes0, ...))
+
+
+def _solve(a: list, b: list) -> list:
+    """x with a x = b (Gauss-Jordan on Fractions; b's rows are vectors)."""
+    n = len(a)
+    for col in range(n):
+        pivot = next(r for r in range(col, n) if a[r][col] != 0)
+        a[col], a[pivot], b[col], b[pivot] = a[pivot], a[col], b[pivot], b[col]
+        for r in range(n):
+            if r != col and a[r][col] != 0:
+                f = a[r][col] / a[col][col]
+                a[r] = [x - f * y for x, y in zip(a[r], a[col])]
+                b[r] = [x - f * y for x, y in zip(b[r], b[col])]
+    return [[v / a[i][i] for v in b[i]] for i in range(n)]
 
 
 @dataclass(frozen=True)

@@ -48,8 +48,8 @@ class Request:
 
 
 class Gpu:
-    """What the GPU did: every batch's time, accelerator and host shares and size, counted for
-    batches that start inside the measurement window."""
+    """What the GPU did: its busy time (accelerator and host shares) inside the measurement window, and
+    the size of the batches that start in it."""
 
     def __init__(self, window: tuple):
         self.window = window
@@ -59,10 +59,14 @@ class Gpu:
 
     def record(self, start: float, seconds: float, accel: float, host: float, sequences: int, tokens: int) -> None:
         self.all_busy_s += seconds
-        if self.window[0] <= start < self.window[1]:
-            self.busy_s += seconds
-            self.accel_s += accel
-            self.host_s += host
+        w0, w1 = self.window
+        inside = min(start + seconds, w1) - max(start, w0)
+        if inside > 0:  # its share inside the window
+            share = inside / seconds
+            self.busy_s += inside
+            self.accel_s += accel * share
+            self.host_s += host * share
+        if w0 <= start < w1:
             self.batches += 1
             self.sequences += sequences
             self.tokens += tokens

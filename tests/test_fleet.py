@@ -1,0 +1,172 @@
+"""Fleet serving (plmodel.fleet): exact costs, one request equal to the closed form, the invariants
+under random loads, the policies' behaviour, admission, and the closed forms against the simulation."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from plmodel.baselines import cloud_only
+from plmodel.errors import PlmodelError
+from plmodel.estimate import estimate
+from plmodel.fleet import BatchingSpec, PolicySpec, Workload, analytic, serve
+from plmodel.fleet.capacity import Case, Search, Slo, analytic_capacity, servers, simulated_capacity
+from plmodel.fleet.costs import features, layer_part, stage_parts
+from plmodel.fleet.memory import memory_of
+from plmodel.profiles import load_link
+from plmodel.specs import JitterSpec
+from plmodel.step import Step
+from plmodel.workload import layer_work, stage_works
+
+
+def one_request(scn, server="split", tokens=2):
+    return serve(scn, Workload("closed", users=1, requests=1, prompt_tokens=scn.prompt_tokens, output_tokens=tokens),
+                 server=server).metrics
+
+
+@settings(max_examples=40, deadline=None)
+@given(phase=st.sampled_from(["decode", "prefill"]), batch=st.integers(1, 300), context=st.integers(1, 4000))
+def test_part_coefficients_reproduce_the_workload(scenario, phase, batch, context):
+    """A Part's affine coefficients give workload.py's FLOPs and bytes at any single-phase step."""
+    scn = scenario("llama-2-13b", targets=("q", "k", "v", "o"))
+    mix = features(phase, batch, context)
+    for part, work in ((layer_part(scn), layer_work(scn.model, Step(phase, batch, context))),
+                       *zip(stage_parts(scn), stage_works(scn.model, scn.adapter, Step(phase, batch, context)))):
+        flop = part.flop[0] + sum(c * x for c, x in zip(part.flop[1:], mix))
+        nbytes = part.nbytes[0] + sum(c * x for c, x in zip(part.nbytes[1:], mix))
+        assert flop == pytest.approx(work.cloud_flop, rel=1e-9)
+        assert nbytes == pytest.approx(work.cloud_bytes, rel=1e-9)
+
+
+@pytest.mark.parametrize("network,adapter", [("5g-median", {}), ("datacenter", {"targets": ("q", "k", "v", "o")}),
+                                             ("5g-edge", {"layers": (0, 1, 2, 10, 31)})])
+def test_one_request_equals_the_closed_form(scenario, network, adapter):
+    """One request alone on the split server: TTFT and time per token are the realistic closed form's."""
+    scn = scenario(link=load_link(network), **adapter)
+    m, e = one_request(scn), estimate(scn)
+    assert m["ttft_mean_s"] == pytest.approx(float(e.prefill.total_s), rel=1e-9)
+    assert m["tpot_mean_s"] == pytest.approx(float(e.decode.total_s), rel=1e-9)
+
+
+def test_cloud_only_request_equals_the_baseline(scenario):
+    """One request served cloud-only: a token takes the whole model's decode step (the baseline's)."""
+    scn = scenario(link=load_link("datacenter"))
+    m = one_request(scn, "cloud-only")
+    assert m["tpot_mean_s"] == pytest.approx(1 / cloud_only(scn).decode_tokens_per_s, rel=1e-9)
+
+
+def batched_bound_tokens_per_s(scn, kind, prompt, output):
+    """The most tokens a second the engine could deliver: the largest batch memory allows, every pass
+    spent on the GPU with no round trip and no prefill."""
+    gpus, split, cloud = servers(scn, PolicySpec(), BatchingSpec())
+    n = max(1, analytic.max_concurrency(scn, gpus, prompt, output))
+    if kind == "split":
+        return n / analytic.pass_gpu_s(split, analytic.pass_mix(n, 0, prompt, output))
+    n = min(n, BatchingSpec().max_batch)
+    return n / sum(s * p.cost(cloud.engine, analytic.pass_mix(n, 0, prompt, output), cloud.hidden_bytes)[0]
+                   for p, s in cloud.parts)
+
+
+@settings(max_examples=12, deadline=None)
+@given(kind=st.sampled_from(["split", "cloud-only"]), policy=st.sampled_from(["cohort", "greedy", "hold"]),
+       rate=st.floats(0.5, 80), prompt=st.integers(16, 2048), output=st.integers(2, 64),
+       lengths=st.sampled_from(["fixed", "uniform", "exponential"]), seed=st.integers(0, 1000))
+def test_invariants_hold_under_random_load(scenario, kind, policy, rate, prompt, output, lengths, seed):
+    """Every admitted request completes (serve checks it, with KV never above capacity and the GPU never
+    busier than the run) and the throughput stays under the engine's batched bound."""
+    scn = scenario(link=load_link("datacenter"), prompt_tokens=prompt)
+    w = Workload("poisson", rate_per_s=rate, requests=60, prompt_tokens=prompt, output_tokens=output, lengths=lengths)
+    m = serve(scn, w, server=kind, policy=PolicySpec(policy), seed=seed).metrics
+    assert m["completed"] + m["rejected"] == 60
+    assert m["kv_peak_bytes"] <= m["kv_capacity_bytes"]
+    assert m["throughput_tokens_per_s"] <= batched_bound_tokens_per_s(scn, kind, prompt, output) * 1.05
+    assert 0 <= m["gpu_busy"] <= 1 + 1e-9
+
+
+def test_cohorts_batch_where_jitter_scatters_greedy(scenario):
+    """On a jittery link, greedy's batches shrink towards one; cohorts keep theirs (and pay the
+    slowest member's round trip); hold waits and batches more than greedy."""
+    link = replace(load_link("5g-edge"), jitter=JitterSpec("lognormal", 2e-3, 20e-3))
+    scn = scenario(link=link)
+    w = Workload("closed", users=64, requests=64, output_tokens=64)  # prompts reach the cloud apart: prefills of one
+    got = {p: serve(scn, w, policy=PolicySpec(p, max_wait_s=0.02, target=16)).metrics for p in ("cohort", "greedy", "hold")}
+    assert got["greedy"]["mean_batch_sequences"] < 2 and got["cohort"]["mean_batch_sequences"] > 24
+    assert got["hold"]["mean_batch_sequences"] > 2 * got["greedy"]["mean_batch_sequences"]
+    assert got["cohort"]["tpot_p50_s"] > got["greedy"]["tpot_p50_s"]
+
+
+def test_requests_queue_for_memory_and_oversized_are_rejected(scenario):
+    """Long requests fill the KV cache: later ones wait (queueing > 0, occupancy near full); one longer
+    than the model's context is refused, never served."""
+    scn = scenario(prompt_tokens=3000)
+    cap = analytic.max_concurrency(scn, 1, 3000, 1000)
+    trace = tuple((0.0, 3000, 1000) for _ in range(cap + 5)) + ((0.0, 4000, 1000),)
+    m = serve(scn, Workload("trace", trace=trace), server="cloud-only").metrics
+    assert m["rejected"] == 1 and m["completed"] == cap + 5
+    assert m["queued"] >= 5 and m["queue_p99_s"] > 0
+    assert m["kv_peak_bytes"] >= cap * memory_of(scn, 1).request_bytes(4000) * 0.99
+
+
+def test_per_user_adapters_cost_memory_and_reads(scenario):
+    """Per-user A and B: each request reserves them, and a batch reads them once a sequence."""
+    scn = scenario(rank=256, targets=("q", "k", "v", "o", "gate", "up", "down"))
+    shared, own = memory_of(scn, 1), memory_of(scn, 1, per_user_adapters=True)
+    assert own.request_bytes(100) > shared.request_bytes(100) and own.weight_bytes < shared.weight_bytes
+    w = Workload("closed", users=32, requests=32, output_tokens=8)
+    a, b = (serve(scn, w, per_user_adapters=p).metrics for p in (False, True))
+    assert b["gpu_accel_busy"] * b["window_s"] > a["gpu_accel_busy"] * a["window_s"]
+
+
+def test_bad_fleet_input_names_the_field(scenario):
+    with pytest.raises(PlmodelError) as e:
+        Workload("poisson")
+    assert e.value.field == "rate"
+    with pytest.raises(PlmodelError) as e:
+        serve(scenario(), Workload("closed", users=1, requests=1), policy=PolicySpec("fifo"))
+    assert e.value.field == "policy"
+    with pytest.raises(PlmodelError) as e:
+        serve(scenario(mode="paper"), Workload("closed", users=1, requests=1))
+    assert e.value.field == "mode"
+
+
+GRID = [("llama-2-7b", "datacenter", 60, 512, 64, "split"), ("llama-2-7b", "5g-edge", 2000, 1024, 64, "split"),
+        ("llama-2-7b", "datacenter", 30, 1024, 64, "cloud-only"), ("llama-2-13b", "5g-median", 100, 512, 128, "cloud-only")]
+
+
+@pytest.mark.parametrize("model,network,tpot_ms,prompt,output,kind", GRID)
+def test_closed_form_capacity_within_ten_percent_of_the_simulation(scenario, model, network, tpot_ms, prompt, output,
+                                                                   kind):
+    """The analytic capacity (fleet scale) is within 10 % of the simulated one, and both name the same limit."""
+    case = Case(scenario(model, link=load_link(network), prompt_tokens=prompt), kind, Slo(tpot_ms / 1e3, 10.0), prompt,
+                output)
+    a, s = analytic_capacity(case), simulated_capacity(case, Search(steps=6))
+    assert s.max_rate_per_s == pytest.approx(a.max_rate_per_s, rel=0.10)
+    assert s.binding_limit == a.binding_limit
+
+
+def test_split_on_a_slow_link_serves_nothing_within_a_tight_target(scenario):
+    """33 round trips of 51 ms a token: no load meets 200 ms a token; the SLO binds, at no cost figure."""
+    case = Case(scenario(link=load_link("5g-median")), "split", Slo(0.2, 5.0), 128, 128)
+    s = simulated_capacity(case)
+    assert s.max_rate_per_s == 0 and s.binding_limit == "SLO" and s.usd_per_million_tokens is None
+    assert s.tpot_s > 1.5
+
+
+def test_cost_falls_with_load_and_one_user_pays_the_whole_gpu(scenario):
+    """At one user the split cost is a GPU-hour over one user's tokens; at a full replica it is far lower."""
+    scn = scenario(link=load_link("5g-edge"))
+    one, full = estimate(scn, 128, users=1).cost, estimate(scn, 128).cost
+    tpot = float(estimate(scn).decode.total_s)
+    assert one.split_usd_per_million_tokens == pytest.approx(scn.cloud.price_usd_per_hour / 3600 * tpot * 1e6, rel=0.02)
+    assert full.split_usd_per_million_tokens < one.split_usd_per_million_tokens / 50
+    assert full.cloud_only_usd_per_million_tokens < full.split_usd_per_million_tokens
+
+
+def test_same_seed_same_run(scenario):
+    link = replace(load_link("5g-edge"), jitter=JitterSpec("lognormal", 2e-3, 20e-3))
+    w = Workload("poisson", rate_per_s=3, requests=40, output_tokens=8)
+    a, b, c = (serve(scenario(link=link), w, seed=s).metrics for s in (1, 1, 2))
+    assert a == b and a != c
+    assert np.isfinite(a["ttft_p99_s"])

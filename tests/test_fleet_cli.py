@@ -1,0 +1,84 @@
+"""`plmodel fleet` and `plmodel capacity`: JSON fields, tables with units, one-line errors, Ctrl-C."""
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+from evidence import wait_for_output
+
+
+def plmodel(*args):
+    return subprocess.run([sys.executable, "-m", "plmodel", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_capacity_json_has_the_issue_fields_and_gpus_scale_rates():
+    """The closed-form capacity names both servers' rates, users, costs and what binds; --gpus 4 is four
+    replicas of one GPU: four times the rate at the same cost a token."""
+    one = json.loads(plmodel("capacity", "--analytic", "--network", "datacenter", "--tpot-ms", "100", "--json").stdout)
+    four = json.loads(plmodel("capacity", "--analytic", "--network", "datacenter", "--tpot-ms", "100", "--gpus", "4",
+                              "--json").stdout)
+    for key in ("split_max_rate_per_s", "split_max_users", "cloud_only_max_rate_per_s", "cloud_only_max_users",
+                "split_usd_per_million_tokens", "cloud_only_usd_per_million_tokens", "binding_limit"):
+        assert key in one
+    assert one["binding_limit"] in ("SLO", "memory", "compute", "max_batch")
+    assert four["split_max_rate_per_s"] == pytest.approx(4 * one["split_max_rate_per_s"], rel=1e-9)
+    assert four["split_usd_per_million_tokens"] == pytest.approx(one["split_usd_per_million_tokens"], rel=1e-9)
+    assert one["cloud_only_usd_per_million_tokens"] < one["split_usd_per_million_tokens"]
+
+
+def test_capacity_simulated_table_and_fleet_sizing():
+    """The simulated search prints its figures with units beside the closed form, and GPUs for a fleet."""
+    out = plmodel("capacity", "--network", "5g-edge", "--tpot-ms", "2000", "--prompt-tokens", "1024",
+                  "--output-tokens", "32", "--server", "split", "--steps", "3", "--fleet-users", "1e6", "--ttft-ms", "20000")
+    assert out.returncode == 0, out.stderr
+    for text in ("max requests/s", "closed form", "what binds", "memory", "USD per million tokens",
+                 "GPUs for 1,000,000 users", "ms"):
+        assert text in out.stdout
+
+
+def test_fleet_json_and_trace(tmp_path):
+    """A CSV trace runs on both servers; every request completes; the JSON is flat."""
+    trace = tmp_path / "t.csv"
+    trace.write_text("arrival_s,prompt_tokens,output_tokens\n" + "".join(f"{i * 0.05},{64 + i},{8}\n" for i in range(30)))
+    kv = tmp_path / "kv.csv"
+    out = plmodel("fleet", "--arrival", "trace", "--trace-csv", str(trace), "--network", "5g-edge", "--json",
+                  "--kv-csv", str(kv))
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    rows = kv.read_text().splitlines()
+    assert rows[0] == "server,time_s,kv_bytes,kv_fraction" and len(rows) == 1 + 2 * 2 * 30  # a reserve, a release
+    assert max(float(x.split(",")[3]) for x in rows[1:]) <= 1
+    assert r["split_completed"] == r["cloud_only_completed"] == 30
+    assert r["split_ttft_p50_s"] > r["cloud_only_ttft_p50_s"]
+    assert all(not isinstance(v, (dict, list)) for v in r.values())
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["fleet", "--rate", "0"], "--rate"),
+    (["fleet", "--arrival", "closed"], "--users"),
+    (["fleet", "--arrival", "trace", "--trace-csv", "/nonexistent.csv"], "--trace-csv"),
+    (["fleet", "--cohort-size", "0"], "--cohort-size"),
+    (["fleet", "--kv-csv", "/nonexistent/kv.csv"], "--kv-csv"),
+    (["capacity", "--tpot-ms", "-1"], "--tpot-ms"),
+    (["capacity", "--model", "70b", "--gpus", "3"], "--gpus"),
+    (["capacity", "--prompt-tokens", "5000", "--analytic"], "--prompt-tokens"),
+])
+def test_bad_fleet_options_get_one_line(args, fragment):
+    out = plmodel(*args)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], out.stderr
+
+
+def test_sigterm_during_fleet_is_clean():
+    """SIGTERM while a fleet runs: exit 143 and one line, once it shows progress."""
+    proc = subprocess.Popen([sys.executable, "-m", "plmodel", "fleet", "--arrival", "closed", "--users", "500",
+                             "--requests", "20000", "--network", "5g-sa-lowband-jitter", "--policy", "greedy",
+                             "--progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_output(proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("ERROR: interrupted by SIGTERM")
