@@ -8,9 +8,10 @@ import sys
 from .. import __version__
 from ..errors import PlmodelError
 from ..interrupt import exit_status, signal_name, terminable
-from . import calibrate, capacity, estimate, fleet, profiles, simulate, sweep, testbed, validate
+from . import calibrate, capacity, estimate, fleet, plan, profiles, simulate, sweep, testbed, validate
 
-SUBCOMMANDS = {"estimate": estimate, "simulate": simulate, "fleet": fleet, "capacity": capacity, "sweep": sweep,
+SUBCOMMANDS = {"estimate": estimate, "simulate": simulate, "fleet": fleet, "capacity": capacity, "plan": plan,
+               "sweep": sweep,
                "validate": validate, "calibrate": calibrate, "testbed": testbed, "profiles": profiles}
 
 

@@ -1,0 +1,82 @@
+"""Which design serves this model to this device within a time per token, memory and privacy: cloud-only,
+device-only at each precision, PrivateLoRA split at ranks 16 and 64 with adapters on all, the last
+quarter or the last layer. Each row: time per token and to first token, device memory and energy a
+token, cloud cost a million tokens (a replica's memory full of users), what the cloud could recover,
+and why a design is out. Prints the Pareto front (*) and a recommendation: the feasible design that
+hides the most, then costs the device the least energy, then is fastest. Realistic accounting.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from ..errors import PlmodelError
+from ..plan import Targets, plan
+from . import scenario_args
+
+HELP = "which design (cloud-only, device-only, split variants) meets a time per token, memory and privacy"
+
+
+def register_arguments(p) -> None:
+    scenario_args.register(p, with_mode=False)
+    t = p.add_argument_group("targets")
+    t.add_argument("--tpot-ms", type=float, default=200.0, help="most time per output token (ms)")
+    t.add_argument("--ttft-ms", type=float, help="most time to first token (ms)")
+    t.add_argument("--max-device-memory-mb", type=float, help="most memory the app may use on the device (MB)")
+    t.add_argument("--privacy", choices=("none", "prompt", "output"), default="none",
+                   help="what the cloud must not be able to recover")
+    p.add_argument("--tokens", type=int, default=128, help="answer length, for energy and cost")
+    p.add_argument("--json", action="store_true", help="print the designs and the recommendation as JSON (SI units)")
+
+
+def run(args) -> int:
+    for name in ("tpot_ms", "ttft_ms", "max_device_memory_mb"):
+        v = getattr(args, name)
+        if v is not None and not 0 < v <= 1e9:
+            raise PlmodelError(f"--{name.replace('_', '-')}: expected a positive number, got {v}")
+    if not 1 <= args.tokens <= 100_000:
+        raise PlmodelError(f"--tokens: expected an integer from 1 to 100,000, got {args.tokens}")
+    args.mode = "realistic"
+    scn = scenario_args.build_scenario(args)
+    targets = Targets(args.tpot_ms / 1e3, args.ttft_ms / 1e3 if args.ttft_ms else None,
+                      args.max_device_memory_mb * 1e6 if args.max_device_memory_mb else None, args.privacy)
+    designs, best = scenario_args.named(lambda s: plan(s, targets, args.tokens), scn)
+    if args.json:
+        print(json.dumps({"designs": [asdict(d) for d in designs], "recommended": best.design if best else None},
+                         indent=1))
+    else:
+        print(render(scn, args, designs, best))
+    return 0
+
+
+def _cell(v, scale=1.0, fmt="{:,.1f}"):
+    return "-" if v is None else fmt.format(v * scale)
+
+
+def render(scn, args, designs, best) -> str:
+    lines = [f"plmodel plan - {scn.model.name}, device {scn.device.name}, network {scn.link.name} (RTT "
+             f"{scn.link.rtt_s * 1e3:.1f} ms), cloud {scn.cloud.name}; target {args.tpot_ms:g} ms a token"
+             + (f", first token within {args.ttft_ms:g} ms" if args.ttft_ms else "")
+             + (f", at most {args.max_device_memory_mb:g} MB on the device" if args.max_device_memory_mb else "")
+             + f", the cloud must not recover: {args.privacy}",
+             "  realistic accounting; times from measured speeds where the profiles have them, else the runtime "
+             "model; * marks the Pareto front of the feasible", "",
+             f"  {'design':<44}{'ms/token':>10}{'TTFT ms':>10}{'device MB':>11}{'J/token':>9}{'USD/M tok':>11}"
+             f"  {'cloud can recover':<19}"]
+    for d in designs:
+        mark = "*" if d.pareto else " "
+        lines.append(f"{mark} {d.design:<44}{_cell(d.tpot_s, 1e3):>10}{_cell(d.ttft_s, 1e3, '{:,.0f}'):>10}"
+                     f"{_cell(d.device_memory_bytes, 1e-6, '{:,.0f}'):>11}{_cell(d.device_energy_j_per_token, 1, '{:,.2f}'):>9}"
+                     f"{_cell(d.usd_per_million_tokens, 1, '{:,.3f}'):>11}  {d.cloud_can_recover:<19}"
+                     + ("" if d.feasible else f"  out: {d.reason}"))
+    lines.append("")
+    if best is None:
+        lines.append("  recommendation: none of these designs meets the targets (see why each is out)")
+    else:
+        lines.append(f"  recommendation: {best.design}: {best.tpot_s * 1e3:,.0f} ms a token, the cloud can recover "
+                     f"{best.cloud_can_recover} ({best.privacy_reason}); chosen as the feasible design that hides the "
+                     "most, then uses the least device energy, then is fastest")
+    lines.append("  fewer adapted layers mean fewer round trips but less room to adapt the model: quality is not "
+                 "modelled here")
+    return "\n".join(lines)
