@@ -65,7 +65,7 @@ def batched_bound_tokens_per_s(scn, kind, prompt, output):
     if kind == "split":
         return n / analytic.pass_gpu_s(split, analytic.pass_mix(n, 0, prompt, output))
     n = min(n, BatchingSpec().max_batch)
-    return n / sum(s * p.cost(cloud.engine, analytic.pass_mix(n, 0, prompt, output), cloud.hidden_bytes)[0]
+    return n / sum(s * p.cost(cloud.rates, analytic.pass_mix(n, 0, prompt, output), cloud.hidden_bytes)[0]
                    for p, s in cloud.parts)
 
 

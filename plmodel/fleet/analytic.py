@@ -109,7 +109,7 @@ def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
     token is infinite (no steady state at n)."""
     def iteration_s(k):
         mix = pass_mix(n, k, prompt, output)
-        return sum(share * part.cost(server.engine, mix, server.hidden_bytes)[0] for part, share in server.parts)
+        return sum(share * part.cost(server.rates, mix, server.hidden_bytes)[0] for part, share in server.parts)
 
     mean_k = n / output
     if mean_k > MANY_PROMPTS:  # many prompts an iteration: their count barely varies with the last one's length

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..link import hold_s
-from .costs import ends_part, layer_part, mix_of
+from .costs import ends_part, layer_part, mix_of, rates
 
 #: Bytes a token id takes on the wire (a 32-bit integer).
 TOKEN_ID_BYTES = 4
@@ -26,6 +26,7 @@ class CloudOnlyServer:
         self.loop, self.front, self.gpu, self.engine, self.link, self.spec = loop, front, gpu, engine, link, spec
         self.parts = [(layer_part(scn), float(scn.model.n_layers)), (ends_part(scn), 1.0)]
         self.hidden_bytes = scn.model.d_model * scn.adapter.act_bits / 8
+        self.rates = rates(engine)
         self.running, self.waiting = [], []  # decoding; admitted prompts not yet (fully) run
         self.idle = True
 
@@ -66,7 +67,7 @@ class CloudOnlyServer:
         mix, run, chunks, tokens = self.compose()
         total = accel = host = 0.0
         for part, share in self.parts:
-            t, a, h = part.cost(self.engine, mix, self.hidden_bytes)
+            t, a, h = part.cost(self.rates, mix, self.hidden_bytes)
             total, accel, host = total + share * t, accel + share * a, host + share * h
         self.idle = False
         self.gpu.record(self.loop.now, total, accel, host, len(run) + len(chunks), tokens)

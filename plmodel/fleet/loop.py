@@ -18,6 +18,8 @@ class Loop:
         self.heap, self.now, self.order, self.events = [], 0.0, 0, 0
 
     def at(self, time_s: float, callback, *args) -> None:
+        if time_s < self.now:  # an invariant: nothing is scheduled in the past
+            raise AssertionError(f"fleet: an event at {time_s!r} s scheduled at {self.now!r} s")
         heapq.heappush(self.heap, (time_s, self.order, callback, args))
         self.order += 1
 

@@ -51,12 +51,17 @@ class FirstReady:
         self.spec, self.heap, self.order = spec, [], 0
 
     def add(self, group: Group) -> None:
+        """A group, ready now or at its `ready_at` (back from its trips later: no event needed)."""
         heapq.heappush(self.heap, (group.ready_at, self.order, group))
         self.order += 1
 
     def pick(self, now: float):
-        """([groups] to run now, or None) and the time to look again if the GPU should wait (or None)."""
-        return ([heapq.heappop(self.heap)[2]] if self.heap else None), None
+        """([groups] to run now, or None) and, if none, the time to look again (or None)."""
+        if not self.heap:
+            return None, None
+        if self.heap[0][0] > now:
+            return None, self.heap[0][0]
+        return [heapq.heappop(self.heap)[2]], None
 
 
 class SamePoint:
@@ -69,12 +74,21 @@ class SamePoint:
         self.at = {}  # point -> [groups] in ready order
         self.count = {}  # point -> sequences waiting
         self.heap, self.order = [], 0  # (ready_at, order, group): the oldest waiting group (lazy removal)
+        self.coming = []  # (ready_at, order, group): groups still away on their trips
 
     def add(self, group: Group) -> None:
-        self.at.setdefault(group.pos, []).append(group)
-        self.count[group.pos] = self.count.get(group.pos, 0) + len(group.members)
-        heapq.heappush(self.heap, (group.ready_at, self.order, group))
+        """A group, ready now or at its `ready_at` (back from its trips later: no event needed)."""
+        heapq.heappush(self.coming, (group.ready_at, self.order, group))
         self.order += 1
+
+    def _arrive(self, now: float) -> None:
+        """Groups whose trips are over join the waiting."""
+        while self.coming and self.coming[0][0] <= now:
+            entry = heapq.heappop(self.coming)
+            g = entry[2]
+            self.at.setdefault(g.pos, []).append(g)
+            self.count[g.pos] = self.count.get(g.pos, 0) + len(g.members)
+            heapq.heappush(self.heap, entry)
 
     def _oldest(self):
         while self.heap and not self.heap[0][2].live:
@@ -82,15 +96,18 @@ class SamePoint:
         return self.heap[0][2] if self.heap else None
 
     def pick(self, now: float):
+        self._arrive(now)
         oldest = self._oldest()
+        later = self.coming[0][0] if self.coming else None
         if oldest is None:
-            return None, None
+            return None, later
         pos = oldest.pos
         if self.hold:
             pos = max(self.count, key=self.count.__getitem__)
             first = self.at[pos][0]
-            if self.count[pos] < self.spec.target and now < first.ready_at + self.spec.max_wait_s:
-                return None, first.ready_at + self.spec.max_wait_s
+            deadline = first.ready_at + self.spec.max_wait_s
+            if self.count[pos] < self.spec.target and now < deadline:
+                return None, min(deadline, later) if later is not None else deadline
         return self._take(pos), None
 
     def _take(self, pos: int) -> list:
@@ -104,7 +121,6 @@ class SamePoint:
         if not waiting:
             del self.at[pos], self.count[pos]
         return taken
-
 
 def greedy(spec):
     return SamePoint(spec, hold=False)

@@ -8,7 +8,7 @@ one event a round trip however many users share it."""
 from __future__ import annotations
 
 from ..workload import adapted_layer_indices
-from .costs import layer_part, mix_of, stage_parts
+from .costs import layer_part, mix_of, rates, stage_parts
 from .policies import POLICIES, Group
 
 TOKEN = -1  # the trip that ends a pass
@@ -50,7 +50,9 @@ class SplitServer:
         self.policy = POLICIES[policy.name](policy)
         self.chunks = chunks(scn, per_user_adapters)
         self.hidden_bytes = scn.model.d_model * scn.adapter.act_bits / 8
+        self.rates = rates(engine)
         self.idle = True
+        self.wake_at = float("inf")  # when the idle GPU looks again for a group back from its trips
         self.cohorts = []  # cohort policy: the decoding cohorts, to join
         self.forming = None  # cohort policy: the prefill group new prompts join until it runs
 
@@ -66,24 +68,32 @@ class SplitServer:
         self.ready(Group([req], 0, self.loop.now))
 
     def ready(self, group: Group) -> None:
+        """`group` waits for the GPU from its `ready_at` (now, or when its trips end): the policy holds it,
+        and an idle GPU looks at once (it sets itself a wake-up if nothing is ready yet)."""
         self.policy.add(group)
         if self.idle:
             self.dispatch()
 
+    def woken(self) -> None:
+        self.wake_at = float("inf")
+        self.dispatch()
+
     def cost(self, pos: int, mix: list) -> tuple:
         total = accel = host = 0.0
         for part, share in self.chunks[pos][0]:
-            t, a, h = part.cost(self.engine, mix, self.hidden_bytes)
+            t, a, h = part.cost(self.rates, mix, self.hidden_bytes)
             total, accel, host = total + share * t, accel + share * a, host + share * h
         return total, accel, host
 
     def dispatch(self) -> None:
         if not self.idle:
             return
-        groups, wake = self.policy.pick(self.loop.now)
+        now = self.loop.now
+        groups, wake = self.policy.pick(now)
         if groups is None:
-            if wake is not None:
-                self.loop.at(wake, self.dispatch)
+            if wake is not None and (wake < self.wake_at or self.wake_at <= now):
+                self.wake_at = wake
+                self.loop.at(wake, self.woken)
             return
         if groups[0] is self.forming:
             self.forming = None
@@ -117,8 +127,10 @@ class SplitServer:
     def stage_trips(self, k: int, members: list) -> list:
         """Each member's round trip of stage k (s)."""
         decoding = [m for m in members if m.generated]
-        times = iter(self.trips.stage(k, 1, len(decoding)).tolist()) if decoding else iter(())
-        return [next(times) if m.generated else float(self.trips.stage(k, m.prompt)[0]) for m in members]
+        if len(decoding) == len(members):
+            return self.trips.stage(k, 1, len(members))
+        times = iter(self.trips.stage(k, 1, len(decoding)) if decoding else ())
+        return [next(times) if m.generated else self.trips.stage(k, m.prompt)[0] for m in members]
 
     def away(self, groups: list, members: list, trips: list, pos: int) -> None:
         """Members leave on trips of the given lengths and come back at chunk `pos`."""
@@ -126,14 +138,13 @@ class SplitServer:
         if self.policy.keeps_groups:  # a cohort comes back when its slowest member does
             g = groups[0]
             g.pos, g.ready_at = pos, now + max(trips) if trips else now
-            self.loop.at(g.ready_at, self.ready, g)
+            self.ready(g)
             return
         back = {}
         for m, t in zip(members, trips):
             back.setdefault(t, []).append(m)
         for t, ms in back.items():
-            g = Group(ms, pos, now + t)
-            self.loop.at(g.ready_at, self.ready, g)
+            self.ready(Group(ms, pos, now + t))
 
     def end_pass(self, groups: list, members: list) -> None:
         """Each member's token goes down; the finished leave, the others start their next pass."""
@@ -147,7 +158,7 @@ class SplitServer:
             if not front.delivered(m, now + (trips.first_token() if starts else down)):
                 staying.append(m)
         front.on_tokens(len(members))
-        times = trips.token(len(staying)).tolist() if staying else []
+        times = trips.token(len(staying)) if staying else []
         if not self.policy.keeps_groups:
             self.away(groups, staying, times, 0)
             return
@@ -161,7 +172,7 @@ class SplitServer:
             self.cohorts.remove(g)
             return
         g.pos, g.ready_at = 0, max(back)
-        self.loop.at(g.ready_at, self.ready, g)
+        self.ready(g)
 
     def seat(self, group: Group, members: list, trips: list) -> None:
         """Prefilled members join decoding cohorts with room at their next token (after their own
@@ -178,4 +189,4 @@ class SplitServer:
             group.members, group.pos = [m for m, _ in left], 0
             group.ready_at = now + max(t for _, t in left)
             self.cohorts.append(group)
-            self.loop.at(group.ready_at, self.ready, group)
+            self.ready(group)

@@ -14,15 +14,33 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-import numpy as np
-
 from .. import accounting
 from ..link import hold_s, lognormal_sigma
 from ..step import Step
 
+#: Draws of a jitter lognormal taken from the generator at a time.
+DRAW_BLOCK = 8192
+
+
+class Draws:
+    """A lognormal's draws, taken from the generator a block at a time (one numpy call a block, not
+    one a batch) and handed out in order as plain floats; or a constant where the link has no such jitter."""
+
+    def __init__(self, rng, params, constant: float):
+        self.rng, self.params, self.constant = rng, params, constant
+        self.block, self.used = [], 0
+
+    def next(self) -> float:
+        if self.params is None:
+            return self.constant
+        if self.used == len(self.block):
+            self.block, self.used = self.rng.lognormal(*self.params, size=DRAW_BLOCK).tolist(), 0
+        self.used += 1
+        return self.block[self.used - 1]
+
 
 class Trips:
-    """Trip times (s) of sequences: `stage(k, tokens, n)` and `token(n)` return an array of n draws
+    """Trip times (s) of sequences: `stage(k, tokens, n)` and `token(n)` return a list of n draws
     (identical without jitter) for sequences carrying `tokens` tokens through this trip."""
 
     def __init__(self, scn, rng):
@@ -31,39 +49,43 @@ class Trips:
         self.link = acc.link(scn.link)
         self._pieces = lru_cache(maxsize=4096)(lambda phase, t: acc.pieces(scn, Step(phase, 1, t)).as_floats())
         j, b = self.link.jitter, self.link.bandwidth_jitter
-        self.delay = (math.log(j.median_s), lognormal_sigma(j.median_s, j.p99_s)) if j else None
-        self.slow = (math.log(b.median_factor), lognormal_sigma(b.median_factor, b.p99_factor)) if b else None
+        self.delay = Draws(rng, (math.log(j.median_s), lognormal_sigma(j.median_s, j.p99_s)) if j else None, 0.0)
+        self.slow = Draws(rng, (math.log(b.median_factor), lognormal_sigma(b.median_factor, b.p99_factor))
+                          if b else None, 1.0)
         self.jittered = bool(j or b)
+        self._terms = {}  # (stage or -1 for the token trip, tokens) -> (down wire s, up wire s, fixed s)
 
     def pieces(self, tokens: int):
         """The pieces of one sequence carrying `tokens` tokens (1: a decode token; more: a prefill)."""
         return self._pieces("decode", 1) if tokens == 1 else self._pieces("prefill", tokens)
 
-    def _draws(self, n: int):
-        """(extra delay of each of 2 messages, slowdown of each) for n sequences, or zeros and ones."""
-        delay = self.rng.lognormal(*self.delay, size=(n, 2)) if self.delay else np.zeros((n, 2))
-        slow = self.rng.lognormal(*self.slow, size=(n, 2)) if self.slow else np.ones((n, 2))
-        return delay, slow
+    def _trip_terms(self, k: int, tokens: int) -> tuple:
+        """(down wire s, up wire s, the rest s) of a trip: link.hold_s split so a draw of each message's
+        slowdown multiplies its wire time; the rest is the RTT, both messages' software time and the device."""
+        key = (k, tokens)
+        if key not in self._terms:
+            p, ln = self.pieces(tokens), self.link
+            down, up, dev = (p.stage_c2d_bytes[k], p.stage_d2c_bytes[k], p.stage_device_s[k]) if k >= 0 else \
+                (p.down_bytes, p.up_bytes, p.device_ends_s)
+            wire_down = hold_s(down, 1, ln.c2d_bps, ln) - ln.message_s
+            wire_up = hold_s(up, 1, ln.d2c_bps, ln) - ln.message_s
+            self._terms[key] = (wire_down, wire_up, ln.rtt_s + 2 * ln.message_s + dev)
+        return self._terms[key]
 
-    def _messages(self, down_bytes, up_bytes, n):
-        """Seconds of one message down and one up for n sequences: hold times, RTT and extra delays."""
-        ln = self.link
+    def _trips(self, k: int, tokens: int, n: int) -> list:
+        down, up, rest = self._trip_terms(k, tokens)
         if not self.jittered:
-            t = hold_s(down_bytes, 1, ln.c2d_bps, ln) + hold_s(up_bytes, 1, ln.d2c_bps, ln) + ln.rtt_s
-            return np.full(n, t)
-        delay, slow = self._draws(n)
-        return (hold_s(down_bytes, 1, ln.c2d_bps, ln, slow[:, 0]) + hold_s(up_bytes, 1, ln.d2c_bps, ln, slow[:, 1])
-                + ln.rtt_s + delay.sum(axis=1))
+            return [down + up + rest] * n
+        d, s = self.delay.next, self.slow.next
+        return [down * s() + up * s() + rest + d() + d() for _ in range(n)]
 
-    def stage(self, k: int, tokens: int, n: int = 1):
+    def stage(self, k: int, tokens: int, n: int = 1) -> list:
         """Round trips of stage k for n sequences of `tokens` tokens each (s)."""
-        p = self.pieces(tokens)
-        return self._messages(p.stage_c2d_bytes[k], p.stage_d2c_bytes[k], n) + p.stage_device_s[k]
+        return self._trips(k, tokens, n)
 
-    def token(self, n: int = 1):
+    def token(self, n: int = 1) -> list:
         """Token trips for n decoding sequences (s): down, LM head and next embedding, up."""
-        p = self.pieces(1)
-        return self._messages(p.down_bytes, p.up_bytes, n) + p.device_ends_s
+        return self._trips(-1, 1, n)
 
     def arrival(self, prompt_tokens: int) -> float:
         """From a request's send to its embeddings at the cloud (s): the device's two ends of
@@ -85,4 +107,4 @@ class Trips:
 
     def _one_way_extra(self) -> float:
         """One message's extra delay (s): a draw where the link jitters, else 0."""
-        return float(self.rng.lognormal(*self.delay)) if self.delay else 0.0
+        return self.delay.next()
