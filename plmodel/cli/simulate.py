@@ -3,7 +3,9 @@ on each link, the device's work, queues, latency, jitter and many users sharing 
 
 One user with no jitter reproduces the realistic closed form; --trace writes a Chrome/Perfetto trace
 (open it at ui.perfetto.dev or chrome://tracing) with the cloud, each link and each device on its
-own track.
+own track. Its GPU batches only what waits at the same point (greedy) and has no memory limit: for many
+users sharing a GPU (batching policies, KV admission, cloud-only on equal terms, capacity and cost)
+use `plmodel fleet` and `plmodel capacity`.
 """
 
 from __future__ import annotations
