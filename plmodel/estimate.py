@@ -28,7 +28,8 @@ def traffic(scn: Scenario) -> Traffic:
     # the hidden state at the two ends of the stack is the same for both.
     pl_stack = pl_step.adapters.c2d_bytes + pl_step.adapters.d2c_bytes
     lora_stack = lora_step.adapters.c2d_bytes + lora_step.adapters.d2c_bytes
-    return Traffic(pl.c2d_bytes / b, pl.d2c_bytes / b, lora.c2d_bytes / b, lora.d2c_bytes / b, 1.0 - pl_stack / lora_stack)
+    saving = 1.0 - pl_stack / lora_stack if lora_stack > 0 else 0.0  # no adapters: nothing inside to save
+    return Traffic(pl.c2d_bytes / b, pl.d2c_bytes / b, lora.c2d_bytes / b, lora.d2c_bytes / b, saving)
 
 
 def break_even_rtt_s(split_decode: StepTime, n_latencies, device_decode_s):
@@ -113,7 +114,7 @@ def estimate(scn: Scenario, tokens: int = 128, users: float | None = None) -> Es
 def inputs(scn: Scenario) -> dict:
     """The inputs of a scenario, flattened for JSON and tables."""
     a = scn.adapter
-    return {"model": scn.model.name, "rank_c2d": a.r_c2d, "rank_d2c": a.r_d2c, "targets": ",".join(a.targets),
+    return {"model": scn.model.name, "rank_c2d": a.r_c2d, "rank_d2c": a.r_d2c, "targets": ",".join(a.targets) or "none",
             "adapted_layers": len(a.adapted_layers(scn.model.n_layers)), "act_bits": a.act_bits,
             "cloud_weight_bits": a.cloud_weight_bits, "device_weight_bits": a.device_weight_bits,
             "cloud": scn.cloud.name, "device": scn.device.name, "network": scn.link.name, "mode": scn.mode,

@@ -1,7 +1,8 @@
 """`plmodel plan`: which design serves this model to this device, and at what speed, battery, money and
-privacy. Designs: cloud-only, device-only at each precision, and PrivateLoRA split at a few ranks and
+privacy. Designs: cloud-only, device-only at each precision, PrivateLoRA split at a few ranks and
 adapted-layer sets (fewer adapted layers, fewer round trips a token; what it costs in adaptation
-quality is not modelled). Each is evaluated by `estimate` (realistic accounting), marked infeasible
+quality is not modelled), and a plain split client with no adapters. Each is evaluated by
+`estimate` (realistic accounting), marked infeasible
 with its reason (memory, the time targets, the privacy asked for), and the feasible ones are ranked:
 the Pareto front over time per token, device energy a token, cloud cost a million tokens and device
 memory; the recommendation is the feasible design that hides the most, then uses the least device
@@ -65,6 +66,16 @@ def split_designs(scn, tokens: int) -> list:
     return out
 
 
+def plain_split_design(scn, tokens: int) -> Design:
+    """No adapters: a plain split client, the hidden state crossing only at the stack's ends."""
+    s = replace(scn, adapter=replace(scn.adapter, targets=(), layers=None))
+    e = estimate(s, tokens).flat()
+    return Design("split, no adapters", e["tpot_s"], e["ttft_s"], e["device_memory_bytes"],
+                  e.get("device_energy_j_per_token"), e.get("split_usd_per_million_tokens"), PRIVATELORA.cloud_can_recover,
+                  "as PrivateLoRA's, and with no M nothing is private", bool(e["split_fits_device"] and e["cloud_fits"]),
+                  "" if e["split_fits_device"] else "the split part exceeds the device's memory")
+
+
 def baseline_designs(scn, tokens: int) -> list:
     e = estimate(scn, tokens).flat()
     out = [Design("cloud-only", 1 / e["cloud_only_decode_tokens_per_s"], e["cloud_only_ttft_s"], 0.0,
@@ -106,7 +117,7 @@ def dominates(a: Design, b: Design) -> bool:
 
 def plan(scn, targets: Targets, tokens: int = 128) -> tuple:
     """([Design], recommended Design or None)."""
-    designs = baseline_designs(scn, tokens) + split_designs(scn, tokens)
+    designs = baseline_designs(scn, tokens) + split_designs(scn, tokens) + [plain_split_design(scn, tokens)]
     for d in designs:
         check(d, targets)
     feasible = [d for d in designs if d.feasible]

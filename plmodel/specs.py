@@ -124,8 +124,6 @@ class AdapterSpec:
             require_positive(key, getattr(self, key), integer=True)
             if getattr(self, key) > 64:
                 raise PlmodelError(f"must be at most 64, got {getattr(self, key)}", field=key)
-        if not self.targets:
-            raise PlmodelError("must name at least one of " + ", ".join(PROJECTIONS), field="targets")
         unknown = [t for t in self.targets if t not in PROJECTIONS]
         if unknown:
             raise PlmodelError(f"unknown projection {unknown[0]!r}; expected any of " + ", ".join(PROJECTIONS),
@@ -140,7 +138,10 @@ class AdapterSpec:
             object.__setattr__(self, "layers", tuple(sorted(set(self.layers))))
 
     def adapted_layers(self, n_layers: int) -> tuple:
-        """Indices of the layers that carry adapters in a model of `n_layers` layers."""
+        """Indices of the layers that carry adapters in a model of `n_layers` layers (none without
+        targets: `--targets none`, a plain split client whose hidden state crosses only at the ends)."""
+        if not self.targets:
+            return ()
         return tuple(range(n_layers)) if self.layers is None else self.layers
 
 

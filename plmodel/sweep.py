@@ -174,7 +174,7 @@ def _grid_tasks(axes: dict, settings: dict, src: str, cache: dict) -> list:
             v["models"], v["ranks"], v["targets"], v["batches"], v["prompts"], v["cloud"], v["device"],
             v["network"], v["rtts"], v["runtimes"], v["modes"]):
         try:
-            adapter = AdapterSpec(rc, rd, tuple(t.strip() for t in tg.split(",")))
+            adapter = AdapterSpec(rc, rd, () if tg.strip().lower() == "none" else tuple(t.strip() for t in tg.split(",")))
             ln = link if rtt is None else replace(link, rtt_s=rtt * MS)
             scn = Scenario(model, adapter, cloud, device, ln, b, n, mode, runtime)
         except PlmodelError as exc:

@@ -69,12 +69,16 @@ def bytes_per_weight(bits):
 
 
 def adapted_layer_indices(model, adapter) -> tuple:
-    """Indices of the layers that carry adapters."""
+    """Indices of the layers that carry adapters (none without targets)."""
+    if not adapter.targets:
+        return ()
     return tuple(range(int(model.n_layers))) if adapter.layers is None else tuple(adapter.layers)
 
 
 def n_adapted_layers(model, adapter):
     """How many layers carry adapters."""
+    if not adapter.targets:
+        return 0
     return model.n_layers if adapter.layers is None else len(adapter.layers)
 
 
@@ -134,8 +138,7 @@ def stage_works(model, adapter, step: Step) -> list:
 
 def adapter_work(model, adapter, step: Step) -> Work:
     """Adapter work of one adapted layer (every stage)."""
-    works = stage_works(model, adapter, step)
-    return sum(works[1:], works[0])
+    return sum(stage_works(model, adapter, step), Work())
 
 
 def ends_work(model, step: Step, weight_bits=16, act_bits=16) -> Work:
@@ -176,7 +179,7 @@ def step_work(model, adapter, step: Step, works=None) -> StepWork:
         works = stage_works(model, adapter, step)
     return StepWork(
         layers=layer_work(model, step, adapter.cloud_weight_bits, adapter.act_bits).scaled(model.n_layers),
-        adapters=sum(works[1:], works[0]).scaled(n_ad),
+        adapters=sum(works, Work()).scaled(n_ad),
         ends=ends_work(model, step, adapter.device_weight_bits, adapter.act_bits),
         n_adapted=n_ad,
         n_round_trips=n_ad * len(stages(adapter.targets)),

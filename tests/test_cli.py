@@ -184,3 +184,20 @@ def test_ctrl_c_during_simulate_is_one_line(tmp_path):
     assert proc.returncode == 130 and "Traceback" not in err
     assert err.strip().splitlines()[-1] == "ERROR: interrupted by SIGINT (Ctrl-C); stopped, nothing was written"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_validate_without_adapters_matches():
+    """--targets none: the torch reference sees only the hidden state at the ends, as the counts say."""
+    pytest.importorskip("torch")
+    out = plmodel("validate", "--model", "7b", "--targets", "none", "--build-layers", "2")
+    assert out.returncode == 0 and "verdict: all checks match" in out.stdout, out.stdout[-2000:]
+    assert "targets none" in out.stdout
+
+
+def test_targets_none_estimate_has_one_round_trip_a_token():
+    """No adapters: no round trip inside the stack, one RTT a token at the ends, d_model values each way."""
+    r = json.loads(plmodel("estimate", "--targets", "none", "--json").stdout)
+    assert r["round_trips_per_step"] == 0 and r["targets"] == "none"
+    assert r["c2d_bytes_per_token"] == r["d2c_bytes_per_token"] == 4096 * 2
+    bad = plmodel("estimate", "--targets", ",")
+    assert bad.returncode == 2 and bad.stderr.startswith("ERROR: --targets")

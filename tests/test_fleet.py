@@ -41,7 +41,7 @@ def test_part_coefficients_reproduce_the_workload(scenario, phase, batch, contex
 
 
 @pytest.mark.parametrize("network,adapter", [("5g-median", {}), ("datacenter", {"targets": ("q", "k", "v", "o")}),
-                                             ("5g-edge", {"layers": (0, 1, 2, 10, 31)})])
+                                             ("5g-edge", {"layers": (0, 1, 2, 10, 31)}), ("5g-median", {"targets": ()})])
 def test_one_request_equals_the_closed_form(scenario, network, adapter):
     """One request alone on the split server: TTFT and time per token are the realistic closed form's."""
     scn = scenario(link=load_link(network), **adapter)

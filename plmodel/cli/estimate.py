@@ -47,8 +47,10 @@ def _fmt(x, digits=1):
 def header(e) -> list:
     i = e.inputs
     return [
-        f"plmodel estimate - {i['model']}, PrivateLoRA r_c2d={i['rank_c2d']} r_d2c={i['rank_d2c']} on "
-        f"{i['targets']} in {i['adapted_layers']} layers, {i['act_bits']}-bit activations",
+        f"plmodel estimate - {i['model']}, " + (
+            f"PrivateLoRA r_c2d={i['rank_c2d']} r_d2c={i['rank_d2c']} on {i['targets']} in {i['adapted_layers']} layers"
+            if i['targets'] != "none" else "split with no adapters (the hidden state crosses at the stack's ends only)")
+        + f", {i['act_bits']}-bit activations",
         f"  cloud {i['cloud']} ({e.cloud_runtime}, decoder speed {e.decode.cloud_source}; needs "
         f"{e.cloud_fit.required_bytes / 1e9:,.1f} GB, {e.cloud_fit.capacity_bytes / 1e9:,.1f} usable a GPU), device {i['device']} "
         f"({e.device_runtime}), network "

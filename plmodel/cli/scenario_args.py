@@ -28,7 +28,8 @@ def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mod
     g.add_argument("--rank", type=int, default=64, help="r_c2d = r_d2c")
     g.add_argument("--rank-c2d", type=int, help="values a token per projection sent cloud -> device (overrides --rank)")
     g.add_argument("--rank-d2c", type=int, help="values a token per projection sent device -> cloud (overrides --rank)")
-    g.add_argument("--targets", default="q,k,v", help=f"adapted projections, any of {','.join(PROJECTIONS)}")
+    g.add_argument("--targets", default="q,k,v", help=f"adapted projections, any of {','.join(PROJECTIONS)}; "
+                   "none: no adapters (a plain split client: the hidden state crosses at the stack's ends only)")
     g.add_argument("--layers", default="all", help="layers with adapters: all, or indices and ranges like 0-15,20")
     g.add_argument("--act-bits", type=int, default=16, help="bits per activation on the wire")
     g.add_argument("--cloud-bits", type=int, default=16, help="bits per weight on the cloud (decoder, A, B)")
@@ -69,13 +70,20 @@ def parse_layers(text: str):
     return tuple(out)
 
 
+def parse_targets(text: str) -> tuple:
+    """'q,k,v' -> ('q', 'k', 'v'); 'none' -> () (no adapters)."""
+    return () if text.strip().lower() == "none" else tuple(t.strip() for t in text.split(",") if t.strip())
+
+
 def build_adapter(args) -> AdapterSpec:
     for opt in ("rank", "rank_c2d", "rank_d2c", "act_bits", "cloud_bits", "device_bits"):
         value = getattr(args, opt)
         limit = 64 if opt.endswith("bits") else LIMITS["width"]
         if value is not None and not 1 <= value <= limit:
             raise PlmodelError(f"--{opt.replace('_', '-')}: expected an integer from 1 to {limit:,}, got {value}")
-    targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
+    targets = parse_targets(args.targets)
+    if not targets and args.targets.strip().lower() != "none":
+        raise PlmodelError(f"--targets: expected projections like q,k,v or none, got {args.targets!r}")
     try:
         return AdapterSpec(args.rank_c2d or args.rank, args.rank_d2c or args.rank, targets, parse_layers(args.layers),
                            args.act_bits, args.cloud_bits, args.device_bits)

@@ -58,7 +58,7 @@ def run(args) -> int:
 
 def render(model, adapter, build, args, *, checks, faith, small) -> str:
     lines = [f"plmodel validate - {model.name}, {build} of {model.n_layers} layers built on the meta device, "
-             f"r_c2d={adapter.r_c2d} r_d2c={adapter.r_d2c}, targets {','.join(adapter.targets)}, "
+             f"r_c2d={adapter.r_c2d} r_d2c={adapter.r_d2c}, targets {','.join(adapter.targets) or 'none'}, "
              f"{adapter.act_bits}-bit tensors", "", f"  {'':<46}{'analytical':>18}{'measured':>18}  match"]
     section = None
     for c in checks:

@@ -131,10 +131,11 @@ def faithfulness(spec: ModelSpec, adapter: AdapterSpec, batch: int = 2, n: int =
     cloud_before = {k: v.clone() for k, v in split.cloud_part.state_dict().items()}
     device_before = {k: v.clone() for k, v in split.device_part.state_dict().items()}
     trainable = [p for p in split.device_part.parameters() if p.requires_grad]
-    opt = torch.optim.SGD(trainable, lr=0.1)
-    loss = torch.nn.functional.cross_entropy(split.forward(tokens).flatten(0, 1), tokens.roll(-1, 1).flatten())
-    loss.backward()
-    opt.step()
+    if trainable:  # no adapters (--targets none): no M to train
+        opt = torch.optim.SGD(trainable, lr=0.1)
+        loss = torch.nn.functional.cross_entropy(split.forward(tokens).flatten(0, 1), tokens.roll(-1, 1).flatten())
+        loss.backward()
+        opt.step()
     changed = {k for k, v in split.device_part.state_dict().items() if not torch.equal(v, device_before[k])}
     cloud_changed = [k for k, v in split.cloud_part.state_dict().items() if not torch.equal(v, cloud_before[k])]
     return {"max_rel_logit_diff": rel, "device_changed": changed, "cloud_changed": cloud_changed,
