@@ -7,7 +7,7 @@ from .engine import Engine, engines, stack_s
 from .models import parameter_count
 from .result import CloudOnly, DeviceOnly, as_float
 from .step import Step
-from .workload import bytes_per_weight, residency
+from .workload import bytes_per_weight, residency, whole
 
 #: Weight precisions of the device-only baselines, bits a weight.
 DEVICE_ONLY_BITS = (3, 4)
@@ -25,7 +25,7 @@ def device_only(scn, bits: int) -> DeviceOnly:
     engine = engines(scn)[1]
     pre, pre_source = whole_model(engine, scn, "prefill", bits)
     dec, dec_source = whole_model(engine, scn, "decode", bits)
-    kv = residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens).cloud_kv_bytes
+    kv = residency(scn.model, whole(scn.adapter), scn.batch, scn.prompt_tokens).cloud_kv_bytes
     memory = parameter_count(scn.model) * bytes_per_weight(bits) + kv
     limit = scn.device.usable_memory_bytes or scn.device.memory_bytes
     return DeviceOnly(bits, pre, dec, pre_source, dec_source, float(memory), bool(memory <= limit))

@@ -13,7 +13,7 @@ from .result import BreakEven, EnergyView, Estimate, Traffic, as_float
 from .specs import Scenario
 from .step import Step
 from .units import MS
-from .workload import residency, step_work
+from .workload import residency, step_work, whole
 
 #: RTTs (ms) at which the estimate also reports decode tokens/s: the latency cost at a glance.
 RTT_PROBES_MS = (0, 5, 20, 50)
@@ -96,26 +96,28 @@ def estimate(scn: Scenario, tokens: int = 128, users: float | None = None) -> Es
     yardstick = fastest_fitting(devices)
     real = dec if acc is accounting.realistic() else accounting.realistic().step_time(scn, dec_step)
     probes, break_even = latency_view(scn, sw.n_round_trips + 1, yardstick, real)
-    one_layer = step_work(scn.model, scn.adapter, Step("decode", 1, scn.prompt_tokens)).layers.cloud_flop
+    one_layer = step_work(scn.model, whole(scn.adapter), Step("decode", 1, scn.prompt_tokens)).layers.cloud_flop
     cloud_rt, device_rt = runtimes.resolve(scn)
     return Estimate(
         inputs=inputs(scn), prefill=acc.step_time(scn, pre_step), decode=dec,
         lora_prefill=acc.step_time(scn, pre_step.lora()), lora_decode=acc.step_time(scn, dec_step.lora()),
         round_trips_per_step=int(sw.n_round_trips), traffic=traffic(scn),
         device_memory_bytes=float(mem.device_bytes), device_matmul_weight_bytes=float(mem.device_matmul_weight_bytes),
-        device_flop_per_token=float((sw.adapters.device_flop + sw.ends.device_flop) / scn.batch),
+        device_flop_per_token=float((sw.adapters.device_flop + sw.ends.device_flop + sw.held.device_flop) / scn.batch),
         cloud_memory_bytes=float(mem.cloud_weight_bytes + mem.cloud_adapter_bytes + mem.cloud_kv_bytes),
         cloud_only=cloud, device_only=devices, energy=energy_view(scn, devices, cloud, tokens),
         device_only_flop_per_token=float(one_layer + 2 * scn.model.d_model * scn.model.vocab_size),
         decode_tokens_per_s_at_rtt=probes, break_even=break_even, cloud_fit=fit, split_fits_device=split_fits_device(scn),
-        cloud_runtime=cloud_rt.name, device_runtime=device_rt.name, cost=cost_view(scn, tokens, users))
+        cloud_runtime=cloud_rt.name, device_runtime=device_rt.name, cost=cost_view(scn, tokens, users),
+        adapter=scn.adapter)
 
 
 def inputs(scn: Scenario) -> dict:
     """The inputs of a scenario, flattened for JSON and tables."""
     a = scn.adapter
     return {"model": scn.model.name, "rank_c2d": a.r_c2d, "rank_d2c": a.r_d2c, "targets": ",".join(a.targets) or "none",
-            "adapted_layers": len(a.adapted_layers(scn.model.n_layers)), "act_bits": a.act_bits,
+            "adapted_layers": len(a.adapted_layers(scn.model.n_layers)), "device_layers_first": a.device_first,
+            "device_layers_last": a.device_last, "act_bits": a.act_bits,
             "cloud_weight_bits": a.cloud_weight_bits, "device_weight_bits": a.device_weight_bits,
             "cloud": scn.cloud.name, "device": scn.device.name, "network": scn.link.name, "mode": scn.mode,
             "batch": scn.batch, "prompt_tokens": scn.prompt_tokens, "rtt_s": scn.link.rtt_s,

@@ -1,7 +1,8 @@
 """`plmodel plan`: which design serves this model to this device, and at what speed, battery, money and
 privacy. Designs: cloud-only, device-only at each precision, PrivateLoRA split at a few ranks and
 adapted-layer sets (fewer adapted layers, fewer round trips a token; what it costs in adaptation
-quality is not modelled), and a plain split client with no adapters. Each is evaluated by
+quality is not modelled), with decoder layers held on the device, and a plain split client with no
+adapters. Each is evaluated by
 `estimate` (realistic accounting), marked infeasible
 with its reason (memory, the time targets, the privacy asked for), and the feasible ones are ranked:
 the Pareto front over time per token, device energy a token, cloud cost a million tokens and device
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .estimate import estimate
-from .privacy import CLOUD_ONLY, DEVICE_ONLY, LEVELS, PRIVATELORA, Exposure
+from .privacy import CLOUD_ONLY, DEVICE_ONLY, LEVELS, PRIVATELORA, Exposure, of_split
 from .specs import AdapterSpec
 
 RANKS = (16, 64)
@@ -54,9 +55,9 @@ def split_designs(scn, tokens: int) -> list:
     out = []
     for rank in RANKS:
         for layers in LAYER_SETS:
-            s = replace(scn, adapter=AdapterSpec(rank, rank, scn.adapter.targets, layer_set(layers, scn.model.n_layers),
-                                                 scn.adapter.act_bits, scn.adapter.cloud_weight_bits,
-                                                 scn.adapter.device_weight_bits))
+            s = replace(scn, adapter=AdapterSpec(rank, rank, scn.adapter.targets or ("q", "k", "v"),
+                                                 layer_set(layers, scn.model.n_layers), scn.adapter.act_bits,
+                                                 scn.adapter.cloud_weight_bits, scn.adapter.device_weight_bits))
             e = estimate(s, tokens).flat()
             out.append(Design(f"split r{rank}, adapters on {layers} layer{'s' if layers != 'last' else ''}",
                               e["tpot_s"], e["ttft_s"], e["device_memory_bytes"], e.get("device_energy_j_per_token"),
@@ -68,12 +69,28 @@ def split_designs(scn, tokens: int) -> list:
 
 def plain_split_design(scn, tokens: int) -> Design:
     """No adapters: a plain split client, the hidden state crossing only at the stack's ends."""
-    s = replace(scn, adapter=replace(scn.adapter, targets=(), layers=None))
+    s = replace(scn, adapter=replace(scn.adapter, targets=(), layers=None, device_first=0, device_last=0))
     e = estimate(s, tokens).flat()
     return Design("split, no adapters", e["tpot_s"], e["ttft_s"], e["device_memory_bytes"],
                   e.get("device_energy_j_per_token"), e.get("split_usd_per_million_tokens"), PRIVATELORA.cloud_can_recover,
                   "as PrivateLoRA's, and with no M nothing is private", bool(e["split_fits_device"] and e["cloud_fits"]),
                   "" if e["split_fits_device"] else "the split part exceeds the device's memory")
+
+
+def held_designs(scn, tokens: int) -> list:
+    """PrivateLoRA at rank 64 with the first or the last decoder layer held on the device."""
+    out = []
+    for first, last in ((1, 0), (0, 1), (2, 2)):
+        a = replace(scn.adapter, r_c2d=64, r_d2c=64, layers=None, device_first=first, device_last=last)
+        e = estimate(replace(scn, adapter=a), tokens).flat()
+        where = " + ".join(x for x in (f"first {first}" if first else "", f"last {last}" if last else "") if x)
+        exposure = of_split(a)
+        out.append(Design(f"split r64, device holds {where} layer(s)", e["tpot_s"], e["ttft_s"],
+                          e["device_memory_bytes"], e.get("device_energy_j_per_token"),
+                          e.get("split_usd_per_million_tokens"), exposure.cloud_can_recover, exposure.reason,
+                          bool(e["split_fits_device"] and e["cloud_fits"]),
+                          "" if e["split_fits_device"] else "the split part exceeds the device's memory"))
+    return out
 
 
 def baseline_designs(scn, tokens: int) -> list:
@@ -117,7 +134,8 @@ def dominates(a: Design, b: Design) -> bool:
 
 def plan(scn, targets: Targets, tokens: int = 128) -> tuple:
     """([Design], recommended Design or None)."""
-    designs = baseline_designs(scn, tokens) + split_designs(scn, tokens) + [plain_split_design(scn, tokens)]
+    designs = (baseline_designs(scn, tokens) + split_designs(scn, tokens) + held_designs(scn, tokens)
+               + [plain_split_design(scn, tokens)])
     for d in designs:
         check(d, targets)
     feasible = [d for d in designs if d.feasible]

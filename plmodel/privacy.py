@@ -33,3 +33,22 @@ DEVICE_ONLY = Exposure("neither", "nothing leaves the device")
 PRIVATELORA = Exposure("prompt and output", "the embedding sent up is a lookup in the public table (the prompt, "
                        "exactly); the cloud computes the last hidden state, and the public LM head gives the output; "
                        "only the adapter M (the personalisation) stays private")
+
+
+def of_split(adapter) -> Exposure:
+    """What the cloud could recover from a split design. Layers the device holds run public base
+    weights: the cloud can run them too, so they raise the effort, not the level - the prompt must be
+    inverted from the hidden state after the first K layers (not a table lookup), and the output is
+    the cloud's own computation of the last K layers on the hidden state it sends."""
+    if not adapter.held:
+        return PRIVATELORA
+    parts = []
+    if adapter.device_first:
+        parts.append(f"the prompt only by inverting {adapter.device_first} public layer(s) from the hidden state "
+                     "it receives (no longer a table lookup)")
+    if adapter.device_last:
+        parts.append(f"the output by running the last {adapter.device_last} public layer(s) itself")
+    else:
+        parts.append("the output from the last hidden state and the public LM head")
+    return Exposure("prompt and output", "; ".join(parts) + "; the layers the device holds hide the content only if "
+                    "their weights are private too")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .accounting import StepTime
-from .privacy import PRIVATELORA
+from .privacy import PRIVATELORA, of_split
 
 
 def as_float(x) -> float:
@@ -99,6 +99,7 @@ class Estimate:
     cloud_runtime: str
     device_runtime: str
     cost: object = None  # fleet.pricing.CostAtLoad; None in the paper's accounting
+    adapter: object = None  # the scenario's AdapterSpec (what the privacy column reads)
     energy: EnergyView | None = None  # None where the device profile has no power figures
     extra: dict = field(default_factory=dict)
 
@@ -152,7 +153,8 @@ def flatten(e: Estimate) -> dict:
                 "cloud_fits": e.cloud_fit.fits, "cloud_gpus_needed": e.cloud_fit.gpus_needed, "cloud_gpus": e.cloud_fit.gpus,
                 "cloud_required_bytes": e.cloud_fit.required_bytes, "cloud_capacity_bytes": e.cloud_fit.capacity_bytes})
     out.update(_cost_fields(e.cost))
-    out.update({"cloud_can_recover": PRIVATELORA.cloud_can_recover, "privacy_reason": PRIVATELORA.reason})
+    exposure = of_split(e.adapter) if e.adapter is not None else PRIVATELORA
+    out.update({"cloud_can_recover": exposure.cloud_can_recover, "privacy_reason": exposure.reason})
     out.update(_energy_fields(e.energy))
     if e.energy is not None:  # an answer that starts from an idle radio waits for its promotion first
         out["ttft_after_idle_s"] = out["ttft_s"] + e.energy.promotion_delay_s

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .adapter_fit import check_adapter_fits
 from .errors import PlmodelError
 
 #: Projections that may carry an adapter, in the order they run inside a decoder layer.
@@ -116,9 +117,13 @@ class AdapterSpec:
     act_bits: int = 16
     cloud_weight_bits: int = 16
     device_weight_bits: int = 16
+    device_first: int = 0  # decoder layers the device holds before the cloud's (the blog's activation security)
+    device_last: int = 0  # decoder layers the device holds after the cloud's
 
     def __post_init__(self):
         require_positive("rank_c2d", self.r_c2d, integer=True, maximum=LIMITS["width"])
+        for key in ("device_first", "device_last"):
+            require_positive(key, getattr(self, key), integer=True, allow_zero=True, maximum=LIMITS["layers"])
         require_positive("rank_d2c", self.r_d2c, integer=True, maximum=LIMITS["width"])
         for key in ("act_bits", "cloud_weight_bits", "device_weight_bits"):
             require_positive(key, getattr(self, key), integer=True)
@@ -138,11 +143,17 @@ class AdapterSpec:
             object.__setattr__(self, "layers", tuple(sorted(set(self.layers))))
 
     def adapted_layers(self, n_layers: int) -> tuple:
-        """Indices of the layers that carry adapters in a model of `n_layers` layers (none without
-        targets: `--targets none`, a plain split client whose hidden state crosses only at the ends)."""
+        """Indices of the layers that carry adapters in a model of `n_layers` layers: every layer the
+        cloud runs unless `layers` says (none without targets: `--targets none`, a plain split client
+        whose hidden state crosses only at the ends)."""
         if not self.targets:
             return ()
-        return tuple(range(n_layers)) if self.layers is None else self.layers
+        return tuple(range(self.device_first, n_layers - self.device_last)) if self.layers is None else self.layers
+
+    @property
+    def held(self) -> int:
+        """Decoder layers the device runs."""
+        return self.device_first + self.device_last
 
 
 @dataclass(frozen=True)
@@ -289,6 +300,9 @@ class Scenario:
         require_positive("prompt_tokens", self.prompt_tokens, integer=True, maximum=LIMITS["tokens"])
         if self.mode not in MODES:
             raise PlmodelError(f"must be paper or realistic, got {self.mode!r}", field="mode")
+        if self.mode == "paper" and self.adapter.held:
+            raise PlmodelError("the paper's accounting has no device-held layers; use the realistic mode",
+                               field="device_first")
         if self.mode == "paper" and self.cloud_runtime is not None:
             raise PlmodelError("the paper's accounting runs the paper's measured cloud (hf-eager); name a cloud "
                                "runtime in realistic mode only", field="cloud_runtime")
@@ -298,13 +312,3 @@ class Scenario:
             raise PlmodelError(f"{self.prompt_tokens} tokens exceed {self.model.name}'s context of {limit} "
                                "(max_position_embeddings); the paper's accounting alone takes longer mini-batches, as "
                                "its prefill figure does", field="prompt_tokens")
-
-
-def check_adapter_fits(model: ModelSpec, adapter: AdapterSpec) -> None:
-    """Ranks no larger than the hidden size and adapted layers inside the model."""
-    for key, rank in (("rank_c2d", adapter.r_c2d), ("rank_d2c", adapter.r_d2c)):
-        if np.any(np.asarray(rank) > model.d_model):
-            raise PlmodelError(f"must be at most the hidden size {model.d_model}, got {np.max(rank)}", field=key)
-    layers = adapter.layers or ()
-    if layers and max(layers) >= model.n_layers:
-        raise PlmodelError(f"index {max(layers)} is outside 0..{model.n_layers - 1}", field="layers")

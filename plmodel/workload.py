@@ -69,17 +69,40 @@ def bytes_per_weight(bits):
 
 
 def adapted_layer_indices(model, adapter) -> tuple:
-    """Indices of the layers that carry adapters (none without targets)."""
-    if not adapter.targets:
-        return ()
-    return tuple(range(int(model.n_layers))) if adapter.layers is None else tuple(adapter.layers)
+    """Indices of the layers that carry adapters: the cloud's layers unless `layers` says (none
+    without targets)."""
+    return tuple(adapter.adapted_layers(int(model.n_layers)))
+
+
+def cloud_layers(model, adapter):
+    """Decoder layers the cloud runs (all but those the device holds)."""
+    return model.n_layers - adapter.held
+
+
+def cloud_layer_indices(model, adapter) -> range:
+    return range(adapter.device_first, int(model.n_layers) - adapter.device_last)
+
+
+def whole(adapter):
+    """The adapter with every decoder layer on the cloud (what cloud-only and device-only run)."""
+    from dataclasses import replace
+
+    return adapter if not adapter.held else replace(adapter, device_first=0, device_last=0, layers=None)
+
+
+def cloud_view(model, adapter):
+    """The model as the cloud's stack sees it: its own layers only (and no measured whole-model speed,
+    which is for every layer)."""
+    from dataclasses import replace
+
+    return model if not adapter.held else replace(model, n_layers=cloud_layers(model, adapter), key=None)
 
 
 def n_adapted_layers(model, adapter):
     """How many layers carry adapters."""
     if not adapter.targets:
         return 0
-    return model.n_layers if adapter.layers is None else len(adapter.layers)
+    return cloud_layers(model, adapter) if adapter.layers is None else len(adapter.layers)
 
 
 def stages(targets) -> list:
@@ -156,19 +179,33 @@ def ends_work(model, step: Step, weight_bits=16, act_bits=16) -> Work:
     )
 
 
+def held_work(model, adapter, step: Step) -> Work:
+    """Work of the decoder layers the device holds (at its weight bits, KV cache in its memory); with
+    layers held at the end, a prefill sends every prompt token's hidden state down, not only the
+    logit tokens' (those layers must build their KV cache)."""
+    if not adapter.held:
+        return Work()
+    w = layer_work(model, step, adapter.device_weight_bits, adapter.act_bits).scaled(adapter.held)
+    extra_down = (step.tokens - step.logit_tokens) * model.d_model * adapter.act_bits / 8 if adapter.device_last else 0
+    return Work(device_flop=w.cloud_flop, device_weight_bytes=w.cloud_weight_bytes,
+                device_act_bytes=w.cloud_kv_bytes + w.cloud_act_bytes, c2d_bytes=extra_down)
+
+
 @dataclass(frozen=True)
 class StepWork:
-    """A whole forward step: the cloud's layers, the adapters and the two ends, each summed."""
+    """A whole forward step: the cloud's layers, the adapters, the two ends and the layers the device
+    holds, each summed."""
 
     layers: Work
     adapters: Work
     ends: Work
     n_adapted: object
     n_round_trips: object  # adapter round trips in the step (adapted layers x stages)
+    held: Work = Work()
 
     @property
     def total(self) -> Work:
-        return self.layers + self.adapters + self.ends
+        return self.layers + self.adapters + self.ends + self.held
 
 
 def step_work(model, adapter, step: Step, works=None) -> StepWork:
@@ -178,18 +215,19 @@ def step_work(model, adapter, step: Step, works=None) -> StepWork:
     if works is None:
         works = stage_works(model, adapter, step)
     return StepWork(
-        layers=layer_work(model, step, adapter.cloud_weight_bits, adapter.act_bits).scaled(model.n_layers),
+        layers=layer_work(model, step, adapter.cloud_weight_bits, adapter.act_bits).scaled(cloud_layers(model, adapter)),
         adapters=sum(works, Work()).scaled(n_ad),
         ends=ends_work(model, step, adapter.device_weight_bits, adapter.act_bits),
         n_adapted=n_ad,
         n_round_trips=n_ad * len(stages(adapter.targets)),
+        held=held_work(model, adapter, step),
     )
 
 
 def per_layer_wire_bytes(model, adapter, step: Step) -> list:
     """[(layer, c2d_bytes, d2c_bytes)] for every layer: what crosses the link inside the stack."""
     adapted = set(adapted_layer_indices(model, adapter))
-    w = adapter_work(model, adapter, step)
+    w = adapter_work(model, adapter, step)  # layers the device holds carry no adapter
     return [(i, w.c2d_bytes if i in adapted else 0, w.d2c_bytes if i in adapted else 0) for i in range(model.n_layers)]
 
 
@@ -203,10 +241,11 @@ class Residency:
     device_weight_bytes: float  # embedding, LM head (unless tied), final norm
     device_adapter_bytes: float  # M
     device_matmul_weight_bytes: float  # LM head + M: the paper's resource-table convention
+    device_kv_bytes: float = 0.0  # KV cache of the layers the device holds
 
     @property
     def device_bytes(self):
-        return self.device_weight_bytes + self.device_adapter_bytes
+        return self.device_weight_bytes + self.device_adapter_bytes + self.device_kv_bytes
 
 
 def residency(model, adapter, batch, context_tokens) -> Residency:
@@ -219,11 +258,13 @@ def residency(model, adapter, batch, context_tokens) -> Residency:
     m_params = len(adapter.targets) * adapter.r_c2d * adapter.r_d2c * n_ad
     table = model.vocab_size * model.d_model
     head = 0 if model.tie_embeddings else table
+    kv_layer = batch * context_tokens * 2 * model.n_kv_heads * model.head_dim * ab
     return Residency(
-        cloud_weight_bytes=model.n_layers * layer_params * cw,
+        cloud_weight_bytes=cloud_layers(model, adapter) * layer_params * cw,
         cloud_adapter_bytes=n_ad * ab_params * cw,
-        cloud_kv_bytes=batch * context_tokens * 2 * model.n_kv_heads * model.head_dim * model.n_layers * ab,
-        device_weight_bytes=(table + head + model.d_model) * dw,
+        cloud_kv_bytes=kv_layer * cloud_layers(model, adapter),
+        device_weight_bytes=(table + head + model.d_model + adapter.held * layer_params) * dw,
         device_adapter_bytes=m_params * dw,
         device_matmul_weight_bytes=(table + m_params) * dw,
+        device_kv_bytes=kv_layer * adapter.held,
     )

@@ -29,6 +29,19 @@ def children(pid: int) -> set:
     return out
 
 
+def cloud_children(pid: int) -> set:
+    """The testbed's cloud process among `pid`'s children (with --shaping tbf the testbed also runs
+    short `ip` and `tc` commands, which must not pass for it)."""
+    out = set()
+    for c in children(pid):
+        try:
+            if b"plmodel.testbed.cloud" in Path(f"/proc/{c}/cmdline").read_bytes():
+                out.add(c)
+        except OSError:
+            continue
+    return out
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -97,9 +110,9 @@ def start_testbed(tmp_path, shaping="app"):
                              "--tokens", "5000", "--rtt-ms", "20", "--shaping", shaping],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+    while not cloud_children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)  # polling for the evidence (the cloud process), not waiting a fixed time
-    cloud = children(proc.pid)
+    cloud = cloud_children(proc.pid)
     if not cloud:
         proc.kill()
         _, err = proc.communicate(timeout=60)

@@ -1,17 +1,18 @@
 """The realistic accounting (plmodel's default): causality, every round trip waited for.
 
-A forward step runs in order - embedding and hidden state up, then every layer on the cloud, each
-adapted layer stopping for its round trips (x.A down, M on the device, back up, B) - then the last
-hidden state down and the LM head on the device. A round trip costs both transfers, the device's M
-and one RTT (plus the expected jitter of its two messages); the two ends of the stack cost one
-more. Cloud and device run at their runtime's achieved speed, or a measured one for the stack.
+A forward step runs in order - embedding (and any decoder layers the device holds first) and hidden
+state up, then every layer on the cloud, each adapted layer stopping for its round trips (x.A down,
+M on the device, back up, B) - then the last hidden state down, any layers the device holds last,
+and the LM head on the device. A round trip costs both transfers, the device's M and one RTT (plus
+the expected jitter of its two messages); the two ends of the stack cost one more. Cloud and device
+run at their runtime's achieved speed, or a measured one for the stack.
 """
 
 from __future__ import annotations
 
 from ..engine import engines, stack_s
 from ..link import mean_extra_delay_s
-from ..workload import adapted_layer_indices, stage_works, step_work
+from ..workload import adapted_layer_indices, cloud_layers, cloud_view, stage_works, step_work
 from .base import Accounting, Pieces, StepTime, zeros_like
 
 
@@ -23,16 +24,19 @@ class RealisticAccounting(Accounting):
         cloud, device = engines(scn)
         a, model = scn.adapter, scn.model
         works = stage_works(model, a, step)
-        ends = step_work(model, a, step, works).ends
-        stack, source = stack_s(cloud, model, step, (a.cloud_weight_bits, a.act_bits), with_ends=False)
+        sw = step_work(model, a, step, works)
+        ends, held = sw.ends, sw.held
+        n_cloud = cloud_layers(model, a)
+        stack, source = stack_s(cloud, cloud_view(model, a), step, (a.cloud_weight_bits, a.act_bits), with_ends=False)
         return Pieces(
-            tokens=step.tokens, n_layers=model.n_layers, adapted=adapted_layer_indices(model, a),
-            cloud_layer_s=stack / model.n_layers,
+            tokens=step.tokens, n_layers=n_cloud, adapted=adapted_layer_indices(model, a),
+            cloud_layer_s=stack / n_cloud,
             stage_cloud_s=[cloud.cloud_s(w, calls=1) for w in works],
             stage_device_s=[device.device_s(w, calls=1) for w in works],
             stage_c2d_bytes=[w.c2d_bytes for w in works], stage_d2c_bytes=[w.d2c_bytes for w in works],
-            up_bytes=ends.d2c_bytes, down_bytes=ends.c2d_bytes,
-            device_ends_s=device.device_s(ends, calls=1), cloud_source=source)
+            up_bytes=ends.d2c_bytes, down_bytes=ends.c2d_bytes + held.c2d_bytes,
+            device_ends_s=device.device_s(ends, calls=1) + (device.device_s(held, layers=a.held) if a.held else 0.0),
+            cloud_source=source)
 
     def step_time(self, scn, step) -> StepTime:
         p, link = self.pieces(scn, step), self.link(scn.link)

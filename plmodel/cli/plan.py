@@ -1,9 +1,11 @@
-"""Which design serves this model to this device within a time per token, memory and privacy: cloud-only,
-device-only at each precision, PrivateLoRA split at ranks 16 and 64 with adapters on all, the last
-quarter or the last layer, and a plain split client with no adapters. Each row: time per token and to first token, device memory and energy a
-token, cloud cost a million tokens (a replica's memory full of users), what the cloud could recover,
-and why a design is out. Prints the Pareto front (*) and a recommendation: the feasible design that
-hides the most, then costs the device the least energy, then is fastest. Realistic accounting.
+"""Which design serves this model to this device within a time per token, memory and privacy:
+cloud-only, device-only at each precision, PrivateLoRA split at ranks 16 and 64 with adapters on all,
+the last quarter or the last layer, with the first or last decoder layers held on the device, and a
+plain split client with no adapters. Each row: time per token and to first token, device memory and
+energy a token, cloud cost a million tokens (a replica's memory full of users), what the cloud could
+recover, and why a design is out. Prints the Pareto front (*) and a recommendation: the feasible
+design that hides the most, then costs the device the least energy, then is fastest. Realistic
+accounting.
 """
 
 from __future__ import annotations

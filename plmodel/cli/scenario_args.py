@@ -14,7 +14,8 @@ from ..units import MS
 
 #: The option that sets each scenario field, to name it in errors the core raises.
 OPTION_OF = {"model": "--model", "rank_c2d": "--rank-c2d (or --rank)", "rank_d2c": "--rank-d2c (or --rank)",
-             "targets": "--targets", "layers": "--layers", "act_bits": "--act-bits", "cloud_weight_bits": "--cloud-bits",
+             "targets": "--targets", "layers": "--layers", "device_first": "--device-layers-first",
+             "device_last": "--device-layers-last", "act_bits": "--act-bits", "cloud_weight_bits": "--cloud-bits",
              "device_weight_bits": "--device-bits", "batch": "--batch", "prompt_tokens": "--prompt-tokens",
              "mode": "--mode", "cloud_runtime": "--cloud-runtime", "device_runtime": "--device-runtime",
              "cloud": "--cloud", "device": "--device", "network": "--network"}
@@ -30,7 +31,13 @@ def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mod
     g.add_argument("--rank-d2c", type=int, help="values a token per projection sent device -> cloud (overrides --rank)")
     g.add_argument("--targets", default="q,k,v", help=f"adapted projections, any of {','.join(PROJECTIONS)}; "
                    "none: no adapters (a plain split client: the hidden state crosses at the stack's ends only)")
-    g.add_argument("--layers", default="all", help="layers with adapters: all, or indices and ranges like 0-15,20")
+    g.add_argument("--layers", default="all", help="layers with adapters: all (the cloud's), or indices and ranges "
+                   "like 0-15,20")
+    g.add_argument("--device-layers-first", type=int, default=0, metavar="K",
+                   help="the first K decoder layers run on the device (at --device-bits, KV cache there)")
+    g.add_argument("--device-layers-last", type=int, default=0, metavar="K",
+                   help="the last K decoder layers run on the device (a prefill then sends every token's hidden "
+                        "state down)")
     g.add_argument("--act-bits", type=int, default=16, help="bits per activation on the wire")
     g.add_argument("--cloud-bits", type=int, default=16, help="bits per weight on the cloud (decoder, A, B)")
     g.add_argument("--device-bits", type=int, default=16, help="bits per weight on the device (embedding, LM head, M)")
@@ -86,7 +93,8 @@ def build_adapter(args) -> AdapterSpec:
         raise PlmodelError(f"--targets: expected projections like q,k,v or none, got {args.targets!r}")
     try:
         return AdapterSpec(args.rank_c2d or args.rank, args.rank_d2c or args.rank, targets, parse_layers(args.layers),
-                           args.act_bits, args.cloud_bits, args.device_bits)
+                           args.act_bits, args.cloud_bits, args.device_bits, args.device_layers_first,
+                           args.device_layers_last)
     except PlmodelError as exc:
         raise exc.named(OPTION_OF) from None
 

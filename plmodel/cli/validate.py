@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..adapter_fit import check_adapter_fits
 from ..errors import PlmodelError
-from ..specs import check_adapter_fits
 from . import scenario_args
 
 HELP = "check the workload counts against a real split torch forward (needs torch)"
@@ -31,6 +31,9 @@ def run(args) -> int:
     except PlmodelError as exc:
         raise exc.named(scenario_args.OPTION_OF) from None
     scenario_args.check_workload(args)
+    if adapter.held:
+        raise PlmodelError("--device-layers-first/--device-layers-last: the torch reference does not hold decoder "
+                           "layers on the device yet; validate without them")
     if adapter.act_bits not in (16, 32):
         raise PlmodelError(f"--act-bits: validate runs 16- or 32-bit tensors, got {adapter.act_bits}")
     build = model.n_layers if args.build_layers is None else args.build_layers

@@ -183,9 +183,10 @@ def pass_trips_s(server, tokens: int = 1) -> float:
     return total
 
 
-def max_concurrency(scn, gpus: int, prompt: int, output: int, per_user_adapters: bool = False) -> int:
+def max_concurrency(scn, gpus: int, prompt: int, output: int, per_user_adapters: bool = False,
+                    server: str = "split") -> int:
     """The most requests of P + O tokens one replica's memory holds at once."""
-    mem = memory_of(scn, gpus, per_user_adapters)
+    mem = memory_of(scn, gpus, per_user_adapters, server)
     return max(0, int(mem.kv_capacity_bytes // mem.request_bytes(prompt + output)))
 
 

@@ -86,7 +86,8 @@ def servers(scn, policy: PolicySpec, batching: BatchingSpec, per_user_adapters: 
 def fixed_legs_s(server, kind: str, prompt: int) -> float:
     """The legs of a request outside its passes (s): up to the cloud, and its first token down."""
     if kind == "split":  # and its prefill pass, run apart from the decoding cohorts
-        return server.trips.arrival(prompt) + analytic.split_prefill_s(server, prompt) + server.trips.first_token()
+        return (server.trips.arrival(prompt) + analytic.split_prefill_s(server, prompt)
+                + server.trips.first_token(prompt))
     return server.lead_s(prompt) + server.link.rtt_s / 2
 
 
@@ -105,7 +106,8 @@ class Model:
     def __init__(self, case: Case):
         self.case = case
         self.gpus, split, cloud = servers(case.scn, case.policy, case.batching, case.per_user_adapters)
-        self.n_mem = analytic.max_concurrency(case.scn, self.gpus, case.prompt, case.output, case.per_user_adapters)
+        self.n_mem = analytic.max_concurrency(case.scn, self.gpus, case.prompt, case.output, case.per_user_adapters,
+                                              case.kind)
         self.server = split if case.kind == "split" else cloud
         self.cap = self.n_mem if case.kind == "split" else min(self.n_mem, case.batching.max_batch)
         self.fixed_s = fixed_legs_s(self.server, case.kind, case.prompt)
@@ -126,7 +128,7 @@ class Model:
         if load is None:
             return Capacity(c.kind, self.gpus, 0.0, 0.0, 0.0, float("nan"), binding, None, None, None, "analytic")
         rate = load.concurrency / analytic.time_in_system_s(load, self.fixed_s, c.kind)
-        kv = load.concurrency * memory_of(c.scn, self.gpus, c.per_user_adapters).request_bytes(c.prompt + c.output)
+        kv = load.concurrency * memory_of(c.scn, self.gpus, c.per_user_adapters, c.kind).request_bytes(c.prompt + c.output)
         usd, gpu_s, kv_s = cost(c.scn, self.gpus, rate * load.output_tokens, kv)
         return Capacity(c.kind, self.gpus, rate, load.concurrency, rate * load.output_tokens,
                         load.tpot_at(c.slo.percentile), binding,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..feasibility import cloud_capacity_bytes
-from ..workload import residency
+from ..workload import residency, whole
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,10 @@ class Memory:
         return tokens * self.kv_bytes_per_token + self.per_request_bytes
 
 
-def memory_of(scn, gpus: int, per_user_adapters: bool = False) -> Memory:
-    """The memory model of a scenario served on a group of `gpus` GPUs."""
-    r = residency(scn.model, scn.adapter, 1, 1)
+def memory_of(scn, gpus: int, per_user_adapters: bool = False, server: str = "split") -> Memory:
+    """The memory model of a scenario served on a group of `gpus` GPUs: split holds the cloud's
+    layers (not those the device holds), cloud-only every layer."""
+    r = residency(scn.model, scn.adapter if server == "split" else whole(scn.adapter), 1, 1)
     adapters = float(r.cloud_adapter_bytes)
     return Memory(capacity_bytes=gpus * cloud_capacity_bytes(scn.cloud),
                   weight_bytes=float(r.cloud_weight_bytes) + (0.0 if per_user_adapters else adapters),

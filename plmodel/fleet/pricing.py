@@ -37,7 +37,8 @@ def cost_at_load(scn, prompt: int, output: int, users: float | None = None, *, p
 
     gpus, split, cloud = servers(scn, policy, batching)
     mem_cap = analytic.max_concurrency(scn, gpus, prompt, output)
-    if mem_cap < 1:
+    cloud_cap = analytic.max_concurrency(scn, gpus, prompt, output, server="cloud-only")
+    if min(mem_cap, cloud_cap) < 1:
         return None
     users = float(users or mem_cap)
     price = scn.cloud.price_usd_per_hour
@@ -49,5 +50,5 @@ def cost_at_load(scn, prompt: int, output: int, users: float | None = None, *, p
         return replicas, tokens, load.tpot_s, replicas * gpus * price / 3600 / tokens * 1e6 if price else None
 
     s = served(mem_cap, lambda n: analytic.split_load(split, n, policy.cohort_size, prompt, output))
-    c = served(min(mem_cap, batching.max_batch), lambda n: analytic.cloud_only_load(cloud, n, prompt, output))
+    c = served(min(cloud_cap, batching.max_batch), lambda n: analytic.cloud_only_load(cloud, n, prompt, output))
     return CostAtLoad(users, prompt, output, gpus, s[0], c[0], s[1], c[1], s[2], c[2], s[3], c[3])

@@ -85,7 +85,7 @@ def serve(scn, workload: Workload, *, server: str = "split", policy: PolicySpec 
                         "chunk_tokens": batching.chunk_tokens})
     gpus, engine = replica(scn)
     rng = np.random.default_rng(seed)
-    pool = KvPool(memory_of(scn, gpus, per_user_adapters))
+    pool = KvPool(memory_of(scn, gpus, per_user_adapters, server))
     opened = open_requests(workload, rng) if workload.arrival != "closed" else None
     window = window_of([t for t, _, _ in opened]) if opened else (0.0, float("inf"))
     loop, gpu, trips = Loop(), Gpu(window), Trips(scn, np.random.default_rng([seed, 1]))

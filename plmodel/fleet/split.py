@@ -7,7 +7,7 @@ one event a round trip however many users share it."""
 
 from __future__ import annotations
 
-from ..workload import adapted_layer_indices
+from ..workload import adapted_layer_indices, cloud_layer_indices
 from .costs import layer_part, mix_of, rates, stage_parts
 from .policies import POLICIES, Group
 
@@ -21,7 +21,7 @@ def chunks(scn, per_user_adapters: bool = False) -> list:
     layer, stages = layer_part(scn), stage_parts(scn, per_user_adapters)
     adapted, n = set(adapted_layer_indices(scn.model, scn.adapter)), len(stages)
     out, cur = [], []
-    for i in range(scn.model.n_layers):
+    for i in cloud_layer_indices(scn.model, scn.adapter):
         if i not in adapted:
             cur.append((layer, 1.0))
             continue
@@ -151,14 +151,15 @@ class SplitServer:
         now, front, trips = self.loop.now, self.front, self.trips
         down = trips.down_s()
         prefill = not members[0].generated  # cohort policy: a group is all prefill or all decode
-        staying = []
+        staying, longer = [], []
         for m in members:
             starts = not m.generated
             m.context += m.prompt if starts else 1
-            if not front.delivered(m, now + (trips.first_token() if starts else down)):
+            if not front.delivered(m, now + (trips.first_token(m.prompt) if starts else down)):
                 staying.append(m)
+                longer.append(trips.prefill_down_extra_s(m.prompt) if starts else 0.0)
         front.on_tokens(len(members))
-        times = trips.token(len(staying)) if staying else []
+        times = [t + x for t, x in zip(trips.token([m.context for m in staying]), longer)] if staying else []
         if not self.policy.keeps_groups:
             self.away(groups, staying, times, 0)
             return

@@ -55,16 +55,17 @@ class Trips:
         self.jittered = bool(j or b)
         self._terms = {}  # (stage or -1 for the token trip, tokens) -> (down wire s, up wire s, fixed s)
 
-    def pieces(self, tokens: int):
-        """The pieces of one sequence carrying `tokens` tokens (1: a decode token; more: a prefill)."""
-        return self._pieces("decode", 1) if tokens == 1 else self._pieces("prefill", tokens)
+    def pieces(self, tokens: int, context: int = 1):
+        """The pieces of one sequence carrying `tokens` tokens (1: a decode token at `context` cached
+        tokens; more: a prefill)."""
+        return self._pieces("decode", context) if tokens == 1 else self._pieces("prefill", tokens)
 
-    def _trip_terms(self, k: int, tokens: int) -> tuple:
+    def _trip_terms(self, k: int, tokens: int, context: int = 1) -> tuple:
         """(down wire s, up wire s, the rest s) of a trip: link.hold_s split so a draw of each message's
         slowdown multiplies its wire time; the rest is the RTT, both messages' software time and the device."""
-        key = (k, tokens)
+        key = (k, tokens, context)
         if key not in self._terms:
-            p, ln = self.pieces(tokens), self.link
+            p, ln = self.pieces(tokens, context), self.link
             down, up, dev = (p.stage_c2d_bytes[k], p.stage_d2c_bytes[k], p.stage_device_s[k]) if k >= 0 else \
                 (p.down_bytes, p.up_bytes, p.device_ends_s)
             wire_down = hold_s(down, 1, ln.c2d_bps, ln) - ln.message_s
@@ -72,8 +73,8 @@ class Trips:
             self._terms[key] = (wire_down, wire_up, ln.rtt_s + 2 * ln.message_s + dev)
         return self._terms[key]
 
-    def _trips(self, k: int, tokens: int, n: int) -> list:
-        down, up, rest = self._trip_terms(k, tokens)
+    def _trips(self, k: int, tokens: int, n: int, context: int = 1) -> list:
+        down, up, rest = self._trip_terms(k, tokens, context)
         if not self.jittered:
             return [down + up + rest] * n
         d, s = self.delay.next, self.slow.next
@@ -83,9 +84,12 @@ class Trips:
         """Round trips of stage k for n sequences of `tokens` tokens each (s)."""
         return self._trips(k, tokens, n)
 
-    def token(self, n: int = 1) -> list:
-        """Token trips for n decoding sequences (s): down, LM head and next embedding, up."""
-        return self._trips(-1, 1, n)
+    def token(self, contexts: list) -> list:
+        """Token trips of decoding sequences at these contexts (s): down, LM head and next embedding,
+        up. The device's work depends on the context only where it holds decoder layers (their KV)."""
+        if not self.scn.adapter.held:
+            return self._trips(-1, 1, len(contexts))
+        return [t for c in contexts for t in self._trips(-1, 1, 1, c)]
 
     def arrival(self, prompt_tokens: int) -> float:
         """From a request's send to its embeddings at the cloud (s): the device's two ends of
@@ -94,10 +98,18 @@ class Trips:
         p, ln = self.pieces(prompt_tokens), self.link
         return p.device_ends_s + hold_s(p.up_bytes, 1, ln.d2c_bps, ln) + ln.rtt_s / 2 + self._one_way_extra()
 
-    def first_token(self) -> float:
-        """From the prefill's last batch to the first token on the device (s): its hidden state down."""
-        p, ln = self.pieces(2), self.link  # a prefill sends one token's hidden state down, whatever its length
+    def first_token(self, prompt_tokens: int) -> float:
+        """From the prefill's last batch to the first token on the device (s): its hidden state down (one
+        token's, or every prompt token's where the device holds the last layers)."""
+        p, ln = self.pieces(prompt_tokens), self.link
         return hold_s(p.down_bytes, 1, ln.c2d_bps, ln) + ln.rtt_s / 2 + self._one_way_extra()
+
+    def prefill_down_extra_s(self, prompt_tokens: int) -> float:
+        """How much longer a prefill's hidden state takes to come down than a decode token's (s): 0 unless
+        the device holds the last layers (then every prompt token's comes down)."""
+        ln = self.link
+        return (hold_s(self.pieces(prompt_tokens).down_bytes, 1, ln.c2d_bps, ln)
+                - hold_s(self.pieces(1).down_bytes, 1, ln.c2d_bps, ln))
 
     def down_s(self) -> float:
         """A decoded token's hidden state down to the device, without jitter (s): where a token is

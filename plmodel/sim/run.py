@@ -15,7 +15,7 @@ from ..feasibility import require_cloud_fit
 from ..radio import RadioMeter
 from ..specs import SIM_LIMITS, Scenario, require_positive
 from ..step import Step
-from ..workload import stages
+from ..workload import cloud_layer_indices, stages
 from .cloud import Cloud, DirectCloud
 from .link import Link
 from .metrics import Reservoir, summarise
@@ -107,7 +107,7 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     rec = Trace(bool(trace), None if isinstance(trace, bool) else trace, trace_users)
     adapted = frozenset(pieces("prefill", scn.batch, scn.prompt_tokens).adapted)
     n_st = len(stages(scn.adapter.targets))
-    plan = [(layer, n_st if layer in adapted else 0) for layer in range(scn.model.n_layers)]
+    plan = [(layer, n_st if layer in adapted else 0) for layer in cloud_layer_indices(scn.model, scn.adapter)]
     cloud = (Cloud if users > 1 else DirectCloud)(env, segment_time(pieces, adapted, n_st), rec)
     link = acc.link(scn.link)
     tpot = Reservoir(np.random.default_rng([seed, 1]))  # its own stream: the jitter draws stay as they were

@@ -1,0 +1,26 @@
+"""Does an adapter (and its placement) fit a model: ranks within the hidden size, adapted layers inside
+the model and on the cloud's side, and the device-held layers leaving the cloud at least one."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import PlmodelError
+
+
+def check_adapter_fits(model, adapter) -> None:
+    """Ranks no larger than the hidden size and adapted layers inside the model."""
+    for key, rank in (("rank_c2d", adapter.r_c2d), ("rank_d2c", adapter.r_d2c)):
+        if np.any(np.asarray(rank) > model.d_model):
+            raise PlmodelError(f"must be at most the hidden size {model.d_model}, got {np.max(rank)}", field=key)
+    layers = adapter.layers or ()
+    if layers and max(layers) >= model.n_layers:
+        raise PlmodelError(f"index {max(layers)} is outside 0..{model.n_layers - 1}", field="layers")
+    first, last = adapter.device_first, adapter.device_last
+    if np.any(np.asarray(first) + np.asarray(last) >= model.n_layers):
+        raise PlmodelError(f"{first} + {last} device-held layers leave the cloud none of {model.n_layers} "
+                           "(that is device-only)", field="device_first")
+    held = [i for i in layers if i < first or i >= model.n_layers - last]
+    if held:
+        raise PlmodelError(f"layer {held[0]} is held by the device, which applies no PrivateLoRA adapter; adapt "
+                           f"layers {first}..{model.n_layers - last - 1}", field="layers")

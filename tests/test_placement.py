@@ -1,0 +1,82 @@
+"""Decoder layers held on the device (--device-layers-first/--device-layers-last): counts, memory,
+traffic, the closed form against both simulations, refusals and the privacy statement."""
+
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from plmodel.errors import PlmodelError
+from plmodel.estimate import estimate
+from plmodel.fleet import Workload, serve
+from plmodel.models import layer_matmul_params
+from plmodel.profiles import load_link
+from plmodel.sim import simulate
+from plmodel.step import Step
+from plmodel.workload import bytes_per_weight, residency, step_work
+
+
+def held(scenario, first=0, last=0, **kw):
+    scn = scenario(**kw)
+    return replace(scn, adapter=replace(scn.adapter, device_first=first, device_last=last))
+
+
+def test_held_layers_move_work_and_memory_to_the_device(scenario):
+    """Two layers on the device: the cloud does 30 layers' work, the device two layers' FLOPs more and
+    holds their weights (device bits) and KV cache; decode traffic is unchanged, round trips fall by two."""
+    base, moved = scenario(), held(scenario, 1, 1)
+    step = Step("decode", 1, 128)
+    a, b = step_work(base.model, base.adapter, step), step_work(moved.model, moved.adapter, step)
+    per_layer = a.layers.cloud_flop / base.model.n_layers
+    assert b.layers.cloud_flop == pytest.approx(a.layers.cloud_flop - 2 * per_layer, rel=1e-12)
+    assert b.held.device_flop == pytest.approx(2 * per_layer, rel=1e-12)
+    assert b.n_round_trips == a.n_round_trips - 2
+    ra, rb = (residency(s.model, s.adapter, 1, 128) for s in (base, moved))
+    layer_bytes = (layer_matmul_params(base.model) + 2 * base.model.d_model) * bytes_per_weight(16)
+    assert rb.device_weight_bytes - ra.device_weight_bytes == pytest.approx(2 * layer_bytes, rel=1e-12)
+    assert rb.device_kv_bytes == pytest.approx(2 * ra.cloud_kv_bytes / base.model.n_layers, rel=1e-12)
+    assert rb.cloud_kv_bytes + rb.device_kv_bytes == pytest.approx(ra.cloud_kv_bytes, rel=1e-12)
+    assert (b.total.c2d_bytes, b.total.d2c_bytes) == (a.total.c2d_bytes - 2 * a.adapters.c2d_bytes / 32,
+                                                      a.total.d2c_bytes - 2 * a.adapters.d2c_bytes / 32)
+
+
+def test_last_layers_on_the_device_send_the_whole_prompt_down(scenario):
+    """A prefill with the last layers on the device sends every prompt token's hidden state down."""
+    scn = held(scenario, 0, 1)
+    w = step_work(scn.model, scn.adapter, Step("prefill", 1, 128))
+    assert w.held.c2d_bytes == 127 * scn.model.d_model * 2
+
+
+@pytest.mark.parametrize("first,last", [(1, 0), (0, 2), (3, 1)])
+def test_simulations_equal_the_closed_form(scenario, first, last):
+    """One user, no jitter: SimPy and the fleet's split server both give the closed form's TTFT and TPOT."""
+    scn = held(scenario, first, last, link=load_link("5g-edge"))
+    e = estimate(scn)
+    m = simulate(scn, 2, 1).metrics
+    assert m["ttft_s"] == pytest.approx(float(e.prefill.total_s), rel=1e-9)
+    assert m["tpot_p50_s"] == pytest.approx(float(e.decode.total_s), rel=1e-9)
+    f = serve(scn, Workload("closed", users=1, requests=1, prompt_tokens=128, output_tokens=2)).metrics
+    assert f["ttft_mean_s"] == pytest.approx(float(e.prefill.total_s), rel=1e-9)
+    assert f["tpot_mean_s"] == pytest.approx(float(e.decode.total_s), rel=1e-9)
+
+
+def test_refusals(scenario):
+    with pytest.raises(PlmodelError) as e:
+        held(scenario, 16, 16)
+    assert e.value.field == "device_first"
+    with pytest.raises(PlmodelError) as e:
+        held(scenario, 2, 0, layers=(0, 5))
+    assert e.value.field == "layers"
+    with pytest.raises(PlmodelError) as e:
+        held(scenario, 1, 0, mode="paper")
+    assert e.value.field == "device_first"
+
+
+def test_cli_names_the_option_and_states_the_privacy():
+    out = subprocess.run([sys.executable, "-m", "plmodel", "estimate", "--device-layers-first", "40"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and out.stderr.startswith("ERROR: --device-layers-first")
+    out = subprocess.run([sys.executable, "-m", "plmodel", "estimate", "--device-layers-first", "2", "--json"],
+                         capture_output=True, text=True)
+    assert '"cloud_can_recover": "prompt and output"' in out.stdout and "inverting 2 public layer" in out.stdout
