@@ -73,6 +73,8 @@ def split_energy(scn, tokens: int) -> Energy:
     for step, count in ((Step("prefill", scn.batch, scn.prompt_tokens), 1),
                         (Step("decode", scn.batch, scn.prompt_tokens + (tokens - 1) // 2), tokens - 1)):
         st, p = acc.step_time(scn, step), acc.pieces(scn, step)
+        if step.phase == "decode":  # a speculative pass yields more than one token a sequence
+            count = (tokens - 1) * scn.batch / float(st.tokens)
         c, t = _step_radio(st, p, inact)
         con, tail, wall = con + count * c, tail + count * t, wall + count * float(st.total_s)
         compute += count * float(st.device_s)

@@ -11,6 +11,7 @@ from .energy import cloud_only_energy, device_only_energy, energy_break_even_rtt
 from .feasibility import require_cloud_fit, split_fits_device
 from .result import BreakEven, EnergyView, Estimate, Traffic, as_float
 from .specs import Scenario
+from .speculative import draft_bytes, verification
 from .step import Step
 from .units import MS
 from .workload import residency, step_work, whole
@@ -22,8 +23,11 @@ RTT_PROBES_MS = (0, 5, 20, 50)
 def traffic(scn: Scenario) -> Traffic:
     """Bytes per decoded token each way (ends included), PrivateLoRA against shipping the full hidden state."""
     step = Step("decode", scn.batch, scn.prompt_tokens)
+    b = scn.batch
+    if scn.draft is not None:  # a verification pass carries k + 1 positions and yields tokens_per_pass a sequence
+        step, b = verification(scn, step), scn.batch * scn.draft.tokens_per_pass
     pl_step, lora_step = step_work(scn.model, scn.adapter, step), step_work(scn.model, scn.adapter, step.lora())
-    pl, lora, b = pl_step.total, lora_step.total, scn.batch
+    pl, lora = pl_step.total, lora_step.total
     # The saving counts the traffic inside the stack, which is what low-rank transmission changes;
     # the hidden state at the two ends of the stack is the same for both.
     pl_stack = pl_step.adapters.c2d_bytes + pl_step.adapters.d2c_bytes
@@ -50,10 +54,10 @@ def latency_view(scn: Scenario, n_latencies: int, yardstick, real: StepTime) -> 
     the fastest device-only precision that fits (absent, with the reason, when none fits). `real` is
     the decode step in the realistic accounting."""
     base = real.total_s - real.latency_s
-    probes = {ms: as_float(scn.batch / (base + n_latencies * ms * MS)) for ms in RTT_PROBES_MS}
+    probes = {ms: as_float(real.tokens / (base + n_latencies * ms * MS)) for ms in RTT_PROBES_MS}
     if yardstick is None:
         return probes, BreakEven(None, None, "no device-only precision fits the device's memory")
-    rtt = as_float(break_even_rtt_s(real, n_latencies, scn.batch / yardstick.decode_tokens_per_s))
+    rtt = as_float(break_even_rtt_s(real, n_latencies, real.tokens / yardstick.decode_tokens_per_s))
     return probes, BreakEven(rtt, yardstick.bits, f"against device-only {yardstick.bits}-bit, the fastest that fits")
 
 
@@ -75,7 +79,7 @@ def energy_view(scn: Scenario, devices: tuple, cloud, tokens: int):
 def cost_view(scn: Scenario, tokens: int, users):
     """Cost per million tokens at `users` requests in flight (None: a replica's memory full), split and
     cloud-only; None in the paper's accounting (it has no load) or where no request fits."""
-    if scn.mode == "paper":
+    if scn.mode == "paper" or scn.draft is not None:  # the fleet models neither
         return None
     from .fleet.pricing import cost_at_load
 
@@ -92,6 +96,7 @@ def estimate(scn: Scenario, tokens: int = 128, users: float | None = None) -> Es
     dec = acc.step_time(scn, dec_step)
     sw = step_work(scn.model, scn.adapter, dec_step)
     mem = residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens)
+    draft_mem = draft_bytes(scn) if scn.draft is not None else 0.0
     devices, cloud = tuple(device_only(scn, bits) for bits in DEVICE_ONLY_BITS), cloud_only(scn)
     yardstick = fastest_fitting(devices)
     real = dec if acc is accounting.realistic() else accounting.realistic().step_time(scn, dec_step)
@@ -102,7 +107,7 @@ def estimate(scn: Scenario, tokens: int = 128, users: float | None = None) -> Es
         inputs=inputs(scn), prefill=acc.step_time(scn, pre_step), decode=dec,
         lora_prefill=acc.step_time(scn, pre_step.lora()), lora_decode=acc.step_time(scn, dec_step.lora()),
         round_trips_per_step=int(sw.n_round_trips), traffic=traffic(scn),
-        device_memory_bytes=float(mem.device_bytes), device_matmul_weight_bytes=float(mem.device_matmul_weight_bytes),
+        device_memory_bytes=float(mem.device_bytes + draft_mem), device_matmul_weight_bytes=float(mem.device_matmul_weight_bytes),
         device_flop_per_token=float((sw.adapters.device_flop + sw.ends.device_flop + sw.held.device_flop) / scn.batch),
         cloud_memory_bytes=float(mem.cloud_weight_bytes + mem.cloud_adapter_bytes + mem.cloud_kv_bytes),
         cloud_only=cloud, device_only=devices, energy=energy_view(scn, devices, cloud, tokens),
@@ -119,6 +124,8 @@ def inputs(scn: Scenario) -> dict:
             "adapted_layers": len(a.adapted_layers(scn.model.n_layers)), "device_layers_first": a.device_first,
             "device_layers_last": a.device_last, "act_bits": a.act_bits,
             "cloud_weight_bits": a.cloud_weight_bits, "device_weight_bits": a.device_weight_bits,
+            **({"draft_model": scn.draft.model.name, "draft_tokens": scn.draft.tokens, "acceptance": scn.draft.acceptance,
+                "tokens_per_pass": scn.draft.tokens_per_pass} if scn.draft is not None else {}),
             "cloud": scn.cloud.name, "device": scn.device.name, "network": scn.link.name, "mode": scn.mode,
             "batch": scn.batch, "prompt_tokens": scn.prompt_tokens, "rtt_s": scn.link.rtt_s,
             "c2d_bandwidth_bps": scn.link.c2d_bps, "d2c_bandwidth_bps": scn.link.d2c_bps}

@@ -43,7 +43,10 @@ def device_limit_bytes(hw) -> float:
 
 def split_fits_device(scn) -> bool:
     """The device's part of split inference (embedding, LM head, M) within the device's usable memory."""
-    return bool(residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens).device_bytes
+    from .speculative import draft_bytes
+
+    draft = draft_bytes(scn) if scn.draft is not None else 0.0
+    return bool(residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens).device_bytes + draft
                 <= device_limit_bytes(scn.device))
 
 

@@ -16,14 +16,21 @@ _SHAPES = {  # n_layers, d_model, n_heads, n_kv_heads, d_ffn, vocab_size; max_po
     "llama-33b": ((60, 6656, 52, 52, 17920, 32000), 2048),
     "llama-2-70b": ((80, 8192, 64, 8, 28672, 32000), 4096),
     "llama-3-8b": ((32, 4096, 32, 8, 14336, 128256), 8192),
+    # Draft models for speculative decoding (config.json of TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T,
+    # which shares LLaMA-2's tokenizer, and of meta-llama/Llama-3.2-1B, which shares LLaMA-3's)
+    "tinyllama-1.1b": ((22, 2048, 32, 4, 5632, 32000), 2048),
+    "llama-3.2-1b": ((16, 2048, 32, 8, 8192, 128256), 131072),
 }
-PRESETS = {key: ModelSpec(key, *shape, key=key, max_context_tokens=ctx) for key, (shape, ctx) in _SHAPES.items()}
+#: Presets whose LM head is the embedding table (tie_word_embeddings in their config.json).
+TIED = ("llama-3.2-1b",)
+PRESETS = {key: ModelSpec(key, *shape, key in TIED, key=key, max_context_tokens=ctx) for key, (shape, ctx) in _SHAPES.items()}
 ALIASES = {
     "7b": "llama-2-7b", "llama2-7b": "llama-2-7b",
     "13b": "llama-2-13b", "llama2-13b": "llama-2-13b",
     "30b": "llama-33b", "33b": "llama-33b", "llama-30b": "llama-33b",
     "70b": "llama-2-70b", "llama2-70b": "llama-2-70b",
     "llama3-8b": "llama-3-8b", "8b": "llama-3-8b", "meta-llama-3-8b": "llama-3-8b",
+    "tinyllama": "tinyllama-1.1b", "llama3.2-1b": "llama-3.2-1b",
 }
 #: Fields of a config.json that mean a mixture of experts: plmodel models dense decoders only.
 MOE_FIELDS = ("num_local_experts", "num_experts", "n_routed_experts", "num_experts_per_tok", "moe_intermediate_size",

@@ -1,8 +1,8 @@
 """`plmodel plan`: which design serves this model to this device, and at what speed, battery, money and
 privacy. Designs: cloud-only, device-only at each precision, PrivateLoRA split at a few ranks and
 adapted-layer sets (fewer adapted layers, fewer round trips a token; what it costs in adaptation
-quality is not modelled), with decoder layers held on the device, and a plain split client with no
-adapters. Each is evaluated by
+quality is not modelled), with decoder layers held on the device, verifying a small draft model's
+tokens (speculative decoding), and a plain split client with no adapters. Each is evaluated by
 `estimate` (realistic accounting), marked infeasible
 with its reason (memory, the time targets, the privacy asked for), and the feasible ones are ranked:
 the Pareto front over time per token, device energy a token, cloud cost a million tokens and device
@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .estimate import estimate
+from .models import PRESETS
 from .privacy import CLOUD_ONLY, DEVICE_ONLY, LEVELS, PRIVATELORA, Exposure, of_split
 from .specs import AdapterSpec
+from .speculative import DraftSpec
 
 RANKS = (16, 64)
 #: Adapted layers: all of them, the last quarter, the last one.
@@ -93,6 +95,28 @@ def held_designs(scn, tokens: int) -> list:
     return out
 
 
+#: Draft presets, tried where they share the target's vocabulary.
+DRAFTS = ("tinyllama-1.1b", "llama-3.2-1b")
+
+
+def speculative_designs(scn, tokens: int) -> list:
+    """PrivateLoRA at rank 64 verifying a draft of 4 tokens from a small model on the device (acceptance
+    0.7, assumed)."""
+    out = []
+    for name in DRAFTS:
+        draft = DraftSpec(PRESETS[name], 4, 0.7)
+        if draft.model.vocab_size != scn.model.vocab_size:
+            continue
+        s = replace(scn, adapter=replace(scn.adapter, r_c2d=64, r_d2c=64, layers=None, device_first=0, device_last=0),
+                    draft=draft)
+        e = estimate(s, tokens).flat()
+        out.append(Design(f"split r64, {name} drafts 4 (a=0.7)", e["tpot_s"], e["ttft_s"], e["device_memory_bytes"],
+                          e.get("device_energy_j_per_token"), None, PRIVATELORA.cloud_can_recover, PRIVATELORA.reason,
+                          bool(e["split_fits_device"] and e["cloud_fits"]),
+                          "" if e["split_fits_device"] else "the split part and the draft exceed the device's memory"))
+    return out
+
+
 def baseline_designs(scn, tokens: int) -> list:
     e = estimate(scn, tokens).flat()
     out = [Design("cloud-only", 1 / e["cloud_only_decode_tokens_per_s"], e["cloud_only_ttft_s"], 0.0,
@@ -135,7 +159,7 @@ def dominates(a: Design, b: Design) -> bool:
 def plan(scn, targets: Targets, tokens: int = 128) -> tuple:
     """([Design], recommended Design or None)."""
     designs = (baseline_designs(scn, tokens) + split_designs(scn, tokens) + held_designs(scn, tokens)
-               + [plain_split_design(scn, tokens)])
+               + speculative_designs(scn, tokens) + [plain_split_design(scn, tokens)])
     for d in designs:
         check(d, targets)
     feasible = [d for d in designs if d.feasible]

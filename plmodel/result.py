@@ -129,8 +129,9 @@ def flatten(e: Estimate) -> dict:
     out.update({"cloud_runtime": e.cloud_runtime, "device_runtime": e.device_runtime})
     out.update({
         "prefill_tokens_per_s": as_float(e.prefill.tokens_per_s), "ttft_s": as_float(e.prefill.total_s),
-        "decode_tokens_per_s": as_float(dec.tokens_per_s), "decode_tokens_per_s_per_user": as_float(1 / dec.total_s),
-        "tpot_s": as_float(dec.total_s), "cloud_speed_source": dec.cloud_source,
+        "decode_tokens_per_s": as_float(dec.tokens_per_s),
+        "decode_tokens_per_s_per_user": as_float(dec.tokens / e.inputs["batch"] / dec.total_s),
+        "tpot_s": as_float(dec.total_s * e.inputs["batch"] / dec.tokens), "cloud_speed_source": dec.cloud_source,
         **_step_fields("prefill", e.prefill), **_step_fields("decode", dec),
         "round_trips_per_step": e.round_trips_per_step,
         "c2d_bytes_per_token": t.c2d_bytes_per_token, "d2c_bytes_per_token": t.d2c_bytes_per_token,

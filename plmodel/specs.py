@@ -294,15 +294,18 @@ class Scenario:
     mode: str = "realistic"
     cloud_runtime: object = None  # runtimes.RuntimeSpec; None: the default (see plmodel.runtimes.resolve)
     device_runtime: object = None
+    draft: object = None  # speculative.DraftSpec: a draft model on the device; None: plain decoding
 
     def __post_init__(self):
         require_positive("batch", self.batch, integer=True, maximum=LIMITS["batch"])
         require_positive("prompt_tokens", self.prompt_tokens, integer=True, maximum=LIMITS["tokens"])
         if self.mode not in MODES:
             raise PlmodelError(f"must be paper or realistic, got {self.mode!r}", field="mode")
-        if self.mode == "paper" and self.adapter.held:
-            raise PlmodelError("the paper's accounting has no device-held layers; use the realistic mode",
-                               field="device_first")
+        for name, value in (("device_first", self.adapter.held), ("draft_model", self.draft)):
+            if self.mode == "paper" and value:
+                raise PlmodelError("the paper's accounting has no such design; use the realistic mode", field=name)
+        if self.draft is not None:
+            self.draft.check(self.model)
         if self.mode == "paper" and self.cloud_runtime is not None:
             raise PlmodelError("the paper's accounting runs the paper's measured cloud (hf-eager); name a cloud "
                                "runtime in realistic mode only", field="cloud_runtime")

@@ -1,7 +1,8 @@
 """A forward step: what one pass through the model processes, the unit every count and time is of.
 
 Prefill processes `batch` sequences of `context_tokens` prompt tokens; decode generates one token for
-each of `batch` sequences whose KV cache holds `context_tokens` tokens. Logits are computed for
+each of `batch` sequences whose KV cache holds `context_tokens` tokens (or, verifying a speculative
+draft, runs `positions` positions of each at once, reading the KV cache once). Logits are computed for
 `logit_tokens` tokens: by default one a sequence (its last), which is what generation needs; the
 paper's accounting asks for every token of a prefill. Numeric fields may be numpy arrays (a grid).
 """
@@ -25,21 +26,24 @@ class Step:
     phase: str
     batch: object = 1
     context_tokens: object = 128
-    logit_tokens: object = None  # None: one a sequence
+    logit_tokens: object = None  # None: one a sequence (in decode, one a position)
     transport: str = "privatelora"
+    positions: int = 1  # decode: positions a sequence runs at once (speculative verification: k drafted + 1)
 
     def __post_init__(self):
         if self.phase not in PHASES:
             raise PlmodelError(f"must be prefill or decode, got {self.phase!r}", field="phase")
         if self.transport not in TRANSPORTS:
             raise PlmodelError(f"must be privatelora or lora, got {self.transport!r}", field="transport")
+        if self.positions != 1 and self.phase != "decode":
+            raise PlmodelError("a prefill runs its prompt; positions are for decode", field="positions")
         if self.logit_tokens is None:
-            object.__setattr__(self, "logit_tokens", self.batch)
+            object.__setattr__(self, "logit_tokens", self.batch * self.positions)
 
     @property
     def tokens(self):
-        """T: tokens the step processes (batch x prompt in prefill, batch in decode)."""
-        return self.batch * self.context_tokens if self.phase == "prefill" else self.batch
+        """T: tokens the step processes (batch x prompt in prefill, batch x positions in decode)."""
+        return self.batch * self.context_tokens if self.phase == "prefill" else self.batch * self.positions
 
     def all_logits(self) -> "Step":
         """The same step with logits for every token it processes (the paper's prefill)."""

@@ -123,9 +123,10 @@ def layer_work(model, step: Step, weight_bits=16, act_bits=16) -> Work:
     if step.phase == "prefill":
         attn_flop = 2 * 2 * batch * n * n * q_dim  # QK^T and AV over the full square
         kv_read = 0
-    else:
-        attn_flop = 2 * 2 * batch * (n + 1) * q_dim  # one query against n cached keys + itself
-        kv_read = batch * n * 2 * kv_dim * ab
+    else:  # each of p positions attends to the n cached keys, the positions before it and itself
+        p = step.positions
+        attn_flop = 2 * 2 * batch * (p * (n + 1) + p * (p - 1) // 2) * q_dim
+        kv_read = batch * n * 2 * kv_dim * ab  # the cache is read once a sequence, whatever p
     kv_write = t * 2 * kv_dim * ab
     return Work(
         cloud_flop=2 * t * params + attn_flop,

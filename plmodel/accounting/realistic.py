@@ -10,8 +10,11 @@ run at their runtime's achieved speed, or a measured one for the stack.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..engine import engines, stack_s
 from ..link import mean_extra_delay_s
+from ..speculative import draft_s, verification
 from ..workload import adapted_layer_indices, cloud_layers, cloud_view, stage_works, step_work
 from .base import Accounting, Pieces, StepTime, zeros_like
 
@@ -20,7 +23,13 @@ class RealisticAccounting(Accounting):
     name = "realistic"
 
     def pieces(self, scn, step) -> Pieces:
-        """Pieces of a step timed by the scenario's engines (or a measured speed for the stack)."""
+        """Pieces of a step timed by the scenario's engines (or a measured speed for the stack). With a
+        draft model a decode step is a verification pass: k + 1 positions, the draft's k steps on the
+        device, and the expected tokens it yields (speculative.py)."""
+        if scn.draft is not None and step.phase == "decode" and step.positions == 1:
+            p = self.pieces(scn, verification(scn, step))
+            return replace(p, tokens=step.tokens * scn.draft.tokens_per_pass,
+                           device_ends_s=p.device_ends_s + draft_s(scn, step))
         cloud, device = engines(scn)
         a, model = scn.adapter, scn.model
         works = stage_works(model, a, step)

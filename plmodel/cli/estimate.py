@@ -88,7 +88,11 @@ def breakdown(e) -> list:
     for value, label in ((d.cloud_s, "cloud compute"), (d.device_s, "device compute"), (d.transfer_s, "link transfer"),
                          (d.latency_s, f"link latency ({e.round_trips_per_step + 1} RTTs)")):
         rows.append(_row(label, _fmt(value * MS, 3), f"{100 * float(value / d.total_s):.1f}%"))
-    return rows + [_row("total (time per output token)", _fmt(d.total_s * MS, 3), "100.0%")]
+    per_pass = float(d.tokens) / e.inputs["batch"]
+    if per_pass == 1:
+        return rows + [_row("total (time per output token)", _fmt(d.total_s * MS, 3), "100.0%")]
+    return rows + [_row(f"total (a pass of {per_pass:.2f} tokens)", _fmt(d.total_s * MS, 3), "100.0%"),
+                   _row("time per output token", _fmt(d.total_s / per_pass * MS, 3), "")]
 
 
 def traffic_and_device(e) -> list:

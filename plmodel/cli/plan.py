@@ -1,7 +1,7 @@
 """Which design serves this model to this device within a time per token, memory and privacy:
 cloud-only, device-only at each precision, PrivateLoRA split at ranks 16 and 64 with adapters on all,
-the last quarter or the last layer, with the first or last decoder layers held on the device, and a
-plain split client with no adapters. Each row: time per token and to first token, device memory and
+the last quarter or the last layer, with the first or last decoder layers held on the device,
+verifying a draft model's tokens, and a plain split client with no adapters. Each row: time per token and to first token, device memory and
 energy a token, cloud cost a million tokens (a replica's memory full of users), what the cloud could
 recover, and why a design is out. Prints the Pareto front (*) and a recommendation: the feasible
 design that hides the most, then costs the device the least energy, then is fastest. Realistic
@@ -64,11 +64,11 @@ def render(scn, args, designs, best) -> str:
              + f", the cloud must not recover: {args.privacy}",
              "  realistic accounting; times from measured speeds where the profiles have them, else the runtime "
              "model; * marks the Pareto front of the feasible", "",
-             f"  {'design':<44}{'ms/token':>10}{'TTFT ms':>10}{'device MB':>11}{'J/token':>9}{'USD/M tok':>11}"
+             f"  {'design':<52}{'ms/token':>10}{'TTFT ms':>10}{'device MB':>11}{'J/token':>9}{'USD/M tok':>11}"
              f"  {'cloud can recover':<19}"]
     for d in designs:
         mark = "*" if d.pareto else " "
-        lines.append(f"{mark} {d.design:<44}{_cell(d.tpot_s, 1e3):>10}{_cell(d.ttft_s, 1e3, '{:,.0f}'):>10}"
+        lines.append(f"{mark} {d.design:<52}{_cell(d.tpot_s, 1e3):>10}{_cell(d.ttft_s, 1e3, '{:,.0f}'):>10}"
                      f"{_cell(d.device_memory_bytes, 1e-6, '{:,.0f}'):>11}{_cell(d.device_energy_j_per_token, 1, '{:,.2f}'):>9}"
                      f"{_cell(d.usd_per_million_tokens, 1, '{:,.3f}'):>11}  {d.cloud_can_recover:<19}"
                      + ("" if d.feasible else f"  out: {d.reason}"))

@@ -18,7 +18,8 @@ OPTION_OF = {"model": "--model", "rank_c2d": "--rank-c2d (or --rank)", "rank_d2c
              "device_last": "--device-layers-last", "act_bits": "--act-bits", "cloud_weight_bits": "--cloud-bits",
              "device_weight_bits": "--device-bits", "batch": "--batch", "prompt_tokens": "--prompt-tokens",
              "mode": "--mode", "cloud_runtime": "--cloud-runtime", "device_runtime": "--device-runtime",
-             "cloud": "--cloud", "device": "--device", "network": "--network"}
+             "cloud": "--cloud", "device": "--device", "network": "--network", "draft_model": "--draft-model",
+             "draft_tokens": "--draft-tokens", "acceptance": "--acceptance"}
 DEFAULTS = {"cloud": "a100-80g-pcie", "device": "iphone-13-pro-max", "network": "5g-median"}
 
 
@@ -51,6 +52,13 @@ def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mod
                        "cloud-only alike (default: the profile's, else optimized; paper mode: the paper's hf-eager)")
         h.add_argument("--device-runtime", choices=list(RUNTIMES),
                        help="software on the device (default: the profile's, else mlc-llm)")
+    if with_profiles:
+        d = p.add_argument_group("speculative decoding (a draft model on the device)")
+        d.add_argument("--draft-model", help="draft model preset (e.g. tinyllama-1.1b for LLaMA-2, llama-3.2-1b for "
+                       "LLaMA-3) or config.json; it must share the target's tokenizer")
+        d.add_argument("--draft-tokens", type=int, default=4, help="k: tokens drafted a verification pass")
+        d.add_argument("--acceptance", type=float, default=0.7,
+                       help="alpha: each drafted token's chance to be accepted (0.7 assumed; measure it for your pair)")
     if not with_workload:  # the command has its own workload options (fleet, capacity)
         return
     w = p.add_argument_group("workload")
@@ -137,6 +145,19 @@ def build_scenario(args) -> Scenario:
     runtimes = [lookup(n) if n else None for n in (getattr(args, "cloud_runtime", None),
                                                    getattr(args, "device_runtime", None))]
     try:
-        return Scenario(model, adapter, cloud, device, link, args.batch, args.prompt_tokens, args.mode, *runtimes)
+        return Scenario(model, adapter, cloud, device, link, args.batch, args.prompt_tokens, args.mode, *runtimes,
+                        draft=build_draft(args))
     except PlmodelError as exc:
         raise exc.named(OPTION_OF) from None
+
+
+def build_draft(args):
+    """The DraftSpec --draft-model asks for, or None."""
+    if not getattr(args, "draft_model", None):
+        return None
+    from ..speculative import DraftSpec
+
+    try:
+        return DraftSpec(resolve_model(args.draft_model), args.draft_tokens, args.acceptance)
+    except PlmodelError as exc:
+        raise exc.named({**OPTION_OF, "model": "--draft-model"}) from None

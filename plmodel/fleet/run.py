@@ -39,6 +39,9 @@ def replica(scn) -> tuple:
     if scn.mode == "paper":
         raise PlmodelError("the fleet model is realistic only: the paper's accounting has no time to share",
                            field="mode")
+    if scn.draft is not None:
+        raise PlmodelError("the fleet model does not model speculative decoding yet; estimate and simulate do",
+                           field="draft_model")
     fit = cloud_fit(replace(scn, batch=1))
     if not fit.fits:
         raise PlmodelError(f"{scn.model.name} does not fit a group of {scn.cloud.name} GPUs", field="cloud")

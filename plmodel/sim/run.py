@@ -111,7 +111,8 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     cloud = (Cloud if users > 1 else DirectCloud)(env, segment_time(pieces, adapted, n_st), rec)
     link = acc.link(scn.link)
     tpot = Reservoir(np.random.default_rng([seed, 1]))  # its own stream: the jitter draws stay as they were
-    request = Request(pieces, plan, scn.batch, scn.prompt_tokens, tokens, on_token, tpot)
+    per_pass = scn.draft.tokens_per_pass if scn.draft is not None else 1.0
+    request = Request(pieces, plan, scn.batch, scn.prompt_tokens, tokens, on_token, tpot, per_pass)
     arrivals = np.zeros(users) if arrival == "closed" else np.cumsum(rng.exponential(1 / rate, users))
     people, links = populate(env, cloud, request, link=link, trace=rec, arrivals=arrivals, rng=rng)
     wall = time.perf_counter()

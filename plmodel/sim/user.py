@@ -17,7 +17,8 @@ class Request:
     prompt_tokens: int
     tokens: int
     on_token: object = None  # called after each generated token (progress), or None
-    tpot: object = None  # metrics.Reservoir shared by the users: every decode step's time
+    tpot: object = None  # metrics.Reservoir shared by the users: every decode step's time a token
+    per_pass: float = 1.0  # tokens a decode pass yields a sequence (speculative decoding: the expectation)
 
 
 @dataclass
@@ -39,7 +40,7 @@ class User:
         self.env, self.cloud, (self.up, self.down), self.trace = env, cloud, links, trace
         self.pieces, self.plan, self.batch = request.pieces, request.plan, request.batch
         self.prompt_tokens, self.tokens, self.on_token = request.prompt_tokens, request.tokens, request.on_token
-        self.tpot = request.tpot
+        self.tpot, self.per_pass = request.tpot, request.per_pass
         self.stats = UserStats(name)
         self.meter = None  # radio.RadioMeter of this device, when the link has a radio
 
@@ -73,12 +74,15 @@ class User:
         s.prefill_s = s.ttft_s = env.now - s.arrival_s
         tick = self.on_token or (lambda: None)
         tick()
-        for k in range(self.tokens - 1):
+        done, per_pass = 1.0, self.per_pass
+        while done < self.tokens - 1e-9:  # a pass yields per_pass tokens a sequence (more than one: speculative)
             start = env.now
-            yield from self.step("decode", self.prompt_tokens + k)
-            step_s = env.now - start
+            yield from self.step("decode", self.prompt_tokens + int(done) - 1)
+            step_s = (env.now - start) / per_pass
             s.tpot_count += 1
             s.tpot_sum_s += step_s
             self.tpot.add(step_s)
-            tick()
+            for _ in range(int(done + per_pass + 1e-9) - int(done + 1e-9)):
+                tick()
+            done += per_pass
         s.done_s = env.now
