@@ -13,11 +13,12 @@ from .workload import bytes_per_weight, residency, whole
 DEVICE_ONLY_BITS = (3, 4)
 
 
-def whole_model(engine: Engine, scn, phase: str, bits: int) -> tuple:
-    """(tokens/s, source) of the whole model (stack, embedding, LM head) on one engine."""
+def whole_model(engine: Engine, scn, phase: str, bits: int, hops=None) -> tuple:
+    """(tokens/s, source) of the whole model (stack, embedding, LM head) on one engine; `hops(step)`
+    adds the seconds a chain of servers spends forwarding between them."""
     step = Step(phase, scn.batch, scn.prompt_tokens)
     t, source = stack_s(engine, scn.model, step, (bits, scn.adapter.act_bits), with_ends=True)
-    return as_float(step.tokens / t), source
+    return as_float(step.tokens / (t + (hops(step) if hops else 0.0))), source
 
 
 def device_only(scn, bits: int) -> DeviceOnly:
@@ -32,11 +33,14 @@ def device_only(scn, bits: int) -> DeviceOnly:
 
 
 def cloud_only(scn) -> CloudOnly:
-    """The whole model on the cloud; the user waits one RTT (as the accounting sees the link) before
-    the first token."""
+    """The whole model on the cloud (on the scenario's chain of servers, if it has one, with their
+    hops); the user waits one RTT (as the accounting sees the link) before the first token."""
+    from .accounting.realistic import hops_s
+
     engine = engines(scn)[0]
     bits = scn.adapter.cloud_weight_bits
-    pre, _ = whole_model(engine, scn, "prefill", bits)
-    dec, source = whole_model(engine, scn, "decode", bits)
+    hops = (lambda step: hops_s(scn, step)) if scn.servers > 1 else None
+    pre, _ = whole_model(engine, scn, "prefill", bits, hops)
+    dec, source = whole_model(engine, scn, "decode", bits, hops)
     rtt = accounting.of(scn).link(scn.link).rtt_s
     return CloudOnly(pre, dec, as_float(scn.batch * scn.prompt_tokens / pre + rtt), source)

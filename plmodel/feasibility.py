@@ -62,8 +62,12 @@ def cloud_capacity_bytes(hw) -> float:
 
 
 def cloud_fit(scn) -> CloudFit:
-    """The cloud's memory need against its GPUs (split and cloud-only hold the same decoder and KV)."""
+    """The cloud's memory need against its GPUs (split and cloud-only hold the same decoder and KV); for
+    a chain of servers, what one server holds against its own group."""
     need = float(np.max(cloud_need_bytes(scn.model, scn.adapter, scn.batch, scn.prompt_tokens)))  # a grid: its largest
+    if scn.servers > 1:  # each server of a chain holds its share of the cloud's layers (the largest share)
+        n = scn.model.n_layers - scn.adapter.held
+        need *= math.ceil(n / scn.servers) / n
     capacity = cloud_capacity_bytes(scn.cloud)
     needed = max(1, math.ceil(need / capacity))
     m = scn.model

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from .errors import PlmodelError
-from .specs import PROJECTIONS, ModelSpec, projection_shape
+from .shapes import projection_shape
+from .specs import PROJECTIONS, ModelSpec
 
 # Shapes from each model's published config.json (meta-llama on Hugging Face; LLaMA 33B from the
 # LLaMA paper, Touvron et al. 2023, Table 2, which the PrivateLoRA paper calls 30B).
@@ -20,17 +21,22 @@ _SHAPES = {  # n_layers, d_model, n_heads, n_kv_heads, d_ffn, vocab_size; max_po
     # which shares LLaMA-2's tokenizer, and of meta-llama/Llama-3.2-1B, which shares LLaMA-3's)
     "tinyllama-1.1b": ((22, 2048, 32, 4, 5632, 32000), 2048),
     "llama-3.2-1b": ((16, 2048, 32, 8, 8192, 128256), 131072),
+    # bigscience/bloom config.json: 70 layers, hidden 14336, 112 heads, a 4 x hidden GELU MLP, ALiBi, tied
+    "bloom-176b": ((70, 14336, 112, 112, 57344, 250880), 2048),
 }
+#: Presets with a two-matrix GELU MLP (the rest: SwiGLU).
+GELU = ("bloom-176b",)
 #: Presets whose LM head is the embedding table (tie_word_embeddings in their config.json).
-TIED = ("llama-3.2-1b",)
-PRESETS = {key: ModelSpec(key, *shape, key in TIED, key=key, max_context_tokens=ctx) for key, (shape, ctx) in _SHAPES.items()}
+TIED = ("llama-3.2-1b", "bloom-176b")
+PRESETS = {key: ModelSpec(key, *shape, key in TIED, key=key, max_context_tokens=ctx, mlp="gelu" if key in GELU else "swiglu")
+           for key, (shape, ctx) in _SHAPES.items()}
 ALIASES = {
     "7b": "llama-2-7b", "llama2-7b": "llama-2-7b",
     "13b": "llama-2-13b", "llama2-13b": "llama-2-13b",
     "30b": "llama-33b", "33b": "llama-33b", "llama-30b": "llama-33b",
     "70b": "llama-2-70b", "llama2-70b": "llama-2-70b",
     "llama3-8b": "llama-3-8b", "8b": "llama-3-8b", "meta-llama-3-8b": "llama-3-8b",
-    "tinyllama": "tinyllama-1.1b", "llama3.2-1b": "llama-3.2-1b",
+    "tinyllama": "tinyllama-1.1b", "llama3.2-1b": "llama-3.2-1b", "bloom": "bloom-176b", "176b": "bloom-176b",
 }
 #: Fields of a config.json that mean a mixture of experts: plmodel models dense decoders only.
 MOE_FIELDS = ("num_local_experts", "num_experts", "n_routed_experts", "num_experts_per_tok", "moe_intermediate_size",

@@ -52,7 +52,8 @@ SIM_LIMITS = {"tokens": 100_000, "users": 10_000}
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Shape of a LLaMA-style decoder (RMSNorm, rotary, GQA attention, SwiGLU MLP)."""
+    """Shape of a decoder: LLaMA-style (RMSNorm, rotary, GQA attention, SwiGLU MLP), or with a two-matrix
+    GELU MLP (BLOOM; its LayerNorm and bias weights, under 0.1 % of the parameters, are not counted)."""
 
     name: str
     n_layers: int
@@ -65,8 +66,11 @@ class ModelSpec:
     head_dim: int = 0  # 0: d_model // n_heads
     key: str | None = None  # the preset's name, which measured speeds refer to; None for a config.json
     max_context_tokens: int = 0  # max_position_embeddings; 0: not known
+    mlp: str = "swiglu"  # swiglu (gate, up, down) or gelu (up, down: GPT and BLOOM style)
 
     def __post_init__(self):
+        if self.mlp not in ("swiglu", "gelu"):
+            raise PlmodelError(f"must be swiglu or gelu, got {self.mlp!r}", field="mlp")
         require_positive("n_layers", self.n_layers, integer=True, maximum=LIMITS["layers"])
         for key in ("d_model", "n_heads", "n_kv_heads", "d_ffn", "vocab_size"):
             require_positive(key, getattr(self, key), integer=True, maximum=LIMITS["width"])
@@ -89,16 +93,6 @@ class ModelSpec:
     def kv_dim(self) -> int:
         """Width of the key and value projections' outputs (n_kv_heads x head_dim)."""
         return self.n_kv_heads * self.head_dim
-
-
-def projection_shape(model, proj: str) -> tuple:
-    """(in_features, out_features) of one projection; works on specs whose fields are numpy arrays."""
-    d, f = model.d_model, model.d_ffn
-    q_dim, kv_dim = model.n_heads * model.head_dim, model.n_kv_heads * model.head_dim
-    return {
-        "q": (d, q_dim), "k": (d, kv_dim), "v": (d, kv_dim), "o": (q_dim, d),
-        "gate": (d, f), "up": (d, f), "down": (f, d),
-    }[proj]
 
 
 @dataclass(frozen=True)
@@ -295,13 +289,16 @@ class Scenario:
     cloud_runtime: object = None  # runtimes.RuntimeSpec; None: the default (see plmodel.runtimes.resolve)
     device_runtime: object = None
     draft: object = None  # speculative.DraftSpec: a draft model on the device; None: plain decoding
+    servers: int = 1  # a chain of cloud servers, the cloud's layers split evenly (Petals-style)
+    server_link: LinkSpec | None = None  # between consecutive servers (needed when servers > 1)
 
     def __post_init__(self):
         require_positive("batch", self.batch, integer=True, maximum=LIMITS["batch"])
         require_positive("prompt_tokens", self.prompt_tokens, integer=True, maximum=LIMITS["tokens"])
         if self.mode not in MODES:
             raise PlmodelError(f"must be paper or realistic, got {self.mode!r}", field="mode")
-        for name, value in (("device_first", self.adapter.held), ("draft_model", self.draft)):
+        for name, value in (("device_first", self.adapter.held), ("draft_model", self.draft),
+                            ("servers", self.servers > 1)):
             if self.mode == "paper" and value:
                 raise PlmodelError("the paper's accounting has no such design; use the realistic mode", field=name)
         if self.draft is not None:
@@ -310,6 +307,9 @@ class Scenario:
             raise PlmodelError("the paper's accounting runs the paper's measured cloud (hf-eager); name a cloud "
                                "runtime in realistic mode only", field="cloud_runtime")
         check_adapter_fits(self.model, self.adapter)
+        require_positive("servers", self.servers, integer=True, maximum=self.model.n_layers - self.adapter.held)
+        if self.servers > 1 and self.server_link is None:
+            raise PlmodelError("a chain of servers needs the link between them", field="server_link")
         limit = self.model.max_context_tokens
         if limit and self.prompt_tokens > limit and self.mode != "paper":
             raise PlmodelError(f"{self.prompt_tokens} tokens exceed {self.model.name}'s context of {limit} "

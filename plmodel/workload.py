@@ -24,7 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from .models import layer_matmul_params
-from .specs import PROJECTIONS, STAGE_OF, projection_shape
+from .shapes import projection_shape
+from .specs import PROJECTIONS, STAGE_OF
 from .step import Step
 
 

@@ -111,4 +111,4 @@ def test_presets_carry_their_published_context():
     """max_position_embeddings of the presets (their config.json; LLaMA 33B from the LLaMA paper)."""
     assert {k: m.max_context_tokens for k, m in PRESETS.items()} == {
         "llama-2-7b": 4096, "llama-2-13b": 4096, "llama-33b": 2048, "llama-2-70b": 4096, "llama-3-8b": 8192,
-        "tinyllama-1.1b": 2048, "llama-3.2-1b": 131072}
+        "tinyllama-1.1b": 2048, "llama-3.2-1b": 131072, "bloom-176b": 2048}

@@ -80,3 +80,39 @@ def test_cli_names_the_option_and_states_the_privacy():
     out = subprocess.run([sys.executable, "-m", "plmodel", "estimate", "--device-layers-first", "2", "--json"],
                          capture_output=True, text=True)
     assert '"cloud_can_recover": "prompt and output"' in out.stdout and "inverting 2 public layer" in out.stdout
+
+
+def chain(scenario, n, **kw):
+    return replace(scenario(**kw), servers=n, server_link=load_link("datacenter"))
+
+
+def test_a_chain_of_servers_adds_its_hops_and_splits_the_memory(scenario):
+    """Four servers: three hops a step (the hidden state over the datacenter link and half its RTT),
+    a quarter of the cloud's memory on each, the simulation equal to the closed form."""
+    one, four = scenario(link=load_link("5g-edge")), chain(scenario, 4, link=load_link("5g-edge"))
+    a, b = estimate(one), estimate(four)
+    ln = load_link("datacenter")
+    hop = 4096 * 2 * 8 / ln.c2d_bps + ln.rtt_s / 2  # one decode token's hidden state, no framing in this profile
+    assert float(b.decode.total_s - a.decode.total_s) == pytest.approx(3 * hop, rel=1e-6)
+    assert b.cloud_fit.required_bytes == pytest.approx(a.cloud_fit.required_bytes / 4, rel=1e-9)
+    m = simulate(four, 2, 1).metrics
+    assert m["tpot_p50_s"] == pytest.approx(float(b.decode.total_s), rel=1e-9)
+    with pytest.raises(PlmodelError) as e:
+        replace(scenario(), servers=2)
+    assert e.value.field == "server_link"
+    with pytest.raises(PlmodelError) as e:
+        chain(scenario, 33)
+    assert e.value.field == "servers"
+
+
+def test_bloom_preset_has_a_gelu_mlp():
+    """BLOOM-176B: 70 layers of a two-matrix GELU MLP; 176.2 B weights (the model card's 176,247,271,424
+    count biases and LayerNorms too, under 0.01 % of them); no gate to adapt."""
+    from plmodel.models import PRESETS, parameter_count
+    from plmodel.specs import AdapterSpec, Scenario
+
+    bloom = PRESETS["bloom-176b"]
+    assert bloom.mlp == "gelu" and parameter_count(bloom) == pytest.approx(176_247_271_424, rel=1e-4)
+    with pytest.raises(PlmodelError) as e:
+        Scenario(bloom, AdapterSpec(64, 64, ("q", "gate")), *[None] * 3)
+    assert e.value.field == "targets"

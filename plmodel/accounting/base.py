@@ -51,6 +51,7 @@ class Pieces:
     down_bytes: object  # last hidden state, cloud to device
     device_ends_s: object  # embedding, final norm, LM head
     cloud_source: str
+    hops_s: object = 0.0  # a chain of servers: the hidden state forwarded server to server, a step
 
     @property
     def n_round_trips(self) -> int:

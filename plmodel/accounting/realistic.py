@@ -13,10 +13,22 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..engine import engines, stack_s
-from ..link import mean_extra_delay_s
+from ..link import hold_s, mean_extra_delay_s, mean_slowdown
 from ..speculative import draft_s, verification
 from ..workload import adapted_layer_indices, cloud_layers, cloud_view, stage_works, step_work
 from .base import Accounting, Pieces, StepTime, zeros_like
+
+
+def hops_s(scn, step):
+    """A chain of N servers: N - 1 hops a step, each the step's hidden states over the servers' link
+    (payload and framing, a message's software time) and half its RTT (s). Counted with the latency:
+    the device's radio waits through them."""
+    if scn.servers == 1:
+        return 0.0
+    ln = scn.server_link
+    nbytes = step.tokens * scn.model.d_model * scn.adapter.act_bits / 8
+    return (scn.servers - 1) * (hold_s(nbytes, 1, ln.c2d_bps, ln, mean_slowdown(ln)) + ln.rtt_s / 2
+                                + mean_extra_delay_s(ln))
 
 
 class RealisticAccounting(Accounting):
@@ -45,10 +57,10 @@ class RealisticAccounting(Accounting):
             stage_c2d_bytes=[w.c2d_bytes for w in works], stage_d2c_bytes=[w.d2c_bytes for w in works],
             up_bytes=ends.d2c_bytes, down_bytes=ends.c2d_bytes + held.c2d_bytes,
             device_ends_s=device.device_s(ends, calls=1) + (device.device_s(held, layers=a.held) if a.held else 0.0),
-            cloud_source=source)
+            cloud_source=source, hops_s=hops_s(scn, step))
 
     def step_time(self, scn, step) -> StepTime:
         p, link = self.pieces(scn, step), self.link(scn.link)
         c2d, d2c = p.link_s(link)
-        latency = p.n_messages * (link.rtt_s + 2 * mean_extra_delay_s(link)) + zeros_like(p.tokens)
+        latency = p.n_messages * (link.rtt_s + 2 * mean_extra_delay_s(link)) + p.hops_s + zeros_like(p.tokens)
         return StepTime(p.tokens, p.cloud_s, p.device_adapter_s + p.device_ends_s, c2d + d2c, latency, p.cloud_source)

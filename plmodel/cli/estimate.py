@@ -56,7 +56,9 @@ def header(e) -> list:
         f"({e.device_runtime}), network "
         f"{i['network']} (down {i['c2d_bandwidth_bps'] / 1e6:,.1f} Mbit/s, up {i['d2c_bandwidth_bps'] / 1e6:,.1f} "
         f"Mbit/s, RTT {i['rtt_s'] * MS:.1f} ms)",
-        f"  mode {i['mode']}, batch {i['batch']}, prompt {i['prompt_tokens']} tokens", *cloud_warning(e), ""]
+        f"  mode {i['mode']}, batch {i['batch']}, prompt {i['prompt_tokens']} tokens", *cloud_warning(e),
+        *([f"  a chain of {i['servers']} servers (each as above) over {i['server_network']}: the hidden state forwarded "
+           f"{i['servers'] - 1} times a step"] if "servers" in i else []), ""]
 
 
 def cloud_warning(e) -> list:

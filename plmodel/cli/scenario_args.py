@@ -19,7 +19,8 @@ OPTION_OF = {"model": "--model", "rank_c2d": "--rank-c2d (or --rank)", "rank_d2c
              "device_weight_bits": "--device-bits", "batch": "--batch", "prompt_tokens": "--prompt-tokens",
              "mode": "--mode", "cloud_runtime": "--cloud-runtime", "device_runtime": "--device-runtime",
              "cloud": "--cloud", "device": "--device", "network": "--network", "draft_model": "--draft-model",
-             "draft_tokens": "--draft-tokens", "acceptance": "--acceptance"}
+             "draft_tokens": "--draft-tokens", "acceptance": "--acceptance",
+             "servers": "--servers", "server_link": "--server-network"}
 DEFAULTS = {"cloud": "a100-80g-pcie", "device": "iphone-13-pro-max", "network": "5g-median"}
 
 
@@ -48,17 +49,15 @@ def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mod
         h.add_argument("--device", default=DEFAULTS["device"], help="personal device profile")
         h.add_argument("--network", default=DEFAULTS["network"], help="network profile")
         h.add_argument("--rtt-ms", type=float, help="round-trip time in ms, overriding the network profile's")
+        h.add_argument("--servers", type=int, default=1, help="a chain of cloud servers splitting the cloud's "
+                       "layers evenly (each a group of --cloud GPUs), forwarding the hidden state over --server-network")
+        h.add_argument("--server-network", default="datacenter", help="network profile between consecutive servers")
         h.add_argument("--cloud-runtime", choices=list(RUNTIMES), help="software on the cloud GPU, for split and "
                        "cloud-only alike (default: the profile's, else optimized; paper mode: the paper's hf-eager)")
         h.add_argument("--device-runtime", choices=list(RUNTIMES),
                        help="software on the device (default: the profile's, else mlc-llm)")
     if with_profiles:
-        d = p.add_argument_group("speculative decoding (a draft model on the device)")
-        d.add_argument("--draft-model", help="draft model preset (e.g. tinyllama-1.1b for LLaMA-2, llama-3.2-1b for "
-                       "LLaMA-3) or config.json; it must share the target's tokenizer")
-        d.add_argument("--draft-tokens", type=int, default=4, help="k: tokens drafted a verification pass")
-        d.add_argument("--acceptance", type=float, default=0.7,
-                       help="alpha: each drafted token's chance to be accepted (0.7 assumed; measure it for your pair)")
+        register_designs(p)
     if not with_workload:  # the command has its own workload options (fleet, capacity)
         return
     w = p.add_argument_group("workload")
@@ -67,6 +66,16 @@ def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mod
     if with_mode:
         w.add_argument("--mode", choices=("realistic", "paper"), default="realistic",
                        help="realistic: round trips wait for the network; paper: the paper's estimate")
+
+
+def register_designs(p: argparse.ArgumentParser) -> None:
+    """Options of the designs beyond the paper's: a draft model on the device."""
+    d = p.add_argument_group("speculative decoding (a draft model on the device)")
+    d.add_argument("--draft-model", help="draft model preset (e.g. tinyllama-1.1b for LLaMA-2, llama-3.2-1b for "
+                   "LLaMA-3) or config.json; it must share the target's tokenizer")
+    d.add_argument("--draft-tokens", type=int, default=4, help="k: tokens drafted a verification pass")
+    d.add_argument("--acceptance", type=float, default=0.7,
+                   help="alpha: each drafted token's chance to be accepted (0.7 assumed; measure it for your pair)")
 
 
 def parse_layers(text: str):
@@ -145,8 +154,10 @@ def build_scenario(args) -> Scenario:
     runtimes = [lookup(n) if n else None for n in (getattr(args, "cloud_runtime", None),
                                                    getattr(args, "device_runtime", None))]
     try:
+        servers = getattr(args, "servers", 1)
+        between = load_link(args.server_network, "--server-network") if servers > 1 else None
         return Scenario(model, adapter, cloud, device, link, args.batch, args.prompt_tokens, args.mode, *runtimes,
-                        draft=build_draft(args))
+                        draft=build_draft(args), servers=servers, server_link=between)
     except PlmodelError as exc:
         raise exc.named(OPTION_OF) from None
 

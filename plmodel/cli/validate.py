@@ -31,6 +31,9 @@ def run(args) -> int:
     except PlmodelError as exc:
         raise exc.named(scenario_args.OPTION_OF) from None
     scenario_args.check_workload(args)
+    if model.mlp != "swiglu":
+        raise PlmodelError(f"--model: the torch reference builds LLaMA-style layers (SwiGLU); {model.name} has a "
+                           "GELU MLP")
     if adapter.held:
         raise PlmodelError("--device-layers-first/--device-layers-last: the torch reference does not hold decoder "
                            "layers on the device yet; validate without them")

@@ -14,7 +14,8 @@ import math
 import torch
 from torch import nn
 
-from ..specs import PROJECTIONS, projection_shape
+from ..shapes import projection_shape
+from ..specs import PROJECTIONS
 from ..workload import stages
 
 

@@ -62,6 +62,8 @@ class User:
                 yield from self.device_work(p.stage_device_s[k], f"L{layer} M")
                 yield from up.send(p.stage_d2c_bytes[k], f"L{layer} M out", phase)
             yield cloud.submit((phase, layer, n_st), b, context)
+        if p.hops_s:  # a chain of servers forwards the hidden state between them (counted once a step)
+            yield self.env.timeout(p.hops_s)
         yield from down.send(p.down_bytes, "last hidden", phase)
         yield from self.device_work(p.device_ends_s, "LM head")
 
