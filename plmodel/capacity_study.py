@@ -118,13 +118,13 @@ def write(out, config_path, study: Study, rows: list, force: bool = False) -> li
     """The study folder, atomically; returns the names written."""
     import pandas as pd
 
-    from .plots import fleet_capacity
+    from .plots import fleet_capacity, save
     from .tables import markdown
 
     df = pd.DataFrame(rows)
     with atomic_folder(out, force) as tmp:
         df.to_csv(tmp / "results.csv", index=False)
-        fleet_capacity(df).savefig(tmp / "fleet_capacity.png", dpi=110)
+        save(fleet_capacity(df), tmp / "fleet_capacity", dpi=110)
         (tmp / "REPORT.md").write_text(report_markdown(study, df, markdown))
         (tmp / "PROVENANCE.json").write_text(json.dumps(provenance(config_path, study.tasks), indent=1) + "\n")
         shutil.copyfile(config_path, tmp / Path(config_path).name)

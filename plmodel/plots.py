@@ -18,6 +18,16 @@ PLAIN = FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}")
 PHASE_X = {"prefill": "tokens in mini-batch", "decode": "batch size"}
 
 
+def save(fig: Figure, stem, dpi: int = 90) -> None:
+    """`stem`.png and `stem`.svg (vector), the SVG without a date and with fixed element ids, so a
+    rerun that draws the same figure writes the same file."""
+    import matplotlib
+
+    fig.savefig(f"{stem}.png", dpi=dpi)
+    with matplotlib.rc_context({"svg.hashsalt": "plmodel"}):
+        fig.savefig(f"{stem}.svg", metadata={"Date": None})
+
+
 def _figure(width: float, height: float, **margins) -> Figure:
     """A Figure with fixed margins (a layout engine would cost more than the drawing)."""
     fig = Figure(figsize=(width, height))

@@ -73,25 +73,66 @@ def default_jobs(engine: str) -> int:
     return 1 if engine == "analytical" else (os.cpu_count() or 1)
 
 
-def run_tasks(tasks, jobs: int = 1, progress: bool | None = None) -> list:
-    """All records of `tasks`, in task order, on `jobs` processes, with a progress bar on stderr."""
+def run_tasks(tasks, jobs: int = 1, progress: bool | None = None, cache=None) -> list:
+    """All records of `tasks`, in task order, on `jobs` processes, with a progress bar on stderr;
+    with a `cache` (records.Cache) a point already computed by this version is read, not recomputed,
+    and each new one is stored as soon as it is done (an interrupted study keeps what it finished)."""
     from tqdm import tqdm
 
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=len(tasks), desc="points", unit="pt", disable=not show, file=sys.stderr, leave=False)
-    records = []
+    known = {i: cache.get(t) for i, t in enumerate(tasks)} if cache is not None else {}
+    todo = [t for i, t in enumerate(tasks) if known.get(i) is None]
+    bar.update(len(tasks) - len(todo))
+    fresh = []
     try:
-        if jobs <= 1 or len(tasks) < 2:
-            results = map(task_records, tasks)
-            for recs in results:
-                records.extend(recs)
-                bar.update()
+        if jobs <= 1 or len(todo) < 2:
+            results = map(task_records, todo)
         else:  # workers die with this process; leaving the block (done, error, signal) terminates them
-            with mp.Pool(jobs, initializer=die_with_parent) as pool:
-                chunk = max(1, len(tasks) // (jobs * 8))
-                for recs in pool.imap(task_records, tasks, chunksize=chunk):
-                    records.extend(recs)
-                    bar.update()
+            pool = mp.Pool(jobs, initializer=die_with_parent)
+            results = pool.imap(task_records, todo, chunksize=max(1, len(todo) // (jobs * 8)))
+        for task, recs in zip(todo, results):
+            if cache is not None:
+                cache.put(task, recs)
+            fresh.append(recs)
+            bar.update()
     finally:
+        if jobs > 1 and len(todo) >= 2:
+            pool.terminate()
         bar.close()
-    return records
+    it = iter(fresh)
+    return [r for i in range(len(tasks)) for r in (known[i] if known.get(i) is not None else next(it))]
+
+
+class Cache:
+    """Records of sweep points on disk, one JSON file a point, keyed by a hash of the point's inputs
+    (its task: scenario, phases, engine, tokens, users, seed) and plmodel's version."""
+
+    def __init__(self, folder):
+        from pathlib import Path
+
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, task):
+        import hashlib
+
+        from . import __version__
+
+        return self.folder / f"{hashlib.sha256(f'{__version__} {task!r}'.encode()).hexdigest()[:32]}.json"
+
+    def get(self, task):
+        import json
+
+        try:
+            return json.loads(self.path(task).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def put(self, task, records: list) -> None:
+        import json
+
+        p = self.path(task)
+        tmp = p.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(records))
+        tmp.replace(p)

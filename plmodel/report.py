@@ -55,11 +55,12 @@ def figure_jobs(df) -> list:
 
 
 def render_figure(job) -> str:
-    """Draw one figure and save it as PNG; a pure function of its job, so it can run in a worker."""
+    """Draw one figure and save it as PNG and SVG (vector, for papers); a pure function of its job, so
+    it can run in a worker."""
     from . import plots
 
     folder, df, (name, function, kwargs) = job
-    getattr(plots, function)(df, **kwargs).savefig(Path(folder) / f"{name}.png", dpi=90)
+    plots.save(getattr(plots, function)(df, **kwargs), Path(folder) / name, dpi=90)
     return name
 
 

@@ -105,7 +105,7 @@ def test_sweep_writes_study_folder(tmp_path):
     res = plmodel("sweep", str(cfg), "--out", str(out))
     assert res.returncode == 0, res.stderr
     files = {p.name for p in out.iterdir()}
-    assert {"results.csv", "REPORT.md", "s.yaml", "rtt.png", "device_cost.png"} <= files
+    assert {"results.csv", "REPORT.md", "s.yaml", "rtt.png", "rtt.svg", "device_cost.png", "device_cost.svg"} <= files
     df = pd.read_csv(out / "results.csv")
     for col in ("model", "rank_c2d", "rank_d2c", "phase", "batch", "prompt_tokens", "cloud", "device", "network",
                 "mode", "engine", "tokens_per_s", "cloud_s", "latency_s", "c2d_bytes_per_token"):
@@ -190,3 +190,33 @@ def test_study_records_its_provenance_and_examples_need_no_checkout(tmp_path):
     assert {"radio_profiles/lte.yaml", "hardware_profiles/a100-80g-pcie.yaml"} <= set(prov["profiles"])
     bad = plmodel_run("sweep", "--example", "nope", "--out", str(tmp_path / "t"))
     assert bad.returncode == 2 and "--example" in bad.stderr
+
+
+def test_cache_reads_what_it_computed(tmp_path, monkeypatch):
+    """With a cache, a second run of the same points computes nothing and returns the same records; a
+    new point is computed and added."""
+    import json
+
+    from plmodel import records
+
+    cfg = load_sweep(write(tmp_path, "models: [7b]\nranks: [16, 64]\nbatch_sizes: [1, 2]\n"))
+    cache = records.Cache(tmp_path / "cache")
+    first = run_tasks(cfg.tasks, 1, False, cache)
+    assert len(list((tmp_path / "cache").glob("*.json"))) == len(cfg.tasks)
+
+    def boom(task):
+        raise AssertionError("a cached point was computed again")
+
+    monkeypatch.setattr(records, "task_records", boom)
+    assert json.dumps(run_tasks(cfg.tasks, 1, False, cache)) == json.dumps(first)
+    monkeypatch.undo()
+    more = load_sweep(write(tmp_path, "models: [7b]\nranks: [16, 64, 128]\nbatch_sizes: [1, 2]\n", "t.yaml"))
+    assert json.dumps(run_tasks(more.tasks, 1, False, cache)[:len(first)]) == json.dumps(first)
+    assert len(list((tmp_path / "cache").glob("*.json"))) == len(more.tasks)
+
+
+def test_cache_option_refuses_a_file(tmp_path):
+    config = write(tmp_path, "models: [7b]\nranks: 64\n")
+    (tmp_path / "f").write_text("x")
+    out = plmodel("sweep", str(config), "--out", str(tmp_path / "o"), "--cache", str(tmp_path / "f"))
+    assert out.returncode == 2 and out.stderr.startswith("ERROR: --cache")

@@ -17,6 +17,20 @@ from ..errors import PlmodelError
 HELP = "run a YAML sweep into a folder of CSV, figures and a report"
 
 
+def cache_of(folder):
+    """The records.Cache at --cache, or None; a one-line error where it cannot be a folder."""
+    if folder is None:
+        return None
+    from ..records import Cache
+
+    if Path(folder).exists() and not Path(folder).is_dir():
+        raise PlmodelError(f"--cache: {folder} is a file, expected a folder")
+    try:
+        return Cache(folder)
+    except OSError as exc:
+        raise PlmodelError(f"--cache: cannot make the folder {folder} ({exc.__class__.__name__})") from None
+
+
 def register_arguments(p) -> None:
     p.add_argument("config", nargs="?", help="sweep YAML file (see sweeps/)")
     p.add_argument("--example", metavar="NAME", help="a shipped sweep instead of a file (works after a plain wheel "
@@ -24,6 +38,8 @@ def register_arguments(p) -> None:
     p.add_argument("--out", required=True, help="output folder (created; must not be an existing file)")
     p.add_argument("--jobs", type=int, help="processes (default: 1 for the analytical engine, all cores for simulation)")
     p.add_argument("--engine", choices=("analytical", "simulation"), help="override the config's engine")
+    p.add_argument("--cache", metavar="DIR", help="keep each point's records here (keyed by its inputs and plmodel's "
+                   "version): an interrupted or extended study computes only what is new")
     p.add_argument("--force", action="store_true", help="replace --out if it is an existing folder")
     p.add_argument("--yes", action="store_true", help="run even if the estimate of time or memory is past its bound")
     p.add_argument("--progress", action=argparse_bool(), default=None,
@@ -69,7 +85,7 @@ def run(args) -> int:
     seconds, nbytes = budget.sweep_cost(cfg.tasks, jobs)
     budget.check(seconds, nbytes, f"sweep of {len(cfg.tasks):,} points on {jobs} processes", config, args.yes)
     with FigureWorker() as figures:  # imports matplotlib meanwhile; an interruption leaves --out untouched
-        records = run_tasks(cfg.tasks, jobs, args.progress)
+        records = run_tasks(cfg.tasks, jobs, args.progress, cache_of(args.cache))
         from ..tables import to_frame
 
         names = write_study(out, config, to_frame(records), cfg, args.force, figures)
