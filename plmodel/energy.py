@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from . import accounting
+from .errors import PlmodelError
 from .step import Step
 
 #: Bytes a streamed token takes on the wire in cloud-only serving (an SSE/JSON chunk), and a prompt
@@ -104,9 +105,15 @@ def cloud_only_energy(scn, cloud, tokens: int) -> Energy:
 
 def energy_break_even_rtt_s(scn, tokens: int, device_j_per_token: float, high_s: float = 10.0):
     """RTT (s) above which split costs more device energy a token than `device_j_per_token`: 0 if it
-    always does, None if it never does below `high_s`. Energy never falls as RTT grows: bisection."""
+    always does, None if it never does below `high_s` (or the realistic accounting refuses the scenario,
+    as it does a paper-mode prompt past the model's context). Energy never falls as RTT grows."""
+    try:
+        real = replace(scn, mode="realistic")
+    except PlmodelError:
+        return None
+
     def split_j(rtt):
-        return split_energy(replace(scn, link=replace(scn.link, rtt_s=rtt), mode="realistic"), tokens).j_per_token
+        return split_energy(replace(real, link=replace(real.link, rtt_s=rtt)), tokens).j_per_token
 
     at_zero = split_j(0.0)
     if at_zero >= device_j_per_token:

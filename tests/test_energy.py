@@ -132,3 +132,12 @@ def test_cloud_only_and_device_only_figures(scenario):
     d = energy.device_only_energy(scn, device_only(scn, 4), 32)
     assert c.compute_j == 0 and c.radio_active_j > 0 and d.radio_active_j == d.radio_tail_j == 0
     assert d.wall_s == pytest.approx(128 / 58.0 + 31 / 8.1)
+
+
+def test_paper_mode_past_the_context_has_no_energy_break_even(scenario):
+    """The paper's accounting takes a prompt past the model's context (its prefill figure does); the
+    realistic accounting the energy break-even needs refuses it, so there is none, and nothing fails."""
+    from plmodel.estimate import estimate
+
+    e = estimate(scenario(mode="paper", prompt_tokens=5000)).flat()
+    assert e["energy_break_even_rtt_s"] is None and e["device_energy_j_per_token"] > 0

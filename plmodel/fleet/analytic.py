@@ -83,14 +83,16 @@ def stationary(chain):
     return np.clip(np.linalg.solve(a, b), 0.0, None)
 
 
-def prompt_chain_moments(times, n: float, output: int, t: float) -> tuple:
+def prompt_chain_moments(times, n: float, output: int, t: float, log_factorial=None) -> tuple:
     """(mean, sd) of the iteration time when prompts arrive at n / (O t) a second: the prompts an
     iteration takes are those that arrived during the one before, k' ~ Poisson(rate x t(k)); (inf, 0)
     when the chain runs off (more prompt work arrives than the GPU clears)."""
     ks = np.arange(len(times))
+    if log_factorial is None:
+        log_factorial = np.array([math.lgamma(k + 1) for k in ks])
     arriving = n / (output * t) * times
     chain = np.exp(ks[None, :] * np.log(np.maximum(arriving[:, None], 1e-300)) - arriving[:, None]
-                   - np.array([math.lgamma(k + 1) for k in ks])[None, :])
+                   - log_factorial[None, :])
     chain /= chain.sum(axis=1, keepdims=True)
     law = stationary(chain)
     law /= law.sum()
@@ -117,12 +119,13 @@ def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
         return Load(n, t, n / t, 1.0, output, sd / math.sqrt(output))
     times = np.array([iteration_s(k) for k in range(int(4 * mean_k + 12 * math.sqrt(mean_k) + 12))])
     lo, hi = float(times[0]), float(times[0]) * 1e4
-    if prompt_chain_moments(times, n, output, hi)[0] > hi:
+    logf = np.array([math.lgamma(k + 1) for k in range(len(times))])
+    if prompt_chain_moments(times, n, output, hi, logf)[0] > hi:
         return Load(n, float("inf"), 0.0, 1.0, output, 0.0)
-    for _ in range(50):  # the mean it produces falls as the assumed mean rises: one crossing
+    for _ in range(44):  # the mean it produces falls as the assumed mean rises: one crossing (to 2^-44)
         mid = math.sqrt(lo * hi)
-        lo, hi = (mid, hi) if prompt_chain_moments(times, n, output, mid)[0] > mid else (lo, mid)
-    t, sd = prompt_chain_moments(times, n, output, hi)
+        lo, hi = (mid, hi) if prompt_chain_moments(times, n, output, mid, logf)[0] > mid else (lo, mid)
+    t, sd = prompt_chain_moments(times, n, output, hi, logf)
     if not math.isfinite(t):
         return Load(n, float("inf"), 0.0, 1.0, output, 0.0)
     return Load(n, t, n / t, 1.0, output, sd / math.sqrt(output))

@@ -12,6 +12,7 @@ split and all-reduces as engine.layer_s does), so a one-request batch costs what
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -38,15 +39,23 @@ def features(phase: str, batch: int, context: int) -> tuple:
 
 def fit(work_of) -> tuple:
     """(constant, coefficients) of (flop, bytes) of `work_of(step)` (a Work's cloud or device side),
-    solved exactly (rational arithmetic) from the first six probes and checked on the seventh: work not
-    affine in the Mix is refused."""
-    rows = [[Fraction(1), *map(Fraction, features(*p))] for p in PROBES]
+    solved exactly (rational arithmetic, the probes' inverse computed once) from the first six probes and
+    checked on the seventh: work not affine in the Mix is refused."""
+    rows, inverse = _probe_rows()
     values = [[Fraction(float(v)) for v in work_of(Step(*p))] for p in PROBES]
-    coeffs = _solve([r[:] for r in rows[:6]], [v[:] for v in values[:6]])
+    coeffs = [[sum(inv * v[i] for inv, v in zip(row, values[:6])) for i in range(2)] for row in inverse]
     check = [sum(c[i] * x for c, x in zip(coeffs, rows[6])) for i in range(2)]
     if any(abs(check[i] - values[6][i]) > abs(values[6][i]) * Fraction(1, 10**9) + 1 for i in range(2)):
         raise PlmodelError("the fleet model needs work affine in the batch's tokens and contexts", field="model")
     return tuple(tuple(float(c[i]) for c in coeffs) for i in range(2))  # ((flop0, ...), (bytes0, ...))
+
+
+@functools.lru_cache(maxsize=1)
+def _probe_rows() -> tuple:
+    """(the probes' feature rows with a constant, the inverse of the first six), as Fractions."""
+    rows = [[Fraction(1), *map(Fraction, features(*p))] for p in PROBES]
+    identity = [[Fraction(int(i == j)) for j in range(6)] for i in range(6)]
+    return rows, _solve([r[:] for r in rows[:6]], identity)
 
 
 def _solve(a: list, b: list) -> list:
@@ -127,28 +136,41 @@ def _ends_on_gpu(w):
 
 def layer_part(scn) -> Part:
     """A decoder layer without adapters (cloud weights and activations at the adapter's bits)."""
-    a = scn.adapter
-    flop, nbytes = fit(lambda s: _cloud(layer_work(scn.model, s, a.cloud_weight_bits, a.act_bits)))
+    return _layer_part(scn.model, scn.adapter.cloud_weight_bits, scn.adapter.act_bits)
+
+
+@functools.lru_cache(maxsize=64)
+def _layer_part(model, weight_bits, act_bits) -> Part:
+    flop, nbytes = fit(lambda s: _cloud(layer_work(model, s, weight_bits, act_bits)))
     return Part(flop, nbytes, layers=1.0, split=True, allreduces=2)
 
 
 def stage_parts(scn, per_user_adapters: bool = False) -> list:
     """A and B of each stage of an adapted layer, one Part a stage; `per_user_adapters`: every user
     has their own A and B, so their weight bytes are read once a sequence, not once a batch."""
+    return list(_stage_parts(scn.model, scn.adapter, per_user_adapters))
+
+
+@functools.lru_cache(maxsize=256)
+def _stage_parts(model, adapter, per_user_adapters: bool) -> tuple:
     parts = []
-    for k in range(len(stage_works(scn.model, scn.adapter, Step("decode")))):
-        flop, nbytes = fit(lambda s, k=k: _cloud(stage_works(scn.model, scn.adapter, s)[k]))
-        weights = stage_works(scn.model, scn.adapter, Step("decode"))[k].cloud_weight_bytes
+    for k in range(len(stage_works(model, adapter, Step("decode")))):
+        flop, nbytes = fit(lambda s, k=k: _cloud(stage_works(model, adapter, s)[k]))
+        weights = stage_works(model, adapter, Step("decode"))[k].cloud_weight_bytes
         if per_user_adapters:
             nbytes = (nbytes[0] - weights, *nbytes[1:])
         parts.append(Part(flop, nbytes, calls=1.0, per_sequence_bytes=weights if per_user_adapters else 0.0))
-    return parts
+    return tuple(parts)
 
 
 def ends_part(scn) -> Part:
     """Embedding and LM head run on the GPU (cloud-only serving), split over the group like the stack."""
-    a = scn.adapter
-    flop, nbytes = fit(lambda s: _ends_on_gpu(ends_work(scn.model, s, a.cloud_weight_bits, a.act_bits)))
+    return _ends_part(scn.model, scn.adapter.cloud_weight_bits, scn.adapter.act_bits)
+
+
+@functools.lru_cache(maxsize=64)
+def _ends_part(model, weight_bits, act_bits) -> Part:
+    flop, nbytes = fit(lambda s: _ends_on_gpu(ends_work(model, s, weight_bits, act_bits)))
     return Part(flop, nbytes, calls=1.0, split=True)
 
 
