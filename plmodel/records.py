@@ -53,7 +53,12 @@ def task_records(task) -> list:
                "targets": task.targets, "phase": phase, "batch": scn.batch, "prompt_tokens": scn.prompt_tokens,
                "cloud": scn.cloud.name, "device": scn.device.name, "network": scn.link.name,
                "rtt_s": scn.link.rtt_s, "c2d_bandwidth_bps": scn.link.c2d_bps, "d2c_bandwidth_bps": scn.link.d2c_bps,
-               "mode": scn.mode, "engine": task.engine}
+               "mode": scn.mode, "engine": task.engine, "act_bits": scn.adapter.act_bits,
+               "cloud_bits": scn.adapter.cloud_weight_bits, "device_bits": scn.adapter.device_weight_bits,
+               "device_layers_first": scn.adapter.device_first, "device_layers_last": scn.adapter.device_last,
+               "servers": scn.servers, "draft_model": scn.draft.model.name if scn.draft else None,
+               "draft_tokens": scn.draft.tokens if scn.draft else None,
+               "acceptance": scn.draft.acceptance if scn.draft else None}
         closed = float((e.prefill if phase == "prefill" else e.decode).tokens_per_s)
         rec["tokens_per_s"] = sim[f"{phase}_tokens_per_s"] if sim else closed
         rec["analytical_tokens_per_s"] = closed

@@ -2,8 +2,10 @@
 
 A config is a mapping of axes and settings. Axes are lists (a scalar means one value): models,
 ranks (r_c2d = r_d2c) or rank_pairs ([[r_c2d, r_d2c], ...]), phases, batch_sizes, prompt_tokens,
-cloud, device, network, rtt_ms (overrides the profile's), targets, cloud_runtime. Settings: engine (analytical or
-simulation), mode (paper or realistic), tokens, users, seed, name. `grids:` may list mappings of
+cloud, device, network, rtt_ms (overrides the profile's), targets, cloud_runtime, mode, and the designs'
+act_bits, cloud_bits, device_bits, device_layers_first, device_layers_last, servers (over the datacenter
+profile), draft_model, draft_tokens, acceptance. Settings: engine (analytical or simulation), tokens,
+users, seed, name. `grids:` may list mappings of
 axes, each merged over the top level, when one product cannot express the study (the paper's
 prefill and decode figures have different x axes).
 """
@@ -25,6 +27,11 @@ AXES = {"models": None, "ranks": None, "rank_pairs": None, "phases": list(PHASES
         "prompt_tokens": [128], "cloud": ["a100-80g-pcie"], "device": ["iphone-13-pro-max"],
         "network": ["5g-median"], "rtt_ms": [None], "targets": ["q,k,v"], "cloud_runtime": [None],
         "mode": ["realistic"]}
+#: Axes of the designs beyond the paper (bits, device-held layers, server chains, speculative decoding).
+DESIGN_AXES = {"act_bits": [16], "cloud_bits": [16], "device_bits": [16], "device_layers_first": [0],
+               "device_layers_last": [0], "servers": [1], "draft_model": [None], "draft_tokens": [4],
+               "acceptance": [0.7]}
+AXES.update(DESIGN_AXES)
 SETTINGS = {"engine": "analytical", "tokens": 32, "users": 1, "seed": 0, "name": None}
 SCHEMA = {**{k: False for k in AXES}, **{k: False for k in SETTINGS}, "grids": False}
 ENGINES = ("analytical", "simulation")
@@ -32,7 +39,10 @@ ENGINES = ("analytical", "simulation")
 SWEEP_KEY_OF = {k: f'field "{v}"' for k, v in {
     "model": "models", "rank_c2d": "ranks", "rank_d2c": "ranks", "targets": "targets", "batch": "batch_sizes",
     "prompt_tokens": "prompt_tokens", "mode": "mode", "layers": "layers", "cloud_runtime": "cloud_runtime",
-    "device_runtime": "device_runtime"}.items()}
+    "device_runtime": "device_runtime", "act_bits": "act_bits", "cloud_weight_bits": "cloud_bits",
+    "device_weight_bits": "device_bits", "device_first": "device_layers_first", "device_last": "device_layers_last",
+    "servers": "servers", "draft_model": "draft_model", "draft_tokens": "draft_tokens",
+    "acceptance": "acceptance"}.items()}
 MAXIMA = {"ranks": LIMITS["width"], "rank_pairs": LIMITS["width"], "batch_sizes": LIMITS["batch"],
           "prompt_tokens": LIMITS["tokens"], "tokens": SIM_LIMITS["tokens"], "users": SIM_LIMITS["users"]}
 
@@ -158,6 +168,38 @@ def _axis_values(axes: dict, src: str, cache: dict) -> dict:
             **_profiles(axes, src, cache)}
 
 
+def _design_values(axes: dict, src: str) -> list:
+    """The product of the design axes, each validated: [(act, cloud, device bits, first, last, servers,
+    draft model or None, draft tokens, acceptance)]."""
+    lists = [_ints(_as_list(axes, k, src), k, src, minimum) for k, minimum in
+             (("act_bits", 1), ("cloud_bits", 1), ("device_bits", 1), ("device_layers_first", 0),
+              ("device_layers_last", 0), ("servers", 1))]
+    try:
+        drafts = [None if d is None else resolve_model(relative_to_file(src, str(d)))
+                  for d in _as_list(axes, "draft_model", src)]
+    except PlmodelError as exc:
+        raise PlmodelError(f'field "draft_model": {exc.message}', src) from None
+    for a in _as_list(axes, "acceptance", src):
+        if isinstance(a, bool) or not isinstance(a, (int, float)):
+            raise PlmodelError(f'field "acceptance": expected numbers from 0 to 1, got {a!r}', src)
+    out = {}  # without a draft, its length and acceptance mean nothing: one point, not one a value
+    for d in itertools.product(*lists, drafts, _as_list(axes, "draft_tokens", src), _as_list(axes, "acceptance", src)):
+        out.setdefault(d if d[6] is not None else d[:6] + (None, None, None), d)
+    return list(out.values())
+
+
+def _scenario(model, adapter, profiles: tuple, workload: tuple, design: tuple) -> Scenario:
+    """A Scenario from a grid point: (cloud, device, link), (batch, prompt, mode, runtime), the design."""
+    from .speculative import DraftSpec
+
+    act, cb, db, first, last, servers, draft, k, alpha = design
+    adapter = replace(adapter, act_bits=act, cloud_weight_bits=cb, device_weight_bits=db, device_first=first,
+                      device_last=last)
+    between = load_link("datacenter") if servers > 1 else None
+    return Scenario(model, adapter, *profiles, *workload, draft=DraftSpec(draft, k, alpha) if draft else None,
+                    servers=servers, server_link=between)
+
+
 def _modes(axes: dict, src: str) -> list:
     modes = _as_list(axes, "mode", src)
     for m in modes:
@@ -169,14 +211,15 @@ def _modes(axes: dict, src: str) -> list:
 def _grid_tasks(axes: dict, settings: dict, src: str, cache: dict) -> list:
     """Validated tasks of one grid (the product of its axes, phases kept together)."""
     v = _axis_values(axes, src, cache)
+    designs = _design_values(axes, src)
     tasks = []
-    for model, (rc, rd), tg, b, n, cloud, device, link, rtt, runtime, mode in itertools.product(
+    for model, (rc, rd), tg, b, n, cloud, device, link, rtt, runtime, mode, design in itertools.product(
             v["models"], v["ranks"], v["targets"], v["batches"], v["prompts"], v["cloud"], v["device"],
-            v["network"], v["rtts"], v["runtimes"], v["modes"]):
+            v["network"], v["rtts"], v["runtimes"], v["modes"], designs):
         try:
             adapter = AdapterSpec(rc, rd, () if tg.strip().lower() == "none" else tuple(t.strip() for t in tg.split(",")))
             ln = link if rtt is None else replace(link, rtt_s=rtt * MS)
-            scn = Scenario(model, adapter, cloud, device, ln, b, n, mode, runtime)
+            scn = _scenario(model, adapter, (cloud, device, ln), (b, n, mode, runtime), design)
         except PlmodelError as exc:
             raise exc.named(SWEEP_KEY_OF, src) from None
         tasks.append(Task(scn, tuple(v["phases"]), tg, settings["engine"], settings["tokens"], settings["users"],

@@ -220,3 +220,20 @@ def test_cache_option_refuses_a_file(tmp_path):
     (tmp_path / "f").write_text("x")
     out = plmodel("sweep", str(config), "--out", str(tmp_path / "o"), "--cache", str(tmp_path / "f"))
     assert out.returncode == 2 and out.stderr.startswith("ERROR: --cache")
+
+
+def test_design_axes_are_sweepable(tmp_path):
+    """Bits, device-held layers, server chains and drafts are axes; a draft's length and acceptance
+    multiply only the points that have a draft; the records carry each."""
+    cfg = load_sweep(write(tmp_path, "models: [7b]\nranks: 64\nphases: decode\ndevice_layers_first: [0, 2]\n"
+                                     "draft_model: [null, tinyllama-1.1b]\nacceptance: [0.6, 0.8]\nservers: [1, 2]\n"
+                                     "cloud_bits: [8, 16]\n"))
+    assert len(cfg.tasks) == 2 * (1 + 2) * 2 * 2
+    recs = pd.DataFrame(run_tasks(cfg.tasks, 1, False))
+    spec = recs[recs["draft_model"] == "tinyllama-1.1b"]
+    assert set(spec["acceptance"]) == {0.6, 0.8} and recs["draft_model"].isna().sum() == 2 * 2 * 2
+    faster = spec[spec["acceptance"] == 0.8]["tokens_per_s"].to_numpy()
+    assert (faster > spec[spec["acceptance"] == 0.6]["tokens_per_s"].to_numpy()).all()
+    assert set(recs["device_layers_first"]) == {0, 2} and set(recs["servers"]) == {1, 2}
+    with pytest.raises(PlmodelError, match='field "device_layers_first"'):
+        load_sweep(write(tmp_path, "models: [7b]\nranks: 64\ndevice_layers_first: [40]\n", "t.yaml"))
