@@ -153,7 +153,8 @@ def split_load(server, n: float, b: int, prompt: int, output: int) -> Load:
     own; `server` a SplitServer (its chunks, engine and trips)."""
     b = max(1, min(b, math.ceil(n)))
     cohorts = max(1.0, n / b)
-    trip_s = pass_trips_s(server) + len(server.chunks) * expected_max_extra_s(server.trips.link, b)
+    trip_s = (pass_trips_s(server, 1, prompt + output // 2)
+              + len(server.chunks) * expected_max_extra_s(server.trips.link, b))
     gpu = pass_gpu_s(server, pass_mix(b, 0, prompt, output))
     prefill = pass_gpu_s(server, pass_mix(0, 1, prompt, output))
     cycle, sd = moments(lambda k: max(gpu + trip_s, cohorts * gpu + k * prefill), n / output)  # k prompts a cycle
@@ -171,15 +172,15 @@ def split_prefill_s(server, prompt: int) -> float:
     return pass_gpu_s(server, pass_mix(0, 1, prompt, 1)) + pass_trips_s(server, prompt)
 
 
-def pass_trips_s(server, tokens: int = 1) -> float:
-    """The trips of one pass for one sequence carrying `tokens` tokens (1: decoding; a prompt: its
-    prefill), extra delays left out (s): a round trip after every chunk but the last, then the token
-    trip (one token's hidden state down whatever the prompt)."""
+def pass_trips_s(server, tokens: int = 1, context: int = 1) -> float:
+    """The trips of one pass for one sequence carrying `tokens` tokens (1: decoding at `context` cached
+    tokens, which layers the device holds read; a prompt: its prefill), extra delays left out (s): a round
+    trip after every chunk but the last, then the token trip (a decode token's)."""
     trips, ln = server.trips, server.trips.link
-    p, slow = trips.pieces(tokens), mean_slowdown(ln)
+    p, slow = trips.pieces(tokens, context), mean_slowdown(ln)
+    one = trips.pieces(1, context)
     total = 0.0
     for _, k in server.chunks:
-        one = trips.pieces(1)
         down, up, dev = (p.stage_c2d_bytes[k], p.stage_d2c_bytes[k], p.stage_device_s[k]) if k >= 0 else \
             (one.down_bytes, one.up_bytes, one.device_ends_s)
         total += hold_s(down, 1, ln.c2d_bps, ln, slow) + hold_s(up, 1, ln.d2c_bps, ln, slow) + ln.rtt_s + dev
