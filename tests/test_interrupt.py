@@ -6,11 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from evidence import wait_for_output
+from evidence import poll_until, wait_for_output
 
 BIG_SWEEP = ("models: [7b, 13b, 33b]\nranks: [16, 32, 64, 128, 256]\nbatch_sizes: [1, 2, 4, 8]\n"
              "engine: simulation\ntokens: 96\n")
@@ -52,9 +51,7 @@ def alive(pid: int) -> bool:
 
 def wait_gone(pids: set, bound_s: float = 30.0) -> set:
     """Poll until none of `pids` lives, or the bound passes; the survivors."""
-    deadline = time.monotonic() + bound_s
-    while time.monotonic() < deadline and any(alive(p) for p in pids):
-        time.sleep(0.05)
+    poll_until(lambda: not any(alive(p) for p in pids), bound_s)
     return {p for p in pids if alive(p)}
 
 
@@ -109,9 +106,7 @@ def start_testbed(tmp_path, shaping="app"):
                              str(Path(__file__).resolve().parents[1] / "hardware_profiles" / "apple-m2.yaml"),
                              "--tokens", "5000", "--rtt-ms", "20", "--shaping", shaping],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not cloud_children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling for the evidence (the cloud process), not waiting a fixed time
+    poll_until(lambda: cloud_children(proc.pid) or proc.poll() is not None, 120)  # the evidence: its cloud process
     cloud = cloud_children(proc.pid)
     if not cloud:
         proc.kill()

@@ -21,8 +21,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-from ..link import hold_s, mean_slowdown
-from .costs import mix_of
+from ..link import lognormal_mean, lognormal_sigma
+from .costs import mix_of, parts_cost
 from .memory import memory_of
 
 
@@ -40,10 +40,6 @@ class Load:
     def tpot_at(self, percentile: float) -> float:
         """A request's time per token at a percentile across requests (s): normal about the mean."""
         return self.tpot_s + NormalDist().inv_cdf(percentile / 100) * self.tpot_sd_s if percentile != 50 else self.tpot_s
-
-    @property
-    def requests_per_s(self) -> float:
-        return self.tokens_per_s / self.output_tokens
 
 
 def pass_mix(n: float, starting: int, prompt: int, output: int) -> list:
@@ -110,8 +106,7 @@ def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
     a second, found by bisection. Where prompt work alone outruns the GPU there is none: the time per
     token is infinite (no steady state at n)."""
     def iteration_s(k):
-        mix = pass_mix(n, k, prompt, output)
-        return sum(share * part.cost(server.rates, mix, server.hidden_bytes)[0] for part, share in server.parts)
+        return parts_cost(server.parts, server.rates, pass_mix(n, k, prompt, output), server.hidden_bytes)[0]
 
     mean_k = n / output
     if mean_k > MANY_PROMPTS:  # many prompts an iteration: their count barely varies with the last one's length
@@ -137,10 +132,8 @@ def expected_max_extra_s(link, b: int) -> float:
     j = link.jitter
     if not j:
         return 0.0
-    mu, sigma = math.log(j.median_s), math.log(j.p99_s / j.median_s) / NormalDist().inv_cdf(0.99)
-    m1 = math.exp(mu + sigma ** 2 / 2)
-    var1 = (math.exp(sigma ** 2) - 1) * math.exp(2 * mu + sigma ** 2)
-    m, v = 2 * m1, 2 * var1
+    sigma, m1 = lognormal_sigma(j.median_s, j.p99_s), lognormal_mean(j.median_s, j.p99_s)
+    m, v = 2 * m1, 2 * (math.exp(sigma ** 2) - 1) * m1 ** 2  # a lognormal's variance: (e^s2 - 1) mean^2
     s2 = math.log(1 + v / m ** 2)
     mu_s = math.log(m) - s2 / 2
     if b <= 1:
@@ -176,15 +169,9 @@ def pass_trips_s(server, tokens: int = 1, context: int = 1) -> float:
     """The trips of one pass for one sequence carrying `tokens` tokens (1: decoding at `context` cached
     tokens, which layers the device holds read; a prompt: its prefill), extra delays left out (s): a round
     trip after every chunk but the last, then the token trip (a decode token's)."""
-    trips, ln = server.trips, server.trips.link
-    p, slow = trips.pieces(tokens, context), mean_slowdown(ln)
-    one = trips.pieces(1, context)
-    total = 0.0
-    for _, k in server.chunks:
-        down, up, dev = (p.stage_c2d_bytes[k], p.stage_d2c_bytes[k], p.stage_device_s[k]) if k >= 0 else \
-            (one.down_bytes, one.up_bytes, one.device_ends_s)
-        total += hold_s(down, 1, ln.c2d_bps, ln, slow) + hold_s(up, 1, ln.d2c_bps, ln, slow) + ln.rtt_s + dev
-    return total
+    trips = server.trips
+    return sum(trips.expected_s(k, tokens, context) if k >= 0 else trips.expected_s(k, 1, context)
+               for _, k in server.chunks)
 
 
 def max_concurrency(scn, gpus: int, prompt: int, output: int, per_user_adapters: bool = False,
@@ -204,17 +191,3 @@ def time_in_system_s(load: Load, fixed_s: float, kind: str = "cloud-only") -> fl
     """A request's time from send to last token at this load (s): its first token, then its other
     tokens a pass each (split: after half a pass waiting to join a cohort)."""
     return ttft_s(load, fixed_s, kind) + (load.output_tokens - 1 + (0.5 if kind == "split" else 0.0)) * load.tpot_s
-
-
-def concurrency_at(rate_per_s: float, load_of, n_max: int, fixed_s: float, kind: str) -> float | None:
-    """The N at which `rate_per_s` requests a second are in steady state (Little's law: N = rate x
-    time in system at N), found by bisection; None when even n_max cannot carry the rate."""
-    def excess(n):
-        return n - rate_per_s * time_in_system_s(load_of(n), fixed_s, kind)
-    if n_max < 1 or excess(n_max) < 0:
-        return None
-    lo, hi = 0.0, float(n_max)
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if excess(max(mid, 1e-9)) < 0 else (lo, mid)
-    return hi

@@ -26,7 +26,6 @@ from .run import replica, serve
 from .split import SplitServer
 from .trips import Trips
 
-BINDINGS = ("SLO", "memory", "compute", "max_batch")
 #: A run keeps up with its load when it delivers at least this share of the tokens offered in its window.
 KEEPS_UP = 0.95
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..link import hold_s
-from .costs import ends_part, layer_part, mix_of, rates
+from .costs import ends_part, layer_part, mix_of, parts_cost, rates
 
 #: Bytes a token id takes on the wire (a 32-bit integer).
 TOKEN_ID_BYTES = 4
@@ -23,7 +23,7 @@ class BatchingSpec:
 
 class CloudOnlyServer:
     def __init__(self, loop, front, gpu, engine, link, spec: BatchingSpec, *, scn):
-        self.loop, self.front, self.gpu, self.engine, self.link, self.spec = loop, front, gpu, engine, link, spec
+        self.loop, self.front, self.gpu, self.link, self.spec = loop, front, gpu, link, spec
         self.parts = [(layer_part(scn), float(scn.model.n_layers)), (ends_part(scn), 1.0)]
         self.hidden_bytes = scn.model.d_model * scn.adapter.act_bits / 8
         self.rates = rates(engine)
@@ -65,10 +65,7 @@ class CloudOnlyServer:
         if not self.idle or not (self.running or self.waiting):
             return
         mix, run, chunks, tokens = self.compose()
-        total = accel = host = 0.0
-        for part, share in self.parts:
-            t, a, h = part.cost(self.rates, mix, self.hidden_bytes)
-            total, accel, host = total + share * t, accel + share * a, host + share * h
+        total, accel, host = parts_cost(self.parts, self.rates, mix, self.hidden_bytes)
         self.idle = False
         self.gpu.record(self.loop.now, total, accel, host, len(run) + len(chunks), tokens)
         self.loop.at(self.loop.now + total, self.finished, run, chunks)

@@ -174,6 +174,15 @@ def _ends_part(model, weight_bits, act_bits) -> Part:
     return Part(flop, nbytes, calls=1.0, split=True)
 
 
+def parts_cost(parts, r, mix, hidden_bytes_per_token: float) -> tuple:
+    """(seconds, accelerator seconds, host seconds) of [(Part, share)] for a batch of composition `mix`."""
+    total = accel = host = 0.0
+    for part, share in parts:
+        t, a, h = part.cost(r, mix, hidden_bytes_per_token)
+        total, accel, host = total + share * t, accel + share * a, host + share * h
+    return total, accel, host
+
+
 def mix_of(decode: int = 0, context: int = 0, prefill: int = 0, square: int = 0, ending: int = 0) -> list:
     """A Mix as a list (the servers add members' features into it in place)."""
     return [decode, context, prefill, square, ending]

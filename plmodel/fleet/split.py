@@ -1,14 +1,14 @@
 """The split server: sequences advance through the stack chunk by chunk (the cloud work between two
 round trips), a policy (policies.py) batches those waiting at a chunk, and while one batch's
 sequences are away on their round trips the GPU runs others. A pass through the stack ends with the
-token trip; a request's first pass is its prefill. Events: one a batch, and one a group returning
-from its trips (a cohort, or sequences whose trips took the same time), so links without jitter cost
-one event a round trip however many users share it."""
+token trip; a request's first pass is its prefill. Events: one a batch, and a wake-up when the GPU is
+idle and the next group is still away; a group back from its trips (a cohort, or sequences whose trips
+took the same time) goes to the policy with the time it is ready and costs no event of its own."""
 
 from __future__ import annotations
 
 from ..workload import adapted_layer_indices, cloud_layer_indices
-from .costs import layer_part, mix_of, rates, stage_parts
+from .costs import layer_part, mix_of, parts_cost, rates, stage_parts
 from .policies import POLICIES, Group
 
 TOKEN = -1  # the trip that ends a pass
@@ -45,7 +45,7 @@ def _merged(parts: list) -> list:
 
 class SplitServer:
     def __init__(self, loop, front, gpu, engine, trips, policy, *, scn, per_user_adapters=False):
-        self.loop, self.front, self.gpu, self.engine, self.trips = loop, front, gpu, engine, trips
+        self.loop, self.front, self.gpu, self.trips = loop, front, gpu, trips
         self.spec = policy
         self.policy = POLICIES[policy.name](policy)
         self.chunks = chunks(scn, per_user_adapters)
@@ -79,11 +79,8 @@ class SplitServer:
         self.dispatch()
 
     def cost(self, pos: int, mix: list) -> tuple:
-        total = accel = host = 0.0
-        for part, share in self.chunks[pos][0]:
-            t, a, h = part.cost(self.rates, mix, self.hidden_bytes)
-            total, accel, host = total + share * t, accel + share * a, host + share * h
-        return total, accel, host
+        """(seconds, accelerator seconds, host seconds) of chunk `pos` for a batch of composition `mix`."""
+        return parts_cost(self.chunks[pos][0], self.rates, mix, self.hidden_bytes)
 
     def dispatch(self) -> None:
         if not self.idle:
@@ -111,8 +108,8 @@ class SplitServer:
                 tokens += m.prompt
         seconds, accel, host = self.cost(groups[0].pos, mix)
         self.idle = False
-        self.gpu.record(self.loop.now, seconds, accel, host, len(members), tokens)
-        self.loop.at(self.loop.now + seconds, self.finished, groups, members)
+        self.gpu.record(now, seconds, accel, host, len(members), tokens)
+        self.loop.at(now + seconds, self.finished, groups, members)
 
     def finished(self, groups: list, members: list) -> None:
         pos = groups[0].pos

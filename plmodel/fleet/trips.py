@@ -15,7 +15,7 @@ import math
 from functools import lru_cache
 
 from .. import accounting
-from ..link import hold_s, lognormal_sigma
+from ..link import hold_s, lognormal_sigma, mean_slowdown
 from ..step import Step
 
 #: Draws of a jitter lognormal taken from the generator at a time.
@@ -72,6 +72,12 @@ class Trips:
             wire_up = hold_s(up, 1, ln.d2c_bps, ln) - ln.message_s
             self._terms[key] = (wire_down, wire_up, ln.rtt_s + 2 * ln.message_s + dev)
         return self._terms[key]
+
+    def expected_s(self, k: int, tokens: int = 1, context: int = 1) -> float:
+        """A trip (stage k, or -1 the token trip) with each message's slowdown at its mean and no extra
+        delay (s): what the closed forms count."""
+        down, up, rest = self._trip_terms(k, tokens, context)
+        return (down + up) * mean_slowdown(self.link) + rest
 
     def _trips(self, k: int, tokens: int, n: int, context: int = 1) -> list:
         down, up, rest = self._trip_terms(k, tokens, context)
