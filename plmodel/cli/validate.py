@@ -34,16 +34,15 @@ def run(args) -> int:
     if model.mlp != "swiglu":
         raise PlmodelError(f"--model: the torch reference builds LLaMA-style layers (SwiGLU); {model.name} has a "
                            "GELU MLP")
-    if adapter.held:
-        raise PlmodelError("--device-layers-first/--device-layers-last: the torch reference does not hold decoder "
-                           "layers on the device yet; validate without them")
     if adapter.act_bits not in (16, 32):
         raise PlmodelError(f"--act-bits: validate runs 16- or 32-bit tensors, got {adapter.act_bits}")
     build = model.n_layers if args.build_layers is None else args.build_layers
     if not 1 <= build <= model.n_layers:
         raise PlmodelError(f"--build-layers: expected 1..{model.n_layers}, got {build}")
-    if adapter.layers is not None and min(adapter.layers) >= build:
-        raise PlmodelError(f"--build-layers: none of the adapted layers is among the first {build}")
+    if build <= adapter.held:
+        raise PlmodelError(f"--build-layers: expected more than the {adapter.held} layers the device holds, got {build}")
+    if adapter.layers is not None and min(adapter.layers) >= build - adapter.device_last:
+        raise PlmodelError(f"--build-layers: none of the adapted layers is among the first {build} on the cloud")
     from ..reference import require_torch
 
     torch = require_torch()
@@ -51,9 +50,10 @@ def run(args) -> int:
 
     dtype = torch.float16 if adapter.act_bits == 16 else torch.float32
     checks = count_checks(model, adapter, args.batch, args.prompt_tokens, dtype=dtype, build_layers=build)
-    small = scaled_down(model)
+    small = scaled_down(model, 2 + adapter.held)  # two cloud layers between those the device holds
+    first = adapter.device_first
     small_adapter = replace(adapter, r_c2d=min(adapter.r_c2d, small.d_model), r_d2c=min(adapter.r_d2c, small.d_model),
-                            layers=None if adapter.layers is None else tuple(i % 2 for i in adapter.layers))
+                            layers=None if adapter.layers is None else tuple(first + (i - first) % 2 for i in adapter.layers))
     faith = faithfulness(small, small_adapter)
     print(render(model, adapter, build, args, checks=checks, faith=faith, small=small))
     ok = all(c.ok for c in checks) and faith["max_rel_logit_diff"] < 1e-5 \
@@ -75,7 +75,7 @@ def render(model, adapter, build, args, *, checks, faith, small) -> str:
     ok_logits = faith["max_rel_logit_diff"] < 1e-5
     ok_train = faith["device_changed"] == faith["m_names"] and not faith["cloud_changed"]
     lines += ["", f"  faithfulness, real float32 run of {small.name} (d={small.d_model}, {small.n_heads} heads, "
-              f"{small.n_kv_heads} KV heads, 2 layers)",
+              f"{small.n_kv_heads} KV heads, {small.n_layers} layers)",
               f"    split vs merged W + A M B: max |diff| / max |logit| = {faith['max_rel_logit_diff']:.1e} "
               f"(< 1e-5)  {'yes' if ok_logits else 'NO'}",
               f"    one optimiser step on the device part changes {len(faith['device_changed'])} tensors, all of "

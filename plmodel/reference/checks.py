@@ -13,7 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..specs import AdapterSpec, ModelSpec
 from ..step import Step
-from ..workload import per_layer_wire_bytes, residency, step_work
+from ..workload import cloud_layer_indices, per_layer_wire_bytes, residency, step_work
 from .model import KVCache
 from .split import SplitModel, unsplit_logits
 
@@ -74,15 +74,19 @@ def step_checks(split: SplitModel, spec: ModelSpec, adapter: AdapterSpec, phase:
         Check(section, "bytes cloud->device", w.total.c2d_bytes, sum(c.bytes for c in log if c.direction == "c2d")),
         Check(section, "bytes device->cloud", w.total.d2c_bytes, sum(c.bytes for c in log if c.direction == "d2c")),
         Check(section, "cloud FLOP", w.layers.cloud_flop + w.adapters.cloud_flop, total - device),
-        Check(section, "device FLOP", w.adapters.device_flop + w.ends.device_flop, device),
+        Check(section, "device FLOP", w.adapters.device_flop + w.ends.device_flop + w.held.device_flop, device),
     ]
     per_layer = per_layer_wire_bytes(spec, adapter, Step(phase, batch, n))
     bad = [i for i, c2d, d2c in per_layer
            if (c2d, d2c) != tuple(sum(c.bytes for c in log if c.layer == i and c.direction == d) for d in ("c2d", "d2c"))]
     checks.append(Check(section, "layers whose bytes differ", 0, len(bad)))
     if phase == "prefill":
-        kv = sum(t.numel() * t.element_size() for d in (cache.k, cache.v) for t in d.values())
-        checks.append(Check(section, "KV cache bytes on the cloud", residency(spec, adapter, batch, n).cloud_kv_bytes, kv))
+        r, ids = residency(spec, adapter, batch, n), set(cloud_layer_indices(spec, adapter))
+        kv = [sum(t.numel() * t.element_size() for d in (cache.k, cache.v) for i, t in d.items() if (i in ids) == side)
+              for side in (True, False)]
+        checks.append(Check(section, "KV cache bytes on the cloud", r.cloud_kv_bytes, kv[0]))
+        if adapter.held:
+            checks.append(Check(section, "KV cache bytes on the device", r.device_kv_bytes, kv[1]))
     return checks
 
 
@@ -94,9 +98,10 @@ def memory_checks(split: SplitModel, spec: ModelSpec, adapter: AdapterSpec, batc
     r = residency(spec, adapter, batch, n)
     dp, cp = split.device_part, split.cloud_part
     cloud_ab = nbytes(p for layer in cp.layers for p in list(layer.A.values()) + list(layer.B.values()))
+    ends = (dp.embed.weight, dp.norm.weight, dp.head.weight, *dp.first.parameters(), *dp.last.parameters())
     return [
-        Check("memory", "device weights (embedding, norm, LM head)", r.device_weight_bytes,
-              nbytes({id(p): p for p in (dp.embed.weight, dp.norm.weight, dp.head.weight)}.values())),
+        Check("memory", "device weights (embedding, norm, LM head, held layers)", r.device_weight_bytes,
+              nbytes({id(p): p for p in ends}.values())),
         Check("memory", "device M", r.device_adapter_bytes, nbytes(dp.M.values())),
         Check("memory", "cloud weights", r.cloud_weight_bytes, nbytes(cp.parameters()) - cloud_ab),
         Check("memory", "cloud A and B", r.cloud_adapter_bytes, cloud_ab),
@@ -108,7 +113,8 @@ def count_checks(spec: ModelSpec, adapter: AdapterSpec, batch: int = 1, n: int =
                  dtype=torch.float16, build_layers: int | None = None) -> list:
     """Every count check of one configuration; full-size shapes belong on the meta device."""
     if build_layers is not None and build_layers < spec.n_layers:
-        kept = None if adapter.layers is None else tuple(i for i in adapter.layers if i < build_layers)
+        kept = None if adapter.layers is None else \
+            tuple(i for i in adapter.layers if i < build_layers - adapter.device_last)
         spec = replace(spec, n_layers=build_layers)
         if kept == ():
             raise ValueError("no adapted layer among the layers built")
@@ -142,8 +148,9 @@ def faithfulness(spec: ModelSpec, adapter: AdapterSpec, batch: int = 2, n: int =
             "m_names": {f"M.{k}" for k in split.device_part.M.keys()}}
 
 
-def scaled_down(spec: ModelSpec) -> ModelSpec:
-    """A two-layer model with the same GQA ratio and tying that runs in milliseconds."""
+def scaled_down(spec: ModelSpec, layers: int = 2) -> ModelSpec:
+    """A model of a few layers with the same GQA ratio and tying that runs in milliseconds."""
     ratio = spec.n_heads // spec.n_kv_heads
     heads = max(4, ratio)
-    return ModelSpec(f"{spec.name}-small", 2, 16 * heads, heads, heads // ratio, 40 * heads, 256, spec.tie_embeddings)
+    return ModelSpec(f"{spec.name}-small", layers, 16 * heads, heads, heads // ratio, 40 * heads, 256,
+                     spec.tie_embeddings)

@@ -45,37 +45,47 @@ class Channel:
 
 
 class DevicePart(nn.Module):
-    """Embedding, the trainable M matrices, final norm and LM head: everything private."""
+    """Embedding, the trainable M matrices, final norm and LM head (everything private), and the decoder
+    layers the device holds (`held`: the indices of the first and of the last ones), frozen."""
 
-    def __init__(self, model, adapted_layers, targets, r_c2d, r_d2c, *, device=None, dtype=torch.float32):
+    def __init__(self, model, adapted_layers, targets, r_c2d, r_d2c, *, held=((), ()), device=None,
+                 dtype=torch.float32):
         super().__init__()
+        self.first, self.last = (nn.ModuleList(DecoderLayer(model, i, device=device, dtype=dtype) for i in ids)
+                                 for ids in held)
         self.embed = nn.Embedding(model.vocab_size, model.d_model, device=device, dtype=dtype)
         self.norm = RMSNorm(model.d_model, device=device, dtype=dtype)
         self.head = nn.Linear(model.d_model, model.vocab_size, bias=False, device=device, dtype=dtype)
         if model.tie_embeddings:
             self.head.weight = self.embed.weight
-        for p in (self.embed.weight, self.norm.weight, self.head.weight):
+        for p in (self.embed.weight, self.norm.weight, self.head.weight, *self.first.parameters(),
+                  *self.last.parameters()):
             p.requires_grad_(False)
         # M starts at small random values (zero would make the adapter's gradient vanish through B)
         self.M = nn.ParameterDict({f"{i}_{p}": nn.Parameter(torch.randn(r_c2d, r_d2c, device=device, dtype=dtype) * 0.02)
                                    for i in adapted_layers for p in targets})
 
-    def forward(self, x, layer=None, part="adapt"):
+    def forward(self, x, layer=None, part="adapt", positions=None, cache=None):
         if part == "embed":
             return self.embed(x)  # (B, T) tokens -> (B, T, d)
+        if part in ("first", "last"):  # held decoder layers: (B, T, d) -> (B, T, d), their KV cache on the device
+            for held in self.first if part == "first" else self.last:
+                x = held(x, positions, cache, None)
+            return x
         if part == "head":
             return self.head(self.norm(x))  # (B, T, d) -> (B, T, vocab)
         return {p: t @ self.M[f"{layer}_{p}"] for p, t in x.items()}  # (B, T, r_c2d) -> (B, T, r_d2c)
 
 
 class CloudPart(nn.Module):
-    """The shared decoder stack with frozen A and B on the adapted projections: nothing private."""
+    """The shared decoder stack (the layers in `ids`) with frozen A and B on the adapted projections: nothing
+    private."""
 
-    def __init__(self, model, adapted_layers, targets, r_c2d, r_d2c, *, device=None, dtype=torch.float32):
+    def __init__(self, model, adapted_layers, targets, r_c2d, r_d2c, *, ids, device=None, dtype=torch.float32):
         super().__init__()
         self.layers = nn.ModuleList(
             DecoderLayer(model, i, targets if i in adapted_layers else (), r_c2d, r_d2c, device=device, dtype=dtype)
-            for i in range(model.n_layers))
+            for i in ids)
         for p in self.parameters():
             p.requires_grad_(False)
 
@@ -92,16 +102,24 @@ class SplitModel:
         torch.manual_seed(seed)
         adapted = set(adapter.adapted_layers(model.n_layers))
         args, kw = (model, adapted, adapter.targets, adapter.r_c2d, adapter.r_d2c), {"device": device, "dtype": dtype}
+        n, first, last = model.n_layers, adapter.device_first, adapter.device_last
         self.spec, self.adapter = model, adapter
-        self.device_part, self.cloud_part = DevicePart(*args, **kw), CloudPart(*args, **kw)
+        self.device_part = DevicePart(*args, held=(range(first), range(n - last, n)), **kw)
+        self.cloud_part = CloudPart(*args, ids=range(first, n - last), **kw)
         self.channel = Channel(self.device_part, wire_dtype or dtype)
 
     def forward(self, tokens, cache: KVCache | None = None, logits: str = "all"):
-        """Logits (B, T or 1, vocab) for tokens (B, T); the cache holds the cloud's keys and values."""
+        """Logits (B, T or 1, vocab) for tokens (B, T); the cache holds every layer's keys and values (the
+        cloud's layers' on the cloud, the held layers' on the device). With layers held last, every
+        token's hidden state comes down (those layers build their KV cache), else only the logit tokens'."""
         start = cache.length() if cache is not None else 0
         positions = torch.arange(start, start + tokens.shape[1], device=tokens.device)
-        h = self.channel.send("d2c", "embed", "hidden", self.device_part(tokens, part="embed"))
-        h = self.cloud_part(h, positions, cache, self.channel)
+        h = self.device_part(self.device_part(tokens, part="embed"), part="first", positions=positions, cache=cache)
+        h = self.cloud_part(self.channel.send("d2c", "embed", "hidden", h), positions, cache, self.channel)
+        if self.adapter.device_last:
+            h = self.device_part(self.channel.send("c2d", "head", "hidden", h), part="last", positions=positions,
+                                 cache=cache)
+            return self.device_part(h if logits == "all" else h[:, -1:], part="head")
         h = h if logits == "all" else h[:, -1:]
         return self.device_part(self.channel.send("c2d", "head", "hidden", h), part="head")
 
@@ -122,9 +140,9 @@ def merged_layers(split: SplitModel) -> nn.ModuleList:
 
 def unsplit_logits(split: SplitModel, tokens):
     """Logits of the whole model run in one place with merged weights (no channel)."""
-    layers = merged_layers(split)
+    dp = split.device_part
     positions = torch.arange(tokens.shape[1], device=tokens.device)
-    h = split.device_part(tokens, part="embed")
-    for layer in layers:
+    h = dp(tokens, part="embed")
+    for layer in [*dp.first, *merged_layers(split), *dp.last]:
         h = layer(h, positions, None, None)
-    return split.device_part(h, part="head")
+    return dp(h, part="head")
