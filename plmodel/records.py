@@ -56,7 +56,7 @@ def task_records(task) -> list:
                "mode": scn.mode, "engine": task.engine, "act_bits": scn.adapter.act_bits,
                "cloud_bits": scn.adapter.cloud_weight_bits, "device_bits": scn.adapter.device_weight_bits,
                "device_layers_first": scn.adapter.device_first, "device_layers_last": scn.adapter.device_last,
-               "servers": scn.servers, "draft_model": scn.draft.model.name if scn.draft else None,
+               "servers": scn.servers, "prefill_chunks": scn.prefill_chunks, "draft_model": scn.draft.model.name if scn.draft else None,
                "draft_tokens": scn.draft.tokens if scn.draft else None,
                "acceptance": scn.draft.acceptance if scn.draft else None}
         closed = float((e.prefill if phase == "prefill" else e.decode).tokens_per_s)

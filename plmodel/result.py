@@ -111,6 +111,7 @@ class Estimate:
 def _step_fields(prefix: str, st: StepTime) -> dict:
     return {f"{prefix}_cloud_s": as_float(st.cloud_s), f"{prefix}_device_s": as_float(st.device_s),
             f"{prefix}_transfer_s": as_float(st.transfer_s), f"{prefix}_latency_s": as_float(st.latency_s),
+            **({} if st.overlap_s is None else {f"{prefix}_overlap_s": as_float(st.overlap_s)}),
             f"{prefix}_step_s": as_float(st.total_s)}
 
 

@@ -24,9 +24,8 @@ MODES = ("paper", "realistic")
 
 def require_positive(name: str, value, *, integer: bool = False, allow_zero: bool = False,
                      maximum: float | None = None) -> None:
-    """Raise PlmodelError (field `name`) unless `value` is a finite positive number (an integer where
-    asked) no larger than `maximum`, a bound that catches absurd input (a typo, a unit slip) before it
-    runs. A numpy array (a vectorised grid) is checked value by value."""
+    """Raise PlmodelError (field `name`) unless `value` is a finite positive number (an integer where asked) no
+    larger than `maximum`, a bound that catches absurd input before it runs; an array is checked value by value."""
     if isinstance(value, np.ndarray):
         for v in np.unique(value).tolist():
             require_positive(name, int(v) if integer and float(v).is_integer() else v, integer=integer,
@@ -272,11 +271,8 @@ class LinkSpec:
 
 @dataclass(frozen=True)
 class Scenario:
-    """One configuration to estimate: who runs what, over which link, on how much work.
-
-    Prefill processes `batch` sequences of `prompt_tokens` tokens; decode generates one token for
-    each of `batch` sequences whose context holds `prompt_tokens` tokens.
-    """
+    """One configuration to estimate: who runs what, over which link, on how much work. Prefill processes
+    `batch` sequences of `prompt_tokens` tokens; decode a token for each, at a context of `prompt_tokens`."""
 
     model: ModelSpec
     adapter: AdapterSpec
@@ -291,6 +287,7 @@ class Scenario:
     draft: object = None  # speculative.DraftSpec: a draft model on the device; None: plain decoding
     servers: int = 1  # a chain of cloud servers, the cloud's layers split evenly (Petals-style)
     server_link: LinkSpec | None = None  # between consecutive servers (needed when servers > 1)
+    prefill_chunks: int = 1  # the prompt in C chunks pipelined through the split stack (pipelined.py)
 
     def __post_init__(self):
         require_positive("batch", self.batch, integer=True, maximum=LIMITS["batch"])
@@ -298,7 +295,7 @@ class Scenario:
         if self.mode not in MODES:
             raise PlmodelError(f"must be paper or realistic, got {self.mode!r}", field="mode")
         for name, value in (("device_first", self.adapter.held), ("draft_model", self.draft),
-                            ("servers", self.servers > 1)):
+                            ("servers", self.servers > 1), ("prefill_chunks", self.prefill_chunks != 1)):
             if self.mode == "paper" and value:
                 raise PlmodelError("the paper's accounting has no such design; use the realistic mode", field=name)
         if self.draft is not None:
@@ -308,6 +305,10 @@ class Scenario:
                                "runtime in realistic mode only", field="cloud_runtime")
         check_adapter_fits(self.model, self.adapter)
         require_positive("servers", self.servers, integer=True, maximum=self.model.n_layers - self.adapter.held)
+        require_positive("prefill_chunks", self.prefill_chunks, integer=True, maximum=min(self.prompt_tokens, 256))
+        if self.prefill_chunks > 1 and self.adapter.held:
+            raise PlmodelError("a pipelined prefill with decoder layers on the device is not modelled; use one chunk "
+                               "or hold no layers", field="prefill_chunks")
         if self.servers > 1 and self.server_link is None:
             raise PlmodelError("a chain of servers needs the link between them", field="server_link")
         limit = self.model.max_context_tokens

@@ -29,6 +29,7 @@ class Step:
     logit_tokens: object = None  # None: one a sequence (in decode, one a position)
     transport: str = "privatelora"
     positions: int = 1  # decode: positions a sequence runs at once (speculative verification: k drafted + 1)
+    past_tokens: object = 0  # prefill: prompt tokens before this chunk, whose KV cache it reads (pipelined.py)
 
     def __post_init__(self):
         if self.phase not in PHASES:
@@ -37,6 +38,8 @@ class Step:
             raise PlmodelError(f"must be privatelora or lora, got {self.transport!r}", field="transport")
         if self.positions != 1 and self.phase != "decode":
             raise PlmodelError("a prefill runs its prompt; positions are for decode", field="positions")
+        if self.phase != "prefill" and self.past_tokens != 0:
+            raise PlmodelError("past tokens are a prefill chunk's; decode reads its context", field="past_tokens")
         if self.logit_tokens is None:
             object.__setattr__(self, "logit_tokens", self.batch * self.positions)
 

@@ -4,7 +4,7 @@ A config is a mapping of axes and settings. Axes are lists (a scalar means one v
 ranks (r_c2d = r_d2c) or rank_pairs ([[r_c2d, r_d2c], ...]), phases, batch_sizes, prompt_tokens,
 cloud, device, network, rtt_ms (overrides the profile's), targets, cloud_runtime, mode, and the designs'
 act_bits, cloud_bits, device_bits, device_layers_first, device_layers_last, servers (over the datacenter
-profile), draft_model, draft_tokens, acceptance. Settings: engine (analytical or simulation), tokens,
+profile), prefill_chunks, draft_model, draft_tokens, acceptance. Settings: engine (analytical or simulation), tokens,
 users, seed, name. `grids:` may list mappings of
 axes, each merged over the top level, when one product cannot express the study (the paper's
 prefill and decode figures have different x axes).
@@ -29,7 +29,7 @@ AXES = {"models": None, "ranks": None, "rank_pairs": None, "phases": list(PHASES
         "mode": ["realistic"]}
 #: Axes of the designs beyond the paper (bits, device-held layers, server chains, speculative decoding).
 DESIGN_AXES = {"act_bits": [16], "cloud_bits": [16], "device_bits": [16], "device_layers_first": [0],
-               "device_layers_last": [0], "servers": [1], "draft_model": [None], "draft_tokens": [4],
+               "device_layers_last": [0], "servers": [1], "prefill_chunks": [1], "draft_model": [None], "draft_tokens": [4],
                "acceptance": [0.7]}
 AXES.update(DESIGN_AXES)
 SETTINGS = {"engine": "analytical", "tokens": 32, "users": 1, "seed": 0, "name": None}
@@ -41,7 +41,7 @@ SWEEP_KEY_OF = {k: f'field "{v}"' for k, v in {
     "prompt_tokens": "prompt_tokens", "mode": "mode", "layers": "layers", "cloud_runtime": "cloud_runtime",
     "device_runtime": "device_runtime", "act_bits": "act_bits", "cloud_weight_bits": "cloud_bits",
     "device_weight_bits": "device_bits", "device_first": "device_layers_first", "device_last": "device_layers_last",
-    "servers": "servers", "draft_model": "draft_model", "draft_tokens": "draft_tokens",
+    "servers": "servers", "prefill_chunks": "prefill_chunks", "draft_model": "draft_model", "draft_tokens": "draft_tokens",
     "acceptance": "acceptance"}.items()}
 MAXIMA = {"ranks": LIMITS["width"], "rank_pairs": LIMITS["width"], "batch_sizes": LIMITS["batch"],
           "prompt_tokens": LIMITS["tokens"], "tokens": SIM_LIMITS["tokens"], "users": SIM_LIMITS["users"]}
@@ -170,10 +170,10 @@ def _axis_values(axes: dict, src: str, cache: dict) -> dict:
 
 def _design_values(axes: dict, src: str) -> list:
     """The product of the design axes, each validated: [(act, cloud, device bits, first, last, servers,
-    draft model or None, draft tokens, acceptance)]."""
+    prefill chunks, draft model or None, draft tokens, acceptance)]."""
     lists = [_ints(_as_list(axes, k, src), k, src, minimum) for k, minimum in
              (("act_bits", 1), ("cloud_bits", 1), ("device_bits", 1), ("device_layers_first", 0),
-              ("device_layers_last", 0), ("servers", 1))]
+              ("device_layers_last", 0), ("servers", 1), ("prefill_chunks", 1))]
     try:
         drafts = [None if d is None else resolve_model(relative_to_file(src, str(d)))
                   for d in _as_list(axes, "draft_model", src)]
@@ -184,7 +184,7 @@ def _design_values(axes: dict, src: str) -> list:
             raise PlmodelError(f'field "acceptance": expected numbers from 0 to 1, got {a!r}', src)
     out = {}  # without a draft, its length and acceptance mean nothing: one point, not one a value
     for d in itertools.product(*lists, drafts, _as_list(axes, "draft_tokens", src), _as_list(axes, "acceptance", src)):
-        out.setdefault(d if d[6] is not None else d[:6] + (None, None, None), d)
+        out.setdefault(d if d[7] is not None else d[:7] + (None, None, None), d)
     return list(out.values())
 
 
@@ -192,12 +192,12 @@ def _scenario(model, adapter, profiles: tuple, workload: tuple, design: tuple) -
     """A Scenario from a grid point: (cloud, device, link), (batch, prompt, mode, runtime), the design."""
     from .speculative import DraftSpec
 
-    act, cb, db, first, last, servers, draft, k, alpha = design
+    act, cb, db, first, last, servers, chunks, draft, k, alpha = design
     adapter = replace(adapter, act_bits=act, cloud_weight_bits=cb, device_weight_bits=db, device_first=first,
                       device_last=last)
     between = load_link("datacenter") if servers > 1 else None
     return Scenario(model, adapter, *profiles, *workload, draft=DraftSpec(draft, k, alpha) if draft else None,
-                    servers=servers, server_link=between)
+                    servers=servers, server_link=between, prefill_chunks=chunks)
 
 
 def _modes(axes: dict, src: str) -> list:

@@ -121,9 +121,10 @@ def layer_work(model, step: Step, weight_bits=16, act_bits=16) -> Work:
     shapes = [projection_shape(model, p) for p in PROJECTIONS]
     params = sum(i * o for i, o in shapes)
     q_dim, kv_dim = model.n_heads * model.head_dim, model.n_kv_heads * model.head_dim
-    if step.phase == "prefill":
-        attn_flop = 2 * 2 * batch * n * n * q_dim  # QK^T and AV over the full square
-        kv_read = 0
+    if step.phase == "prefill":  # a chunk of a pipelined prefill also attends to the `past` prompt tokens before it
+        past = step.past_tokens
+        attn_flop = 2 * 2 * batch * n * (n + past) * q_dim  # QK^T and AV over the full square (and the past)
+        kv_read = batch * past * 2 * kv_dim * ab
     else:  # each of p positions attends to the n cached keys, the positions before it and itself
         p = step.positions
         attn_flop = 2 * 2 * batch * (p * (n + 1) + p * (p - 1) // 2) * q_dim
@@ -174,7 +175,8 @@ def ends_work(model, step: Step, weight_bits=16, act_bits=16) -> Work:
     d, v = model.d_model, model.vocab_size
     return Work(
         device_flop=2 * logit_tokens * d * v,
-        device_weight_bytes=(d * v + d) * dw + t * d * dw,  # LM head + final norm, plus the embedding rows looked up
+        device_weight_bytes=(d * v + d) * dw * (logit_tokens > 0) + t * d * dw,  # LM head + final norm (where
+        # logits are asked for: a pipelined prefill's early chunks ask for none), plus the embedding rows looked up
         device_act_bytes=(t * d + logit_tokens * (d + v)) * ab,
         d2c_bytes=t * d * ab,
         c2d_bytes=logit_tokens * d * ab,

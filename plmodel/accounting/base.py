@@ -24,10 +24,12 @@ class StepTime:
     transfer_s: object
     latency_s: object
     cloud_source: str
+    overlap_s: object = None  # a pipelined prefill: the time its chunks hide by running at once (pipelined.py)
 
     @property
     def total_s(self):
-        return self.cloud_s + self.device_s + self.transfer_s + self.latency_s
+        t = self.cloud_s + self.device_s + self.transfer_s + self.latency_s
+        return t if self.overlap_s is None else t - self.overlap_s
 
     @property
     def tokens_per_s(self):
@@ -77,6 +79,16 @@ class Pieces:
     @property
     def device_adapter_s(self):
         return len(self.adapted) * sum(self.stage_device_s)
+
+    def segment_s(self, adapted, layer, k):
+        """Cloud time of segment k of `layer` (`adapted`: a set of the adapted layers), the unit of GPU work the
+        simulation schedules: stage k's A, the previous stage's B and a share of the layer's own work."""
+        if layer not in adapted:
+            return self.cloud_layer_s
+        n_st = len(self.stage_cloud_s)
+        a = self.stage_cloud_s[k] / 2 if k < n_st else 0.0
+        b = self.stage_cloud_s[k - 1] / 2 + self.cloud_layer_s / n_st if k > 0 else 0.0
+        return a + b
 
     def as_floats(self) -> "Pieces":
         """The same pieces with plain floats (the simulation's hot loop wants no numpy scalars)."""

@@ -60,6 +60,10 @@ class RealisticAccounting(Accounting):
             cloud_source=source, hops_s=hops_s(scn, step))
 
     def step_time(self, scn, step) -> StepTime:
+        if step.phase == "prefill" and scn.prefill_chunks > 1 and step.past_tokens == 0:
+            from ..pipelined import step_time
+
+            return step_time(self, scn, step)
         p, link = self.pieces(scn, step), self.link(scn.link)
         c2d, d2c = p.link_s(link)
         latency = p.n_messages * (link.rtt_s + 2 * mean_extra_delay_s(link)) + p.hops_s + zeros_like(p.tokens)

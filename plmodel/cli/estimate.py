@@ -58,7 +58,10 @@ def header(e) -> list:
         f"Mbit/s, RTT {i['rtt_s'] * MS:.1f} ms)",
         f"  mode {i['mode']}, batch {i['batch']}, prompt {i['prompt_tokens']} tokens", *cloud_warning(e),
         *([f"  a chain of {i['servers']} servers (each as above) over {i['server_network']}: the hidden state forwarded "
-           f"{i['servers'] - 1} times a step"] if "servers" in i else []), ""]
+           f"{i['servers'] - 1} times a step"] if "servers" in i else []),
+        *([f"  prefill pipelined in {i['prefill_chunks']} chunks: {e.prefill.overlap_s * MS:,.0f} ms of its parts overlap "
+           "(closed form; where chunks contend for one resource across stages it is a lower bound: simulate)"]
+          if "prefill_chunks" in i else []), ""]
 
 
 def cloud_warning(e) -> list:

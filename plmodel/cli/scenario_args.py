@@ -20,7 +20,8 @@ OPTION_OF = {"model": "--model", "rank_c2d": "--rank-c2d (or --rank)", "rank_d2c
              "mode": "--mode", "cloud_runtime": "--cloud-runtime", "device_runtime": "--device-runtime",
              "cloud": "--cloud", "device": "--device", "network": "--network", "draft_model": "--draft-model",
              "draft_tokens": "--draft-tokens", "acceptance": "--acceptance",
-             "servers": "--servers", "server_link": "--server-network"}
+             "servers": "--servers", "server_link": "--server-network", "prefill_chunks": "--prefill-chunks",
+             "past_tokens": "--prefill-chunks"}
 DEFAULTS = {"cloud": "a100-80g-pcie", "device": "iphone-13-pro-max", "network": "5g-median"}
 
 
@@ -69,13 +70,16 @@ def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mod
 
 
 def register_designs(p: argparse.ArgumentParser) -> None:
-    """Options of the designs beyond the paper's: a draft model on the device."""
+    """Options of the designs beyond the paper's: a draft model on the device, a pipelined prefill."""
     d = p.add_argument_group("speculative decoding (a draft model on the device)")
     d.add_argument("--draft-model", help="draft model preset (e.g. tinyllama-1.1b for LLaMA-2, llama-3.2-1b for "
                    "LLaMA-3) or config.json; it must share the target's tokenizer")
     d.add_argument("--draft-tokens", type=int, default=4, help="k: tokens drafted a verification pass")
     d.add_argument("--acceptance", type=float, default=0.7,
                    help="alpha: each drafted token's chance to be accepted (0.7 assumed; measure it for your pair)")
+    p.add_argument_group("pipelined prefill").add_argument(
+        "--prefill-chunks", type=int, default=1, metavar="C", help="cut the prompt into C chunks that follow one "
+        "another through the split stack, overlapping uploads, round trips and compute (default 1: one step)")
 
 
 def parse_layers(text: str):
@@ -157,7 +161,8 @@ def build_scenario(args) -> Scenario:
         servers = getattr(args, "servers", 1)
         between = load_link(args.server_network, "--server-network") if servers > 1 else None
         return Scenario(model, adapter, cloud, device, link, args.batch, args.prompt_tokens, args.mode, *runtimes,
-                        draft=build_draft(args), servers=servers, server_link=between)
+                        draft=build_draft(args), servers=servers, server_link=between,
+                        prefill_chunks=getattr(args, "prefill_chunks", 1))
     except PlmodelError as exc:
         raise exc.named(OPTION_OF) from None
 

@@ -89,7 +89,8 @@ def run_simulation(scn, args):
             result = simulate(scn, args.tokens, args.users, arrival=args.arrival, rate=args.rate, seed=args.seed,
                               trace=args.trace or False, trace_users=args.trace_users, on_token=tick)
         except PlmodelError as exc:
-            raise exc.named({k: f"--{k}" for k in ("tokens", "users", "arrival", "rate")}) from None
+            raise exc.named({**{k: f"--{k}" for k in ("tokens", "users", "arrival", "rate")},
+                             "prefill_chunks": "--prefill-chunks"}) from None
         poll()
     return result
 

@@ -44,6 +44,9 @@ def replica(scn) -> tuple:
     if scn.draft is not None:
         raise PlmodelError("the fleet model does not model speculative decoding yet; estimate and simulate do",
                            field="draft_model")
+    if scn.prefill_chunks > 1:
+        raise PlmodelError("the fleet model runs each prefill in one step; estimate and simulate pipeline it",
+                           field="prefill_chunks")
     fit = cloud_fit(replace(scn, batch=1))
     if not fit.fits:
         raise PlmodelError(f"{scn.model.name} does not fit a group of {scn.cloud.name} GPUs", field="cloud")

@@ -36,17 +36,12 @@ class SimResult:
     trace: Trace
 
 
-def segment_time(pieces, adapted: frozenset, n_st: int):
+def segment_time(pieces, adapted: frozenset):
     """Cloud time of a batched segment: stage k's A, the previous stage's B and a share of the layer."""
 
     def segment_s(key, batch, context):
         phase, layer, k = key
-        p = pieces(phase, batch, context)
-        if layer not in adapted:
-            return p.cloud_layer_s
-        a = p.stage_cloud_s[k] / 2 if k < n_st else 0.0
-        b = p.stage_cloud_s[k - 1] / 2 + p.cloud_layer_s / n_st if k > 0 else 0.0
-        return a + b
+        return pieces(phase, batch, context).segment_s(adapted, layer, k)
 
     return segment_s
 
@@ -87,6 +82,16 @@ def populate(env, cloud, request: Request, *, link, trace, arrivals, rng) -> tup
     return people, links
 
 
+def prefill_routes(acc, scn: Scenario):
+    """The chunks' routes of a pipelined prefill (floats), or None for a prefill in one step."""
+    if scn.prefill_chunks == 1:
+        return None
+    from ..pipelined import routes
+
+    return [[(k, float(v), label) for k, v, label in r]
+            for r in routes(acc, scn, Step("prefill", scn.batch, scn.prompt_tokens))[0]]
+
+
 def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str = "closed", rate: float | None = None,
              seed: int = 0, trace=False, trace_users: int | None = None, on_token=None) -> SimResult:
     """Simulate `users` devices, each serving one request of `scn.prompt_tokens` prompt tokens and
@@ -95,6 +100,9 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     `SimResult.trace.chrome_json()`), or a file to stream it to (complete when this returns, absent if it
     raises); `trace_users` keeps the first K users' tracks."""
     validate(tokens, users, arrival, rate)
+    if scn.prefill_chunks > 1 and users > 1:
+        raise PlmodelError("a pipelined prefill is simulated for one user; use --users 1 or one chunk",
+                           field="prefill_chunks")
     check_fits(scn, tokens)
     rng = np.random.default_rng(seed)
     acc = accounting.of(scn)
@@ -108,11 +116,12 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     adapted = frozenset(pieces("prefill", scn.batch, scn.prompt_tokens).adapted)
     n_st = len(stages(scn.adapter.targets))
     plan = [(layer, n_st if layer in adapted else 0) for layer in cloud_layer_indices(scn.model, scn.adapter)]
-    cloud = (Cloud if users > 1 else DirectCloud)(env, segment_time(pieces, adapted, n_st), rec)
+    cloud = (Cloud if users > 1 else DirectCloud)(env, segment_time(pieces, adapted), rec)
     link = acc.link(scn.link)
     tpot = Reservoir(np.random.default_rng([seed, 1]))  # its own stream: the jitter draws stay as they were
     per_pass = scn.draft.tokens_per_pass if scn.draft is not None else 1.0
-    request = Request(pieces, plan, scn.batch, scn.prompt_tokens, tokens, on_token, tpot, per_pass)
+    request = Request(pieces, plan, scn.batch, scn.prompt_tokens, tokens, on_token, tpot, per_pass,
+                      prefill_routes(acc, scn))
     arrivals = np.zeros(users) if arrival == "closed" else np.cumsum(rng.exponential(1 / rate, users))
     people, links = populate(env, cloud, request, link=link, trace=rec, arrivals=arrivals, rng=rng)
     wall = time.perf_counter()

@@ -19,6 +19,7 @@ class Request:
     on_token: object = None  # called after each generated token (progress), or None
     tpot: object = None  # metrics.Reservoir shared by the users: every decode step's time a token
     per_pass: float = 1.0  # tokens a decode pass yields a sequence (speculative decoding: the expectation)
+    prefill_routes: list | None = None  # a pipelined prefill: each chunk's route (pipelined.py); None: one step
 
 
 @dataclass
@@ -40,7 +41,7 @@ class User:
         self.env, self.cloud, (self.up, self.down), self.trace = env, cloud, links, trace
         self.pieces, self.plan, self.batch = request.pieces, request.plan, request.batch
         self.prompt_tokens, self.tokens, self.on_token = request.prompt_tokens, request.tokens, request.on_token
-        self.tpot, self.per_pass = request.tpot, request.per_pass
+        self.tpot, self.per_pass, self.prefill_routes = request.tpot, request.per_pass, request.prefill_routes
         self.stats = UserStats(name)
         self.meter = None  # radio.RadioMeter of this device, when the link has a radio
 
@@ -72,7 +73,12 @@ class User:
         if arrival_s > env.now:
             yield env.timeout(arrival_s - env.now)
         s.arrival_s = env.now
-        yield from self.step("prefill", self.prompt_tokens)
+        if self.prefill_routes:
+            from .pipelined import prefill
+
+            yield from prefill(self, self.prefill_routes)
+        else:
+            yield from self.step("prefill", self.prompt_tokens)
         s.prefill_s = s.ttft_s = env.now - s.arrival_s
         tick = self.on_token or (lambda: None)
         tick()
