@@ -15,9 +15,14 @@ DEVICE_ONLY_BITS = (3, 4)
 
 def whole_model(engine: Engine, scn, phase: str, bits: int, hops=None) -> tuple:
     """(tokens/s, source) of the whole model (stack, embedding, LM head) on one engine; `hops(step)`
-    adds the seconds a chain of servers spends forwarding between them."""
+    adds the seconds a chain of servers spends forwarding between them; engine None: a placement's chain."""
     step = Step(phase, scn.batch, scn.prompt_tokens)
-    t, source = stack_s(engine, scn.model, step, (bits, scn.adapter.act_bits), with_ends=True)
+    if engine is None:  # the chain of a placement: each server's own layers on its own hardware
+        from .placement import whole_model_s
+
+        t, source = whole_model_s(scn, step, (bits, scn.adapter.act_bits))
+    else:
+        t, source = stack_s(engine, scn.model, step, (bits, scn.adapter.act_bits), with_ends=True)
     return as_float(step.tokens / (t + (hops(step) if hops else 0.0))), source
 
 
@@ -37,7 +42,7 @@ def cloud_only(scn) -> CloudOnly:
     hops); the user waits one RTT (as the accounting sees the link) before the first token."""
     from .accounting.realistic import hops_s
 
-    engine = engines(scn)[0]
+    engine = engines(scn)[0] if scn.placement is None else None
     bits = scn.adapter.cloud_weight_bits
     hops = (lambda step: hops_s(scn, step)) if scn.servers > 1 else None
     pre, _ = whole_model(engine, scn, "prefill", bits, hops)

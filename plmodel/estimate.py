@@ -79,7 +79,7 @@ def energy_view(scn: Scenario, devices: tuple, cloud, tokens: int):
 def cost_view(scn: Scenario, tokens: int, users):
     """Cost per million tokens at `users` requests in flight (None: a replica's memory full), split and
     cloud-only; None in the paper's accounting (it has no load) or where no request fits."""
-    if scn.mode == "paper" or scn.draft is not None or scn.servers > 1 or scn.prefill_chunks > 1:  # not in the fleet
+    if scn.mode == "paper" or scn.draft or scn.servers > 1 or scn.prefill_chunks > 1 or scn.placement:  # not in fleet
         return None
     from .fleet.pricing import cost_at_load
 
@@ -128,6 +128,8 @@ def inputs(scn: Scenario) -> dict:
                 "tokens_per_pass": scn.draft.tokens_per_pass} if scn.draft is not None else {}),
             **({"servers": scn.servers, "server_network": scn.server_link.name} if scn.servers > 1 else {}),
             **({"prefill_chunks": scn.prefill_chunks} if scn.prefill_chunks > 1 else {}),
+            **({"placement": scn.placement.source, "server_layers": ";".join(
+                f"{s.start}-{s.stop - 1}@{s.hardware.name}" for s in scn.placement.servers)} if scn.placement else {}),
             "cloud": scn.cloud.name, "device": scn.device.name, "network": scn.link.name, "mode": scn.mode,
             "batch": scn.batch, "prompt_tokens": scn.prompt_tokens, "rtt_s": scn.link.rtt_s,
             "c2d_bandwidth_bps": scn.link.c2d_bps, "d2c_bandwidth_bps": scn.link.d2c_bps}

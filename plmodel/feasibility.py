@@ -61,19 +61,33 @@ def cloud_capacity_bytes(hw) -> float:
     return hw.memory_bytes * CLOUD_MEMORY_FRACTION
 
 
+def group_fit(need: float, hw, model) -> CloudFit:
+    """`need` bytes against a tensor-parallel group of `hw` GPUs: the smallest that holds it and divides the
+    model's heads (more than one needs an interconnect)."""
+    capacity = cloud_capacity_bytes(hw)
+    needed = max(1, math.ceil(need / capacity))
+    groups = [n for n in GROUPS if n >= needed and model.n_heads % n == 0 and model.n_kv_heads % n == 0
+              and (n == 1 or hw.interconnect_bytes_per_s)]
+    return CloudFit(need, float(capacity), needed, groups[0] if groups else 0)
+
+
+def server_fits(scn) -> list:
+    """A placement's servers, each holding its share of the cloud's layers on its own group."""
+    need = float(np.max(cloud_need_bytes(scn.model, scn.adapter, scn.batch, scn.prompt_tokens)))
+    n = scn.model.n_layers - scn.adapter.held
+    return [group_fit(need * s.n_layers / n, s.hardware, scn.model) for s in scn.placement.servers]
+
+
 def cloud_fit(scn) -> CloudFit:
     """The cloud's memory need against its GPUs (split and cloud-only hold the same decoder and KV); for
-    a chain of servers, what one server holds against its own group."""
+    a chain of servers, what one server holds against its own group (a placement: the tightest server)."""
+    if scn.placement is not None:
+        return max(server_fits(scn), key=lambda f: (not f.fits, f.required_bytes / f.capacity_bytes))
     need = float(np.max(cloud_need_bytes(scn.model, scn.adapter, scn.batch, scn.prompt_tokens)))  # a grid: its largest
     if scn.servers > 1:  # each server of a chain holds its share of the cloud's layers (the largest share)
         n = scn.model.n_layers - scn.adapter.held
         need *= math.ceil(n / scn.servers) / n
-    capacity = cloud_capacity_bytes(scn.cloud)
-    needed = max(1, math.ceil(need / capacity))
-    m = scn.model
-    groups = [n for n in GROUPS if n >= needed and m.n_heads % n == 0 and m.n_kv_heads % n == 0
-              and (n == 1 or scn.cloud.interconnect_bytes_per_s)]
-    return CloudFit(need, float(capacity), needed, groups[0] if groups else 0)
+    return group_fit(need, scn.cloud, scn.model)
 
 
 def require_cloud_fit(scn) -> CloudFit:

@@ -6,12 +6,10 @@ checked when it is built, naming the field that is wrong; YAML and CLI parsing l
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from .adapter_fit import check_adapter_fits
+from .bounds import LIMITS, SIM_LIMITS, require_positive  # noqa: F401 (the specs' bounds, imported from here too)
 from .errors import PlmodelError
 
 #: Projections that may carry an adapter, in the order they run inside a decoder layer.
@@ -20,33 +18,6 @@ PROJECTIONS = ("q", "k", "v", "o", "gate", "up", "down")
 STAGE_OF = {"q": 0, "k": 0, "v": 0, "o": 1, "gate": 2, "up": 2, "down": 3}
 PHASES = ("prefill", "decode")
 MODES = ("paper", "realistic")
-
-
-def require_positive(name: str, value, *, integer: bool = False, allow_zero: bool = False,
-                     maximum: float | None = None) -> None:
-    """Raise PlmodelError (field `name`) unless `value` is a finite positive number (an integer where asked) no
-    larger than `maximum`, a bound that catches absurd input before it runs; an array is checked value by value."""
-    if isinstance(value, np.ndarray):
-        for v in np.unique(value).tolist():
-            require_positive(name, int(v) if integer and float(v).is_integer() else v, integer=integer,
-                             allow_zero=allow_zero, maximum=maximum)
-        return
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type:
-        kind = "an integer" if integer else "a number"
-        raise PlmodelError(f"must be {kind}, got {value!r}", field=name)
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise PlmodelError(f"must be finite and {bound}, got {value!r}", field=name)
-    if maximum is not None and value > maximum:
-        raise PlmodelError(f"must be at most {maximum:g}, got {value!r}", field=name)
-
-
-#: Bounds on inputs, far beyond any real system, that stop absurd values (SI units).
-LIMITS = {"layers": 10_000, "width": 10_000_000, "batch": 1_000_000, "tokens": 10_000_000,
-          "bandwidth_bps": 1e15, "rtt_s": 3600.0, "bytes": 1e15, "flop_per_s": 1e19, "tokens_per_s": 1e9}
-#: Bounds on a simulation's size: generated tokens a request and users.
-SIM_LIMITS = {"tokens": 100_000, "users": 10_000}
 
 
 @dataclass(frozen=True)
@@ -288,6 +259,7 @@ class Scenario:
     servers: int = 1  # a chain of cloud servers, the cloud's layers split evenly (Petals-style)
     server_link: LinkSpec | None = None  # between consecutive servers (needed when servers > 1)
     prefill_chunks: int = 1  # the prompt in C chunks pipelined through the split stack (pipelined.py)
+    placement: object = None  # placement.Placement: each server's layers and hardware; None: `servers` even on `cloud`
 
     def __post_init__(self):
         require_positive("batch", self.batch, integer=True, maximum=LIMITS["batch"])
@@ -309,6 +281,11 @@ class Scenario:
         if self.prefill_chunks > 1 and self.adapter.held:
             raise PlmodelError("a pipelined prefill with decoder layers on the device is not modelled; use one chunk "
                                "or hold no layers", field="prefill_chunks")
+        if self.placement is not None:
+            self.placement.check(self.model, self.adapter)
+            if len(self.placement.servers) != self.servers or self.mode == "paper":
+                raise PlmodelError("a placement gives the servers (as many as it lists), in the realistic mode only",
+                                   field="placement")
         if self.servers > 1 and self.server_link is None:
             raise PlmodelError("a chain of servers needs the link between them", field="server_link")
         limit = self.model.max_context_tokens

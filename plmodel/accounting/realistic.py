@@ -47,12 +47,18 @@ class RealisticAccounting(Accounting):
         works = stage_works(model, a, step)
         sw = step_work(model, a, step, works)
         ends, held = sw.ends, sw.held
-        n_cloud = cloud_layers(model, a)
-        stack, source = stack_s(cloud, cloud_view(model, a), step, (a.cloud_weight_bits, a.act_bits), with_ends=False)
+        n_cloud, adapted, bits = cloud_layers(model, a), adapted_layer_indices(model, a), (a.cloud_weight_bits, a.act_bits)
+        if scn.placement is None:
+            stack, source = stack_s(cloud, cloud_view(model, a), step, bits, with_ends=False)
+            stage_cloud = [cloud.cloud_s(w, calls=1) for w in works]
+        else:  # each server's own layers on its own hardware (placement.py)
+            from ..placement import chain_stack_s, chain_stage_s
+
+            (stack, source), stage_cloud = chain_stack_s(scn, step, bits), chain_stage_s(scn, works, adapted)
         return Pieces(
-            tokens=step.tokens, n_layers=n_cloud, adapted=adapted_layer_indices(model, a),
+            tokens=step.tokens, n_layers=n_cloud, adapted=adapted,
             cloud_layer_s=stack / n_cloud,
-            stage_cloud_s=[cloud.cloud_s(w, calls=1) for w in works],
+            stage_cloud_s=stage_cloud,
             stage_device_s=[device.device_s(w, calls=1) for w in works],
             stage_c2d_bytes=[w.c2d_bytes for w in works], stage_d2c_bytes=[w.d2c_bytes for w in works],
             up_bytes=ends.d2c_bytes, down_bytes=ends.c2d_bytes + held.c2d_bytes,

@@ -21,7 +21,7 @@ OPTION_OF = {"model": "--model", "rank_c2d": "--rank-c2d (or --rank)", "rank_d2c
              "cloud": "--cloud", "device": "--device", "network": "--network", "draft_model": "--draft-model",
              "draft_tokens": "--draft-tokens", "acceptance": "--acceptance",
              "servers": "--servers", "server_link": "--server-network", "prefill_chunks": "--prefill-chunks",
-             "past_tokens": "--prefill-chunks"}
+             "past_tokens": "--prefill-chunks", "placement": "--placement"}
 DEFAULTS = {"cloud": "a100-80g-pcie", "device": "iphone-13-pro-max", "network": "5g-median"}
 
 
@@ -53,6 +53,8 @@ def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mod
         h.add_argument("--servers", type=int, default=1, help="a chain of cloud servers splitting the cloud's "
                        "layers evenly (each a group of --cloud GPUs), forwarding the hidden state over --server-network")
         h.add_argument("--server-network", default="datacenter", help="network profile between consecutive servers")
+        h.add_argument("--placement", metavar="FILE", help="a placement YAML: each server's decoder layers and hardware "
+                       "(and the network between them); replaces --servers, --server-network and --cloud")
         h.add_argument("--cloud-runtime", choices=list(RUNTIMES), help="software on the cloud GPU, for split and "
                        "cloud-only alike (default: the profile's, else optimized; paper mode: the paper's hf-eager)")
         h.add_argument("--device-runtime", choices=list(RUNTIMES),
@@ -158,11 +160,18 @@ def build_scenario(args) -> Scenario:
     runtimes = [lookup(n) if n else None for n in (getattr(args, "cloud_runtime", None),
                                                    getattr(args, "device_runtime", None))]
     try:
-        servers = getattr(args, "servers", 1)
+        servers, placement = getattr(args, "servers", 1), None
         between = load_link(args.server_network, "--server-network") if servers > 1 else None
+        if getattr(args, "placement", None):
+            if servers != 1:
+                raise PlmodelError("--servers: a placement file lists the servers; give one or the other")
+            from ..placement import load_placement
+
+            placement, between = load_placement(args.placement)
+            servers, cloud = len(placement.servers), placement.servers[0].hardware
         return Scenario(model, adapter, cloud, device, link, args.batch, args.prompt_tokens, args.mode, *runtimes,
                         draft=build_draft(args), servers=servers, server_link=between,
-                        prefill_chunks=getattr(args, "prefill_chunks", 1))
+                        prefill_chunks=getattr(args, "prefill_chunks", 1), placement=placement)
     except PlmodelError as exc:
         raise exc.named(OPTION_OF) from None
 

@@ -39,7 +39,7 @@ def replica(scn) -> tuple:
     if scn.mode == "paper":
         raise PlmodelError("the fleet model is realistic only: the paper's accounting has no time to share",
                            field="mode")
-    if scn.servers > 1:
+    if scn.servers > 1 or scn.placement is not None:
         raise PlmodelError("the fleet model serves one group of GPUs a replica, not a chain of servers", field="servers")
     if scn.draft is not None:
         raise PlmodelError("the fleet model does not model speculative decoding yet; estimate and simulate do",
