@@ -1,6 +1,6 @@
 """A capacity study: `plmodel capacity --study FILE --out DIR` over models x networks x targets, split
 and cloud-only, each by simulation (closed form beside it), written like a sweep's study folder:
-results.csv, fleet_capacity.png, REPORT.md, PROVENANCE.json and the config, atomically.
+results.csv and results.parquet, fleet_capacity.png, REPORT.md, PROVENANCE.json and the config, atomically.
 
 The YAML keys: name, models, networks (profiles), tpot_ms (targets), ttft_ms, percentile,
 prompt_tokens, output_tokens, rank, cloud, device, policy, cohort_size. Lists or single values where
@@ -124,6 +124,7 @@ def write(out, config_path, study: Study, rows: list, force: bool = False) -> li
     df = pd.DataFrame(rows)
     with atomic_folder(out, force) as tmp:
         df.to_csv(tmp / "results.csv", index=False)
+        df.to_parquet(tmp / "results.parquet", index=False)
         save(fleet_capacity(df), tmp / "fleet_capacity", dpi=110)
         (tmp / "REPORT.md").write_text(report_markdown(study, df, markdown))
         (tmp / "PROVENANCE.json").write_text(json.dumps(provenance(config_path, study.tasks), indent=1) + "\n")

@@ -107,6 +107,10 @@ def test_sweep_writes_study_folder(tmp_path):
     files = {p.name for p in out.iterdir()}
     assert {"results.csv", "REPORT.md", "s.yaml", "rtt.png", "rtt.svg", "device_cost.png", "device_cost.svg"} <= files
     df = pd.read_csv(out / "results.csv")
+    table = pd.read_parquet(out / "results.parquet")  # the same table (empty cells: None there, NaN in the CSV)
+    numbers = [c for c in df.select_dtypes("number").columns if df[c].notna().any()]
+    assert list(table.columns) == list(df.columns) and len(numbers) > 20
+    pd.testing.assert_frame_equal(table[numbers], df[numbers], check_dtype=False, check_exact=False, rtol=1e-12)
     for col in ("model", "rank_c2d", "rank_d2c", "phase", "batch", "prompt_tokens", "cloud", "device", "network",
                 "mode", "engine", "tokens_per_s", "cloud_s", "latency_s", "c2d_bytes_per_token"):
         assert col in df.columns
@@ -237,3 +241,18 @@ def test_design_axes_are_sweepable(tmp_path):
     assert set(recs["device_layers_first"]) == {0, 2} and set(recs["servers"]) == {1, 2}
     with pytest.raises(PlmodelError, match='field "device_layers_first"'):
         load_sweep(write(tmp_path, "models: [7b]\nranks: 64\ndevice_layers_first: [40]\n", "t.yaml"))
+
+
+def test_a_large_study_writes_parquet_only(tmp_path, monkeypatch):
+    """Past CSV_MAX_ROWS points the study is Parquet alone and REPORT.md names only it."""
+    from plmodel import report
+    from plmodel.records import run_tasks
+    from plmodel.sweep import load_sweep
+
+    monkeypatch.setattr(report, "CSV_MAX_ROWS", 3)
+    cfg = load_sweep(write(tmp_path, "models: 7b\nranks: [16, 64]\nrtt_ms: [0, 5]\nnetwork: 5g-paper\n"))
+    df = pd.DataFrame(run_tasks(cfg.tasks, jobs=1, progress=False))
+    names = report.write_study(tmp_path / "big", cfg.source, df, cfg)
+    assert "results.parquet" in names and "results.csv" not in names and len(df) > 3
+    assert "results.csv" not in (tmp_path / "big" / "REPORT.md").read_text()
+    assert len(pd.read_parquet(tmp_path / "big" / "results.parquet")) == len(df)
