@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import accounting
 from .engine import Engine, engines, stack_s
 from .models import parameter_count
-from .result import CloudOnly, DeviceOnly, as_float
+from .result import CloudOnly, DeviceOnly, as_bool, as_float
 from .step import Step
 from .workload import bytes_per_weight, residency, whole
 
@@ -34,7 +34,7 @@ def device_only(scn, bits: int) -> DeviceOnly:
     kv = residency(scn.model, whole(scn.adapter), scn.batch, scn.prompt_tokens).cloud_kv_bytes
     memory = parameter_count(scn.model) * bytes_per_weight(bits) + kv
     limit = scn.device.usable_memory_bytes or scn.device.memory_bytes
-    return DeviceOnly(bits, pre, dec, pre_source, dec_source, float(memory), bool(memory <= limit))
+    return DeviceOnly(bits, pre, dec, pre_source, dec_source, as_float(memory), as_bool(memory <= limit))
 
 
 def cloud_only(scn) -> CloudOnly:

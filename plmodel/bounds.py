@@ -13,10 +13,17 @@ def require_positive(name: str, value, *, integer: bool = False, allow_zero: boo
                      maximum: float | None = None) -> None:
     """Raise PlmodelError (field `name`) unless `value` is a finite positive number (an integer where asked) no
     larger than `maximum`, a bound that catches absurd input before it runs; an array is checked value by value."""
-    if isinstance(value, np.ndarray):
-        for v in np.unique(value).tolist():
-            require_positive(name, int(v) if integer and float(v).is_integer() else v, integer=integer,
+    if isinstance(value, np.ndarray):  # all at once; the first bad value is then checked alone, for its message
+        a = value.astype(float)
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(a) & (a > 0 if not allow_zero else a >= 0)
+            ok &= (a <= maximum) if maximum is not None else True
+            ok &= (a == np.floor(a)) if integer else True
+        if not ok.all():
+            v = a[~ok].flat[0]
+            require_positive(name, int(v) if integer and float(v).is_integer() else float(v), integer=integer,
                              allow_zero=allow_zero, maximum=maximum)
+            raise PlmodelError(f"must be a number, got {v!r}", field=name)  # not reached: the check above raises
         return
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type:

@@ -18,6 +18,7 @@ BYTES_PER_EVENT_IN_MEMORY = 250.0  # a trace kept in memory (the API's), per eve
 BYTES_PER_USER = 64e3  # a user's processes, links and statistics
 BYTES_PER_USER_TOKEN = 16.0  # its per-token time samples
 ANALYTICAL_POINT_S = 1e-3
+VECTOR_POINT_S, VECTOR_POINT_BYTES = 2e-5, 3e3  # a point of the vectorised path, the slow end; its record in memory
 #: Beyond these a command asks for --yes.
 TIME_BOUND_S = 600.0
 MEMORY_BOUND_BYTES = 4e9
@@ -47,6 +48,11 @@ def sweep_cost(tasks, jobs: int) -> tuple:
         else:
             seconds += ANALYTICAL_POINT_S
     return seconds / max(1, min(jobs, len(tasks))), memory * jobs + 2e3 * len(tasks)
+
+
+def vector_sweep_cost(points: int) -> tuple:
+    """(seconds, bytes) an analytical sweep of `points` points takes on the vectorised path, roughly."""
+    return points * VECTOR_POINT_S, points * VECTOR_POINT_BYTES
 
 
 def check(seconds: float, nbytes: float, what: str, field: str, yes: bool) -> None:

@@ -20,7 +20,7 @@ from .fleet.capacity import Case, Search, Slo, analytic_capacity, simulated_capa
 from .fleet.policies import POLICIES, PolicySpec
 from .models import resolve_model
 from .profiles import check_keys, load_hardware, load_link, read_mapping
-from .provenance import provenance
+from .provenance import provenance, scenario_specs
 from .report import atomic_folder
 from .specs import AdapterSpec, Scenario
 from .sweep import relative_to_file
@@ -127,7 +127,8 @@ def write(out, config_path, study: Study, rows: list, force: bool = False) -> li
         df.to_parquet(tmp / "results.parquet", index=False)
         save(fleet_capacity(df), tmp / "fleet_capacity", dpi=110)
         (tmp / "REPORT.md").write_text(report_markdown(study, df, markdown))
-        (tmp / "PROVENANCE.json").write_text(json.dumps(provenance(config_path, study.tasks), indent=1) + "\n")
+        used = scenario_specs(p.scenario for p in study.tasks)
+        (tmp / "PROVENANCE.json").write_text(json.dumps(provenance(config_path, used), indent=1) + "\n")
         shutil.copyfile(config_path, tmp / Path(config_path).name)
         names = sorted(p.name for p in tmp.iterdir())
     return names

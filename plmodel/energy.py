@@ -11,11 +11,14 @@ last packet, both charged to it. The baseline (screen on) is paid for as long as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
 
 from . import accounting
 from .errors import PlmodelError
 from .step import Step
+from .vectors import take
 
 #: Bytes a streamed token takes on the wire in cloud-only serving (an SSE/JSON chunk), and a prompt
 #: token uploaded as text: assumptions, small against the radio's time-based energy [U].
@@ -45,6 +48,15 @@ class Energy:
     def tokens_per_battery_percent(self, power) -> float:
         return self.tokens / (self.total_j / (power.battery_j * 0.01))
 
+    def choose(self, mask, other: "Energy") -> "Energy":
+        """This energy where `mask`, `other` elsewhere (a vectorised estimate's per-point choice)."""
+        return Energy(self.tokens, *(np.where(mask, getattr(self, f.name), getattr(other, f.name))
+                                     for f in fields(self)[1:]))
+
+    def where(self, mask) -> "Energy":
+        """This energy where `mask`, NaN elsewhere."""
+        return Energy(self.tokens, *(np.where(mask, getattr(self, f.name), np.nan) for f in fields(self)[1:]))
+
 
 def radio_energy(radio, connected_s: float, tail_s: float, mbit: tuple) -> tuple:
     """(active J, tail J) of an answer: a promotion, `connected_s` connected, `tail_s` in tails between
@@ -61,8 +73,8 @@ def _step_radio(step, pieces, inactivity_s: float) -> tuple:
     connected up to the inactivity timer and in the tail beyond."""
     m = pieces.n_messages
     busy = step.transfer_s + step.device_s
-    wait = max(0.0, float(step.total_s - busy)) / m
-    return float(busy) + m * min(wait, inactivity_s), m * max(0.0, wait - inactivity_s)
+    wait = np.maximum(0.0, step.total_s - busy) / m
+    return busy + m * np.minimum(wait, inactivity_s), m * np.maximum(0.0, wait - inactivity_s)
 
 
 def split_energy(scn, tokens: int) -> Energy:
@@ -75,13 +87,13 @@ def split_energy(scn, tokens: int) -> Energy:
                         (Step("decode", scn.batch, scn.prompt_tokens + (tokens - 1) // 2), tokens - 1)):
         st, p = acc.step_time(scn, step), acc.pieces(scn, step)
         if step.phase == "decode":  # a speculative pass yields more than one token a sequence
-            count = (tokens - 1) * scn.batch / float(st.tokens)
+            count = (tokens - 1) * scn.batch / st.tokens
         c, t = _step_radio(st, p, inact)
-        con, tail, wall = con + count * c, tail + count * t, wall + count * float(st.total_s)
-        compute += count * float(st.device_s)
+        con, tail, wall = con + count * c, tail + count * t, wall + count * st.total_s
+        compute += count * st.device_s
         n = len(p.adapted)
-        up += count * float(p.up_bytes + n * sum(p.stage_d2c_bytes)) * 8e-6
-        down += count * float(p.down_bytes + n * sum(p.stage_c2d_bytes)) * 8e-6
+        up += count * (p.up_bytes + n * sum(p.stage_d2c_bytes)) * 8e-6
+        down += count * (p.down_bytes + n * sum(p.stage_c2d_bytes)) * 8e-6
     active, tail_j = radio_energy(radio, con, tail, (up, down))
     return Energy(tokens, wall, power.active_w * compute, active, tail_j, power.baseline_w * wall)
 
@@ -103,29 +115,48 @@ def cloud_only_energy(scn, cloud, tokens: int) -> Energy:
     return Energy(tokens, wall, 0.0, active, tail_j, power.baseline_w * wall)
 
 
-def energy_break_even_rtt_s(scn, tokens: int, device_j_per_token: float, high_s: float = 10.0):
+def energy_break_even_rtt_s(scn, tokens: int, device_j_per_token, high_s: float = 10.0):
     """RTT (s) above which split costs more device energy a token than `device_j_per_token`: 0 if it
     always does, None if it never does below `high_s` (or the realistic accounting refuses the scenario,
-    as it does a paper-mode prompt past the model's context). Energy never falls as RTT grows."""
+    as it does a paper-mode prompt past the model's context). Energy never falls as RTT grows. For a
+    vectorised scenario, an array (NaN for None), each point found by the same steps."""
     try:
         real = replace(scn, mode="realistic")
     except PlmodelError:
         return None
+    target = np.asarray(device_j_per_token, dtype=float)
+    if target.ndim and np.isnan(target).any():  # points with no yardstick (no device-only precision fits)
+        out, known = np.full(target.shape, np.nan), ~np.isnan(target)
+        if known.any():
+            out[known] = energy_break_even_rtt_s(take(real, known), tokens, target[known], high_s)
+        return out
 
     def split_j(rtt):
         return split_energy(replace(real, link=replace(real.link, rtt_s=rtt)), tokens).j_per_token
 
-    at_zero = split_j(0.0)
-    if at_zero >= device_j_per_token:
-        return 0.0
-    slope = (split_j(1e-3) - at_zero) / 1e-3  # energy is affine in RTT while the radio's regime holds
-    guess = (device_j_per_token - at_zero) / slope if slope > 0 else high_s
-    if guess < high_s and abs(split_j(guess) - device_j_per_token) <= 1e-9 * device_j_per_token:
-        return guess
-    if split_j(high_s) < device_j_per_token:
-        return None
-    lo, hi = 0.0, high_s
-    while hi - lo > 1e-6:
+    at_zero = split_j(0.0 * target)
+    slope = (split_j(1e-3 + 0.0 * target) - at_zero) / 1e-3  # energy is affine in RTT while the radio's regime holds
+    guess = np.where(slope > 0, (target - at_zero) / np.where(slope > 0, slope, 1.0), high_s)
+    exact = (guess < high_s) & (np.abs(split_j(np.clip(guess, 0.0, high_s)) - target) <= 1e-9 * target)
+    never = split_j(high_s + 0.0 * target) < target
+    pending = ~((at_zero >= target) | exact | never)  # the rest: bisection, on those points alone
+    if pending.ndim == 0:
+        mid = _bisect(real, tokens, target, high_s) if pending else 0.0
+    else:
+        mid = np.zeros(pending.shape)
+        if pending.any():
+            mid[pending] = _bisect(take(real, pending), tokens, target[pending], high_s)
+    out = np.where(at_zero >= target, 0.0, np.where(exact, guess, np.where(never, np.nan, mid)))
+    if out.ndim:
+        return out
+    return None if np.isnan(out) else float(out)
+
+
+def _bisect(real, tokens: int, target, high_s: float):
+    """The RTT in [0, high_s] where split's energy a token crosses `target`, halving the interval to 1e-6 s."""
+    lo, hi = 0.0 * target, high_s + 0.0 * target
+    while np.any(hi - lo > 1e-6):  # every point halves the same interval as often
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if split_j(mid) < device_j_per_token else (lo, mid)
+        below = split_energy(replace(real, link=replace(real.link, rtt_s=mid)), tokens).j_per_token < target
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
     return (lo + hi) / 2

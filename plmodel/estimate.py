@@ -32,8 +32,9 @@ def traffic(scn: Scenario) -> Traffic:
     # the hidden state at the two ends of the stack is the same for both.
     pl_stack = pl_step.adapters.c2d_bytes + pl_step.adapters.d2c_bytes
     lora_stack = lora_step.adapters.c2d_bytes + lora_step.adapters.d2c_bytes
-    saving = 1.0 - pl_stack / lora_stack if lora_stack > 0 else 0.0  # no adapters: nothing inside to save
-    return Traffic(pl.c2d_bytes / b, pl.d2c_bytes / b, lora.c2d_bytes / b, lora.d2c_bytes / b, saving)
+    inside = np.asarray(lora_stack) > 0  # no adapters: nothing inside to save
+    saving = as_float(np.where(inside, 1.0 - pl_stack / np.where(inside, lora_stack, 1.0), 0.0))
+    return Traffic(*(as_float(x / b) for x in (pl.c2d_bytes, pl.d2c_bytes, lora.c2d_bytes, lora.d2c_bytes)), saving)
 
 
 def break_even_rtt_s(split_decode: StepTime, n_latencies, device_decode_s):
@@ -42,23 +43,33 @@ def break_even_rtt_s(split_decode: StepTime, n_latencies, device_decode_s):
     return np.maximum((device_decode_s - no_latency) / n_latencies, 0.0)
 
 
-def fastest_fitting(devices: tuple):
-    """The yardstick of the break-even RTT: the fastest device-only precision that fits, or None."""
-    fitting = [d for d in devices if d.fits]
-    return max(fitting, key=lambda d: d.decode_tokens_per_s) if fitting else None
+def fastest_fitting(devices: tuple) -> tuple:
+    """The yardstick of the break-even RTT: (decode tokens/s, bits) of the fastest device-only precision
+    that fits (the first of equals), NaN and 0 where none does; arrays for a vectorised estimate."""
+    tps, bits = np.nan, 0
+    for d in devices:
+        better = np.asarray(d.fits) & ~(d.decode_tokens_per_s <= tps)  # NaN compares False: any fit beats none
+        tps, bits = np.where(better, d.decode_tokens_per_s, tps), np.where(better, d.bits, bits)
+    return as_float(tps), (int(bits) if np.ndim(bits) == 0 else bits)
 
 
-def latency_view(scn: Scenario, n_latencies: int, yardstick, real: StepTime) -> tuple:
+NO_YARDSTICK = "no device-only precision fits the device's memory"
+
+
+def latency_view(scn: Scenario, n_latencies: int, yardstick: tuple, real: StepTime) -> tuple:
     """({RTT ms: decode tokens/s}, BreakEven), both in the realistic accounting whatever the mode (the
     paper's has no latency): the RTT cost at a glance, and the RTT above which split is slower than
-    the fastest device-only precision that fits (absent, with the reason, when none fits). `real` is
-    the decode step in the realistic accounting."""
+    the fastest device-only precision that fits (absent, with the reason, when none fits: None, or NaN
+    in a vectorised estimate). `real` is the decode step in the realistic accounting."""
     base = real.total_s - real.latency_s
     probes = {ms: as_float(real.tokens / (base + n_latencies * ms * MS)) for ms in RTT_PROBES_MS}
-    if yardstick is None:
-        return probes, BreakEven(None, None, "no device-only precision fits the device's memory")
-    rtt = as_float(break_even_rtt_s(real, n_latencies, real.tokens / yardstick.decode_tokens_per_s))
-    return probes, BreakEven(rtt, yardstick.bits, f"against device-only {yardstick.bits}-bit, the fastest that fits")
+    tps, bits = yardstick
+    rtt = as_float(break_even_rtt_s(real, n_latencies, real.tokens / tps))
+    if np.ndim(rtt):
+        return probes, BreakEven(rtt, bits, np.where(bits == 0, NO_YARDSTICK, "against device-only, the fastest that fits"))
+    if bits == 0:
+        return probes, BreakEven(None, None, NO_YARDSTICK)
+    return probes, BreakEven(rtt, bits, f"against device-only {bits}-bit, the fastest that fits")
 
 
 def energy_view(scn: Scenario, devices: tuple, cloud, tokens: int):
@@ -67,13 +78,30 @@ def energy_view(scn: Scenario, devices: tuple, cloud, tokens: int):
     if scn.device.power is None:
         return None
     split = split_energy(scn, tokens)
-    own = sorted(((device_only_energy(scn, d, tokens), d.bits) for d in devices if d.fits), key=lambda x: x[0].total_j)
-    best, bits = own[0] if own else (None, None)
-    rtt = energy_break_even_rtt_s(scn, tokens, best.j_per_token) if best else None
+    own = [(device_only_energy(scn, d, tokens), d) for d in devices]
+    best, bits = cheapest_fitting(own)
+    rtt = energy_break_even_rtt_s(scn, tokens, best.j_per_token) if best is not None else None
+    by_bits = sorted((d.bits, en if np.ndim(d.fits) == 0 else en.where(d.fits)) for en, d in own
+                     if np.ndim(d.fits) or d.fits)
     return EnergyView(tokens, split, cloud_only_energy(scn, cloud, tokens), best, bits, rtt,
                       split.tokens_per_battery_percent(scn.device.power),
-                      scn.link.radio.promotion_s if scn.link.radio else 0.0,
-                      tuple((b, en) for en, b in sorted(own, key=lambda x: x[1])))
+                      scn.link.radio.promotion_s if scn.link.radio else 0.0, tuple(by_bits))
+
+
+def cheapest_fitting(own: list) -> tuple:
+    """(Energy, bits) of the device-only precision that fits and costs the least energy (the first of equals);
+    (None, None) where none fits, or an Energy with NaN there in a vectorised estimate."""
+    best, total, bits = None, np.inf, 0
+    for en, d in own:
+        better = np.asarray(d.fits) & (en.total_j < total)
+        if np.ndim(better) == 0:
+            best, total, bits = (en, en.total_j, d.bits) if better else (best, total, bits)
+        else:
+            best = en if best is None else en.choose(better, best)
+            total, bits = np.where(better, en.total_j, total), np.where(better, d.bits, bits)
+    if np.ndim(bits) == 0:
+        return (best, bits) if bits else (None, None)
+    return best.where(bits > 0), bits
 
 
 def cost_view(scn: Scenario, tokens: int, users):
@@ -86,10 +114,11 @@ def cost_view(scn: Scenario, tokens: int, users):
     return cost_at_load(scn, scn.prompt_tokens, tokens, users)
 
 
-def estimate(scn: Scenario, tokens: int = 128, users: float | None = None) -> Estimate:
+def estimate(scn: Scenario, tokens: int = 128, users: float | None = None, with_cost: bool = True) -> Estimate:
     """Everything `plmodel estimate` reports for one scenario; energy is for an answer of `tokens`
-    tokens, cost for `users` requests of `prompt_tokens` + `tokens` in flight (None: a replica's
-    memory full)."""
+    tokens, cost (unless not `with_cost`) for `users` requests of `prompt_tokens` + `tokens` in flight
+    (None: a replica's memory full). A vectorised scenario (flat arrays of ranks, batch, prompt tokens
+    and RTT; sweep_vector.py) gives arrays, and no cost."""
     fit = require_cloud_fit(scn)
     acc = accounting.of(scn)
     pre_step, dec_step = Step("prefill", scn.batch, scn.prompt_tokens), Step("decode", scn.batch, scn.prompt_tokens)
@@ -107,13 +136,15 @@ def estimate(scn: Scenario, tokens: int = 128, users: float | None = None) -> Es
         inputs=inputs(scn), prefill=acc.step_time(scn, pre_step), decode=dec,
         lora_prefill=acc.step_time(scn, pre_step.lora()), lora_decode=acc.step_time(scn, dec_step.lora()),
         round_trips_per_step=int(sw.n_round_trips), traffic=traffic(scn),
-        device_memory_bytes=float(mem.device_bytes + draft_mem), device_matmul_weight_bytes=float(mem.device_matmul_weight_bytes),
-        device_flop_per_token=float((sw.adapters.device_flop + sw.ends.device_flop + sw.held.device_flop) / scn.batch),
-        cloud_memory_bytes=float(mem.cloud_weight_bytes + mem.cloud_adapter_bytes + mem.cloud_kv_bytes),
+        device_memory_bytes=as_float(mem.device_bytes + draft_mem),
+        device_matmul_weight_bytes=as_float(mem.device_matmul_weight_bytes),
+        device_flop_per_token=as_float((sw.adapters.device_flop + sw.ends.device_flop + sw.held.device_flop) / scn.batch),
+        cloud_memory_bytes=as_float(mem.cloud_weight_bytes + mem.cloud_adapter_bytes + mem.cloud_kv_bytes),
         cloud_only=cloud, device_only=devices, energy=energy_view(scn, devices, cloud, tokens),
-        device_only_flop_per_token=float(one_layer + 2 * scn.model.d_model * scn.model.vocab_size),
+        device_only_flop_per_token=as_float(one_layer + 2 * scn.model.d_model * scn.model.vocab_size),
         decode_tokens_per_s_at_rtt=probes, break_even=break_even, cloud_fit=fit, split_fits_device=split_fits_device(scn),
-        cloud_runtime=cloud_rt.name, device_runtime=device_rt.name, cost=cost_view(scn, tokens, users),
+        cloud_runtime=cloud_rt.name, device_runtime=device_rt.name,
+        cost=cost_view(scn, tokens, users) if with_cost else None,
         adapter=scn.adapter)
 
 

@@ -46,8 +46,9 @@ def split_fits_device(scn) -> bool:
     from .speculative import draft_bytes
 
     draft = draft_bytes(scn) if scn.draft is not None else 0.0
-    return bool(residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens).device_bytes + draft
-                <= device_limit_bytes(scn.device))
+    fits = np.asarray(residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens).device_bytes + draft
+                      <= device_limit_bytes(scn.device))
+    return bool(fits) if fits.ndim == 0 else fits  # an array for a vectorised scenario
 
 
 def cloud_need_bytes(model, adapter, batch, context):
@@ -83,11 +84,23 @@ def cloud_fit(scn) -> CloudFit:
     a chain of servers, what one server holds against its own group (a placement: the tightest server)."""
     if scn.placement is not None:
         return max(server_fits(scn), key=lambda f: (not f.fits, f.required_bytes / f.capacity_bytes))
-    need = float(np.max(cloud_need_bytes(scn.model, scn.adapter, scn.batch, scn.prompt_tokens)))  # a grid: its largest
-    if scn.servers > 1:  # each server of a chain holds its share of the cloud's layers (the largest share)
+    return group_fit(float(np.max(server_need_bytes(scn))), scn.cloud, scn.model)  # a grid: its largest
+
+
+def server_need_bytes(scn):
+    """What one server holds: the cloud's need, or for a chain of servers the largest share of its layers."""
+    need = cloud_need_bytes(scn.model, scn.adapter, scn.batch, scn.prompt_tokens)
+    if scn.servers > 1:
         n = scn.model.n_layers - scn.adapter.held
-        need *= math.ceil(n / scn.servers) / n
-    return group_fit(need, scn.cloud, scn.model)
+        need = need * (math.ceil(n / scn.servers) / n)
+    return need
+
+
+def point_gpus(scn):
+    """The GPUs each point of a vectorised scenario runs on, as cloud_fit would give it alone (0: none fits)."""
+    need = np.asarray(server_need_bytes(scn), dtype=float)
+    values, where = np.unique(need, return_inverse=True)
+    return np.array([group_fit(float(v), scn.cloud, scn.model).gpus for v in values])[where.reshape(need.shape)]
 
 
 def require_cloud_fit(scn) -> CloudFit:

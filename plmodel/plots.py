@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
+from .facets import thin, view
 from .tables import x_axis
 
 #: Plain tick labels ("1,024" rather than mathtext "2^10"): easier to read and far cheaper to draw.
@@ -35,13 +36,22 @@ def _figure(width: float, height: float, **margins) -> Figure:
     return fig
 
 
+def _caption(fig: Figure, v) -> Figure:
+    """The axes a figure holds fixed (facets.View), along its bottom edge."""
+    if v.caption():
+        fig.text(0.005, 0.005, v.caption(), fontsize=7, color="dimgray", va="bottom")
+    return fig
+
+
 def throughput(df, model: str, paper_points: list | None = None) -> Figure:
     """Tokens/s against tokens in mini-batch (prefill) and batch size (decode), a line per rank;
     the paper's points as markers where given."""
     fig = _figure(10, 4)
-    d = df[(df["model"] == model) & (df["rank_c2d"] == df["rank_d2c"])].assign(x=x_axis)
+    d = thin(df[(df["model"] == model) & (df["rank_c2d"] == df["rank_d2c"])], "rank_c2d").assign(x=x_axis)
     for ax, phase in zip(fig.subplots(1, 2), ("prefill", "decode")):
-        p = d[d["phase"] == phase]
+        v = view(d[d["phase"] == phase], ("model", "rank_c2d", "rank_d2c") + (("batch", "prompt_tokens") if phase ==
+                                                                               "prefill" else ("batch",)), panels=False)
+        p = v.df
         for i, (rank, g) in enumerate(p.groupby("rank_c2d")):
             g = g.sort_values("x")
             line, = ax.plot(g["x"], g["tokens_per_s"], label=f"r={rank}", color=f"C{i}")
@@ -57,6 +67,8 @@ def throughput(df, model: str, paper_points: list | None = None) -> Figure:
         ax.xaxis.set_minor_locator(NullLocator())
         ax.set(xlabel=PHASE_X[phase], ylabel="tokens/s", title=f"{model} {phase}")
         ax.grid(alpha=0.3)
+        if v.held:
+            ax.text(0.01, 0.01, v.caption(), transform=ax.transAxes, fontsize=7, color="dimgray")
     ax.legend(fontsize=8, title="lines: plmodel" + ("; o: paper" if paper_points else ""), title_fontsize=8)
     return fig
 
@@ -65,7 +77,8 @@ def device_cost(df, rank: int | None = None) -> Figure:
     """Device memory (MB) and GFLOP per token under PrivateLoRA against the whole model at 3 and 4 bit."""
     d = df[df["phase"] == "decode"]
     rank = rank or (128 if (d["rank_c2d"] == 128).any() else int(d["rank_c2d"].iloc[0]))
-    d = d[(d["rank_c2d"] == rank) & (d["rank_d2c"] == rank)].groupby("model", sort=False).first()
+    v = view(d[(d["rank_c2d"] == rank) & (d["rank_d2c"] == rank)], ("model", "rank_c2d", "rank_d2c"), panels=False)
+    d = v.df.groupby("model", sort=False).first()
     fig = _figure(10, 4, wspace=0.3)
     ax_mem, ax_flop = fig.subplots(1, 2)
     x, w = np.arange(len(d)), 0.27
@@ -83,15 +96,22 @@ def device_cost(df, rank: int | None = None) -> Figure:
         ax.set(ylabel=unit, title=f"{unit.split(' (')[0]}, rank {rank}")
         ax.grid(alpha=0.3, axis="y")
     ax_mem.legend(fontsize=8)
-    return fig
+    return _caption(fig, v)
 
 
 def rtt_sensitivity(df) -> Figure:
     """Decode tokens/s against RTT, a line per model and rank, with the device-only line and the
     break-even RTT marked."""
-    d = df[df["phase"] == "decode"].assign(rtt_ms=lambda t: t["rtt_s"] * 1e3)
-    fig = _figure(7, 4.5, left=0.11)
-    ax = fig.subplots()
+    v = view(thin(df[df["phase"] == "decode"], "rank_c2d").assign(rtt_ms=lambda t: t["rtt_s"] * 1e3),
+             ("rtt_s", "model", "rank_c2d", "rank_d2c"))
+    panels = v.panels()
+    fig = _figure(6 * len(panels) + 1, 4.5, left=0.11 / len(panels))
+    for ax, (where, d) in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels):
+        _rtt_panel(ax, d, where)
+    return _caption(fig, v)
+
+
+def _rtt_panel(ax, d, where: str) -> None:
     for i, ((model, rank), g) in enumerate(d.groupby(["model", "rank_c2d"])):
         g = g.sort_values("rtt_ms")
         color = f"C{i % 10}"
@@ -112,20 +132,22 @@ def rtt_sensitivity(df) -> Figure:
         axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set(xlabel="round-trip time (ms)", ylabel="decode tokens/s per sequence",
-           title="Latency sensitivity (x: break-even RTT against device only)")
+           title="Latency sensitivity (x: break-even RTT against device only)" + (f", {where}" if where else ""))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
-    return fig
 
 
-def networks(df) -> Figure:
-    """Decode and prefill tokens/s over each network, a bar a network, with the device-only speeds."""
-    fig = _figure(10, 0.45 * df["network"].nunique() + 1.6, left=0.17, wspace=0.5)
+def networks(df, column: str = "network") -> Figure:
+    """Decode and prefill tokens/s a bar a network (or a device: `column`), with the device-only (4 bit) and
+    cloud-only speeds there as markers."""
+    v = view(df, (column, "model") + (("rtt_s",) if column == "network" else ()), panels=False)
+    fig = _figure(10, 0.45 * df[column].nunique() + 1.6, left=0.17, wspace=0.5)
     for ax, phase in zip(fig.subplots(1, 2), ("decode", "prefill")):
-        d = df[df["phase"] == phase].groupby("network", sort=False).first()
+        d = v.df[v.df["phase"] == phase].groupby(column, sort=False).first()
         ax.barh(d.index, d["tokens_per_s"], color="C0", label="split, PrivateLoRA")
-        ax.axvline(d["device_only_4bit_tokens_per_s"].iloc[0], color="gray", ls="--", label="device only, 4 bit")
-        ax.axvline(d["cloud_only_tokens_per_s"].iloc[0], color="C2", ls=":", label="cloud only")
+        ax.plot(d["device_only_4bit_tokens_per_s"], d.index, "|", ms=14, mew=2, color="dimgray",
+                label="device only, 4 bit")
+        ax.plot(d["cloud_only_tokens_per_s"], d.index, "x", ms=7, mew=2, color="C2", label="cloud only")
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(PLAIN)
         ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
@@ -133,7 +155,7 @@ def networks(df) -> Figure:
         ax.set(xlabel=f"{phase} tokens/s", title=f"{df['model'].iloc[0]} {phase}")
         ax.grid(alpha=0.3, axis="x")
     ax.legend(fontsize=8)
-    return fig
+    return _caption(fig, v)
 
 
 def timeline(trace: dict, process: str = "user 0", window: tuple | None = None) -> Figure:
@@ -165,10 +187,12 @@ def timeline(trace: dict, process: str = "user 0", window: tuple | None = None) 
     return fig
 
 
-def energy_per_token(df, model: str = "llama-2-7b") -> Figure:
-    """Device energy a token (J, log scale) for split, device-only and cloud-only on each network
-    (realistic mode, decode at batch 1)."""
-    d = df[(df["model"] == model) & (df["mode"] == "realistic") & (df["phase"] == "decode")].drop_duplicates("network")
+def energy_per_token(df, model: str = "llama-2-7b", column: str = "network") -> Figure:
+    """Device energy a token (J, log scale) for split, device-only and cloud-only on each network (or device:
+    `column`; realistic mode, decode)."""
+    v = view(df[(df["model"] == model) & (df["mode"] == "realistic") & (df["phase"] == "decode")],
+             (column, "model", "mode") + (("rtt_s",) if column == "network" else ()), panels=False)
+    d = v.df[v.df["device_energy_j_per_token"].notna()].drop_duplicates(column)  # those with power figures
     fig = _figure(9, 0.5 * len(d) + 1.8, left=0.2)
     ax = fig.add_subplot(1, 1, 1)
     y = range(len(d))
@@ -176,12 +200,14 @@ def energy_per_token(df, model: str = "llama-2-7b") -> Figure:
                                       ("device_only_energy_j_per_token", "device only"),
                                       ("cloud_only_device_energy_j_per_token", "cloud only"))):
         ax.barh([i + 0.27 * (k - 1) for i in y], d[col], height=0.27, color=f"C{k}", label=label)
-    ax.set_yticks(list(y), [f"{n} ({r * 1e3:.0f} ms)" for n, r in zip(d["network"], d["rtt_s"])])
+    names = [f"{n} ({r * 1e3:.0f} ms)" for n, r in zip(d["network"], d["rtt_s"])] if column == "network" else d[column]
+    ax.set_yticks(list(y), names)
     ax.set_xscale("log")
     ax.set_xlabel("device energy per generated token (J), log scale")
-    ax.set_title(f"{model}, rank {int(d['rank_c2d'].iloc[0])}: energy on the device (network, RTT)")
+    ax.set_title(f"{model}, rank {int(d['rank_c2d'].iloc[0])}: energy on the device"
+                 + (" (network, RTT)" if column == "network" else f" by {column}"))
     ax.legend(loc="lower right", fontsize=8)
-    return fig
+    return _caption(fig, v)
 
 
 def fleet_capacity(df) -> Figure:

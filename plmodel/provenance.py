@@ -12,23 +12,28 @@ def sha256(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def profile_files(tasks) -> list:
-    """The profile files behind a study's scenarios: hardware (with its power), network (with its radio)."""
+def profile_files(specs) -> list:
+    """The profile files behind a study's hardware and network specs (a network's radio included)."""
     files = set()
-    for t in tasks:
-        s = t.scenario
-        for src in (s.cloud.source, s.device.source, s.link.source, getattr(s.link.radio, "source", "")):
+    for s in specs:
+        for src in (s.source, getattr(getattr(s, "radio", None), "source", "")):
             if src and Path(src).is_file():
                 files.add(str(Path(src).resolve()))
     return sorted(files)
 
 
-def provenance(config_path, tasks) -> dict:
+def scenario_specs(scenarios) -> list:
+    """The hardware and network specs of scenarios."""
+    return [x for s in scenarios for x in (s.cloud, s.device, s.link)]
+
+
+def provenance(config_path, specs) -> dict:
+    """`specs`: the hardware and network specs the study used."""
     from . import __version__
 
     return {"plmodel_version": __version__, "python": platform.python_version(),
             "config": {"file": Path(config_path).name, "sha256": sha256(config_path)},
-            "profiles": {_label(f): sha256(f) for f in profile_files(tasks)}}
+            "profiles": {_label(f): sha256(f) for f in profile_files(specs)}}
 
 
 def _label(path: str) -> str:

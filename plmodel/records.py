@@ -12,6 +12,7 @@ import sys
 
 from .estimate import estimate
 from .interrupt import die_with_parent
+from .result import as_float
 
 BASELINE_KEYS = ("device_memory_bytes", "device_matmul_weight_bytes", "device_flop_per_token",
                  "device_only_flop_per_token", "device_only_3bit_memory_bytes", "device_only_4bit_memory_bytes",
@@ -28,10 +29,10 @@ def phase_fields(e, phase: str) -> dict:
     lora = e.lora_prefill if phase == "prefill" else e.lora_decode
     out = {}
     for part in ("cloud", "device", "transfer", "latency"):
-        out[f"{part}_s"] = float(getattr(st, f"{part}_s"))
-    out["step_s"] = float(st.total_s)
+        out[f"{part}_s"] = as_float(getattr(st, f"{part}_s"))
+    out["step_s"] = as_float(st.total_s)
     out["cloud_only_tokens_per_s"] = getattr(e.cloud_only, f"{phase}_tokens_per_s")
-    out["split_lora_tokens_per_s"] = float(lora.tokens_per_s)
+    out["split_lora_tokens_per_s"] = as_float(lora.tokens_per_s)
     for d in e.device_only:
         out[f"device_only_{d.bits}bit_tokens_per_s"] = getattr(d, f"{phase}_tokens_per_s")
     return out
@@ -40,14 +41,19 @@ def phase_fields(e, phase: str) -> dict:
 def task_records(task) -> list:
     """Records of one task, one for each of its phases."""
     scn = task.scenario
-    e = estimate(scn)
-    flat = e.flat()
+    e = estimate(scn, with_cost=False)  # the records carry no cost
     sim = None
     if task.engine == "simulation":
         from .sim import simulate
 
         sim = simulate(scn, task.tokens, task.users, seed=task.seed).metrics
-    out = []
+    return phase_records(scn, e, task, sim)
+
+
+def phase_records(scn, e, task, sim=None) -> list:
+    """The records of a scenario's estimate (and simulation), one a phase of `task`; the values are arrays
+    for a vectorised scenario (sweep_vector.py)."""
+    flat, out = e.flat(), []
     for phase in task.phases:
         rec = {"model": scn.model.name, "rank_c2d": scn.adapter.r_c2d, "rank_d2c": scn.adapter.r_d2c,
                "targets": task.targets, "phase": phase, "batch": scn.batch, "prompt_tokens": scn.prompt_tokens,
@@ -59,10 +65,10 @@ def task_records(task) -> list:
                "servers": scn.servers, "prefill_chunks": scn.prefill_chunks, "draft_model": scn.draft.model.name if scn.draft else None,
                "draft_tokens": scn.draft.tokens if scn.draft else None,
                "acceptance": scn.draft.acceptance if scn.draft else None}
-        closed = float((e.prefill if phase == "prefill" else e.decode).tokens_per_s)
+        closed = as_float((e.prefill if phase == "prefill" else e.decode).tokens_per_s)
         rec["tokens_per_s"] = sim[f"{phase}_tokens_per_s"] if sim else closed
         rec["analytical_tokens_per_s"] = closed
-        rec["ttft_s"] = sim["ttft_s"] if sim else float(e.prefill.total_s)
+        rec["ttft_s"] = sim["ttft_s"] if sim else as_float(e.prefill.total_s)
         rec.update(phase_fields(e, phase))
         rec.update({k: flat[k] for k in BASELINE_KEYS})
         rec.update({k: flat.get(k) for k in ENERGY_KEYS})

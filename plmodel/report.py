@@ -43,14 +43,17 @@ def figure_jobs(df) -> list:
             jobs.append((f"throughput_{model}", "throughput", {"model": model, "paper_points": overlay}))
     if (df["phase"] == "decode").any():
         jobs.append(("device_cost", "device_cost", {}))
-    if df["rtt_s"].nunique() > 2 and df["network"].nunique() == 1:
+    if df.groupby("network")["rtt_s"].nunique().max() > 2:  # RTT varies on a network
         jobs.append(("rtt", "rtt_sensitivity", {}))
-    if df["network"].nunique() > 1 and df["model"].nunique() == 1 and set(df["phase"]) == {"prefill", "decode"}:
-        jobs.append(("networks", "networks", {}))
-    if "device_energy_j_per_token" in df and df["device_energy_j_per_token"].notna().any() \
-            and df["network"].nunique() > 1 and (df["mode"] == "realistic").any():
-        for model in df["model"].unique():
-            jobs.append((f"energy_{model}", "energy_per_token", {"model": model}))
+    both = set(df["phase"]) == {"prefill", "decode"}
+    for column in ("network", "device"):  # a figure a model where the networks (or devices) vary
+        if df[column].nunique() > 1 and both:
+            jobs += [(f"{column}s_{m}" if df["model"].nunique() > 1 else f"{column}s", "networks",
+                      {"df_model": m, "column": column}) for m in df["model"].unique()]
+        if "device_energy_j_per_token" in df and df["device_energy_j_per_token"].notna().any() \
+                and df[column].nunique() > 1 and (df["mode"] == "realistic").any():
+            jobs += [(f"energy_{m}" if column == "network" else f"energy_by_device_{m}", "energy_per_token",
+                      {"model": m, "column": column}) for m in df["model"].unique()]
     return jobs
 
 
@@ -60,6 +63,9 @@ def render_figure(job) -> str:
     from . import plots
 
     folder, df, (name, function, kwargs) = job
+    if "df_model" in kwargs:  # a figure of one model's rows
+        kwargs = {k: v for k, v in kwargs.items() if k != "df_model"}
+        df = df[df["model"] == job[2][2]["df_model"]]
     plots.save(getattr(plots, function)(df, **kwargs), Path(folder) / name, dpi=90)
     return name
 
@@ -70,6 +76,10 @@ def _import_plots() -> None:
 
     matplotlib.use("Agg")
     from . import plots  # noqa: F401
+
+
+#: Rows beyond which the figures are drawn in this process (sending the table to the worker would cost more).
+LOCAL_ROWS = 20_000
 
 
 class FigureWorker:
@@ -86,7 +96,7 @@ class FigureWorker:
 
     def render(self, folder: Path, df, jobs: list) -> list:
         work = [(str(folder), df, job) for job in jobs]
-        if self.pool is None:
+        if self.pool is None or len(df) > LOCAL_ROWS:  # a large table costs more to send than to draw here
             _import_plots()
             return [render_figure(w) for w in work]
         return list(self.pool.map(render_figure, work))
@@ -182,7 +192,7 @@ def write_study(out, config_path, df, cfg, force: bool = False, figures: FigureW
         else:
             names = figures.render(tmp, df, figure_jobs(df))
         (tmp / "REPORT.md").write_text(report_markdown(df, cfg, names))
-        (tmp / "PROVENANCE.json").write_text(json.dumps(provenance(config_path, cfg.tasks), indent=1) + "\n")
+        (tmp / "PROVENANCE.json").write_text(json.dumps(provenance(config_path, cfg.profiles()), indent=1) + "\n")
         shutil.copyfile(config_path, tmp / Path(config_path).name)
         names = sorted(p.name for p in tmp.iterdir())
     return names

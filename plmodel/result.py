@@ -10,9 +10,22 @@ from .accounting import StepTime
 from .privacy import PRIVATELORA, of_split
 
 
-def as_float(x) -> float:
-    """A 0-d array or numpy scalar as a Python float (the JSON and tables want floats)."""
-    return float(np.asarray(x))
+def as_float(x):
+    """A 0-d array or numpy scalar as a Python float (the JSON and tables want floats); an array of a vectorised
+    estimate (sweep_vector.py) stays an array of floats."""
+    a = np.asarray(x, dtype=float)
+    return float(a) if a.ndim == 0 else a
+
+
+def as_bool(x):
+    """A truth value as a Python bool, or an array of them (a vectorised estimate)."""
+    a = np.asarray(x, dtype=bool)
+    return bool(a) if a.ndim == 0 else a
+
+
+def is_none(x):
+    """None, or NaN where a vectorised estimate has no value (per point)."""
+    return x is None or (np.ndim(x) == 0 and isinstance(x, float) and np.isnan(x))
 
 
 @dataclass(frozen=True)

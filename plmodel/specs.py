@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .adapter_fit import check_adapter_fits
 from .bounds import LIMITS, SIM_LIMITS, require_positive  # noqa: F401 (the specs' bounds, imported from here too)
 from .errors import PlmodelError
@@ -277,7 +279,7 @@ class Scenario:
                                "runtime in realistic mode only", field="cloud_runtime")
         check_adapter_fits(self.model, self.adapter)
         require_positive("servers", self.servers, integer=True, maximum=self.model.n_layers - self.adapter.held)
-        require_positive("prefill_chunks", self.prefill_chunks, integer=True, maximum=min(self.prompt_tokens, 256))
+        require_positive("prefill_chunks", self.prefill_chunks, integer=True, maximum=min(np.min(self.prompt_tokens), 256))
         if self.prefill_chunks > 1 and self.adapter.held:
             raise PlmodelError("a pipelined prefill with decoder layers on the device is not modelled; use one chunk "
                                "or hold no layers", field="prefill_chunks")
@@ -289,7 +291,7 @@ class Scenario:
         if self.servers > 1 and self.server_link is None:
             raise PlmodelError("a chain of servers needs the link between them", field="server_link")
         limit = self.model.max_context_tokens
-        if limit and self.prompt_tokens > limit and self.mode != "paper":
-            raise PlmodelError(f"{self.prompt_tokens} tokens exceed {self.model.name}'s context of {limit} "
+        if limit and np.max(self.prompt_tokens) > limit and self.mode != "paper":
+            raise PlmodelError(f"{np.max(self.prompt_tokens)} tokens exceed {self.model.name}'s context of {limit} "
                                "(max_position_embeddings); the paper's accounting alone takes longer mini-batches, as "
                                "its prefill figure does", field="prompt_tokens")

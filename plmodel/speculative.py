@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import PlmodelError
 from .step import Step
 
@@ -69,4 +71,5 @@ def draft_bytes(scn) -> float:
 
     m, a = scn.draft.model, scn.adapter
     kv = scn.batch * scn.prompt_tokens * 2 * m.n_kv_heads * m.head_dim * m.n_layers * a.act_bits / 8
-    return float(parameter_count(m) * bytes_per_weight(a.device_weight_bits) + kv)
+    total = np.asarray(parameter_count(m) * bytes_per_weight(a.device_weight_bits) + kv, dtype=float)
+    return float(total) if total.ndim == 0 else total  # an array for a vectorised scenario

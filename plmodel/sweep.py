@@ -12,7 +12,9 @@ prefill and decode figures have different x axes).
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -60,12 +62,61 @@ class Task:
     seed: int
 
 
+#: The axes of a grid in the order its points are listed (the last varies fastest).
+ORDER = ("models", "ranks", "targets", "batches", "prompts", "cloud", "device", "network", "rtts", "runtimes", "modes",
+         "designs")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """One grid of a sweep: each axis's validated values (ORDER) and the settings."""
+
+    values: dict
+    settings: dict
+    source: str
+
+    @property
+    def size(self) -> int:
+        return math.prod(len(self.values[k]) for k in ORDER)
+
+    def scenario(self, point: dict) -> Scenario:
+        """The scenario at one value of each axis (a numpy array for ranks, batch, prompt and RTT: a vectorised
+        one); errors name the sweep key."""
+        (rc, rd), tg, link, rtt = point["ranks"], point["targets"], point["network"], point["rtts"]
+        try:
+            adapter = AdapterSpec(rc, rd, () if tg.strip().lower() == "none" else tuple(t.strip() for t in tg.split(",")))
+            ln = link if rtt is None else replace(link, rtt_s=rtt * MS)
+            return _scenario(point["models"], adapter, (point["cloud"], point["device"], ln),
+                             (point["batches"], point["prompts"], point["modes"], point["runtimes"]), point["designs"])
+        except PlmodelError as exc:
+            raise exc.named(SWEEP_KEY_OF, self.source) from None
+
+    def tasks(self) -> list:
+        """A Task a point, in order (phases kept together)."""
+        s = self.settings
+        return [Task(self.scenario(dict(zip(ORDER, p, strict=True))), tuple(self.values["phases"]), p[2], s["engine"],
+                     s["tokens"], s["users"], s["seed"]) for p in itertools.product(*(self.values[k] for k in ORDER))]
+
+
 @dataclass(frozen=True)
 class SweepConfig:
     name: str
     engine: str
-    tasks: tuple
+    grids: tuple
     source: str
+
+    @functools.cached_property
+    def tasks(self) -> tuple:
+        """A Task a point (built on first use: the vectorised path needs none)."""
+        return tuple(t for g in self.grids for t in g.tasks())
+
+    @property
+    def n_points(self) -> int:
+        return sum(g.size for g in self.grids)
+
+    def profiles(self) -> list:
+        """Every hardware and network profile the study's points use."""
+        return [p for g in self.grids for k in ("cloud", "device", "network") for p in g.values[k]]
 
 
 def _as_list(data: dict, key: str, src: str, nested: bool = False) -> list:
@@ -208,23 +259,14 @@ def _modes(axes: dict, src: str) -> list:
     return modes
 
 
-def _grid_tasks(axes: dict, settings: dict, src: str, cache: dict) -> list:
-    """Validated tasks of one grid (the product of its axes, phases kept together)."""
-    v = _axis_values(axes, src, cache)
-    designs = _design_values(axes, src)
-    tasks = []
-    for model, (rc, rd), tg, b, n, cloud, device, link, rtt, runtime, mode, design in itertools.product(
-            v["models"], v["ranks"], v["targets"], v["batches"], v["prompts"], v["cloud"], v["device"],
-            v["network"], v["rtts"], v["runtimes"], v["modes"], designs):
-        try:
-            adapter = AdapterSpec(rc, rd, () if tg.strip().lower() == "none" else tuple(t.strip() for t in tg.split(",")))
-            ln = link if rtt is None else replace(link, rtt_s=rtt * MS)
-            scn = _scenario(model, adapter, (cloud, device, ln), (b, n, mode, runtime), design)
-        except PlmodelError as exc:
-            raise exc.named(SWEEP_KEY_OF, src) from None
-        tasks.append(Task(scn, tuple(v["phases"]), tg, settings["engine"], settings["tokens"], settings["users"],
-                          settings["seed"]))
-    return tasks
+def _grid(axes: dict, settings: dict, src: str, cache: dict) -> Grid:
+    """One grid with its axes validated, and every point's scenario checked (at once, vectorised)."""
+    from .sweep_vector import blocks
+
+    grid = Grid({**_axis_values(axes, src, cache), "designs": _design_values(axes, src)}, settings, src)
+    for _ in blocks(grid):
+        pass
+    return grid
 
 
 def load_sweep(path, engine: str | None = None) -> SweepConfig:
@@ -243,11 +285,11 @@ def load_sweep(path, engine: str | None = None) -> SweepConfig:
     grids = data.get("grids") or [{}]
     if not isinstance(grids, list) or not all(isinstance(g, dict) for g in grids):
         raise PlmodelError('field "grids": expected a list of mappings of axes', src)
-    cache, tasks = {}, []
+    cache, out = {}, []
     for i, grid in enumerate(grids):
         check_keys(grid, {k: False for k in AXES}, src, f"grids[{i}].")
         axes = {k: v for k, v in AXES.items() if v is not None}
         axes.update({k: data[k] for k in AXES if k in data})
         axes.update(grid)
-        tasks += _grid_tasks(axes, settings, src, cache)
-    return SweepConfig(settings["name"] or path.stem, settings["engine"], tuple(tasks), src)
+        out.append(_grid(axes, settings, src, cache))
+    return SweepConfig(settings["name"] or path.stem, settings["engine"], tuple(out), src)

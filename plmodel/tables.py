@@ -10,7 +10,7 @@ FIRST = ["model", "rank_c2d", "rank_d2c", "targets", "phase", "batch", "prompt_t
 
 def to_frame(records: list) -> pd.DataFrame:
     """A tidy table: one row a point, the identifying columns first."""
-    df = pd.DataFrame.from_records(records)
+    df = records if isinstance(records, pd.DataFrame) else pd.DataFrame.from_records(records)
     return df[[c for c in FIRST if c in df.columns] + [c for c in df.columns if c not in FIRST]]
 
 

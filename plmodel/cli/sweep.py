@@ -1,4 +1,6 @@
-"""Run a YAML sweep: a grid of configurations -> results.csv, figures, REPORT.md and a copy of the config.
+"""Run a YAML sweep: a grid of configurations -> results (Parquet, and CSV up to 100,000 points), figures,
+REPORT.md and a copy of the config. The analytical engine evaluates the grid vectorised (sweep_vector.py);
+the simulation engine, and --cache, go point by point.
 
 Axes (lists; a scalar means one value): models, ranks or rank_pairs, phases, batch_sizes,
 prompt_tokens, cloud, device, network, rtt_ms, targets; settings: engine (analytical|simulation),
@@ -39,7 +41,7 @@ def register_arguments(p) -> None:
     p.add_argument("--jobs", type=int, help="processes (default: 1 for the analytical engine, all cores for simulation)")
     p.add_argument("--engine", choices=("analytical", "simulation"), help="override the config's engine")
     p.add_argument("--cache", metavar="DIR", help="keep each point's records here (keyed by its inputs and plmodel's "
-                   "version): an interrupted or extended study computes only what is new")
+                   "version): an interrupted or extended study computes only what is new (point by point)")
     p.add_argument("--force", action="store_true", help="replace --out if it is an existing folder")
     p.add_argument("--yes", action="store_true", help="run even if the estimate of time or memory is past its bound")
     p.add_argument("--progress", action=argparse_bool(), default=None,
@@ -82,12 +84,33 @@ def run(args) -> int:
     jobs = default_jobs(cfg.engine) if args.jobs is None else args.jobs
     if jobs < 1:
         raise PlmodelError(f"--jobs: expected an integer >= 1, got {jobs}")
-    seconds, nbytes = budget.sweep_cost(cfg.tasks, jobs)
-    budget.check(seconds, nbytes, f"sweep of {len(cfg.tasks):,} points on {jobs} processes", config, args.yes)
+    vectorised = cfg.engine == "analytical" and args.cache is None
+    if vectorised:
+        seconds, nbytes = budget.vector_sweep_cost(cfg.n_points)
+    else:
+        seconds, nbytes = budget.sweep_cost(cfg.tasks, jobs)
+    budget.check(seconds, nbytes, f"sweep of {cfg.n_points:,} points on {jobs} processes", config, args.yes)
     with FigureWorker() as figures:  # imports matplotlib meanwhile; an interruption leaves --out untouched
-        records = run_tasks(cfg.tasks, jobs, args.progress, cache_of(args.cache))
         from ..tables import to_frame
 
-        names = write_study(out, config, to_frame(records), cfg, args.force, figures)
-    print(f"{len(records)} points ({len(cfg.tasks)} configurations, engine {cfg.engine}) -> {out}/: {', '.join(names)}")
+        if vectorised:
+            df = vector_frame(cfg, args.progress)
+        else:
+            df = to_frame(run_tasks(cfg.tasks, jobs, args.progress, cache_of(args.cache)))
+        names = write_study(out, config, df, cfg, args.force, figures)
+    print(f"{len(df)} points ({cfg.n_points} configurations, engine {cfg.engine}"
+          f"{', vectorised' if vectorised else ''}) -> {out}/: {', '.join(names)}")
     return 0
+
+
+def vector_frame(cfg, progress):
+    """The records of an analytical sweep on the vectorised path, with a progress bar on stderr."""
+    import sys
+
+    from tqdm import tqdm
+
+    from ..sweep_vector import sweep_frame
+
+    show = sys.stderr.isatty() if progress is None else progress
+    with tqdm(total=cfg.n_points, desc="points", unit="pt", disable=not show, file=sys.stderr, leave=False) as bar:
+        return sweep_frame(cfg, bar.update)
