@@ -93,25 +93,40 @@ def load_study(path) -> Study:
     return Study(data.get("name") or path.stem, tuple(points))
 
 
-def run_study(study: Study, analytic_only: bool = False, progress=None, poll=None) -> list:
-    """One record a point: the capacity (simulated unless `analytic_only`) and the closed form's."""
-    rows = []
-    for i, p in enumerate(study.tasks):
-        a = analytic_capacity(p.case)
-        c = a if analytic_only else simulated_capacity(p.case, Search(), poll=poll)
-        s = p.scenario
-        rows.append({"model": s.model.name, "network": s.link.name, "rtt_s": s.link.rtt_s, "server": p.case.kind,
-                     "tpot_slo_s": p.case.slo.tpot_s, "ttft_slo_s": p.case.slo.ttft_s, "gpus_a_replica": c.gpus,
-                     "max_rate_per_s": c.max_rate_per_s, "max_users": c.max_users,
-                     "requests_per_s_per_gpu": c.max_rate_per_s / c.gpus,
-                     "users_per_gpu_at_10_an_hour": c.max_rate_per_s / c.gpus * 3600 / USER_REQUESTS_PER_HOUR,
-                     "tokens_per_s": c.tokens_per_s, "tpot_s": c.tpot_s,
-                     "binding_limit": c.binding_limit, "usd_per_million_tokens": c.usd_per_million_tokens,
-                     "gpu_s_per_token": c.gpu_s_per_token, "source": c.source,
-                     "analytic_max_rate_per_s": a.max_rate_per_s, "analytic_max_users": a.max_users})
-        if progress:
-            progress(i + 1, len(study.tasks))
+def run_study(study: Study, analytic_only: bool = False, progress=None, poll=None, *, backend: str = "serial",
+              jobs: int = 1, address: str | None = None) -> list:
+    """One record a point: the capacity (simulated unless `analytic_only`) and the closed form's; the points'
+    searches run on `backend` (backends.py), `poll()` between them (and inside them, serially)."""
+    import functools
+
+    from .backends import ordered_map
+
+    work = functools.partial(study_row, analytic_only=analytic_only, poll=poll if backend == "serial" else None)
+    rows, results = [], ordered_map(work, list(study.tasks), backend, jobs, address)
+    try:
+        for row in results:
+            rows.append(row)
+            if poll:
+                poll()
+            if progress:
+                progress(len(rows), len(study.tasks))
+    finally:
+        results.close()
     return rows
+
+
+def study_row(p: Point, analytic_only: bool = False, poll=None) -> dict:
+    """The record of one point of a study."""
+    a = analytic_capacity(p.case)
+    c = a if analytic_only else simulated_capacity(p.case, Search(), poll=poll)
+    s = p.scenario
+    return {"model": s.model.name, "network": s.link.name, "rtt_s": s.link.rtt_s, "server": p.case.kind,
+            "tpot_slo_s": p.case.slo.tpot_s, "ttft_slo_s": p.case.slo.ttft_s, "gpus_a_replica": c.gpus,
+            "max_rate_per_s": c.max_rate_per_s, "max_users": c.max_users, "requests_per_s_per_gpu": c.max_rate_per_s / c.gpus,
+            "users_per_gpu_at_10_an_hour": c.max_rate_per_s / c.gpus * 3600 / USER_REQUESTS_PER_HOUR,
+            "tokens_per_s": c.tokens_per_s, "tpot_s": c.tpot_s, "binding_limit": c.binding_limit,
+            "usd_per_million_tokens": c.usd_per_million_tokens, "gpu_s_per_token": c.gpu_s_per_token, "source": c.source,
+            "analytic_max_rate_per_s": a.max_rate_per_s, "analytic_max_users": a.max_users}
 
 
 def write(out, config_path, study: Study, rows: list, force: bool = False) -> list:

@@ -6,12 +6,10 @@ gives exactly the records of a serial one. Workers die with the sweep, whatever 
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import sys
 
 from .estimate import estimate
-from .interrupt import die_with_parent
 from .result import as_float
 
 BASELINE_KEYS = ("device_memory_bytes", "device_matmul_weight_bytes", "device_flop_per_token",
@@ -84,32 +82,30 @@ def default_jobs(engine: str) -> int:
     return 1 if engine == "analytical" else (os.cpu_count() or 1)
 
 
-def run_tasks(tasks, jobs: int = 1, progress: bool | None = None, cache=None) -> list:
-    """All records of `tasks`, in task order, on `jobs` processes, with a progress bar on stderr;
-    with a `cache` (records.Cache) a point already computed by this version is read, not recomputed,
-    and each new one is stored as soon as it is done (an interrupted study keeps what it finished)."""
+def run_tasks(tasks, jobs: int = 1, progress: bool | None = None, cache=None, backend: str = "process",
+              address: str | None = None) -> list:
+    """All records of `tasks`, in task order, on `jobs` processes (or `backend`: serial, process, ray at
+    `address`; backends.py), with a progress bar on stderr; with a `cache` (records.Cache) a point already
+    computed by this version is read, not recomputed, and each new one is stored as soon as it is done
+    (an interrupted study keeps what it finished)."""
     from tqdm import tqdm
+
+    from .backends import ordered_map
 
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=len(tasks), desc="points", unit="pt", disable=not show, file=sys.stderr, leave=False)
     known = {i: cache.get(t) for i, t in enumerate(tasks)} if cache is not None else {}
     todo = [t for i, t in enumerate(tasks) if known.get(i) is None]
     bar.update(len(tasks) - len(todo))
-    fresh = []
+    fresh, results = [], ordered_map(task_records, todo, backend, jobs, address)
     try:
-        if jobs <= 1 or len(todo) < 2:
-            results = map(task_records, todo)
-        else:  # workers die with this process; leaving the block (done, error, signal) terminates them
-            pool = mp.Pool(jobs, initializer=die_with_parent)
-            results = pool.imap(task_records, todo, chunksize=max(1, len(todo) // (jobs * 8)))
         for task, recs in zip(todo, results):
             if cache is not None:
                 cache.put(task, recs)
             fresh.append(recs)
             bar.update()
-    finally:
-        if jobs > 1 and len(todo) >= 2:
-            pool.terminate()
+    finally:  # stops the workers however the loop ends (done, an error, a signal)
+        results.close()
         bar.close()
     it = iter(fresh)
     return [r for i in range(len(tasks)) for r in (known[i] if known.get(i) is not None else next(it))]

@@ -30,7 +30,7 @@ def test_readme_opens_with_the_two_commands():
     assert "plmodel estimate --model 13b --rank 64" in block[0] and "torch" not in block[0]
     assert block[1].index("torch==2.13.0") < block[1].index("pip install -e") < block[1].index("pytest")
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "torch==2.13.0" in ci and "-e '.[torch,test]'" in ci and "python -m pytest" in ci
+    assert "torch==2.13.0" in ci and "-e '.[torch,test,ray]'" in ci and "python -m pytest" in ci
 
 
 EXAMPLES = [line[2:].strip() for line in re.findall(r"^\$ plmodel [^\n#]*", README, re.M)

@@ -43,6 +43,11 @@ def register_arguments(p) -> None:
                     "networks x targets; other options are ignored but --analytic")
     st.add_argument("--out", metavar="DIR", help="--study: the folder to write (atomically)")
     st.add_argument("--force", action="store_true", help="--study: replace a non-empty --out")
+    st.add_argument("--jobs", type=int, default=1, help="--study: processes or Ray CPUs for the points' searches")
+    from .sweep import add_backend_arguments
+
+    add_backend_arguments(st, "a --study's capacity searches")
+    p.set_defaults(backend="serial")
     f = p.add_argument_group("fleet sizing")
     f.add_argument("--fleet-users", type=float, help="users in the fleet, for the GPUs it needs")
     f.add_argument("--requests-per-user-hour", type=float, default=10.0, help="requests a user sends an hour")
@@ -94,7 +99,10 @@ def run_study(args) -> int:
     check_out(Path(args.out), args.force)
     study = capacity_study.load_study(args.study)
     with deferred() as poll:
-        rows = capacity_study.run_study(study, args.analytic, progress(args, "study"), poll)
+        if args.jobs < 1:
+            raise PlmodelError(f"--jobs: expected an integer >= 1, got {args.jobs}")
+        rows = capacity_study.run_study(study, args.analytic, progress(args, "study"), poll, backend=args.backend,
+                                        jobs=args.jobs, address=args.address)
     names = capacity_study.write(args.out, args.study, study, rows, args.force)
     print(f"wrote {len(rows)} capacities to {args.out}: {', '.join(names)}")
     return 0

@@ -40,12 +40,23 @@ def register_arguments(p) -> None:
     p.add_argument("--out", required=True, help="output folder (created; must not be an existing file)")
     p.add_argument("--jobs", type=int, help="processes (default: 1 for the analytical engine, all cores for simulation)")
     p.add_argument("--engine", choices=("analytical", "simulation"), help="override the config's engine")
+    add_backend_arguments(p, "simulation points (the analytical engine runs vectorised, in this process)")
     p.add_argument("--cache", metavar="DIR", help="keep each point's records here (keyed by its inputs and plmodel's "
                    "version): an interrupted or extended study computes only what is new (point by point)")
     p.add_argument("--force", action="store_true", help="replace --out if it is an existing folder")
     p.add_argument("--yes", action="store_true", help="run even if the estimate of time or memory is past its bound")
     p.add_argument("--progress", action=argparse_bool(), default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
+
+
+def add_backend_arguments(p, what: str) -> None:
+    """--backend and --address: where independent pieces of work run (plmodel.backends)."""
+    from ..backends import BACKENDS
+
+    p.add_argument("--backend", choices=BACKENDS, default="process", help=f"where {what} run: serial (here), process "
+                   "(this machine's cores, --jobs), ray (Ray tasks; pip install 'plmodel[ray]')")
+    p.add_argument("--address", help="--backend ray: the cluster's address (e.g. ray://head:10001 or auto); default: "
+                   "start a local Ray with --jobs CPUs and stop it after")
 
 
 def argparse_bool():
@@ -96,7 +107,7 @@ def run(args) -> int:
         if vectorised:
             df = vector_frame(cfg, args.progress)
         else:
-            df = to_frame(run_tasks(cfg.tasks, jobs, args.progress, cache_of(args.cache)))
+            df = to_frame(run_tasks(cfg.tasks, jobs, args.progress, cache_of(args.cache), args.backend, args.address))
         names = write_study(out, config, df, cfg, args.force, figures)
     print(f"{len(df)} points ({cfg.n_points} configurations, engine {cfg.engine}"
           f"{', vectorised' if vectorised else ''}) -> {out}/: {', '.join(names)}")
