@@ -18,6 +18,7 @@ BYTES_PER_EVENT_IN_MEMORY = 250.0  # a trace kept in memory (the API's), per eve
 BYTES_PER_USER = 64e3  # a user's processes, links and statistics
 BYTES_PER_USER_TOKEN = 16.0  # its per-token time samples
 ANALYTICAL_POINT_S = 1e-3
+FLEET_REQUEST_TOKEN_S = 2.5e-4
 VECTOR_POINT_S, VECTOR_POINT_BYTES = 2e-5, 3e3  # a point of the vectorised path, the slow end; its record in memory
 #: Beyond these a command asks for --yes.
 TIME_BOUND_S = 600.0
@@ -45,6 +46,8 @@ def sweep_cost(tasks, jobs: int) -> tuple:
         if t.engine == "simulation":
             s, m = simulation_cost(t.scenario, t.tokens, t.users)
             seconds, memory = seconds + s, max(memory, m)
+        elif t.engine == "fleet":  # two servers, each ~0.25 ms of its loop a request-token (benchmarks/fleet_speed.py)
+            seconds += 2 * t.requests * t.tokens * FLEET_REQUEST_TOKEN_S
         else:
             seconds += ANALYTICAL_POINT_S
     return seconds / max(1, min(jobs, len(tasks))), memory * jobs + 2e3 * len(tasks)

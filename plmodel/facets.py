@@ -52,7 +52,8 @@ def view(df: pd.DataFrame, keep: tuple, panels: bool = True) -> View:
     panel = next((c for c in varying if df[c].nunique(dropna=False) <= PANEL_MAX), None) if panels else None
     held, rows = {}, df
     for c in varying:
-        if c == panel:
+        spread = rows.groupby(panel, dropna=False)[c].nunique(dropna=False).max() if panel else rows[c].nunique(dropna=False)
+        if c == panel or spread <= 1:  # the panels, or an axis that follows them (a network's own RTT)
             continue
         col = rows[c]
         value = col.min() if pd.api.types.is_numeric_dtype(col) and col.notna().all() else col.iloc[0]

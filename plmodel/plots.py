@@ -233,3 +233,27 @@ def fleet_capacity(df) -> Figure:
         if i == 0:
             ax.legend(loc="lower right", fontsize=8)
     return fig
+
+
+def fleet_load(df) -> Figure:
+    """Time per output token (p90) and throughput against the load (users, or a Poisson rate), a line a
+    model and server."""
+    x = "rate_per_s" if df["arrival"].eq("poisson").all() else "users"
+    v = view(df, (x, "model", "server", "rate_per_s", "users", "arrival", "tpot_slo_s", "ttft_slo_s"))
+    fig = _figure(11, 4.2, wspace=0.3)
+    for ax, (col, scale, label) in zip(fig.subplots(1, 2), (("tpot_p90_s", 1e3, "time per output token, p90 (ms)"),
+                                                            ("throughput_tokens_per_s", 1, "throughput (tokens/s)"))):
+        lines = [(f"{m}{', ' + where if where else ''}", server, g) for where, rows in v.panels()
+                 for (m, server), g in rows.groupby(["model", "server"], sort=False)]  # a panel's lines share a color
+        colors = {name: f"C{i % 10}" for i, name in enumerate(dict.fromkeys(n for n, _, _ in lines))}
+        for name, server, g in lines:
+            g = g.sort_values(x)
+            ax.plot(g[x], g[col] * scale, "-o" if server == "split" else "--s", ms=3, color=colors[name],
+                    label=f"{name} {server}")
+        ax.set(xlabel="requests a second" if x == "rate_per_s" else "users (closed loop)", ylabel=label)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(PLAIN)
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _caption(fig, v)

@@ -37,32 +37,47 @@ def phase_fields(e, phase: str) -> dict:
 
 
 def task_records(task) -> list:
-    """Records of one task, one for each of its phases."""
+    """Records of one task, one for each of its phases (the fleet engine: one a server, fleet_sweep.py)."""
     scn = task.scenario
+    if task.engine == "fleet":
+        from .fleet_sweep import fleet_records
+
+        return fleet_records(task, inputs_of(scn, task))
     e = estimate(scn, with_cost=False)  # the records carry no cost
     sim = None
     if task.engine == "simulation":
         from .sim import simulate
 
-        sim = simulate(scn, task.tokens, task.users, seed=task.seed).metrics
+        load = task.load
+        sim = simulate(scn, task.tokens, load.users, arrival=load.arrival, rate=load.rate_per_s, seed=task.seed).metrics
     return phase_records(scn, e, task, sim)
+
+
+def inputs_of(scn, task) -> dict:
+    """The input columns of a record (arrays for a vectorised scenario)."""
+    return {"model": scn.model.name, "rank_c2d": scn.adapter.r_c2d, "rank_d2c": scn.adapter.r_d2c,
+            "targets": task.targets, "batch": scn.batch, "prompt_tokens": scn.prompt_tokens,
+            "cloud": scn.cloud.name, "device": scn.device.name, "network": scn.link.name,
+            "rtt_s": scn.link.rtt_s, "c2d_bandwidth_bps": scn.link.c2d_bps, "d2c_bandwidth_bps": scn.link.d2c_bps,
+            "mode": scn.mode, "engine": task.engine, "act_bits": scn.adapter.act_bits,
+            "cloud_bits": scn.adapter.cloud_weight_bits, "device_bits": scn.adapter.device_weight_bits,
+            "device_layers_first": scn.adapter.device_first, "device_layers_last": scn.adapter.device_last,
+            "servers": scn.servers, "prefill_chunks": scn.prefill_chunks,
+            "draft_model": scn.draft.model.name if scn.draft else None,
+            "draft_tokens": scn.draft.tokens if scn.draft else None,
+            "acceptance": scn.draft.acceptance if scn.draft else None}
 
 
 def phase_records(scn, e, task, sim=None) -> list:
     """The records of a scenario's estimate (and simulation), one a phase of `task`; the values are arrays
     for a vectorised scenario (sweep_vector.py)."""
-    flat, out = e.flat(), []
+    flat, out, inputs = e.flat(), [], inputs_of(scn, task)
     for phase in task.phases:
-        rec = {"model": scn.model.name, "rank_c2d": scn.adapter.r_c2d, "rank_d2c": scn.adapter.r_d2c,
-               "targets": task.targets, "phase": phase, "batch": scn.batch, "prompt_tokens": scn.prompt_tokens,
-               "cloud": scn.cloud.name, "device": scn.device.name, "network": scn.link.name,
-               "rtt_s": scn.link.rtt_s, "c2d_bandwidth_bps": scn.link.c2d_bps, "d2c_bandwidth_bps": scn.link.d2c_bps,
-               "mode": scn.mode, "engine": task.engine, "act_bits": scn.adapter.act_bits,
-               "cloud_bits": scn.adapter.cloud_weight_bits, "device_bits": scn.adapter.device_weight_bits,
-               "device_layers_first": scn.adapter.device_first, "device_layers_last": scn.adapter.device_last,
-               "servers": scn.servers, "prefill_chunks": scn.prefill_chunks, "draft_model": scn.draft.model.name if scn.draft else None,
-               "draft_tokens": scn.draft.tokens if scn.draft else None,
-               "acceptance": scn.draft.acceptance if scn.draft else None}
+        rec = {}
+        for k, v in inputs.items():  # the phase after the targets, as the records always had it
+            rec[k] = v
+            if k == "targets":
+                rec["phase"] = phase
         closed = as_float((e.prefill if phase == "prefill" else e.decode).tokens_per_s)
         rec["tokens_per_s"] = sim[f"{phase}_tokens_per_s"] if sim else closed
         rec["analytical_tokens_per_s"] = closed
@@ -73,13 +88,15 @@ def phase_records(scn, e, task, sim=None) -> list:
         if sim:
             rec.update({k: sim[k] for k in SIM_KEYS})
             rec["users"], rec["tokens"], rec["seed"] = task.users, task.tokens, task.seed
+            if task.load.arrival != "closed":
+                rec["arrival"], rec["rate_per_s"] = task.load.arrival, task.load.rate_per_s
         out.append(rec)
     return out
 
 
 def default_jobs(engine: str) -> int:
     """Processes to use: the closed form is faster than starting a pool; the simulation is not."""
-    return 1 if engine == "analytical" else (os.cpu_count() or 1)
+    return 1 if engine == "analytical" else (os.cpu_count() or 1)  # simulation, fleet
 
 
 def run_tasks(tasks, jobs: int = 1, progress: bool | None = None, cache=None, backend: str = "process",

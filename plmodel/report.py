@@ -35,6 +35,10 @@ def check_out(out: Path, force: bool) -> None:
 
 def figure_jobs(df) -> list:
     """[(file stem, plots function name, keyword arguments)] of every figure this table supports."""
+    from .fleet_sweep import is_fleet
+
+    if is_fleet(df):
+        return [("load", "fleet_load", {})]
     jobs = []
     for model in df["model"].unique():
         d = df[df["model"] == model]
@@ -116,6 +120,10 @@ def report_markdown(df, cfg, figure_names) -> str:
              "`PROVENANCE.json` holds plmodel's version and the hash of the config and of every profile used.", ""]
     for name in figure_names:
         lines += [f"![{name}]({name}.png)", ""]
+    from .fleet_sweep import is_fleet, report_lines
+
+    if is_fleet(df):
+        return "\n".join(lines + report_lines(df))
     dec = df[df["phase"] == "decode"]
     if len(dec):
         summary = dec.groupby(["model", "network", "rank_c2d"], as_index=False).agg(

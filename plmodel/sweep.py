@@ -4,8 +4,9 @@ A config is a mapping of axes and settings. Axes are lists (a scalar means one v
 ranks (r_c2d = r_d2c) or rank_pairs ([[r_c2d, r_d2c], ...]), phases, batch_sizes, prompt_tokens,
 cloud, device, network, rtt_ms (overrides the profile's), targets, cloud_runtime, mode, and the designs'
 act_bits, cloud_bits, device_bits, device_layers_first, device_layers_last, servers (over the datacenter
-profile), prefill_chunks, draft_model, draft_tokens, acceptance. Settings: engine (analytical or simulation), tokens,
-users, seed, name. `grids:` may list mappings of
+profile), prefill_chunks, draft_model, draft_tokens, acceptance, and the load (sweep_load.py: users, arrival,
+rate, tpot_ms, ttft_ms; the simulation and fleet engines). Settings: engine (analytical, simulation or fleet),
+tokens, requests (fleet), seed, name. `grids:` may list mappings of
 axes, each merged over the top level, when one product cannot express the study (the paper's
 prefill and decode figures have different x axes).
 """
@@ -23,6 +24,7 @@ from .models import resolve_model
 from .profiles import check_keys, load_hardware, load_link, read_mapping
 from .runtimes import lookup
 from .specs import LIMITS, MODES, PHASES, SIM_LIMITS, AdapterSpec, Scenario
+from .sweep_load import LOAD_AXES, Load, load_values
 from .units import MS
 
 AXES = {"models": None, "ranks": None, "rank_pairs": None, "phases": list(PHASES), "batch_sizes": [1],
@@ -34,9 +36,10 @@ DESIGN_AXES = {"act_bits": [16], "cloud_bits": [16], "device_bits": [16], "devic
                "device_layers_last": [0], "servers": [1], "prefill_chunks": [1], "draft_model": [None], "draft_tokens": [4],
                "acceptance": [0.7]}
 AXES.update(DESIGN_AXES)
-SETTINGS = {"engine": "analytical", "tokens": 32, "users": 1, "seed": 0, "name": None}
+AXES.update(LOAD_AXES)
+SETTINGS = {"engine": "analytical", "tokens": 32, "requests": 200, "seed": 0, "name": None}
 SCHEMA = {**{k: False for k in AXES}, **{k: False for k in SETTINGS}, "grids": False}
-ENGINES = ("analytical", "simulation")
+ENGINES = ("analytical", "simulation", "fleet")
 #: The sweep key that sets each scenario field, to name it in errors the core raises.
 SWEEP_KEY_OF = {k: f'field "{v}"' for k, v in {
     "model": "models", "rank_c2d": "ranks", "rank_d2c": "ranks", "targets": "targets", "batch": "batch_sizes",
@@ -46,12 +49,12 @@ SWEEP_KEY_OF = {k: f'field "{v}"' for k, v in {
     "servers": "servers", "prefill_chunks": "prefill_chunks", "draft_model": "draft_model", "draft_tokens": "draft_tokens",
     "acceptance": "acceptance"}.items()}
 MAXIMA = {"ranks": LIMITS["width"], "rank_pairs": LIMITS["width"], "batch_sizes": LIMITS["batch"],
-          "prompt_tokens": LIMITS["tokens"], "tokens": SIM_LIMITS["tokens"], "users": SIM_LIMITS["users"]}
+          "prompt_tokens": LIMITS["tokens"], "tokens": SIM_LIMITS["tokens"], "requests": 100_000}
 
 
 @dataclass(frozen=True)
 class Task:
-    """One scenario to run; it yields a record for each of its phases."""
+    """One scenario to run; it yields a record for each of its phases (the fleet engine: a server)."""
 
     scenario: Scenario
     phases: tuple
@@ -60,11 +63,13 @@ class Task:
     tokens: int
     users: int
     seed: int
+    load: Load = Load()  # what the simulation and fleet engines serve
+    requests: int = 200  # the fleet engine: requests a run
 
 
 #: The axes of a grid in the order its points are listed (the last varies fastest).
 ORDER = ("models", "ranks", "targets", "batches", "prompts", "cloud", "device", "network", "rtts", "runtimes", "modes",
-         "designs")
+         "designs", "loads")
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,8 @@ class Grid:
         """A Task a point, in order (phases kept together)."""
         s = self.settings
         return [Task(self.scenario(dict(zip(ORDER, p, strict=True))), tuple(self.values["phases"]), p[2], s["engine"],
-                     s["tokens"], s["users"], s["seed"]) for p in itertools.product(*(self.values[k] for k in ORDER))]
+                     s["tokens"], p[-1].users, s["seed"], p[-1], s["requests"])
+                for p in itertools.product(*(self.values[k] for k in ORDER))]
 
 
 @dataclass(frozen=True)
@@ -141,12 +147,12 @@ def _ints(values, key: str, src: str, minimum: int = 1) -> list:
 
 def _setting(data: dict, key: str, src: str):
     value = data.get(key, SETTINGS[key])
-    if key in ("tokens", "users"):
+    if key in ("tokens", "requests"):
         _ints([value], key, src)
     elif key == "seed":
         _ints([value], key, src, minimum=0)
     elif key == "engine" and value not in ENGINES:
-        raise PlmodelError(f'field "engine": expected analytical or simulation, got {value!r}', src)
+        raise PlmodelError(f'field "engine": expected analytical, simulation or fleet, got {value!r}', src)
     elif key == "name" and value is not None and not isinstance(value, str):
         raise PlmodelError(f'field "name": expected text, got {value!r}', src)
     return value
@@ -263,7 +269,8 @@ def _grid(axes: dict, settings: dict, src: str, cache: dict) -> Grid:
     """One grid with its axes validated, and every point's scenario checked (at once, vectorised)."""
     from .sweep_vector import blocks
 
-    grid = Grid({**_axis_values(axes, src, cache), "designs": _design_values(axes, src)}, settings, src)
+    grid = Grid({**_axis_values(axes, src, cache), "designs": _design_values(axes, src),
+                 "loads": load_values(axes, settings["engine"], src, _as_list)}, settings, src)
     for _ in blocks(grid):
         pass
     return grid

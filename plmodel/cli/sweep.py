@@ -39,7 +39,7 @@ def register_arguments(p) -> None:
                    "install): " + ", ".join(shipped_sweeps()))
     p.add_argument("--out", required=True, help="output folder (created; must not be an existing file)")
     p.add_argument("--jobs", type=int, help="processes (default: 1 for the analytical engine, all cores for simulation)")
-    p.add_argument("--engine", choices=("analytical", "simulation"), help="override the config's engine")
+    p.add_argument("--engine", choices=("analytical", "simulation", "fleet"), help="override the config's engine")
     add_backend_arguments(p, "simulation points (the analytical engine runs vectorised, in this process)")
     p.add_argument("--cache", metavar="DIR", help="keep each point's records here (keyed by its inputs and plmodel's "
                    "version): an interrupted or extended study computes only what is new (point by point)")
