@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 #: The input columns of a study's records (sweep axes), in the order a figure names them.
-INPUTS = ("model", "device", "network", "cloud", "mode", "targets", "rank_c2d", "rank_d2c", "batch", "prompt_tokens",
+INPUTS = ("model", "device", "network", "cloud", "mode", "targets", "layers", "rank_c2d", "rank_d2c", "batch", "prompt_tokens",
           "rtt_s", "act_bits", "cloud_bits", "device_bits", "device_layers_first", "device_layers_last", "servers",
           "prefill_chunks", "draft_model", "draft_tokens", "acceptance")
 #: The most panels a figure shows side by side.

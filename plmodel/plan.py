@@ -168,10 +168,25 @@ def dominates(a: Design, b: Design) -> bool:
     return all(v(a, m) <= v(b, m) for m in METRICS) and any(v(a, m) < v(b, m) for m in METRICS)
 
 
-def plan(scn, targets: Targets, tokens: int = 128) -> tuple:
-    """([Design], recommended Design or None)."""
-    designs = (baseline_designs(scn, tokens) + split_designs(scn, tokens) + held_designs(scn, tokens)
-               + speculative_designs(scn, tokens) + [plain_split_design(scn, tokens), pipelined_design(scn, tokens)])
+#: The families of designs the search evaluates, each fn(scn, tokens) -> [Design].
+FAMILIES = (baseline_designs, split_designs, held_designs, speculative_designs,
+            lambda scn, tokens: [plain_split_design(scn, tokens)], lambda scn, tokens: [pipelined_design(scn, tokens)])
+
+
+def evaluate_family(index: int, scn, tokens: int) -> list:
+    """The designs of family `index` (a picklable unit of work for a backend)."""
+    return FAMILIES[index](scn, tokens)
+
+
+def plan(scn, targets: Targets, tokens: int = 128, *, backend: str = "serial", jobs: int = 1,
+         address: str | None = None) -> tuple:
+    """([Design], recommended Design or None); the families of designs evaluated on `backend` (backends.py)."""
+    import functools
+
+    from .backends import ordered_map
+
+    work = functools.partial(evaluate_family, scn=scn, tokens=tokens)
+    designs = [d for family in ordered_map(work, list(range(len(FAMILIES))), backend, jobs, address) for d in family]
     for d in designs:
         check(d, targets)
     feasible = [d for d in designs if d.feasible]

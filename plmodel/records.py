@@ -10,6 +10,7 @@ import os
 import sys
 
 from .estimate import estimate
+from .layer_sets import layer_text
 from .result import as_float
 
 BASELINE_KEYS = ("device_memory_bytes", "device_matmul_weight_bytes", "device_flop_per_token",
@@ -56,7 +57,8 @@ def task_records(task) -> list:
 def inputs_of(scn, task) -> dict:
     """The input columns of a record (arrays for a vectorised scenario)."""
     return {"model": scn.model.name, "rank_c2d": scn.adapter.r_c2d, "rank_d2c": scn.adapter.r_d2c,
-            "targets": task.targets, "batch": scn.batch, "prompt_tokens": scn.prompt_tokens,
+            "targets": task.targets, "layers": layer_text(scn.adapter.layers), "batch": scn.batch,
+            "prompt_tokens": scn.prompt_tokens,
             "cloud": scn.cloud.name, "device": scn.device.name, "network": scn.link.name,
             "rtt_s": scn.link.rtt_s, "c2d_bandwidth_bps": scn.link.c2d_bps, "d2c_bandwidth_bps": scn.link.d2c_bps,
             "mode": scn.mode, "engine": task.engine, "act_bits": scn.adapter.act_bits,

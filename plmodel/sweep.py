@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import PlmodelError
+from .layer_sets import parse_layers
 from .models import resolve_model
 from .profiles import check_keys, load_hardware, load_link, read_mapping
 from .runtimes import lookup
@@ -29,7 +30,7 @@ from .units import MS
 
 AXES = {"models": None, "ranks": None, "rank_pairs": None, "phases": list(PHASES), "batch_sizes": [1],
         "prompt_tokens": [128], "cloud": ["a100-80g-pcie"], "device": ["iphone-13-pro-max"],
-        "network": ["5g-median"], "rtt_ms": [None], "targets": ["q,k,v"], "cloud_runtime": [None],
+        "network": ["5g-median"], "rtt_ms": [None], "targets": ["q,k,v"], "layers": ["all"], "cloud_runtime": [None],
         "mode": ["realistic"]}
 #: Axes of the designs beyond the paper (bits, device-held layers, server chains, speculative decoding).
 DESIGN_AXES = {"act_bits": [16], "cloud_bits": [16], "device_bits": [16], "device_layers_first": [0],
@@ -68,7 +69,7 @@ class Task:
 
 
 #: The axes of a grid in the order its points are listed (the last varies fastest).
-ORDER = ("models", "ranks", "targets", "batches", "prompts", "cloud", "device", "network", "rtts", "runtimes", "modes",
+ORDER = ("models", "ranks", "targets", "layers", "batches", "prompts", "cloud", "device", "network", "rtts", "runtimes", "modes",
          "designs", "loads")
 
 
@@ -89,7 +90,8 @@ class Grid:
         one); errors name the sweep key."""
         (rc, rd), tg, link, rtt = point["ranks"], point["targets"], point["network"], point["rtts"]
         try:
-            adapter = AdapterSpec(rc, rd, () if tg.strip().lower() == "none" else tuple(t.strip() for t in tg.split(",")))
+            adapter = AdapterSpec(rc, rd, () if tg.strip().lower() == "none" else tuple(t.strip() for t in tg.split(",")),
+                                  parse_layers(point["layers"]))
             ln = link if rtt is None else replace(link, rtt_s=rtt * MS)
             return _scenario(point["models"], adapter, (point["cloud"], point["device"], ln),
                              (point["batches"], point["prompts"], point["modes"], point["runtimes"]), point["designs"])
@@ -222,6 +224,7 @@ def _axis_values(axes: dict, src: str, cache: dict) -> dict:
             "batches": _ints(_as_list(axes, "batch_sizes", src), "batch_sizes", src),
             "prompts": _ints(_as_list(axes, "prompt_tokens", src), "prompt_tokens", src),
             "rtts": _as_list(axes, "rtt_ms", src), "runtimes": runtimes, "modes": _modes(axes, src),
+            "layers": _layer_sets(axes, src),
             **_profiles(axes, src, cache)}
 
 
@@ -255,6 +258,18 @@ def _scenario(model, adapter, profiles: tuple, workload: tuple, design: tuple) -
     between = load_link("datacenter") if servers > 1 else None
     return Scenario(model, adapter, *profiles, *workload, draft=DraftSpec(draft, k, alpha) if draft else None,
                     servers=servers, server_link=between, prefill_chunks=chunks)
+
+
+def _layer_sets(axes: dict, src: str) -> list:
+    """The adapted layers axis: 'all' or index sets like '0-15,20' (as text, records keep it so)."""
+    out = []
+    for v in _as_list(axes, "layers", src):
+        try:
+            parse_layers(v)
+        except PlmodelError as exc:
+            raise PlmodelError(f'field "layers": {exc.message}', src) from None
+        out.append(str(v))
+    return out
 
 
 def _modes(axes: dict, src: str) -> list:

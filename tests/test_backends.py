@@ -62,3 +62,19 @@ def test_bad_backend_and_address():
                          capture_output=True, text=True, timeout=120)
     if "Ray is not installed" not in out.stderr:
         assert out.returncode == 2 and out.stderr.startswith("ERROR: --address: no Ray cluster answers")
+
+
+def test_plan_search_on_processes_equals_serial():
+    from dataclasses import asdict
+
+    from plmodel.models import PRESETS
+    from plmodel.plan import Targets, plan
+    from plmodel.profiles import load_hardware, load_link
+    from plmodel.specs import AdapterSpec, Scenario
+
+    scn = Scenario(PRESETS["llama-2-7b"], AdapterSpec(64, 64), load_hardware("a100-80g-pcie"),
+                   load_hardware("iphone-15-pro"), load_link("5g-edge"))
+    serial, best = plan(scn, Targets(tpot_s=0.3))
+    parallel, best2 = plan(scn, Targets(tpot_s=0.3), backend="process", jobs=2)
+    assert [asdict(d) for d in parallel] == [asdict(d) for d in serial] and best2.design == best.design
+    assert len(serial) >= 15

@@ -30,6 +30,11 @@ def register_arguments(p) -> None:
                    help="what the cloud must not be able to recover")
     p.add_argument("--tokens", type=int, default=128, help="answer length, for energy and cost")
     p.add_argument("--json", action="store_true", help="print the designs and the recommendation as JSON (SI units)")
+    p.add_argument("--jobs", type=int, default=1, help="processes or Ray CPUs for the search")
+    from .sweep import add_backend_arguments
+
+    add_backend_arguments(p, "the search's families of designs")
+    p.set_defaults(backend="serial")
 
 
 def run(args) -> int:
@@ -43,7 +48,10 @@ def run(args) -> int:
     scn = scenario_args.build_scenario(args)
     targets = Targets(args.tpot_ms / 1e3, args.ttft_ms / 1e3 if args.ttft_ms else None,
                       args.max_device_memory_mb * 1e6 if args.max_device_memory_mb else None, args.privacy)
-    designs, best = scenario_args.named(lambda s: plan(s, targets, args.tokens), scn)
+    if args.jobs < 1:
+        raise PlmodelError(f"--jobs: expected an integer >= 1, got {args.jobs}")
+    designs, best = scenario_args.named(lambda s: plan(s, targets, args.tokens, backend=args.backend, jobs=args.jobs,
+                                                       address=args.address), scn)
     if args.json:
         print(json.dumps({"designs": [asdict(d) for d in designs], "recommended": best.design if best else None},
                          indent=1))

@@ -85,19 +85,13 @@ def register_designs(p: argparse.ArgumentParser) -> None:
 
 
 def parse_layers(text: str):
-    """'all' -> None; '0-3,7' -> (0, 1, 2, 3, 7)."""
-    if text.strip().lower() == "all":
-        return None
-    out = []
+    """'all' -> None; '0-3,7' -> (0, 1, 2, 3, 7); an error names --layers."""
+    from ..layer_sets import parse_layers as parse
+
     try:
-        for part in text.split(","):
-            lo, _, hi = part.strip().partition("-")
-            out.extend(range(int(lo), int(hi or lo) + 1))
-    except ValueError:
-        raise PlmodelError(f"--layers: expected 'all' or indices like 0-15,20, got {text!r}") from None
-    if not out:
-        raise PlmodelError(f"--layers: no layer in {text!r}")
-    return tuple(out)
+        return parse(text)
+    except PlmodelError as exc:
+        raise PlmodelError(f"--layers: {exc.message}") from None
 
 
 def parse_targets(text: str) -> tuple:
