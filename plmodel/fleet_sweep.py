@@ -12,7 +12,7 @@ FLEET_KEYS = ("completed", "rejected", "throughput_tokens_per_s", "goodput_token
 
 def fleet_records(task, inputs: dict) -> list:
     """Two records, split and cloud-only, of one point served under its load."""
-    from .fleet import Workload, serve
+    from .fleet import PolicySpec, Workload, serve
     from .fleet.capacity import cost
     from .fleet.run import replica
 
@@ -22,10 +22,12 @@ def fleet_records(task, inputs: dict) -> list:
     gpus = replica(scn)[0]
     out = []
     for kind in ("split", "cloud-only"):
-        m = serve(scn, w, server=kind, slo=(load.ttft_s, load.tpot_s), seed=task.seed).metrics
+        m = serve(scn, w, server=kind, policy=PolicySpec(load.policy), slo=(load.ttft_s, load.tpot_s),
+                  seed=task.seed).metrics
         usd = cost(scn, gpus, m["throughput_tokens_per_s"], m["kv_mean_occupancy"] * m["kv_capacity_bytes"])[0]
         out.append({**inputs, "server": kind, "arrival": load.arrival, "users": load.users, "rate_per_s": load.rate_per_s,
-                    "tpot_slo_s": load.tpot_s, "ttft_slo_s": load.ttft_s, "requests": task.requests,
+                    "tpot_slo_s": load.tpot_s, "ttft_slo_s": load.ttft_s, "policy": load.policy,
+                    "requests": task.requests,
                     "tokens": task.tokens, "seed": task.seed, "gpus_a_replica": gpus,
                     **{k: m.get(k) for k in FLEET_KEYS}, "usd_per_million_tokens": usd})
     return out

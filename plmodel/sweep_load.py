@@ -1,5 +1,5 @@
-"""The load axes of a sweep - users, arrival, rate, tpot_ms, ttft_ms - that the simulation and fleet
-engines serve (the analytical engine serves none), validated into Loads."""
+"""The load axes of a sweep - users, arrival, rate, tpot_ms, ttft_ms, and the split server's policy -
+that the simulation and fleet engines serve (the analytical engine serves none), validated into Loads."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from .errors import PlmodelError
 from .specs import SIM_LIMITS
 
-LOAD_AXES = {"users": [1], "arrival": ["closed"], "rate": [None], "tpot_ms": [None], "ttft_ms": [None]}
+LOAD_AXES = {"users": [1], "arrival": ["closed"], "rate": [None], "tpot_ms": [None], "ttft_ms": [None],
+             "policy": ["cohort"]}
 ARRIVALS = ("closed", "poisson")
 
 
@@ -23,12 +24,24 @@ class Load:
     rate_per_s: float | None = None
     tpot_s: float | None = None
     ttft_s: float | None = None
+    policy: str = "cohort"  # the fleet's split batching policy (fleet/policies.py)
 
 
 def _numbers(values: list, key: str, src: str) -> list:
     for v in values:
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf")):
             raise PlmodelError(f'field "{key}": expected positive numbers (or null), got {v!r}', src)
+    return values
+
+
+def _policies(values: list, engine: str, src: str) -> list:
+    from .fleet.policies import POLICIES
+
+    for v in values:
+        if v not in POLICIES:
+            raise PlmodelError(f'field "policy": expected one of {", ".join(POLICIES)}, got {v!r}', src)
+    if engine != "fleet" and values != ["cohort"]:
+        raise PlmodelError('field "policy": only the fleet engine batches with a policy', src)
     return values
 
 
@@ -50,11 +63,12 @@ def load_values(axes: dict, engine: str, src: str, as_list) -> list:
         raise PlmodelError(f'field "{key}": the analytical engine serves no load; set engine to simulation or fleet', src)
     if engine != "fleet" and (tpots != [None] or ttfts != [None]):
         raise PlmodelError('field "tpot_ms"/"ttft_ms": only the fleet engine counts goodput against an SLO', src)
+    policies = _policies(as_list(axes, "policy", src), engine, src)
     out = {}
-    for u, a, r, tp, tt in itertools.product(users, arrivals, rates, tpots, ttfts):
+    for u, a, r, tp, tt, pol in itertools.product(users, arrivals, rates, tpots, ttfts, policies):
         if a == "poisson" and r is None:
             raise PlmodelError('field "rate": a Poisson arrival needs a rate (requests a second)', src)
         load = Load(u, a, None if a == "closed" else float(r), None if tp is None else tp / 1e3,
-                    None if tt is None else tt / 1e3)
+                    None if tt is None else tt / 1e3, pol)
         out.setdefault(load, load)
     return list(out)

@@ -60,3 +60,13 @@ def test_fleet_study_report_and_figure(tmp_path):
     assert out.returncode == 0, out.stderr
     report = (tmp_path / "o" / "REPORT.md").read_text()
     assert "![load](load.png)" in report and "| llama-2-7b | datacenter | cloud-only | 4 |" in report
+
+
+def test_fleet_policy_axis(tmp_path):
+    cfg = sweep(tmp_path, "engine: fleet\ntokens: 8\nrequests: 20\nusers: 4\npolicy: [cohort, greedy]\n")
+    recs = run_tasks(cfg.tasks, 1, False)
+    assert [(r["policy"], r["server"]) for r in recs] == [("cohort", "split"), ("cohort", "cloud-only"),
+                                                          ("greedy", "split"), ("greedy", "cloud-only")]
+    with pytest.raises(PlmodelError) as e:
+        sweep(tmp_path, "engine: simulation\npolicy: greedy\n")
+    assert "only the fleet engine batches" in str(e.value)
