@@ -25,7 +25,7 @@ def session(**kw):
 
 
 def test_bytes_on_the_socket_equal_workload_plus_framing():
-    """Bytes each way counted on both sockets equal the workload's counts plus 24 bytes a frame, exactly."""
+    """Bytes each way counted on both sockets equal the workload's counts plus 32 bytes a frame, exactly."""
     from plmodel.profiles import load_hardware
 
     s = session()
@@ -44,10 +44,10 @@ def test_rtt_slows_tokens():
     assert m["measured_tpot_s"] >= 5 * 0.04
 
 
-def test_frame_overhead_is_24_bytes():
-    """A frame is its payload plus the stated framing overhead."""
+def test_frame_overhead_is_32_bytes():
+    """A frame is its payload plus the stated framing overhead (header, due time, shape)."""
     x = torch.zeros(2, 3, 5).numpy()
-    assert len(encode(HIDDEN, 1, 0, x)) == x.nbytes + FRAME_OVERHEAD_BYTES == x.nbytes + 24
+    assert len(encode(HIDDEN, 1, 0, x)) == x.nbytes + FRAME_OVERHEAD_BYTES == x.nbytes + 32
 
 
 def test_killed_cloud_gives_clear_error_and_no_hang():
@@ -87,19 +87,31 @@ def test_tbf_shaping_where_the_kernel_allows():
     assert m["shaping"] == "tbf" and m["measured_c2d_bytes"] == m["cloud_counted_c2d_bytes"]
 
 
-def test_cli_json_keys():
-    """`plmodel testbed --json` prints measured and predicted figures side by side."""
-    out = subprocess.run([sys.executable, "-m", "plmodel", "testbed", "--tokens", "3", "--prompt-tokens", "4",
-                          "--calibration", "hardware_profiles/raspberry-pi-5.yaml", "--json"],
-                         capture_output=True, text=True, timeout=120)
+def test_cli_json_keys_breakdown_and_repeats():
+    """`plmodel testbed --json --repeats 2` prints measured (median, min, max) and predicted figures side by
+    side, and a decode step in the closed form's parts, measured and predicted: the measured parts and
+    the residual add up to the measured step; the wire's part is the bytes over the bandwidth."""
+    out = subprocess.run([sys.executable, "-m", "plmodel", "testbed", "--tokens", "4", "--prompt-tokens", "4",
+                          "--rtt-ms", "2", "--repeats", "2", "--calibration", "hardware_profiles/raspberry-pi-5.yaml",
+                          "--json"], capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr
     import json
 
+    from plmodel.testbed.breakdown import PARTS
+
     r = json.loads(out.stdout)
     for key in ("measured_decode_tokens_per_s", "predicted_decode_tokens_per_s", "measured_c2d_bytes",
-                "predicted_c2d_bytes"):
+                "predicted_c2d_bytes", "measured_decode_tokens_per_s_min", "measured_decode_tokens_per_s_max"):
         assert key in r
-    assert r["measured_c2d_bytes"] == r["predicted_c2d_bytes"]
+    assert r["repeats"] == 2 and r["measured_c2d_bytes"] == r["predicted_c2d_bytes"]
+    assert r["measured_decode_tokens_per_s_min"] <= r["measured_decode_tokens_per_s"] <= r["measured_decode_tokens_per_s_max"]
+    parts = [r[f"measured_breakdown_{k}_s"] for k in PARTS]
+    assert all(f"predicted_breakdown_{k}_s" in r for k in PARTS)
+    # each run's parts add up to its step; the medians of two runs, to within the runs' spread
+    assert abs(sum(parts) - r["measured_tpot_s"]) <= (r["measured_tpot_s_max"] - r["measured_tpot_s_min"]) + 1e-9
+    # 8 adapted layers and the ends: 9 frames each way a step, each held 1 ms, plus what came later than due
+    assert r["measured_breakdown_delay_line_s"] == pytest.approx(18 * 0.001 + r["measured_breakdown_delay_line_overshoot_s"])
+    assert r["measured_breakdown_wire_s"] == pytest.approx(r["predicted_breakdown_wire_s"], rel=1e-6)
 
 
 @pytest.mark.parametrize("args,fragment", [(["--rank", "0"], "--rank"), (["--rtt-ms", "-1"], "--rtt-ms"),

@@ -1,10 +1,11 @@
 """Run a real PrivateLoRA split on this machine and set plmodel's prediction beside the measurement.
 
 A cloud process (decoder layers with A and B) and this process as the device (embedding, M, LM head,
-sampling) exchange the rank-r activations over TCP on loopback in a binary framing (24 bytes of
-header and shape a frame, float32 payload). The link is shaped in the senders: a pacer for bandwidth
-and a delay line for latency (--shaping app), or, where the kernel allows, a tbf qdisc on a veth
-pair in a network namespace the testbed creates (--shaping tbf; the delay stays in the senders).
+sampling) exchange the rank-r activations over TCP on loopback in a binary framing (32 bytes of
+header, due time and shape a frame, float32 payload). The link is shaped by stamping each frame with
+the time a link of the given bandwidth and latency would deliver it, which the receiver waits for
+(--shaping app), or, where the kernel allows, by a tbf qdisc on a veth pair in a network namespace
+the testbed creates (--shaping tbf; the delay stays in the stamps).
 The prediction uses the hardware profile `plmodel calibrate --threads 1` wrote for this machine
 (each testbed process runs one torch thread on its own core), or calibrates now if none is given.
 """
@@ -33,11 +34,14 @@ def register_arguments(p) -> None:
     p.add_argument("--shaping", choices=("app", "tbf"), default="app", help="where bandwidth is shaped")
     p.add_argument("--timeout-s", type=float, default=30.0, help="limit on every socket operation")
     p.add_argument("--seed", type=int, default=0, help="weights and prompt")
+    p.add_argument("--repeats", type=int, default=1, help="run the session N times: each measured figure is the "
+                   "median of the runs, with its min and max (one noisy run decides nothing)")
     p.add_argument("--json", action="store_true", help="print one flat JSON object (SI units)")
 
 
 def check(args) -> None:
-    for opt, low, high in (("rank", 1, 512), ("tokens", 1, 10_000), ("prompt_tokens", 1, 4096), ("batch", 1, 64)):
+    for opt, low, high in (("rank", 1, 512), ("tokens", 1, 10_000), ("prompt_tokens", 1, 4096), ("batch", 1, 64),
+                           ("repeats", 1, 100)):
         v = getattr(args, opt)
         if not low <= v <= high:
             raise PlmodelError(f"--{opt.replace('_', '-')}: expected an integer from {low} to {high}, got {v}")
@@ -58,6 +62,7 @@ def run(args) -> int:
     require_torch()
     from ..profiles import hardware_from_mapping, load_hardware
     from ..specs import AdapterSpec
+    from ..testbed.framing import FRAME_OVERHEAD_BYTES
     from ..testbed.run import Session, predict, run_session, with_act_bits
     from ..testbed.setup import TESTBED_MODEL
 
@@ -77,16 +82,33 @@ def run(args) -> int:
         hw, source = hardware_from_mapping(yaml.safe_load(text), "calibrated now", "this-machine"), "calibrated now"
     s = Session(TESTBED_MODEL, adapter, args.batch, args.prompt_tokens, args.tokens, args.down_bandwidth_mbit * 1e6,
                 args.bandwidth_mbit * 1e6, args.rtt_ms * 1e-3, args.shaping, args.timeout_s, args.seed)
-    measured = run_session(s)
+    measured = median_of([run_session(s) for _ in range(args.repeats)])
     predicted = predict(s, hw, measured["message_overhead_s"])
     result = {"model": TESTBED_MODEL.name, "rank": args.rank, "targets": ",".join(adapter.targets),
               "rtt_s": s.rtt_s, "d2c_bandwidth_bps": s.d2c_bps, "c2d_bandwidth_bps": s.c2d_bps, "tokens": s.tokens,
-              "prompt_tokens": s.prompt_tokens, "batch": s.batch, "calibration": source, **measured, **predicted,
-              "framing_bytes_per_frame": 24,
+              "prompt_tokens": s.prompt_tokens, "batch": s.batch, "calibration": source, "repeats": args.repeats,
+              **measured, **predicted,
+              "framing_bytes_per_frame": FRAME_OVERHEAD_BYTES,
               "decode_prediction_error": predicted["predicted_decode_tokens_per_s"]
               / measured["measured_decode_tokens_per_s"] - 1 if measured["measured_decode_tokens_per_s"] else 0.0}
     print(json.dumps(result, indent=1) if args.json else render(result))
     return 0
+
+
+def median_of(runs: list) -> dict:
+    """One run's figures, or for several each numeric figure's median, with `_min` and `_max` beside it."""
+    import statistics
+
+    if len(runs) == 1:
+        return runs[0]
+    out = dict(runs[0])
+    for k, v in runs[0].items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            values = [r[k] for r in runs]
+            out[k] = statistics.median(values)
+            if k.startswith("measured_") or k == "message_overhead_s":
+                out[f"{k}_min"], out[f"{k}_max"] = min(values), max(values)
+    return out
 
 
 def render(r: dict) -> str:
@@ -96,13 +118,16 @@ def render(r: dict) -> str:
     lines = [f"plmodel testbed - {r['model']} (8 layers, d=512), rank {r['rank']} on {r['targets']}, "
              f"RTT {r['rtt_s'] * 1e3:g} ms, up {r['d2c_bandwidth_bps'] / 1e6:g} / down {r['c2d_bandwidth_bps'] / 1e6:g} "
              f"Mbit/s, shaping {r['shaping']}; {r['tokens']} tokens after a {r['prompt_tokens']}-token prompt",
-             f"  prediction: realistic closed form on {r['calibration']}, 24 bytes a frame, "
+             f"  prediction: realistic closed form on {r['calibration']}, {r['framing_bytes_per_frame']} bytes a frame, "
              f"{r['message_overhead_s'] * 1e6:,.0f} us a message (probed)", "",
-             f"  {'':<26}{'measured':>14}{'predicted':>14}{'error':>9}"]
+             f"  {'':<26}{'measured':>14}{'predicted':>14}{'error':>9}"
+             + (f"  (median of {r['repeats']} runs; their range)" if r.get("repeats", 1) > 1 else "")]
     for label, key, scale, fmt in rows:
         m, p = r[f"measured_{key}"] * scale, r[f"predicted_{key}"] * scale
-        lines.append(f"  {label:<26}{fmt.format(m):>14}{fmt.format(p):>14}{(p / m - 1) * 100 if m else 0:>8.1f}%")
-    lines += ["", f"  measured inside the processes, a decode step: cloud compute "
-                  f"{r['measured_cloud_compute_tpot_s'] * 1e3:.1f} ms, device compute {r['measured_device_compute_tpot_s'] * 1e3:.1f} ms; "
-                  f"frames up {r['frames_up']}, down {r['frames_down']}"]
+        spread = (f"  ({fmt.format(r[f'measured_{key}_min'] * scale)} to {fmt.format(r[f'measured_{key}_max'] * scale)})"
+                  if f"measured_{key}_min" in r else "")
+        lines.append(f"  {label:<26}{fmt.format(m):>14}{fmt.format(p):>14}{(p / m - 1) * 100 if m else 0:>8.1f}%{spread}")
+    from ..testbed.breakdown import render as breakdown
+
+    lines += [*breakdown(r), "", f"  frames up {r['frames_up']}, down {r['frames_down']}"]
     return "\n".join(lines)

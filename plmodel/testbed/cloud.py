@@ -52,8 +52,9 @@ def serve(conn, split: SplitModel, sender: PacedSender) -> dict:
     """Run steps until the device closes; returns the bytes counted on this socket."""
     chan = SocketChannel(conn, sender, split.adapter.targets, split.adapter.r_d2c)
     cache = KVCache()
-    compute = []  # cloud time a step, the waits for the device taken out
+    compute, ser, late = [], [], []  # a step: cloud time (the waits for the device out), its pacer's charges
     while True:
+        late0 = conn.late_s  # a step's lateness counts from the hidden state that starts it
         kind, _, _, hidden, n = read_frame(conn, "device")
         if kind == PING:  # a probe of the per-message time: handled like a stage, echoed unshaped, not counted
             parts = [torch.from_numpy(a.copy()) for a in np.split(hidden, 3, axis=-1)]
@@ -62,16 +63,19 @@ def serve(conn, split: SplitModel, sender: PacedSender) -> dict:
         chan.received += n
         if kind == CLOSE:
             return {"cloud_received_bytes": chan.received, "cloud_sent_bytes": sender.bytes,
-                    "cloud_sent_frames": sender.frames, "cloud_compute_s": compute}
+                    "cloud_sent_frames": sender.frames, "cloud_compute_s": compute, "cloud_ser_s": ser,
+                    "cloud_late_s": late}
         if kind != HIDDEN:
             raise PlmodelError("testbed: expected a hidden state from the device")
         start = cache.length()
         positions = torch.arange(start, start + hidden.shape[1])
-        t0, waited = time.perf_counter(), chan.waiting_s
+        t0, waited, ser0 = time.perf_counter(), chan.waiting_s, sender.ser_s
         with torch.no_grad():
             h = split.cloud_part(torch.from_numpy(hidden.copy()), positions, cache, chan)
         compute.append(time.perf_counter() - t0 - (chan.waiting_s - waited))
         sender.send(encode(HIDDEN, -1, 0, h[:, -1:].numpy()))  # logits are needed for the last position only
+        ser.append(sender.ser_s - ser0)
+        late.append(conn.late_s - late0)  # frames from the device that came after their due times
 
 
 def main(argv=None) -> int:

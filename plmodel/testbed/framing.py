@@ -1,8 +1,12 @@
-"""Binary framing of tensors on the wire (no pickle): a 12-byte header, the shape, raw float32.
+"""Binary framing of tensors on the wire (no pickle): a 12-byte header, a due time, the shape, raw float32.
 
 Header (network byte order): magic b"PL", kind (u8), stage (u8), layer (i16), ndim (u8), pad (u8),
-payload length (u32); then ndim u32 dimensions; then the payload. Every frame here carries a
-3-d tensor (batch, tokens, width), so its overhead is 12 + 3 x 4 = 24 bytes.
+payload length (u32); then the frame's due time (f64, seconds of the shared monotonic clock: when a
+link of the session's bandwidth and latency would deliver it, 0 for at once); then ndim u32
+dimensions; then the payload. Every frame here carries a 3-d tensor (batch, tokens, width), so its
+overhead is 12 + 8 + 3 x 4 = 32 bytes. The receiver holds a frame until its due time (pacing.py): the
+delay line runs in the thread that waits for the frame anyway, not in a second thread that would
+have to win the core and the GIL back from it.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ import numpy as np
 from ..errors import PlmodelError
 
 HEADER = struct.Struct("!2sBBhBxI")
+DUE = struct.Struct("!d")
 MAGIC = b"PL"
 HIDDEN, STAGE, CLOSE, PING = 1, 2, 3, 4  # a hidden state at an end of the stack, an adapter stage, the end, a probe
 NDIM = 3
-FRAME_OVERHEAD_BYTES = HEADER.size + 4 * NDIM
+FRAME_OVERHEAD_BYTES = HEADER.size + DUE.size + 4 * NDIM
 
 
 def encode(kind: int, layer: int, stage: int, array: np.ndarray) -> bytes:
@@ -28,7 +33,15 @@ def encode(kind: int, layer: int, stage: int, array: np.ndarray) -> bytes:
     if a.ndim != NDIM:
         raise ValueError(f"frames carry {NDIM}-d tensors, got shape {a.shape}")
     payload = a.tobytes()
-    return HEADER.pack(MAGIC, kind, stage, layer, NDIM, len(payload)) + struct.pack("!3I", *a.shape) + payload
+    return (HEADER.pack(MAGIC, kind, stage, layer, NDIM, len(payload)) + DUE.pack(0.0) + struct.pack("!3I", *a.shape)
+            + payload)
+
+
+def with_due(frame: bytes, due: float) -> bytes:
+    """The frame with its due time set."""
+    out = bytearray(frame)
+    DUE.pack_into(out, HEADER.size, due)
+    return bytes(out)
 
 
 def close_frame() -> bytes:
@@ -63,10 +76,12 @@ def recv_exact(sock: socket.socket, n: int, peer: str) -> bytes:
 
 
 class PollingSocket:
-    """A socket whose reads poll (see recv_exact) and whose writes block, each bounded by timeout_s."""
+    """A socket whose reads poll (see recv_exact) and whose writes block, each bounded by timeout_s;
+    `late_s` sums how long after their due times the frames it read arrived."""
 
     def __init__(self, sock: socket.socket, timeout_s: float):
         self.sock, self.timeout_s = sock, timeout_s
+        self.late_s = 0.0
         sock.setblocking(False)
 
     def recv_into(self, view, n):
@@ -87,12 +102,33 @@ class PollingSocket:
 
 
 def read_frame(sock: socket.socket, peer: str):
-    """(kind, layer, stage, array, frame bytes) of the next frame."""
-    head = recv_exact(sock, HEADER.size, peer)
-    magic, kind, stage, layer, ndim, size = HEADER.unpack(head)
+    """(kind, layer, stage, array, frame bytes) of the next frame, returned at its due time (the link's
+    delivery; at once if it came later, which `late_s` counts)."""
+    head = recv_exact(sock, HEADER.size + DUE.size, peer)
+    magic, kind, stage, layer, ndim, size = HEADER.unpack_from(head)
     if magic != MAGIC or ndim != NDIM:
         raise PlmodelError(f"testbed: malformed frame from the {peer} process")
+    (due,) = DUE.unpack_from(head, HEADER.size)
     dims = struct.unpack("!3I", recv_exact(sock, 4 * ndim, peer))
     payload = recv_exact(sock, size, peer) if size else b""
     array = np.frombuffer(payload, dtype=np.float32).reshape(dims)
-    return kind, layer, stage, array, HEADER.size + 4 * ndim + size
+    now = time.perf_counter()
+    if due and now > due:
+        if hasattr(sock, "late_s"):
+            sock.late_s += now - due
+    elif due:
+        wait_until(due)
+    return kind, layer, stage, array, HEADER.size + DUE.size + 4 * ndim + size
+
+
+def wait_until(due: float) -> None:
+    """Hold until the monotonic clock reaches `due`: sleep to within SPIN_S of it, spin the rest."""
+    left = due - time.perf_counter()
+    if left > SPIN_S:
+        time.sleep(left - SPIN_S)
+    while time.perf_counter() < due:
+        pass
+
+
+#: The last 1.5 ms before a due time are spun, not slept: a plain sleep overshoots by tenths of a ms here.
+SPIN_S = 0.0015

@@ -1,70 +1,50 @@
-"""Application-level network shaping in the sender: a pacer for bandwidth (each frame holds the link
-for its bytes / rate, FIFO: a token bucket with no burst) and a delay line for the one-way latency.
+"""Application-level network shaping: each frame is stamped with the time a link of the session's
+bandwidth and latency would deliver it, and the receiver holds it until then (framing.read_frame).
 
-A thread writes each frame to the socket at its delivery time, so the receiver sees it when a link
-of that bandwidth and latency would deliver it: the same link model as plmodel's simulation. The
-thread sleeps until just before the due time and spins for the rest: a plain sleep overshoots by
-tenths of a millisecond here, an error that would grow with the number of messages.
+The sender keeps the link's state: a frame holds its direction for bytes / rate after the previous
+one (FIFO, a token bucket with no burst), then travels the one-way delay - the same link model as
+plmodel's simulation. Frames leave at once; nothing waits in a second thread (which, on the one core a
+testbed process has, would wait for the scheduler to give it back the core and the GIL: a third of a
+millisecond a frame, measured, that no term of the model has).
 """
 
 from __future__ import annotations
 
-import queue
 import socket
-import threading
 import time
 
 from ..link import wire_s
-
-SPIN_S = 0.0015  # the last 1.5 ms before a due time are spun, not slept
+from .framing import with_due
 
 
 class PacedSender:
-    """Sends frames on `sock` paced at `rate_bps` (None: unpaced) and delayed by `delay_s`."""
+    """Sends frames on `sock` stamped for a link of `rate_bps` (None: the kernel shapes it, or nothing
+    does) and a one-way `delay_s`."""
 
     def __init__(self, sock: socket.socket, rate_bps: float | None, delay_s: float):
         self.sock, self.rate_bps, self.delay_s = sock, rate_bps, delay_s
         self.free_at = 0.0
         self.bytes = 0
         self.frames = 0
-        self.error: BaseException | None = None
-        self.queue: queue.Queue = queue.Queue()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        self.ser_s = 0.0  # serialisation charged to the shaped frames (their bytes / rate)
 
     def send(self, frame: bytes, shaped: bool = True) -> None:
-        """Queue a frame; `shaped=False` sends it at once and leaves it out of the counts (probes)."""
-        if self.error:
-            raise self.error
-        now = time.perf_counter()
+        """Send a frame; `shaped=False` sends it due at once and leaves it out of the counts (probes)."""
         if not shaped:
-            self.queue.put((now, frame))
+            self.sock.sendall(frame)
             return
-        start = max(now, self.free_at)
+        start = max(time.perf_counter(), self.free_at)
         ser = wire_s(len(frame), self.rate_bps) if self.rate_bps else 0.0  # the frame holds its framing
         self.free_at = start + ser
         self.bytes += len(frame)
         self.frames += 1
-        self.queue.put((start + ser + self.delay_s, frame))
+        self.ser_s += ser
+        try:
+            self.sock.sendall(with_due(frame, start + ser + self.delay_s))
+        except OSError as exc:
+            from ..errors import PlmodelError
 
-    def _run(self) -> None:
-        while True:
-            item = self.queue.get()
-            if item is None:
-                return
-            due, frame = item
-            wait = due - time.perf_counter()
-            if wait > SPIN_S:
-                time.sleep(wait - SPIN_S)
-            while time.perf_counter() < due:
-                pass
-            try:
-                self.sock.sendall(frame)
-            except OSError as exc:
-                self.error = exc
-                return
+            raise PlmodelError(f"testbed: sending to the peer failed ({exc})") from None
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Deliver what is queued, then stop the thread."""
-        self.queue.put(None)
-        self.thread.join(timeout)
+    def close(self) -> None:
+        """Nothing is queued: every frame left when it was sent."""

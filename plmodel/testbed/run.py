@@ -21,6 +21,7 @@ from ..errors import PlmodelError
 from ..runtimes import CALIBRATED
 from ..specs import AdapterSpec, ModelSpec
 from ..workload import stages
+from . import breakdown
 from .framing import FRAME_OVERHEAD_BYTES, HIDDEN, PING, STAGE, PollingSocket, close_frame, encode, read_frame
 from .pacing import PacedSender
 from .setup import SWITCH_INTERVAL_S, build, config, warm_up
@@ -63,7 +64,7 @@ def probe_message_time(conn, sender: PacedSender, width: int, probes: int = 200)
 def device_loop(conn, split, sender: PacedSender, prompt: torch.Tensor, tokens: int) -> dict:
     """The device's side of a session; returns its timings and the bytes it received."""
     dev, groups = split.device_part, stages(split.adapter.targets)
-    received, stamps, busy = 0, [], []  # busy: device compute a step
+    received, stamps, busy, pacer = 0, [], [], []  # busy: device compute a step; pacer: (ser, late) at each stamp
     with torch.no_grad():
         t0 = time.perf_counter()
         sender.send(encode(HIDDEN, -1, 0, dev(prompt, part="embed").numpy()))
@@ -82,6 +83,7 @@ def device_loop(conn, split, sender: PacedSender, prompt: torch.Tensor, tokens: 
             elif kind == HIDDEN:
                 logits = dev(torch.from_numpy(arr.copy()), part="head")  # (B, 1, vocab)
                 stamps.append(time.perf_counter())
+                pacer.append((sender.ser_s, conn.late_s))
                 busy[-1] += stamps[-1] - t1
                 if len(stamps) == tokens:
                     sender.send(close_frame())
@@ -90,7 +92,7 @@ def device_loop(conn, split, sender: PacedSender, prompt: torch.Tensor, tokens: 
                 sender.send(encode(HIDDEN, -1, 0, dev(nxt, part="embed").numpy()))
             else:
                 raise PlmodelError("testbed: unexpected frame from the cloud")
-    return {"t0": t0, "stamps": stamps, "c2d_bytes": received, "device_compute_s": busy}
+    return {"t0": t0, "stamps": stamps, "c2d_bytes": received, "device_compute_s": busy, "pacer": pacer}
 
 
 def start_cloud(cfg: dict, prefix: list) -> tuple:
@@ -164,6 +166,7 @@ def measured_figures(s: Session, dev: dict, cloud: dict, sender: PacedSender, me
         "message_overhead_s": message_s,
         "measured_cloud_compute_tpot_s": float(np.median(cloud["cloud_compute_s"][1:])) if len(st) > 1 else 0.0,
         "measured_device_compute_tpot_s": float(np.median(dev["device_compute_s"][1:])) if len(st) > 1 else 0.0,
+        **breakdown.measured(s, dev, cloud, message_s, tpot),
     }
 
 
@@ -174,7 +177,7 @@ def with_act_bits(adapter: AdapterSpec) -> AdapterSpec:
 
 def predict(s: Session, hw, message_s: float) -> dict:
     """plmodel's realistic closed form for the same session: the calibrated machine on both sides, the
-    link's bandwidth and RTT, the testbed's framing (24 bytes a frame) and per-message time."""
+    link's bandwidth and RTT, the testbed's framing (32 bytes a frame) and per-message time."""
     from .. import accounting
     from ..specs import LinkSpec, Scenario
     from ..step import Step
@@ -187,6 +190,7 @@ def predict(s: Session, hw, message_s: float) -> dict:
     pre = acc.step_time(scn, Step("prefill", s.batch, s.prompt_tokens))
     steps = [acc.step_time(scn, Step("decode", s.batch, s.prompt_tokens + k)) for k in range(s.tokens - 1)]
     decode_s = sum(float(st.total_s) for st in steps)
+    parts = breakdown.predicted(s, steps[len(steps) // 2], message_s) if steps else {}
     pre_w = step_work(s.model, s.adapter, Step("prefill", s.batch, s.prompt_tokens)).total
     dec_w = step_work(s.model, s.adapter, Step("decode", s.batch, s.prompt_tokens)).total
     frames_a_step = 1 + len(s.adapter.adapted_layers(s.model.n_layers)) * len(stages(s.adapter.targets))
@@ -196,8 +200,9 @@ def predict(s: Session, hw, message_s: float) -> dict:
         "predicted_prefill_tokens_per_s": float(pre.tokens_per_s),
         "predicted_decode_tokens_per_s": s.batch * (s.tokens - 1) / decode_s if s.tokens > 1 else 0.0,
         "predicted_tpot_s": decode_s / (s.tokens - 1) if s.tokens > 1 else 0.0,
-        # payload of one prefill and tokens - 1 decode steps, 24 bytes a frame, and the closing frame up
+        # payload of one prefill and tokens - 1 decode steps, 32 bytes a frame, and the closing frame up
         "predicted_c2d_bytes": int(pre_w.c2d_bytes + (s.tokens - 1) * dec_w.c2d_bytes + frames * FRAME_OVERHEAD_BYTES),
         "predicted_d2c_bytes": int(pre_w.d2c_bytes + (s.tokens - 1) * dec_w.d2c_bytes
                                    + (frames + 1) * FRAME_OVERHEAD_BYTES),
+        **parts,
     }

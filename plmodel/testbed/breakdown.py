@@ -1,0 +1,58 @@
+"""A decode step of the testbed in the closed form's terms, measured and predicted: cloud compute, device
+compute, serialisation on the wire (the pacers' charges, framing included), the delay line (its set
+delay, and how much later than due the frames reached their receivers), the per-message software time
+(the probe's, times the messages), and the residual the measured step leaves beyond them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+PARTS = ("cloud_compute", "device_compute", "wire", "delay_line", "message", "residual")
+
+
+def messages_a_step(s) -> int:
+    """Frames a decode step sends, both ways: a round trip a stage of each adapted layer, and the ends."""
+    from ..workload import stages
+
+    return 2 * (1 + len(s.adapter.adapted_layers(s.model.n_layers)) * len(stages(s.adapter.targets)))
+
+
+def measured(s, dev: dict, cloud: dict, message_s: float, tpot_s: float) -> dict:
+    """Medians over the decode steps of what each part took (s), and the residual against `tpot_s`."""
+    pacer, n = dev["pacer"], len(dev["stamps"])
+    if n < 2:
+        return {}
+    steps = range(1, n)
+    ser = [pacer[k][0] - pacer[k - 1][0] + cloud["cloud_ser_s"][k] for k in steps]
+    late = [pacer[k][1] - pacer[k - 1][1] + cloud["cloud_late_s"][k] for k in steps]
+    m = messages_a_step(s)
+    out = {"cloud_compute": float(np.median(cloud["cloud_compute_s"][1:])),
+           "device_compute": float(np.median(dev["device_compute_s"][1:])), "wire": float(np.median(ser)),
+           "delay_line": m * s.rtt_s / 2 + float(np.median(late)), "message": m * message_s}
+    out["residual"] = tpot_s - sum(out.values())
+    out["delay_line_overshoot"] = float(np.median(late))
+    return {f"measured_breakdown_{k}_s": v for k, v in out.items()}
+
+
+def predicted(s, step_time, message_s: float) -> dict:
+    """The closed form's decode step (a StepTime) in the same parts; its residual is 0 by construction."""
+    m = messages_a_step(s)
+    message = m * message_s
+    out = {"cloud_compute": float(step_time.cloud_s), "device_compute": float(step_time.device_s),
+           "wire": float(step_time.transfer_s) - message, "delay_line": float(step_time.latency_s), "message": message,
+           "residual": 0.0}
+    return {f"predicted_breakdown_{k}_s": v for k, v in out.items()}
+
+
+def render(r: dict) -> list:
+    """Lines of a table: each part measured and predicted (ms a decode step)."""
+    if "measured_breakdown_residual_s" not in r:
+        return []
+    names = {"cloud_compute": "cloud compute", "device_compute": "device compute", "wire": "serialisation (wire)",
+             "delay_line": "delay line (RTT)", "message": "per-message software", "residual": "residual"}
+    lines = ["", f"  {'a decode step, ms':<26}{'measured':>14}{'predicted':>14}"]
+    for k in PARTS:
+        lines.append(f"  {names[k]:<26}{r[f'measured_breakdown_{k}_s'] * 1e3:>14.2f}"
+                     f"{r[f'predicted_breakdown_{k}_s'] * 1e3:>14.2f}")
+    lines.append(f"  (delay line overshoot measured: {r['measured_breakdown_delay_line_overshoot_s'] * 1e3:.2f} ms a step)")
+    return lines
