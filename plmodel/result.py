@@ -23,11 +23,6 @@ def as_bool(x):
     return bool(a) if a.ndim == 0 else a
 
 
-def is_none(x):
-    """None, or NaN where a vectorised estimate has no value (per point)."""
-    return x is None or (np.ndim(x) == 0 and isinstance(x, float) and np.isnan(x))
-
-
 @dataclass(frozen=True)
 class CloudOnly:
     """The whole model on the cloud GPU."""

@@ -8,18 +8,6 @@ from dataclasses import replace
 
 import numpy as np
 
-#: (where, field) of the fields that may be arrays.
-VECTOR_FIELDS = (("adapter", "r_c2d"), ("adapter", "r_d2c"), ("scenario", "batch"), ("scenario", "prompt_tokens"),
-                 ("link", "rtt_s"))
-
-
-def is_vector(scn) -> bool:
-    return any(np.ndim(_get(scn, where, name)) for where, name in VECTOR_FIELDS)
-
-
-def _get(scn, where, name):
-    return getattr(scn if where == "scenario" else getattr(scn, where), name)
-
 
 def take(scn, idx):
     """The scenario at the points `idx` (an index array or a mask) of a vectorised one."""
