@@ -120,3 +120,21 @@ def test_cli_bad_input(args, fragment):
     """Bad testbed options: one line, exit 2."""
     out = subprocess.run([sys.executable, "-m", "plmodel", "testbed", *args], capture_output=True, text=True)
     assert out.returncode == 2 and fragment in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_two_devices_share_one_cloud():
+    """--devices 2: two device processes in lockstep on one cloud that batches their layers; each device's
+    speed, their sum, and the simulation's figures for the same policy come back in --json."""
+    out = subprocess.run([sys.executable, "-m", "plmodel", "testbed", "--tokens", "4", "--prompt-tokens", "4",
+                          "--rtt-ms", "2", "--devices", "2", "--calibration", "hardware_profiles/raspberry-pi-5.yaml",
+                          "--json"], capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr
+    import json
+
+    r = json.loads(out.stdout)
+    per = r["measured_per_device_decode_tokens_per_s"]
+    assert r["devices"] == 2 and len(per) == 2 and all(v > 0 for v in per)
+    assert r["measured_aggregate_decode_tokens_per_s"] == pytest.approx(sum(per))
+    assert r["predicted_aggregate_decode_tokens_per_s"] == pytest.approx(2 * r["predicted_per_device_decode_tokens_per_s"])
+    # lockstep: one step of both devices takes at least the RTT of each of its 9 round trips
+    assert max(per) <= 1 / (9 * 0.002)

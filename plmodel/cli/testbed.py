@@ -36,12 +36,14 @@ def register_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="weights and prompt")
     p.add_argument("--repeats", type=int, default=1, help="run the session N times: each measured figure is the "
                    "median of the runs, with its min and max (one noisy run decides nothing)")
+    p.add_argument("--devices", type=int, default=1, help="N device processes sharing one cloud process, which "
+                   "batches their same-layer work (the fleet's cohort policy); measured against the simulation")
     p.add_argument("--json", action="store_true", help="print one flat JSON object (SI units)")
 
 
 def check(args) -> None:
     for opt, low, high in (("rank", 1, 512), ("tokens", 1, 10_000), ("prompt_tokens", 1, 4096), ("batch", 1, 64),
-                           ("repeats", 1, 100)):
+                           ("repeats", 1, 100), ("devices", 1, 8)):
         v = getattr(args, opt)
         if not low <= v <= high:
             raise PlmodelError(f"--{opt.replace('_', '-')}: expected an integer from {low} to {high}, got {v}")
@@ -84,6 +86,10 @@ def run(args) -> int:
                 args.bandwidth_mbit * 1e6, args.rtt_ms * 1e-3, args.shaping, args.timeout_s, args.seed)
     measured = median_of([run_session(s) for _ in range(args.repeats)])
     predicted = predict(s, hw, measured["message_overhead_s"])
+    if args.devices > 1:
+        if args.shaping != "app":
+            raise PlmodelError("--devices: several devices run with --shaping app only")
+        measured, predicted = several(args, s, hw, measured, predicted)
     result = {"model": TESTBED_MODEL.name, "rank": args.rank, "targets": ",".join(adapter.targets),
               "rtt_s": s.rtt_s, "d2c_bandwidth_bps": s.d2c_bps, "c2d_bandwidth_bps": s.c2d_bps, "tokens": s.tokens,
               "prompt_tokens": s.prompt_tokens, "batch": s.batch, "calibration": source, "repeats": args.repeats,
@@ -93,6 +99,23 @@ def run(args) -> int:
               / measured["measured_decode_tokens_per_s"] - 1 if measured["measured_decode_tokens_per_s"] else 0.0}
     print(json.dumps(result, indent=1) if args.json else render(result))
     return 0
+
+
+def several(args, s, hw, one: dict, one_predicted: dict) -> tuple:
+    """(measured, predicted) of N devices on one cloud, beside the single device's run (median of the repeats)."""
+    from ..testbed.multi import predict_devices, run_devices
+    from ..testbed.setup import config
+
+    cfg = config(s.model, s.adapter, seed=s.seed, host="127.0.0.1", timeout_s=s.timeout_s, c2d_bps=s.c2d_bps,
+                 delay_s=s.rtt_s / 2, prompt_tokens=s.prompt_tokens, batch=s.batch)
+    runs = [run_devices(s, args.devices, cfg) for _ in range(args.repeats)]
+    agg = [r["measured_aggregate_decode_tokens_per_s"] for r in runs]
+    best = runs[sorted(range(len(runs)), key=lambda i: agg[i])[len(runs) // 2]]  # the median run
+    measured = {**one, **best, "measured_single_device_decode_tokens_per_s": one["measured_decode_tokens_per_s"],
+                "measured_aggregate_decode_tokens_per_s_min": min(agg),
+                "measured_aggregate_decode_tokens_per_s_max": max(agg)}
+    predicted = {**one_predicted, **predict_devices(s, hw, one["message_overhead_s"], args.devices)}
+    return measured, predicted
 
 
 def median_of(runs: list) -> dict:
@@ -130,4 +153,10 @@ def render(r: dict) -> str:
     from ..testbed.breakdown import render as breakdown
 
     lines += [*breakdown(r), "", f"  frames up {r['frames_up']}, down {r['frames_down']}"]
+    if r.get("devices", 1) > 1:
+        m, p = r["measured_aggregate_decode_tokens_per_s"], r["predicted_aggregate_decode_tokens_per_s"]
+        each = ", ".join(f"{v:.2f}" for v in r["measured_per_device_decode_tokens_per_s"])
+        lines += ["", f"  {r['devices']} devices on one cloud (cohort batching; the figures above: one device alone)",
+                  f"  {'aggregate decode tok/s':<26}{m:>14.2f}{p:>14.2f}{(p / m - 1) * 100:>8.1f}%",
+                  f"  {'per device decode tok/s':<26}{each:>14}{r['predicted_per_device_decode_tokens_per_s']:>14.2f}"]
     return "\n".join(lines)

@@ -91,6 +91,12 @@ def main(argv=None) -> int:
     srv.settimeout(cfg["timeout_s"])
     print(f"PORT {srv.getsockname()[1]}", flush=True)
     try:
+        if cfg.get("devices", 1) > 1:  # several devices in lockstep, batched (multi.py)
+            from .multi import accept_devices, serve_cohort
+
+            links = accept_devices(srv, cfg)
+            print(json.dumps(serve_cohort(links, split, cfg["batch"])), flush=True)
+            return 0
         raw, _ = srv.accept()
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = PollingSocket(raw, cfg["timeout_s"])

@@ -79,10 +79,13 @@ class PollingSocket:
     """A socket whose reads poll (see recv_exact) and whose writes block, each bounded by timeout_s;
     `late_s` sums how long after their due times the frames it read arrived."""
 
-    def __init__(self, sock: socket.socket, timeout_s: float):
-        self.sock, self.timeout_s = sock, timeout_s
+    def __init__(self, sock: socket.socket, timeout_s: float, poll: bool = True):
+        self.sock, self.timeout_s, self.poll = sock, timeout_s, poll
         self.late_s = 0.0
-        sock.setblocking(False)
+        if poll:
+            sock.setblocking(False)
+        else:  # several processes share a core (--devices): block and sleep, so that none starves the others
+            sock.settimeout(timeout_s)
 
     def recv_into(self, view, n):
         return self.sock.recv_into(view, n)
@@ -117,13 +120,18 @@ def read_frame(sock: socket.socket, peer: str):
         if hasattr(sock, "late_s"):
             sock.late_s += now - due
     elif due:
-        wait_until(due)
+        wait_until(due, getattr(sock, "poll", True))
     return kind, layer, stage, array, HEADER.size + DUE.size + 4 * ndim + size
 
 
-def wait_until(due: float) -> None:
+def wait_until(due: float, spin: bool = True) -> None:
     """Hold until the monotonic clock reaches `due`, spinning: as the sockets poll, the core never idles
     (an idle virtual CPU wakes late, and slow: a sleeping receiver made the compute after a 20 ms wait
-    twice as slow as calibrated, measured)."""
+    twice as slow as calibrated, measured). Without `spin` (processes sharing a core), sleep."""
+    if not spin:
+        left = due - time.perf_counter()
+        if left > 0:
+            time.sleep(left)
+        return
     while time.perf_counter() < due:
         pass
