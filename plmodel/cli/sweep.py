@@ -2,11 +2,14 @@
 REPORT.md and a copy of the config. The analytical engine evaluates the grid vectorised (sweep_vector.py);
 the simulation engine, and --cache, go point by point.
 
-Axes (lists; a scalar means one value): models, ranks or rank_pairs, phases, batch_sizes,
-prompt_tokens, cloud, device, network, rtt_ms, targets; settings: engine (analytical|simulation),
-mode (paper|realistic), tokens, users, seed, name; `grids:` lists axis mappings merged over the top
-level. Shipped configs are in sweeps/. The output folder is written atomically: nothing appears at
---out until everything is done, and Ctrl-C leaves nothing there.
+Axes (lists; a scalar means one value): models, ranks or rank_pairs, phases, batch_sizes, prompt_tokens,
+cloud, device, network, rtt_ms, targets, layers, cloud_runtime, mode, the designs (act_bits, cloud_bits,
+device_bits, device_layers_first, device_layers_last, servers, prefill_chunks, draft_model, draft_tokens,
+acceptance) and the load (users, arrival, rate, tpot_ms, ttft_ms, policy); settings: engine (analytical,
+simulation or fleet), tokens, requests, seed, name; `grids:` lists axis mappings merged over the top
+level. Shipped configs are in sweeps/ (fleet.yaml there is a `plmodel capacity --study`). The output
+folder is written atomically: nothing appears at --out until everything is done, and Ctrl-C leaves
+nothing there.
 """
 
 from __future__ import annotations
@@ -66,9 +69,17 @@ def argparse_bool():
 
 
 def shipped_sweeps() -> list:
+    """The shipped sweep configs by name (not the capacity studies beside them, whose keys differ)."""
     from ..profiles import profile_dirs
+    from ..sweep import SCHEMA
 
-    return sorted(p.stem for p in profile_dirs()["sweeps"].glob("*.yaml"))
+    def is_sweep(path) -> bool:
+        import yaml
+
+        data = yaml.safe_load(path.read_text())
+        return isinstance(data, dict) and set(data) <= set(SCHEMA)
+
+    return sorted(p.stem for p in profile_dirs()["sweeps"].glob("*.yaml") if is_sweep(p))
 
 
 def config_path(args) -> str:
