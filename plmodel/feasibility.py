@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import PlmodelError
+from .vectors import as_bool
 from .workload import residency
 
 #: Share of a GPU's memory a serving runtime gives to weights and KV cache; the rest is the CUDA
@@ -46,9 +47,8 @@ def split_fits_device(scn) -> bool:
     from .speculative import draft_bytes
 
     draft = draft_bytes(scn) if scn.draft is not None else 0.0
-    fits = np.asarray(residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens).device_bytes + draft
-                      <= device_limit_bytes(scn.device))
-    return bool(fits) if fits.ndim == 0 else fits  # an array for a vectorised scenario
+    return as_bool(residency(scn.model, scn.adapter, scn.batch, scn.prompt_tokens).device_bytes + draft
+                   <= device_limit_bytes(scn.device))  # an array for a vectorised scenario
 
 
 def cloud_need_bytes(model, adapter, batch, context):

@@ -4,23 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .accounting import StepTime
 from .privacy import PRIVATELORA, of_split
-
-
-def as_float(x):
-    """A 0-d array or numpy scalar as a Python float (the JSON and tables want floats); an array of a vectorised
-    estimate (sweep_vector.py) stays an array of floats."""
-    a = np.asarray(x, dtype=float)
-    return float(a) if a.ndim == 0 else a
-
-
-def as_bool(x):
-    """A truth value as a Python bool, or an array of them (a vectorised estimate)."""
-    a = np.asarray(x, dtype=bool)
-    return bool(a) if a.ndim == 0 else a
+from .vectors import as_bool, as_float  # noqa: F401 (the results' conversions, imported from here too)
 
 
 @dataclass(frozen=True)

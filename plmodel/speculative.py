@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from .errors import PlmodelError
 from .step import Step
+from .vectors import as_float
 
 #: Drafted tokens a pass plmodel takes (beyond ~16 the acceptance of the last is negligible).
 MAX_DRAFT_TOKENS = 16
@@ -71,5 +70,4 @@ def draft_bytes(scn) -> float:
 
     m, a = scn.draft.model, scn.adapter
     kv = scn.batch * scn.prompt_tokens * 2 * m.n_kv_heads * m.head_dim * m.n_layers * a.act_bits / 8
-    total = np.asarray(parameter_count(m) * bytes_per_weight(a.device_weight_bits) + kv, dtype=float)
-    return float(total) if total.ndim == 0 else total  # an array for a vectorised scenario
+    return as_float(parameter_count(m) * bytes_per_weight(a.device_weight_bits) + kv)  # an array if vectorised

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .feasibility import point_gpus
-from .vectors import take
+from .vectors import point, take
 
 #: The axes that become arrays; the others are one value a block.
 VECTOR = ("ranks", "batches", "prompts", "rtts")
@@ -76,7 +76,7 @@ def block_records(block: Block) -> list:
     scn, n_phases, out = block.scenario, len(block.phases), []
     if scn.prefill_chunks > 1:  # point by point
         for i in range(len(block.order)):
-            recs = task_records(Task(_point(scn, i), block.phases, block.targets, block.engine, 0, 1, 0))
+            recs = task_records(Task(point(scn, i), block.phases, block.targets, block.engine, 0, 1, 0))
             out += [(np.array([block.order[i] * n_phases + p]), rec) for p, rec in enumerate(recs)]
         return out
     gpus = point_gpus(scn)
@@ -86,19 +86,6 @@ def block_records(block: Block) -> list:
         out += [(block.order[at] * n_phases + p, rec)
                 for p, rec in enumerate(phase_records(sub, estimate(sub, with_cost=False), block))]
     return out
-
-
-def _point(scn, i: int):
-    """Point i of a vectorised scenario as a scenario of its own (plain Python numbers)."""
-    from dataclasses import replace
-
-    def one(v, kind):
-        return kind(v[i]) if np.ndim(v) else v
-
-    a, ln = scn.adapter, scn.link
-    return replace(scn, adapter=replace(a, r_c2d=one(a.r_c2d, int), r_d2c=one(a.r_d2c, int)),
-                   batch=one(scn.batch, int), prompt_tokens=one(scn.prompt_tokens, int),
-                   link=replace(ln, rtt_s=one(ln.rtt_s, float)))
 
 
 def sweep_frame(cfg, progress=None) -> pd.DataFrame:

@@ -9,11 +9,35 @@ from dataclasses import replace
 import numpy as np
 
 
+def as_float(x):
+    """A 0-d array or numpy scalar as a Python float (the JSON and tables want floats); an array of a vectorised
+    estimate stays an array of floats."""
+    a = np.asarray(x, dtype=float)
+    return float(a) if a.ndim == 0 else a
+
+
+def as_bool(x):
+    """A truth value as a Python bool, or an array of them (a vectorised estimate)."""
+    a = np.asarray(x, dtype=bool)
+    return bool(a) if a.ndim == 0 else a
+
+
+def _remap(scn, counts, seconds):
+    """The scenario with `counts` applied to its vector fields that count (ranks, batch, prompt) and
+    `seconds` to the RTT."""
+    a, ln = scn.adapter, scn.link
+    return replace(scn, adapter=replace(a, r_c2d=counts(a.r_c2d), r_d2c=counts(a.r_d2c)), batch=counts(scn.batch),
+                   prompt_tokens=counts(scn.prompt_tokens), link=replace(ln, rtt_s=seconds(ln.rtt_s)))
+
+
 def take(scn, idx):
     """The scenario at the points `idx` (an index array or a mask) of a vectorised one."""
     def cut(v):
         return v[idx] if np.ndim(v) else v
 
-    a, ln = scn.adapter, scn.link
-    return replace(scn, adapter=replace(a, r_c2d=cut(a.r_c2d), r_d2c=cut(a.r_d2c)), batch=cut(scn.batch),
-                   prompt_tokens=cut(scn.prompt_tokens), link=replace(ln, rtt_s=cut(ln.rtt_s)))
+    return _remap(scn, cut, cut)
+
+
+def point(scn, i: int):
+    """Point i of a vectorised scenario as a scenario of its own (plain Python numbers)."""
+    return _remap(scn, lambda v: int(v[i]) if np.ndim(v) else v, lambda v: float(v[i]) if np.ndim(v) else v)
