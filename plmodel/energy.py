@@ -132,7 +132,7 @@ def energy_break_even_rtt_s(scn, tokens: int, device_j_per_token, high_s: float 
         return out
 
     def split_j(rtt):
-        return split_energy(replace(real, link=replace(real.link, rtt_s=rtt)), tokens).j_per_token
+        return _split_j(real, tokens, rtt)
 
     at_zero = split_j(0.0 * target)
     slope = (split_j(1e-3 + 0.0 * target) - at_zero) / 1e-3  # energy is affine in RTT while the radio's regime holds
@@ -152,11 +152,16 @@ def energy_break_even_rtt_s(scn, tokens: int, device_j_per_token, high_s: float 
     return None if np.isnan(out) else float(out)
 
 
+def _split_j(real, tokens: int, rtt):
+    """Split's device energy a token with the link's RTT set to `rtt`."""
+    return split_energy(replace(real, link=replace(real.link, rtt_s=rtt)), tokens).j_per_token
+
+
 def _bisect(real, tokens: int, target, high_s: float):
     """The RTT in [0, high_s] where split's energy a token crosses `target`, halving the interval to 1e-6 s."""
     lo, hi = 0.0 * target, high_s + 0.0 * target
     while np.any(hi - lo > 1e-6):  # every point halves the same interval as often
         mid = (lo + hi) / 2
-        below = split_energy(replace(real, link=replace(real.link, rtt_s=mid)), tokens).j_per_token < target
+        below = _split_j(real, tokens, mid) < target
         lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
     return (lo + hi) / 2

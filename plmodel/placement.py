@@ -113,21 +113,20 @@ def engines(scn) -> list:
             for s, fit in zip(scn.placement.servers, server_fits(scn), strict=True)]
 
 
-def chain_stack_s(scn, step, bits: tuple) -> tuple:
-    """(seconds, source) of the cloud's layers over the chain: each server's own layers on its engine."""
+def chain_stack_s(chain: list, model, step, bits: tuple) -> tuple:
+    """(seconds, source) of the cloud's layers over the chain (`engines`): each server's own layers on its engine."""
     from .engine import stack_s
 
     total, sources = 0.0, []
-    for server, engine in engines(scn):
-        t, source = stack_s(engine, replace(scn.model, n_layers=server.n_layers, key=None), step, bits,
-                            with_ends=False)
+    for server, engine in chain:
+        t, source = stack_s(engine, replace(model, n_layers=server.n_layers, key=None), step, bits, with_ends=False)
         total, sources = total + t, sources + [source]
     return total, "peak" if "peak" in sources else sources[0]
 
 
-def chain_stage_s(scn, works: list, adapted: tuple) -> list:
+def chain_stage_s(chain: list, works: list, adapted: tuple) -> list:
     """Cloud time of each round trip's A and B, the mean over the adapted layers of the servers holding them."""
-    pairs = [(sum(1 for i in adapted if s.start <= i < s.stop), e) for s, e in engines(scn)]
+    pairs = [(sum(1 for i in adapted if s.start <= i < s.stop), e) for s, e in chain]
     n = sum(k for k, _ in pairs) or 1
     return [sum(k * e.cloud_s(w, calls=1) for k, e in pairs) / n for w in works]
 
@@ -138,8 +137,9 @@ def whole_model_s(scn, step, bits: tuple) -> tuple:
     from .engine import stack_s
     from .workload import ends_work
 
-    t, source = chain_stack_s(scn, step, bits)
-    _, first = engines(scn)[0]
+    chain = engines(scn)
+    t, source = chain_stack_s(chain, scn.model, step, bits)
+    _, first = chain[0]
     one_layer = stack_s(first, replace(scn.model, n_layers=1, key=None), step, bits, with_ends=False)[0]
     ends = ends_work(scn.model, step, *bits)
     ends_s = first.time_s(ends.device_flop / first.gpus, ends.device_bytes / first.gpus, calls=1)

@@ -53,8 +53,10 @@ class RealisticAccounting(Accounting):
             stage_cloud = [cloud.cloud_s(w, calls=1) for w in works]
         else:  # each server's own layers on its own hardware (placement.py)
             from ..placement import chain_stack_s, chain_stage_s
+            from ..placement import engines as chain_engines
 
-            (stack, source), stage_cloud = chain_stack_s(scn, step, bits), chain_stage_s(scn, works, adapted)
+            chain = chain_engines(scn)  # each server's engine, once a step
+            (stack, source), stage_cloud = chain_stack_s(chain, model, step, bits), chain_stage_s(chain, works, adapted)
         return Pieces(
             tokens=step.tokens, n_layers=n_cloud, adapted=adapted,
             cloud_layer_s=stack / n_cloud,
