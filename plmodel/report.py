@@ -67,9 +67,10 @@ def render_figure(job) -> str:
     from . import plots
 
     folder, df, (name, function, kwargs) = job
-    if "df_model" in kwargs:  # a figure of one model's rows
-        kwargs = {k: v for k, v in kwargs.items() if k != "df_model"}
-        df = df[df["model"] == job[2][2]["df_model"]]
+    kwargs = dict(kwargs)
+    model = kwargs.pop("df_model", None)  # a figure of one model's rows
+    if model is not None:
+        df = df[df["model"] == model]
     plots.save(getattr(plots, function)(df, **kwargs), Path(folder) / name, dpi=90)
     return name
 

@@ -20,8 +20,8 @@ from ..interrupt import die_with_parent
 from ..reference.model import KVCache
 from ..reference.split import SplitModel
 from ..workload import stages
-from .framing import CLOSE, HIDDEN, PING, STAGE, PollingSocket, encode, read_frame
-from .pacing import PacedSender
+from .framing import CLOSE, HIDDEN, PING, STAGE, encode, read_frame
+from .pacing import PacedSender, link_end
 from .setup import SWITCH_INTERVAL_S, build, warm_up
 
 
@@ -97,10 +97,7 @@ def main(argv=None) -> int:
             links = accept_devices(srv, cfg)
             print(json.dumps(serve_cohort(links, split, cfg["batch"])), flush=True)
             return 0
-        raw, _ = srv.accept()
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = PollingSocket(raw, cfg["timeout_s"])
-        sender = PacedSender(conn, cfg["c2d_bps"], cfg["delay_s"])
+        conn, sender = link_end(srv.accept()[0], cfg["timeout_s"], cfg["c2d_bps"], cfg["delay_s"])
         counts = serve(conn, split, sender)
         sender.close()
         print(json.dumps(counts), flush=True)

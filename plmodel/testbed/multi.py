@@ -25,8 +25,8 @@ import torch
 from ..errors import PlmodelError
 from ..reference.model import KVCache
 from ..workload import stages
-from .framing import CLOSE, HIDDEN, STAGE, PollingSocket, encode, read_frame
-from .pacing import PacedSender
+from .framing import CLOSE, HIDDEN, STAGE, encode, read_frame
+from .pacing import link_end
 from .setup import SWITCH_INTERVAL_S, build, warm_up
 
 
@@ -78,11 +78,8 @@ def serve_cohort(links: list, split, rows: int) -> dict:
 def accept_devices(srv, cfg: dict) -> list:
     """[(conn, sender)] of the N devices, in the order they connect."""
     links = []
-    for _ in range(cfg["devices"]):
-        raw, _ = srv.accept()
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = PollingSocket(raw, cfg["timeout_s"])  # the cloud has its core to itself: it polls and spins
-        links.append((conn, PacedSender(conn, cfg["c2d_bps"], cfg["delay_s"])))
+    for _ in range(cfg["devices"]):  # the cloud has its core to itself: it polls and spins
+        links.append(link_end(srv.accept()[0], cfg["timeout_s"], cfg["c2d_bps"], cfg["delay_s"]))
     return links
 
 
@@ -100,9 +97,7 @@ def device_main(argv=None) -> int:
     split = build(cfg)
     warm_up(split, cfg["prompt_tokens"])
     raw = socket.create_connection((cfg["host"], cfg["port"]), timeout=cfg["timeout_s"])
-    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    conn = PollingSocket(raw, cfg["timeout_s"], poll=False)
-    sender = PacedSender(conn, cfg["d2c_bps"], cfg["delay_s"])
+    conn, sender = link_end(raw, cfg["timeout_s"], cfg["d2c_bps"], cfg["delay_s"], poll=False)
     prompt = torch.randint(0, split.spec.vocab_size, (cfg["batch"], cfg["prompt_tokens"]),
                            generator=torch.Generator().manual_seed(cfg["seed"] + cfg["index"]))
     dev = device_loop(conn, split, sender, prompt, cfg["tokens"])

@@ -48,3 +48,13 @@ class PacedSender:
 
     def close(self) -> None:
         """Nothing is queued: every frame left when it was sent."""
+
+
+def link_end(raw: socket.socket, timeout_s: float, rate_bps: float | None, delay_s: float, poll: bool = True) -> tuple:
+    """(PollingSocket, PacedSender) of one end of a testbed connection: no Nagle delay, reads that poll (or
+    block, with `poll` False), frames stamped for a link of `rate_bps` and one-way `delay_s`."""
+    from .framing import PollingSocket
+
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    conn = PollingSocket(raw, timeout_s, poll)
+    return conn, PacedSender(conn, rate_bps, delay_s)

@@ -22,8 +22,8 @@ from ..runtimes import CALIBRATED
 from ..specs import AdapterSpec, ModelSpec
 from ..workload import stages
 from . import breakdown
-from .framing import FRAME_OVERHEAD_BYTES, HIDDEN, PING, STAGE, PollingSocket, close_frame, encode, read_frame
-from .pacing import PacedSender
+from .framing import FRAME_OVERHEAD_BYTES, HIDDEN, PING, STAGE, close_frame, encode, read_frame
+from .pacing import PacedSender, link_end
 from .setup import SWITCH_INTERVAL_S, build, config, warm_up
 
 
@@ -129,9 +129,7 @@ def run_session(s: Session) -> dict:
         warm_up(split, s.prompt_tokens)
         try:
             raw = socket.create_connection((net.cloud_host, port), timeout=s.timeout_s)
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = PollingSocket(raw, s.timeout_s)
-            sender = PacedSender(conn, s.d2c_bps if paced else None, s.rtt_s / 2)
+            conn, sender = link_end(raw, s.timeout_s, s.d2c_bps if paced else None, s.rtt_s / 2)
             message_s = probe_message_time(conn, sender, 3 * s.adapter.r_c2d)
             prompt = torch.randint(0, s.model.vocab_size, (s.batch, s.prompt_tokens), generator=torch.Generator().manual_seed(s.seed))
             dev = device_loop(conn, split, sender, prompt, s.tokens)
