@@ -18,6 +18,7 @@ import yaml
 from .errors import PlmodelError
 from .models import canonical_model_name
 from .power_profiles import power_from_mapping, radio_for
+from .resume import from_mapping as resume_from_mapping
 from .runtimes import lookup
 from .specs import BandwidthJitterSpec, HardwareSpec, JitterSpec, LinkSpec, MeasuredSpeed
 from .units import GBYTE, GIB, MBIT, MS, TERA, US
@@ -26,7 +27,7 @@ HARDWARE_KEYS = {
     "memory_bandwidth_gbyte_per_s": True, "peak_tflop_per_s": True, "memory_gbyte": False, "memory_gib": False,
     "usable_memory_gbyte": False, "power_w": False, "price_usd_per_hour": False, "measured": False, "name": False,
     "layer_overhead_us": False, "call_overhead_us": False, "runtime": False, "interconnect_gbyte_per_s": False,
-    "allreduce_latency_us": False, "power": False,
+    "allreduce_latency_us": False, "power": False, "resume_after_wait": False,
 }
 NETWORK_KEYS = {
     "c2d_bandwidth_mbit_per_s": True, "d2c_bandwidth_mbit_per_s": True, "rtt_ms": True,
@@ -190,6 +191,7 @@ def hardware_from_mapping(data: dict, src: str, default_name: str) -> HardwareSp
             interconnect_bytes_per_s=optional(data, "interconnect_gbyte_per_s", src, GBYTE),
             allreduce_latency_s=optional_zero(data, "allreduce_latency_us", src, US),
             power=power_from_mapping(data.get("power"), src),
+            resume=resume_from_mapping(data.get("resume_after_wait"), src),
         )
 
 

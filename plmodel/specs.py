@@ -161,6 +161,7 @@ class HardwareSpec:
     interconnect_bytes_per_s: float | None = None  # GPU to GPU, each way (NVLink, PCIe); None: single GPU only
     allreduce_latency_s: float = 0.0  # fixed time of one all-reduce across the GPUs of a tensor-parallel group
     power: object = None  # power.DevicePower of a personal device; None: not known
+    resume: object = None  # resume.ResumeSpec: slowdown of work after a wait for the peer; None: none
 
     def __post_init__(self):
         require_positive("layer_overhead", self.layer_overhead_s, allow_zero=True, maximum=1.0)

@@ -1,6 +1,7 @@
 """The command line: tables with units, JSON keys, and one-line errors with exit status 2."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -164,6 +165,14 @@ def test_calibrate_writes_a_loadable_profile(tmp_path):
 
     hw = load_hardware(str(out_file))
     assert hw.peak_flop_per_s > 1e8 and hw.mem_bw_bytes_per_s > 1e8
+    if len(os.sched_getaffinity(0)) >= 2 and hw.resume is not None:  # the curve needs a core for its peer
+        from plmodel.reference.resume_probe import WAITS_S
+
+        assert hw.resume.wait_s == pytest.approx(WAITS_S) and all(0.5 <= f <= 10 for f in hw.resume.slowdown)
+        assert "a layer after a round trip" in out.stdout
+    else:  # one CPU, or a machine too noisy for a stable curve: the profile and the output say why
+        assert "compute after a wait not measured: " in out.stdout
+        assert "# resume_after_wait: not measured (" in out_file.read_text()
     again = plmodel("calibrate", "--out", str(out_file))
     assert again.returncode == 2 and "--force" in again.stderr
 

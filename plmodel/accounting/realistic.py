@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .. import resume
 from ..engine import engines, stack_s
 from ..link import hold_s, mean_extra_delay_s, mean_slowdown
 from ..speculative import draft_s, verification
@@ -43,6 +44,10 @@ class RealisticAccounting(Accounting):
             return replace(p, tokens=step.tokens * scn.draft.tokens_per_pass,
                            device_ends_s=p.device_ends_s + draft_s(scn, step))
         cloud, device = engines(scn)
+        return resume.apply(self._pieces(scn, step, cloud, device), scn.cloud, scn.device, self.link(scn.link).rtt_s)
+
+    def _pieces(self, scn, step, cloud, device) -> Pieces:
+        """The pieces as each side runs them back to back."""
         a, model = scn.adapter, scn.model
         works = stage_works(model, a, step)
         sw = step_work(model, a, step, works)

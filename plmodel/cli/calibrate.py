@@ -19,7 +19,7 @@ def register_arguments(p) -> None:
     p.add_argument("--out", default="this-machine.yaml", help="where to write the profile")
     p.add_argument("--name", default="this-machine", help="the profile's name")
     p.add_argument("--tokens", type=int, default=256, help="prefill tokens for the FLOP/s measurement")
-    p.add_argument("--repeats", type=int, default=5, help="timed repeats; the best is kept")
+    p.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is kept")
     p.add_argument("--threads", type=int, help="torch threads to measure with (default: torch's own choice)")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
@@ -47,5 +47,10 @@ def run(args) -> int:
           f"{cal.matmul_flop_per_s / 1e9:,.1f}), {cal.mem_bw_bytes_per_s / 1e9:,.2f} GB/s memory bandwidth, "
           f"{cal.layer_overhead_s * 1e6:,.0f} us a layer and {cal.call_overhead_s * 1e6:,.0f} us a small call of "
           f"fixed software time; {cal.detail}")
+    if cal.resume_note:
+        print(f"compute after a wait not measured: {cal.resume_note}")
+    if cal.resume:
+        print("a layer after a round trip whose peer waited " + ", ".join(f"{w * 1e3:g}" for w, _ in cal.resume)
+              + " ms: " + ", ".join(f"{f:.2f}" for _, f in cal.resume) + "x its time back to back")
     print(f"wrote {out}")
     return 0

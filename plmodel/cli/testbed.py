@@ -30,7 +30,7 @@ def register_arguments(p) -> None:
     p.add_argument("--tokens", type=int, default=16, help="tokens generated (the first ends the prefill)")
     p.add_argument("--prompt-tokens", type=int, default=32, help="prompt length")
     p.add_argument("--batch", type=int, default=1, help="sequences in lockstep")
-    p.add_argument("--calibration", help="hardware profile of this machine (default: calibrate now, ~30 s)")
+    p.add_argument("--calibration", help="hardware profile of this machine (default: calibrate this machine before each run, ~15 s)")
     p.add_argument("--shaping", choices=("app", "tbf"), default="app", help="where bandwidth is shaped")
     p.add_argument("--timeout-s", type=float, default=30.0, help="limit on every socket operation")
     p.add_argument("--seed", type=int, default=0, help="weights and prompt")
@@ -62,7 +62,7 @@ def run(args) -> int:
     from ..reference import require_torch
 
     require_torch()
-    from ..profiles import hardware_from_mapping, load_hardware
+    from ..profiles import load_hardware
     from ..specs import AdapterSpec
     from ..testbed.framing import FRAME_OVERHEAD_BYTES
     from ..testbed.run import Session, predict, run_session, with_act_bits
@@ -70,22 +70,19 @@ def run(args) -> int:
 
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
     adapter = with_act_bits(AdapterSpec(args.rank, args.rank, targets))
-    if args.calibration:
-        hw, source = load_hardware(args.calibration, "--calibration"), args.calibration
-    else:
-        import datetime
-
-        import yaml
-
-        from ..reference.calibrate import calibrate, physical_memory_bytes, profile_yaml
-
-        cal = calibrate(repeats=3, threads=1)
-        text = profile_yaml(cal, "this-machine", physical_memory_bytes(), datetime.date.today().isoformat())
-        hw, source = hardware_from_mapping(yaml.safe_load(text), "calibrated now", "this-machine"), "calibrated now"
     s = Session(TESTBED_MODEL, adapter, args.batch, args.prompt_tokens, args.tokens, args.down_bandwidth_mbit * 1e6,
                 args.bandwidth_mbit * 1e6, args.rtt_ms * 1e-3, args.shaping, args.timeout_s, args.seed)
-    measured = median_of([run_session(s) for _ in range(args.repeats)])
-    predicted = predict(s, hw, measured["message_overhead_s"])
+    fixed = (load_hardware(args.calibration, "--calibration"), args.calibration) if args.calibration else None
+    runs = []
+    for _ in range(args.repeats):  # without --calibration each run is predicted on a calibration just before it
+        hw, source = fixed or calibrated_now()
+        m = run_session(s)
+        p = predict(s, hw, m["message_overhead_s"])
+        runs.append({**m, **p, "decode_prediction_error": p["predicted_decode_tokens_per_s"]
+                     / m["measured_decode_tokens_per_s"] - 1 if m["measured_decode_tokens_per_s"] else 0.0})
+    merged = median_of(runs)
+    measured = {k: v for k, v in merged.items() if not k.startswith("predicted_")}
+    predicted = {k: v for k, v in merged.items() if k.startswith("predicted_")}
     if args.devices > 1:
         if args.shaping != "app":
             raise PlmodelError("--devices: several devices run with --shaping app only")
@@ -93,12 +90,23 @@ def run(args) -> int:
     result = {"model": TESTBED_MODEL.name, "rank": args.rank, "targets": ",".join(adapter.targets),
               "rtt_s": s.rtt_s, "d2c_bandwidth_bps": s.d2c_bps, "c2d_bandwidth_bps": s.c2d_bps, "tokens": s.tokens,
               "prompt_tokens": s.prompt_tokens, "batch": s.batch, "calibration": source, "repeats": args.repeats,
-              **measured, **predicted,
-              "framing_bytes_per_frame": FRAME_OVERHEAD_BYTES,
-              "decode_prediction_error": predicted["predicted_decode_tokens_per_s"]
-              / measured["measured_decode_tokens_per_s"] - 1 if measured["measured_decode_tokens_per_s"] else 0.0}
+              **measured, **predicted, "framing_bytes_per_frame": FRAME_OVERHEAD_BYTES}
     print(json.dumps(result, indent=1) if args.json else render(result))
     return 0
+
+
+def calibrated_now() -> tuple:
+    """(hardware, source) of this machine, calibrated now on one thread (~15 s)."""
+    import datetime
+
+    import yaml
+
+    from ..profiles import hardware_from_mapping
+    from ..reference.calibrate import calibrate, physical_memory_bytes, profile_yaml
+
+    text = profile_yaml(calibrate(repeats=3, threads=1), "this-machine", physical_memory_bytes(),
+                        datetime.date.today().isoformat())
+    return hardware_from_mapping(yaml.safe_load(text), "calibrated now", "this-machine"), "calibrated just before each run"
 
 
 def several(args, s, hw, one: dict, one_predicted: dict) -> tuple:
@@ -129,7 +137,7 @@ def median_of(runs: list) -> dict:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             values = [r[k] for r in runs]
             out[k] = statistics.median(values)
-            if k.startswith("measured_") or k == "message_overhead_s":
+            if k.startswith("measured_") or k in ("message_overhead_s", "decode_prediction_error"):
                 out[f"{k}_min"], out[f"{k}_max"] = min(values), max(values)
     return out
 

@@ -1,14 +1,18 @@
 """Time the reference layers on this machine: achieved FLOP/s, memory bandwidth and fixed costs.
 
 - Bandwidth and the fixed time a layer: decode steps of one token through stacks of reference
-  layers of several widths (d = 64 to 1024); a least-relative-squares fit of
+  layers of several widths (d = 64 to 1024), each stack at least twice the last-level cache, so that
+  every step streams the weights from memory as a real model's do; a least-relative-squares fit of
   time a layer = overhead + weight bytes / bandwidth.
 - FLOP/s: a prefill of `tokens` tokens through reference layers (compute bound), the fitted
   overhead taken off; the FLOPs are the workload's count (which the torch reference matches).
 - The time of a small call: the cloud's side of a tiny adapter stage (x A, B and the adds, the
   device's answer stubbed) and the device part applying a tiny M, averaged over the two sides.
 - Decode steps run with a KV cache of 32 tokens, as a real decode does.
-Each time is the median of several repeats, each started with cold caches (see _Flush).
+Each time is the median of several steady-state repeats. (An earlier version wrote a buffer larger
+than the cache before each layer to start it cold; the write-backs that buffer left behind slowed the
+timed layer by a varying amount, and calibrations minutes apart differed by 40 % in the fixed time a
+layer and 2.6x in a small call's.)
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import platform
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,8 +33,8 @@ from .model import DecoderLayer, KVCache
 from .split import SplitModel
 
 FLOP_SHAPE = ModelSpec("calibrate-flops", 2, 1024, 8, 8, 2816, 256)
-#: (d_model, layers): the widths a model this CPU runs in seconds has; timed cold (see _Flush).
-BANDWIDTH_STACKS = ((64, 8), (256, 16), (512, 8), (1024, 4))
+#: The widths of the bandwidth fit: those a model this CPU runs in seconds has.
+BANDWIDTH_WIDTHS = (64, 256, 512, 1024)
 
 
 @dataclass(frozen=True)
@@ -41,27 +46,28 @@ class Calibration:
     call_overhead_s: float
     threads: int
     detail: str
+    resume: tuple | None = None  # ((wait s, slowdown), ...) of a layer after a round trip; None: not measured
+    resume_note: str = ""  # why not
 
 
-class _Flush:
-    """Writes a buffer larger than the last-level cache, so that the next timing starts cold, as a
-    layer does in a split deployment: between two steps the other side, the network wait and the
-    machine's other tenants have evicted its weights (the L3 here is 105 MiB, shared)."""
+def last_level_cache_bytes() -> int:
+    """The largest CPU cache this machine reports (bytes); 32 MiB where it reports none."""
+    sizes = []
+    for f in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
+        text = f.read_text().strip().upper()
+        scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
+        try:
+            sizes.append(int(text.rstrip("KMG")) * scale)
+        except ValueError:
+            continue
+    return max(sizes, default=32 * 2**20)
 
-    def __init__(self, nbytes: int = 256 * 2**20):
-        self.buf = np.zeros(nbytes // 8)
 
-    def __call__(self) -> None:
-        self.buf += 1.0
-
-
-def _typical_time(fn, repeats: int, flush: _Flush | None = None) -> float:
-    """Median time of `fn` over `repeats` runs after a warm-up, each after `flush` if given."""
+def _typical_time(fn, repeats: int) -> float:
+    """Median time of `fn` over `repeats` runs after a warm-up."""
     fn()
     times = []
     for _ in range(repeats):
-        if flush is not None:
-            flush()
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
@@ -92,42 +98,37 @@ class _StubChannel:
         return {p: torch.zeros(*t.shape[:-1], self.r_d2c) for p, t in xa.items()}
 
 
-def _decode_time(layers, d: int, repeats: int, channel=None, flush=None) -> float:
-    """Median time of one decode step through `layers`, 32 tokens in the KV cache; with `flush`,
-    each layer is timed alone after a flush, as each layer of a split model starts after a round
-    trip with cold caches."""
+def _decode_time(layers, d: int, repeats: int, channel=None) -> float:
+    """Median time of one decode step through `layers` (32 tokens in the KV cache), steady state."""
     cache = KVCache()
     _run_layers(layers, torch.randn(1, 32, d), cache, channel)
     x = torch.randn(1, 1, d)
-    positions = torch.arange(32, 33)
 
-    def step() -> float:
-        total = 0.0
-        with torch.no_grad():
-            for layer in layers:
-                if flush is not None:
-                    flush()
-                t0 = time.perf_counter()
-                layer(x, positions, cache, channel)
-                total += time.perf_counter() - t0
+    def step() -> None:
+        _run_layers(layers, x, cache, channel)
         for k in cache.k:  # keep the context at 32 tokens
             cache.k[k], cache.v[k] = cache.k[k][:, :, :32], cache.v[k][:, :, :32]
-        return total
 
-    step()
-    return statistics.median(step() for _ in range(repeats))
+    return _typical_time(step, repeats)
 
 
 def _stack(d: int, n: int) -> ModelSpec:
     return ModelSpec(f"calibrate-{d}", n, d, max(1, d // 64), max(1, d // 64), int(d * 2.6875), 256)
 
 
-def fit_bandwidth(repeats: int, flush: _Flush):
-    """(bytes/s, s a layer) from cold decode times of layer stacks of several widths, and the points."""
+def layer_bytes(d: int) -> int:
+    """Float32 weight bytes of one reference layer of width `d` (as _stack builds it)."""
+    return 4 * (4 * d * d + 3 * d * int(d * 2.6875) + 2 * d)
+
+
+def fit_bandwidth(repeats: int, cache_bytes: int):
+    """(bytes/s, s a layer) from steady decode times of layer stacks of several widths, each at least
+    twice `cache_bytes`, so that a step reads every weight from memory; and the (bytes, s) points."""
     points = []
-    for d, n in BANDWIDTH_STACKS:
+    for d in BANDWIDTH_WIDTHS:
+        n = max(2, -(-2 * cache_bytes // layer_bytes(d)))
         layers = _layers(_stack(d, n))
-        t = _decode_time(layers, d, repeats, flush=flush) / n
+        t = _decode_time(layers, d, repeats) / n
         points.append((sum(p.numel() * p.element_size() for p in layers[0].parameters()), t))
     w, t = np.array(points).T
     slope, overhead = np.polyfit(w, t, 1, w=1 / t)  # least relative error: small and large layers alike
@@ -138,26 +139,27 @@ def calibrate(tokens: int = 256, repeats: int = 5, threads: int | None = None) -
     """Measure this machine with the reference layers (float32), on `threads` torch threads."""
     if threads:
         torch.set_num_threads(threads)
-    flush = _Flush()
-    bw, layer_s, _ = fit_bandwidth(repeats, flush)
+    from .resume_probe import measure
+
+    bw, layer_s, _ = fit_bandwidth(repeats, last_level_cache_bytes())
     tiny = _stack(64, 8)
     split = SplitModel(tiny, AdapterSpec(16, 16))
-    plain = _decode_time(_layers(tiny), 64, repeats * 4, flush=flush)
-    adapted = _decode_time(split.cloud_part.layers, 64, repeats * 4, _StubChannel(16), flush)
+    plain = _decode_time(_layers(tiny), 64, repeats * 4)
+    adapted = _decode_time(split.cloud_part.layers, 64, repeats * 4, _StubChannel(16))
     cloud_call = max(adapted - plain, 0.0) / tiny.n_layers
     xa = {p: torch.randn(1, 1, 16) for p in "qkv"}
     with torch.no_grad():
-        device_call = _typical_time(lambda: split.device_part(xa, layer=0), repeats * 4, flush)
+        device_call = _typical_time(lambda: split.device_part(xa, layer=0), repeats * 4)
     call_s = (cloud_call + device_call) / 2
     layers = _layers(FLOP_SHAPE)
     x = torch.randn(1, tokens, FLOP_SHAPE.d_model)
     flop = FLOP_SHAPE.n_layers * layer_work(FLOP_SHAPE, Step("prefill", 1, tokens), 32, 32).cloud_flop
-    flop_s = flop / (_typical_time(lambda: _run_layers(layers, x), repeats, flush) - FLOP_SHAPE.n_layers * layer_s)
+    flop_s = flop / (_typical_time(lambda: _run_layers(layers, x), repeats) - FLOP_SHAPE.n_layers * layer_s)
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     mm = 2 * 1024**3 / _typical_time(lambda: a @ b, repeats * 4)
     n = torch.get_num_threads()
     detail = f"torch {torch.__version__}, {n} thread{'s' if n > 1 else ''}, float32, {platform.processor() or platform.machine()}"
-    return Calibration(flop_s, bw, mm, layer_s, call_s, n, detail)
+    return Calibration(flop_s, bw, mm, layer_s, call_s, n, detail, *measure(last_level_cache_bytes(), repeats))
 
 
 def profile_yaml(cal: Calibration, name: str, memory_bytes: float, date: str) -> str:
@@ -168,14 +170,26 @@ def profile_yaml(cal: Calibration, name: str, memory_bytes: float, date: str) ->
         f"name: {name}",
         "runtime: calibrated   # the figures below are achieved ones, host times measured: nothing is scaled",
         f"memory_bandwidth_gbyte_per_s: {cal.mem_bw_bytes_per_s / 1e9:.3f}   # decode through reference layer "
-        f"stacks, d = {BANDWIDTH_STACKS[0][0]} to {BANDWIDTH_STACKS[-1][0]}: fit of time = overhead + bytes / bandwidth [M]",
+        f"stacks, d = {BANDWIDTH_WIDTHS[0]} to {BANDWIDTH_WIDTHS[-1]}, each twice the last-level cache: fit of time = "
+        "overhead + bytes / bandwidth [M]",
         f"peak_tflop_per_s: {cal.flop_per_s / 1e12:.5f}   # prefill of reference layers (d={FLOP_SHAPE.d_model}): "
         f"counted FLOP / median time [M]; a bare 1024^3 matmul reached {cal.matmul_flop_per_s / 1e12:.5f} [M]",
         f"memory_gbyte: {memory_bytes / 1e9:.3f}   # physical memory reported by the OS [M]",
         f"layer_overhead_us: {cal.layer_overhead_s * 1e6:.1f}   # the same fit's intercept: fixed time a layer [M]",
         f"call_overhead_us: {cal.call_overhead_s * 1e6:.1f}   # a tiny adapter stage (r = 16, q,k,v): the cloud's "
         f"side and the device's M, averaged [M]",
+        *resume_yaml(cal.resume, cal.resume_note),
         ""])
+
+
+def resume_yaml(resume, why_not: str = "") -> list:
+    """The profile's resume_after_wait block (resume.py), or a comment saying why there is none."""
+    if resume is None:
+        return [f"# resume_after_wait: not measured ({why_not or 'no curve'})"]
+    return ["resume_after_wait:   # a d = 512 decode layer right after a round trip to a process on another core "
+            "that held its answer wait_ms, over the same layers back to back [M]",
+            f"  wait_ms: [{', '.join(f'{w * 1e3:g}' for w, _ in resume)}]",
+            f"  slowdown: [{', '.join(f'{f:.3f}' for _, f in resume)}]"]
 
 
 def physical_memory_bytes() -> float:

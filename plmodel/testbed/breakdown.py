@@ -31,7 +31,7 @@ def measured(s, dev: dict, cloud: dict, message_s: float, tpot_s: float) -> dict
            "delay_line": m * s.rtt_s / 2 + float(np.median(late)), "message": m * message_s}
     out["residual"] = tpot_s - sum(out.values())
     out["delay_line_overshoot"] = float(np.median(late))
-    return {f"measured_breakdown_{k}_s": v for k, v in out.items()}
+    return {**{f"measured_breakdown_{k}_s": v for k, v in out.items()}, "breakdown_segments_a_step": m // 2}
 
 
 def predicted(s, step_time, message_s: float) -> dict:
@@ -55,4 +55,10 @@ def render(r: dict) -> list:
         lines.append(f"  {names[k]:<26}{r[f'measured_breakdown_{k}_s'] * 1e3:>14.2f}"
                      f"{r[f'predicted_breakdown_{k}_s'] * 1e3:>14.2f}")
     lines.append(f"  (delay line overshoot measured: {r['measured_breakdown_delay_line_overshoot_s'] * 1e3:.2f} ms a step)")
+    segments = r.get("breakdown_segments_a_step")
+    if segments:
+        extra = {k: (r[f"measured_breakdown_{k}_s"] - r[f"predicted_breakdown_{k}_s"]) / segments * 1e3
+                 for k in ("cloud_compute", "device_compute")}
+        lines.append(f"  (compute beyond the calibrated figure, a segment after a wait: cloud {extra['cloud_compute']:+.3f} ms, "
+                     f"device {extra['device_compute']:+.3f} ms; {segments} segments a step each side)")
     return lines

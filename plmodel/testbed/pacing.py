@@ -29,9 +29,10 @@ class PacedSender:
         self.ser_s = 0.0  # serialisation charged to the shaped frames (their bytes / rate)
 
     def send(self, frame: bytes, shaped: bool = True) -> None:
-        """Send a frame; `shaped=False` sends it due at once and leaves it out of the counts (probes)."""
+        """Send a frame; `shaped=False` sends it due after the one-way delay alone (no serialisation, no
+        queue) and leaves it out of the counts: probes, which wait like the session's frames do."""
         if not shaped:
-            self.sock.sendall(frame)
+            self.sock.sendall(with_due(frame, time.perf_counter() + self.delay_s) if self.delay_s else frame)
             return
         start = max(time.perf_counter(), self.free_at)
         ser = wire_s(len(frame), self.rate_bps) if self.rate_bps else 0.0  # the frame holds its framing

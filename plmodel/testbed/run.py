@@ -45,11 +45,13 @@ class Session:
 
 
 def probe_message_time(conn, sender: PacedSender, width: int, probes: int = 200) -> float:
-    """Software time of one message (s): half the median round trip of stage-sized frames, unshaped,
-    each end converting them as it converts a stage (frame -> numpy -> torch and back)."""
+    """Software time of one message (s): half of what the median round trip of stage-sized frames takes
+    beyond the link's RTT, each end converting them as it converts a stage (frame -> numpy -> torch and
+    back). Unshaped but delayed as the session's frames are, each end handles a probe after the wait the
+    session's messages follow; at most ~2 s of probes."""
     x = np.zeros((1, 1, width), np.float32)
     times = []
-    for _ in range(probes):
+    for _ in range(max(20, min(probes, int(1.0 / max(sender.delay_s, 1e-9))))):
         t0 = time.perf_counter()
         sender.send(encode(PING, -1, 0, torch.cat([torch.from_numpy(a.copy()) for a in np.split(x, 3, -1)], -1).numpy()),
                     shaped=False)
@@ -58,7 +60,7 @@ def probe_message_time(conn, sender: PacedSender, width: int, probes: int = 200)
             raise PlmodelError("testbed: the cloud answered a probe out of order")
         torch.from_numpy(back.copy())
         times.append(time.perf_counter() - t0)
-    return float(np.median(times)) / 2
+    return max(float(np.median(times)) - 2 * sender.delay_s, 0.0) / 2
 
 
 def device_loop(conn, split, sender: PacedSender, prompt: torch.Tensor, tokens: int) -> dict:
