@@ -112,6 +112,9 @@ def test_cli_json_keys_breakdown_and_repeats():
     # 8 adapted layers and the ends: 9 frames each way a step, each held 1 ms, plus what came later than due
     assert r["measured_breakdown_delay_line_s"] == pytest.approx(18 * 0.001 + r["measured_breakdown_delay_line_overshoot_s"])
     assert r["measured_breakdown_wire_s"] == pytest.approx(r["predicted_breakdown_wire_s"], rel=1e-6)
+    # the frames' handling is timed in both processes and taken out of their compute
+    assert 0 < r["measured_breakdown_message_s"] and r["measured_breakdown_cloud_compute_s"] < r["measured_cloud_compute_tpot_s"]
+    assert r["breakdown_segments_a_step"] == 9 and "decode_prediction_error_min" in r
 
 
 @pytest.mark.parametrize("args,fragment", [(["--rank", "0"], "--rank"), (["--rtt-ms", "-1"], "--rtt-ms"),

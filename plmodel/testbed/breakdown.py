@@ -1,7 +1,9 @@
 """A decode step of the testbed in the closed form's terms, measured and predicted: cloud compute, device
 compute, serialisation on the wire (the pacers' charges, framing included), the delay line (its set
 delay, and how much later than due the frames reached their receivers), the per-message software time
-(the probe's, times the messages), and the residual the measured step leaves beyond them."""
+(measured: each end's time converting, encoding and sending its frames and converting what it got,
+taken out of its compute; predicted: the probe's time a message, times the messages), and the residual
+the measured step leaves beyond them (receiving syscalls, wake-ups, the kernel's loopback)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ def messages_a_step(s) -> int:
     return 2 * (1 + len(s.adapter.adapted_layers(s.model.n_layers)) * len(stages(s.adapter.targets)))
 
 
-def measured(s, dev: dict, cloud: dict, message_s: float, tpot_s: float) -> dict:
+def measured(s, dev: dict, cloud: dict, tpot_s: float) -> dict:
     """Medians over the decode steps of what each part took (s), and the residual against `tpot_s`."""
     pacer, n = dev["pacer"], len(dev["stamps"])
     if n < 2:
@@ -26,9 +28,12 @@ def measured(s, dev: dict, cloud: dict, message_s: float, tpot_s: float) -> dict
     ser = [pacer[k][0] - pacer[k - 1][0] + cloud["cloud_ser_s"][k] for k in steps]
     late = [pacer[k][1] - pacer[k - 1][1] + cloud["cloud_late_s"][k] for k in steps]
     m = messages_a_step(s)
-    out = {"cloud_compute": float(np.median(cloud["cloud_compute_s"][1:])),
-           "device_compute": float(np.median(dev["device_compute_s"][1:])), "wire": float(np.median(ser)),
-           "delay_line": m * s.rtt_s / 2 + float(np.median(late)), "message": m * message_s}
+    cloud_net = np.subtract(cloud["cloud_compute_s"], cloud["cloud_handling_s"])[1:]
+    dev_net = np.subtract(dev["device_compute_s"], dev["device_handling_s"])[1:]
+    handled = np.add(cloud["cloud_handling_s"], dev["device_handling_s"])[1:]
+    out = {"cloud_compute": float(np.median(cloud_net)), "device_compute": float(np.median(dev_net)),
+           "wire": float(np.median(ser)), "delay_line": m * s.rtt_s / 2 + float(np.median(late)),
+           "message": float(np.median(handled))}
     out["residual"] = tpot_s - sum(out.values())
     out["delay_line_overshoot"] = float(np.median(late))
     return {**{f"measured_breakdown_{k}_s": v for k, v in out.items()}, "breakdown_segments_a_step": m // 2}

@@ -33,26 +33,31 @@ class SocketChannel:
         self.stage_of = {tuple(g): i for i, g in enumerate(stages(targets))}
         self.received = 0
         self.waiting_s = 0.0  # time blocked on the device's answers
+        self.handling_s = 0.0  # time converting and sending the frames, and converting the answers
 
     def round_trip(self, layer: int, xa: dict) -> dict:
-        names = list(xa)
+        names, t0 = list(xa), time.perf_counter()
         down = torch.cat([xa[p] for p in names], -1).numpy()  # (B, T, n x r_c2d)
         self.sender.send(encode(STAGE, layer, self.stage_of[tuple(names)], down))
-        t0 = time.perf_counter()
+        t1 = time.perf_counter()
         kind, got_layer, _, up, n = read_frame(self.conn, "device")
-        self.waiting_s += time.perf_counter() - t0
+        t2 = time.perf_counter()
+        self.waiting_s += t2 - t1
         self.received += n
         if kind != STAGE or got_layer != layer:
             raise PlmodelError("testbed: the device answered out of order")
         parts = np.split(up, len(names), axis=-1)  # n x (B, T, r_d2c)
-        return {p: torch.from_numpy(a.copy()) for p, a in zip(names, parts)}
+        out = {p: torch.from_numpy(a.copy()) for p, a in zip(names, parts)}
+        self.handling_s += t1 - t0 + time.perf_counter() - t2
+        return out
 
 
 def serve(conn, split: SplitModel, sender: PacedSender) -> dict:
     """Run steps until the device closes; returns the bytes counted on this socket."""
     chan = SocketChannel(conn, sender, split.adapter.targets, split.adapter.r_d2c)
     cache = KVCache()
-    compute, ser, late = [], [], []  # a step: cloud time (the waits for the device out), its pacer's charges
+    compute, handling, ser, late = [], [], [], []  # a step: cloud time (the waits out), of it the frames' handling,
+    # and its pacer's charges
     while True:
         late0 = conn.late_s  # a step's lateness counts from the hidden state that starts it
         kind, _, _, hidden, n = read_frame(conn, "device")
@@ -64,16 +69,18 @@ def serve(conn, split: SplitModel, sender: PacedSender) -> dict:
         if kind == CLOSE:
             return {"cloud_received_bytes": chan.received, "cloud_sent_bytes": sender.bytes,
                     "cloud_sent_frames": sender.frames, "cloud_compute_s": compute, "cloud_ser_s": ser,
-                    "cloud_late_s": late}
+                    "cloud_late_s": late, "cloud_handling_s": handling}
         if kind != HIDDEN:
             raise PlmodelError("testbed: expected a hidden state from the device")
         start = cache.length()
         positions = torch.arange(start, start + hidden.shape[1])
-        t0, waited, ser0 = time.perf_counter(), chan.waiting_s, sender.ser_s
+        t0, waited, handled, ser0 = time.perf_counter(), chan.waiting_s, chan.handling_s, sender.ser_s
         with torch.no_grad():
             h = split.cloud_part(torch.from_numpy(hidden.copy()), positions, cache, chan)
-        compute.append(time.perf_counter() - t0 - (chan.waiting_s - waited))
+        t1 = time.perf_counter()
         sender.send(encode(HIDDEN, -1, 0, h[:, -1:].numpy()))  # logits are needed for the last position only
+        compute.append(time.perf_counter() - t0 - (chan.waiting_s - waited))
+        handling.append(chan.handling_s - handled + time.perf_counter() - t1)
         ser.append(sender.ser_s - ser0)
         late.append(conn.late_s - late0)  # frames from the device that came after their due times
 

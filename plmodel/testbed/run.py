@@ -67,6 +67,7 @@ def device_loop(conn, split, sender: PacedSender, prompt: torch.Tensor, tokens: 
     """The device's side of a session; returns its timings and the bytes it received."""
     dev, groups = split.device_part, stages(split.adapter.targets)
     received, stamps, busy, pacer = 0, [], [], []  # busy: device compute a step; pacer: (ser, late) at each stamp
+    handling = []  # of busy, the time converting frames and sending them
     with torch.no_grad():
         t0 = time.perf_counter()
         sender.send(encode(HIDDEN, -1, 0, dev(prompt, part="embed").numpy()))
@@ -76,12 +77,16 @@ def device_loop(conn, split, sender: PacedSender, prompt: torch.Tensor, tokens: 
             t1 = time.perf_counter()
             if not busy or (kind == HIDDEN and len(busy) == len(stamps)):
                 busy.append(0.0)
+                handling.append(0.0)
             if kind == STAGE:
                 names = [p for p in groups[stage] if f"{layer}_{p}" in dev.M]
                 xa = {p: torch.from_numpy(a.copy()) for p, a in zip(names, np.split(arr, len(names), -1))}
+                t2 = time.perf_counter()
                 out = dev(xa, layer=layer)
+                t3 = time.perf_counter()
                 sender.send(encode(STAGE, layer, stage, torch.cat([out[p] for p in names], -1).numpy()))
                 busy[-1] += time.perf_counter() - t1
+                handling[-1] += t2 - t1 + time.perf_counter() - t3
             elif kind == HIDDEN:
                 logits = dev(torch.from_numpy(arr.copy()), part="head")  # (B, 1, vocab)
                 stamps.append(time.perf_counter())
@@ -94,7 +99,8 @@ def device_loop(conn, split, sender: PacedSender, prompt: torch.Tensor, tokens: 
                 sender.send(encode(HIDDEN, -1, 0, dev(nxt, part="embed").numpy()))
             else:
                 raise PlmodelError("testbed: unexpected frame from the cloud")
-    return {"t0": t0, "stamps": stamps, "c2d_bytes": received, "device_compute_s": busy, "pacer": pacer}
+    return {"t0": t0, "stamps": stamps, "c2d_bytes": received, "device_compute_s": busy, "pacer": pacer,
+            "device_handling_s": handling}
 
 
 def start_cloud(cfg: dict, prefix: list) -> tuple:
@@ -166,7 +172,7 @@ def measured_figures(s: Session, dev: dict, cloud: dict, sender: PacedSender, me
         "message_overhead_s": message_s,
         "measured_cloud_compute_tpot_s": float(np.median(cloud["cloud_compute_s"][1:])) if len(st) > 1 else 0.0,
         "measured_device_compute_tpot_s": float(np.median(dev["device_compute_s"][1:])) if len(st) > 1 else 0.0,
-        **breakdown.measured(s, dev, cloud, message_s, tpot),
+        **breakdown.measured(s, dev, cloud, tpot),
     }
 
 
