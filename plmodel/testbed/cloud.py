@@ -52,6 +52,23 @@ class SocketChannel:
         return out
 
 
+def echo(split: SplitModel, frame_array) -> bytes:
+    """A probe's answer, handled as a stage is, around a decoder layer run as in a step (a scratch cache,
+    the device's answers stubbed), so that the answer is converted with the caches a layer leaves; the
+    layer's own time (us) goes back in the frame's layer field, for the device to take out."""
+    from ..reference.calibrate import _StubChannel
+    from ..reference.model import KVCache
+
+    parts = [torch.from_numpy(a.copy()) for a in np.split(frame_array, 3, axis=-1)]
+    layers = split.cloud_part.layers
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        layers[len(layers) // 2](torch.zeros(1, 1, split.spec.d_model), torch.arange(1), KVCache(),
+                                 _StubChannel(split.adapter.r_d2c))
+    layer_us = min(int((time.perf_counter() - t0) * 1e6), 32767)
+    return encode(PING, layer_us, 0, torch.cat(parts, -1).numpy())
+
+
 def serve(conn, split: SplitModel, sender: PacedSender) -> dict:
     """Run steps until the device closes; returns the bytes counted on this socket."""
     chan = SocketChannel(conn, sender, split.adapter.targets, split.adapter.r_d2c)
@@ -61,9 +78,8 @@ def serve(conn, split: SplitModel, sender: PacedSender) -> dict:
     while True:
         late0 = conn.late_s  # a step's lateness counts from the hidden state that starts it
         kind, _, _, hidden, n = read_frame(conn, "device")
-        if kind == PING:  # a probe of the per-message time: handled like a stage, echoed unshaped, not counted
-            parts = [torch.from_numpy(a.copy()) for a in np.split(hidden, 3, axis=-1)]
-            sender.send(encode(PING, -1, 0, torch.cat(parts, -1).numpy()), shaped=False)
+        if kind == PING:  # a probe of the per-message time (run.probe_message_time): not counted
+            sender.send(echo(split, hidden), shaped=False)
             continue
         chan.received += n
         if kind == CLOSE:

@@ -44,22 +44,27 @@ class Session:
     seed: int = 0
 
 
-def probe_message_time(conn, sender: PacedSender, width: int, probes: int = 200) -> float:
+def probe_message_time(conn, sender: PacedSender, split, probes: int = 200) -> float:
     """Software time of one message (s): half of what the median round trip of stage-sized frames takes
-    beyond the link's RTT, each end converting them as it converts a stage (frame -> numpy -> torch and
-    back). Unshaped but delayed as the session's frames are, each end handles a probe after the wait the
-    session's messages follow; at most ~2 s of probes."""
-    x = np.zeros((1, 1, width), np.float32)
-    times = []
+    beyond the link's RTT and the work between, each end converting them as it converts a stage (frame ->
+    numpy -> torch and back) right after the work that precedes that in a step: the device applies M
+    before it sends, the cloud runs a decoder layer before it answers (cloud.echo; that layer's time comes
+    back in the answer). Unshaped but delayed as the session's frames are; at most ~2 s of probes."""
+    a, dev = split.adapter, split.device_part
+    first = a.adapted_layers(split.spec.n_layers)[0]
+    xa = {p: torch.zeros(1, 1, a.r_c2d) for p in stages(a.targets)[0] if f"{first}_{p}" in dev.M}
+    x, times = np.zeros((1, 1, 3 * a.r_c2d), np.float32), []
     for _ in range(max(20, min(probes, int(1.0 / max(sender.delay_s, 1e-9))))):
+        with torch.no_grad():
+            dev(xa, layer=first)
         t0 = time.perf_counter()
         sender.send(encode(PING, -1, 0, torch.cat([torch.from_numpy(a.copy()) for a in np.split(x, 3, -1)], -1).numpy()),
                     shaped=False)
-        kind, _, _, back, _ = read_frame(conn, "cloud")
+        kind, layer_us, _, back, _ = read_frame(conn, "cloud")
         if kind != PING:
             raise PlmodelError("testbed: the cloud answered a probe out of order")
         torch.from_numpy(back.copy())
-        times.append(time.perf_counter() - t0)
+        times.append(time.perf_counter() - t0 - layer_us * 1e-6)
     return max(float(np.median(times)) - 2 * sender.delay_s, 0.0) / 2
 
 
@@ -138,7 +143,7 @@ def run_session(s: Session) -> dict:
         try:
             raw = socket.create_connection((net.cloud_host, port), timeout=s.timeout_s)
             conn, sender = link_end(raw, s.timeout_s, s.d2c_bps if paced else None, s.rtt_s / 2)
-            message_s = probe_message_time(conn, sender, 3 * s.adapter.r_c2d)
+            message_s = probe_message_time(conn, sender, split)
             prompt = torch.randint(0, s.model.vocab_size, (s.batch, s.prompt_tokens), generator=torch.Generator().manual_seed(s.seed))
             dev = device_loop(conn, split, sender, prompt, s.tokens)
             sender.close()
