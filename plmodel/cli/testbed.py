@@ -13,6 +13,7 @@ The prediction uses the hardware profile `plmodel calibrate --threads 1` wrote f
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from ..errors import PlmodelError
@@ -74,7 +75,9 @@ def run(args) -> int:
                 args.bandwidth_mbit * 1e6, args.rtt_ms * 1e-3, args.shaping, args.timeout_s, args.seed)
     fixed = (load_hardware(args.calibration, "--calibration"), args.calibration) if args.calibration else None
     runs = []
-    for _ in range(args.repeats):  # without --calibration each run is predicted on a calibration just before it
+    for k in range(args.repeats):  # without --calibration each run is predicted on a calibration just before it
+        say(f"run {k + 1} of {args.repeats}: " + ("calibrating this machine, then the session" if fixed is None
+                                                    else "the session"))
         hw, source = fixed or calibrated_now()
         m = run_session(s)
         p = predict(s, hw, m["message_overhead_s"])
@@ -93,6 +96,12 @@ def run(args) -> int:
               **measured, **predicted, "framing_bytes_per_frame": FRAME_OVERHEAD_BYTES}
     print(json.dumps(result, indent=1) if args.json else render(result))
     return 0
+
+
+def say(line: str) -> None:
+    """Progress on standard error, where a person watches (a terminal): a session with calibration takes ~20 s."""
+    if sys.stderr.isatty():
+        print(f"  testbed: {line}", file=sys.stderr, flush=True)
 
 
 def calibrated_now() -> tuple:
@@ -116,7 +125,10 @@ def several(args, s, hw, one: dict, one_predicted: dict) -> tuple:
 
     cfg = config(s.model, s.adapter, seed=s.seed, host="127.0.0.1", timeout_s=s.timeout_s, c2d_bps=s.c2d_bps,
                  delay_s=s.rtt_s / 2, prompt_tokens=s.prompt_tokens, batch=s.batch)
-    runs = [run_devices(s, args.devices, cfg) for _ in range(args.repeats)]
+    runs = []
+    for k in range(args.repeats):
+        say(f"{args.devices} devices on one cloud, run {k + 1} of {args.repeats}")
+        runs.append(run_devices(s, args.devices, cfg))
     agg = [r["measured_aggregate_decode_tokens_per_s"] for r in runs]
     best = runs[sorted(range(len(runs)), key=lambda i: agg[i])[len(runs) // 2]]  # the median run
     measured = {**one, **best, "measured_single_device_decode_tokens_per_s": one["measured_decode_tokens_per_s"],

@@ -88,7 +88,7 @@ def _run_layers(layers, x, cache=None, channel=None):
     return x
 
 
-class _StubChannel:
+class StubChannel:
     """Answers every round trip with zeros at once: the cloud's side of a stage, alone."""
 
     def __init__(self, r_d2c: int):
@@ -145,7 +145,7 @@ def calibrate(tokens: int = 256, repeats: int = 5, threads: int | None = None) -
     tiny = _stack(64, 8)
     split = SplitModel(tiny, AdapterSpec(16, 16))
     plain = _decode_time(_layers(tiny), 64, repeats * 4)
-    adapted = _decode_time(split.cloud_part.layers, 64, repeats * 4, _StubChannel(16))
+    adapted = _decode_time(split.cloud_part.layers, 64, repeats * 4, StubChannel(16))
     cloud_call = max(adapted - plain, 0.0) / tiny.n_layers
     xa = {p: torch.randn(1, 1, 16) for p in "qkv"}
     with torch.no_grad():

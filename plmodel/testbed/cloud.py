@@ -56,7 +56,7 @@ def echo(split: SplitModel, frame_array) -> bytes:
     """A probe's answer, handled as a stage is, around a decoder layer run as in a step (a scratch cache,
     the device's answers stubbed), so that the answer is converted with the caches a layer leaves; the
     layer's own time (us) goes back in the frame's layer field, for the device to take out."""
-    from ..reference.calibrate import _StubChannel
+    from ..reference.calibrate import StubChannel
     from ..reference.model import KVCache
 
     parts = [torch.from_numpy(a.copy()) for a in np.split(frame_array, 3, axis=-1)]
@@ -64,7 +64,7 @@ def echo(split: SplitModel, frame_array) -> bytes:
     t0 = time.perf_counter()
     with torch.no_grad():
         layers[len(layers) // 2](torch.zeros(1, 1, split.spec.d_model), torch.arange(1), KVCache(),
-                                 _StubChannel(split.adapter.r_d2c))
+                                 StubChannel(split.adapter.r_d2c))
     layer_us = min(int((time.perf_counter() - t0) * 1e6), 32767)
     return encode(PING, layer_us, 0, torch.cat(parts, -1).numpy())
 
