@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from .decode_rows import from_mapping as decode_rows_from_mapping
 from .errors import PlmodelError
 from .models import canonical_model_name
 from .power_profiles import power_from_mapping, radio_for
@@ -28,6 +29,7 @@ HARDWARE_KEYS = {
     "usable_memory_gbyte": False, "power_w": False, "price_usd_per_hour": False, "measured": False, "name": False,
     "layer_overhead_us": False, "call_overhead_us": False, "runtime": False, "interconnect_gbyte_per_s": False,
     "allreduce_latency_us": False, "power": False, "resume_after_wait": False,
+    "decode_batch_slowdown": False,
 }
 NETWORK_KEYS = {
     "c2d_bandwidth_mbit_per_s": True, "d2c_bandwidth_mbit_per_s": True, "rtt_ms": True,
@@ -192,6 +194,7 @@ def hardware_from_mapping(data: dict, src: str, default_name: str) -> HardwareSp
             allreduce_latency_s=optional_zero(data, "allreduce_latency_us", src, US),
             power=power_from_mapping(data.get("power"), src),
             resume=resume_from_mapping(data.get("resume_after_wait"), src),
+            decode_rows=decode_rows_from_mapping(data.get("decode_batch_slowdown"), src),
         )
 
 

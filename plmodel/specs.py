@@ -162,6 +162,7 @@ class HardwareSpec:
     allreduce_latency_s: float = 0.0  # fixed time of one all-reduce across the GPUs of a tensor-parallel group
     power: object = None  # power.DevicePower of a personal device; None: not known
     resume: object = None  # resume.ResumeSpec: slowdown of work after a wait for the peer; None: none
+    decode_rows: object = None  # decode_rows.DecodeRowsSpec: a CPU's batched decode against one; None: roofline
 
     def __post_init__(self):
         require_positive("layer_overhead", self.layer_overhead_s, allow_zero=True, maximum=1.0)

@@ -165,6 +165,10 @@ def test_calibrate_writes_a_loadable_profile(tmp_path):
 
     hw = load_hardware(str(out_file))
     assert hw.peak_flop_per_s > 1e8 and hw.mem_bw_bytes_per_s > 1e8
+    from plmodel.reference.calibrate import BATCH_SEQUENCES
+
+    assert hw.decode_rows.sequences == BATCH_SEQUENCES and hw.decode_rows.slowdown[0] == 1.0
+    assert "a decode step of 1, 2, 3, 4, 8 sequences" in out.stdout
     if len(os.sched_getaffinity(0)) >= 2 and hw.resume is not None:  # the curve needs a core for its peer
         from plmodel.reference.resume_probe import WAITS_S
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .. import resume
+from .. import decode_rows, resume
 from ..engine import engines, stack_s
 from ..link import hold_s, mean_extra_delay_s, mean_slowdown
 from ..speculative import draft_s, verification
+from ..step import Step
 from ..workload import adapted_layer_indices, cloud_layers, cloud_view, stage_works, step_work
 from .base import Accounting, Pieces, StepTime, zeros_like
 
@@ -44,7 +45,11 @@ class RealisticAccounting(Accounting):
             return replace(p, tokens=step.tokens * scn.draft.tokens_per_pass,
                            device_ends_s=p.device_ends_s + draft_s(scn, step))
         cloud, device = engines(scn)
-        return resume.apply(self._pieces(scn, step, cloud, device), scn.cloud, scn.device, self.link(scn.link).rtt_s)
+        p = self._pieces(scn, step, cloud, device)
+        if scn.cloud.decode_rows is not None and step.phase == "decode":  # a CPU's batched decode (decode_rows.py)
+            one = self._pieces(scn, Step("decode", 1, step.context_tokens, transport=step.transport), cloud, device)
+            p = decode_rows.apply(p, one, scn.cloud, step)
+        return resume.apply(p, scn.cloud, scn.device, self.link(scn.link).rtt_s)
 
     def _pieces(self, scn, step, cloud, device) -> Pieces:
         """The pieces as each side runs them back to back."""

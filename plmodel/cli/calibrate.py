@@ -47,6 +47,9 @@ def run(args) -> int:
           f"{cal.matmul_flop_per_s / 1e9:,.1f}), {cal.mem_bw_bytes_per_s / 1e9:,.2f} GB/s memory bandwidth, "
           f"{cal.layer_overhead_s * 1e6:,.0f} us a layer and {cal.call_overhead_s * 1e6:,.0f} us a small call of "
           f"fixed software time; {cal.detail}")
+    if cal.batch:
+        print("a decode step of " + ", ".join(str(b) for b, _ in cal.batch) + " sequences: "
+              + ", ".join(f"{f:.2f}" for _, f in cal.batch) + "x one sequence's")
     if cal.resume_note:
         print(f"compute after a wait not measured: {cal.resume_note}")
     if cal.resume:

@@ -48,6 +48,7 @@ class Calibration:
     detail: str
     resume: tuple | None = None  # ((wait s, slowdown), ...) of a layer after a round trip; None: not measured
     resume_note: str = ""  # why not
+    batch: tuple = ()  # ((sequences, slowdown), ...) of a batched decode step against one sequence's
 
 
 def last_level_cache_bytes() -> int:
@@ -98,11 +99,12 @@ class StubChannel:
         return {p: torch.zeros(*t.shape[:-1], self.r_d2c) for p, t in xa.items()}
 
 
-def _decode_time(layers, d: int, repeats: int, channel=None) -> float:
-    """Median time of one decode step through `layers` (32 tokens in the KV cache), steady state."""
+def _decode_time(layers, d: int, repeats: int, channel=None, batch: int = 1) -> float:
+    """Median time of one decode step of `batch` sequences through `layers` (32 tokens in each one's KV
+    cache), steady state."""
     cache = KVCache()
-    _run_layers(layers, torch.randn(1, 32, d), cache, channel)
-    x = torch.randn(1, 1, d)
+    _run_layers(layers, torch.randn(batch, 32, d), cache, channel)
+    x = torch.randn(batch, 1, d)
 
     def step() -> None:
         _run_layers(layers, x, cache, channel)
@@ -135,6 +137,23 @@ def fit_bandwidth(repeats: int, cache_bytes: int):
     return float(1 / slope), max(float(overhead), 0.0), points
 
 
+#: Batch sizes of the batched-decode curve (decode_rows.py).
+BATCH_SEQUENCES = (1, 2, 3, 4, 8)
+
+
+def batch_curve(repeats: int, cache_bytes: int) -> tuple:
+    """((sequences, slowdown), ...): a decode step of the d = 512 stack (twice the cache) for b sequences
+    against one sequence's, timed just before and just after it (steady medians), so drift cancels."""
+    layers = _layers(_stack(512, max(2, -(-2 * cache_bytes // layer_bytes(512)))))
+    out, one = [(1, 1.0)], _decode_time(layers, 512, 4 * repeats)  # the first pass is slower: discarded
+    for b in BATCH_SEQUENCES[1:]:
+        before = _decode_time(layers, 512, 4 * repeats)
+        t = _decode_time(layers, 512, 4 * repeats, batch=b)
+        one = _decode_time(layers, 512, 4 * repeats)
+        out.append((b, 2 * t / (before + one)))
+    return tuple(out)
+
+
 def calibrate(tokens: int = 256, repeats: int = 5, threads: int | None = None) -> Calibration:
     """Measure this machine with the reference layers (float32), on `threads` torch threads."""
     if threads:
@@ -159,7 +178,8 @@ def calibrate(tokens: int = 256, repeats: int = 5, threads: int | None = None) -
     mm = 2 * 1024**3 / _typical_time(lambda: a @ b, repeats * 4)
     n = torch.get_num_threads()
     detail = f"torch {torch.__version__}, {n} thread{'s' if n > 1 else ''}, float32, {platform.processor() or platform.machine()}"
-    return Calibration(flop_s, bw, mm, layer_s, call_s, n, detail, *measure(last_level_cache_bytes(), repeats))
+    return Calibration(flop_s, bw, mm, layer_s, call_s, n, detail, *measure(last_level_cache_bytes(), repeats),
+                       batch_curve(repeats, last_level_cache_bytes()))
 
 
 def profile_yaml(cal: Calibration, name: str, memory_bytes: float, date: str) -> str:
@@ -179,7 +199,18 @@ def profile_yaml(cal: Calibration, name: str, memory_bytes: float, date: str) ->
         f"call_overhead_us: {cal.call_overhead_s * 1e6:.1f}   # a tiny adapter stage (r = 16, q,k,v): the cloud's "
         f"side and the device's M, averaged [M]",
         *resume_yaml(cal.resume, cal.resume_note),
+        *batch_yaml(cal.batch),
         ""])
+
+
+def batch_yaml(curve) -> list:
+    """The profile's decode_batch_slowdown block (decode_rows.py)."""
+    if not curve:
+        return []
+    return ["decode_batch_slowdown:   # a decode step of the d = 512 stack for that many sequences, over one "
+            "sequence's, steady [M]",
+            f"  sequences: [{', '.join(str(b) for b, _ in curve)}]",
+            f"  slowdown: [{', '.join(f'{f:.3f}' for _, f in curve)}]"]
 
 
 def resume_yaml(resume, why_not: str = "") -> list:
