@@ -31,7 +31,7 @@ def register_arguments(p) -> None:
     p.add_argument("--tokens", type=int, default=16, help="tokens generated (the first ends the prefill)")
     p.add_argument("--prompt-tokens", type=int, default=32, help="prompt length")
     p.add_argument("--batch", type=int, default=1, help="sequences in lockstep")
-    p.add_argument("--calibration", help="hardware profile of this machine (default: calibrate this machine before each run, ~15 s)")
+    p.add_argument("--calibration", help="hardware profile of this machine (default: calibrate this machine before each run, ~20 s)")
     p.add_argument("--shaping", choices=("app", "tbf"), default="app", help="where bandwidth is shaped")
     p.add_argument("--timeout-s", type=float, default=30.0, help="limit on every socket operation")
     p.add_argument("--seed", type=int, default=0, help="weights and prompt")
@@ -105,7 +105,7 @@ def say(line: str) -> None:
 
 
 def calibrated_now() -> tuple:
-    """(hardware, source) of this machine, calibrated now on one thread (~15 s)."""
+    """(hardware, source) of this machine, calibrated now on one thread (~20 s)."""
     import datetime
 
     import yaml

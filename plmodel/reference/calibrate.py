@@ -9,6 +9,8 @@
 - The time of a small call: the cloud's side of a tiny adapter stage (x A, B and the adds, the
   device's answer stubbed) and the device part applying a tiny M, averaged over the two sides.
 - Decode steps run with a KV cache of 32 tokens, as a real decode does.
+- Two curves where a CPU leaves the roofline: a decode step of 2-8 sequences against one
+  (decode_rows.py), and a layer right after a round trip to another process (resume_probe.py).
 Each time is the median of several steady-state repeats. (An earlier version wrote a buffer larger
 than the cache before each layer to start it cold; the write-backs that buffer left behind slowed the
 timed layer by a varying amount, and calibrations minutes apart differed by 40 % in the fixed time a
