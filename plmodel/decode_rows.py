@@ -11,55 +11,20 @@ the roofline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
-from .errors import PlmodelError
-
-KEYS = ("sequences", "slowdown")
+from .curves import Curve
 
 
-@dataclass(frozen=True)
-class DecodeRowsSpec:
-    """A decode step of `sequences[i]` sequences takes `slowdown[i]` times one of a single sequence
-    (linear between the points, the last value beyond them)."""
+class DecodeRowsSpec(Curve):
+    """A decode step of `x[i]` sequences takes `slowdown[i]` times one of a single sequence."""
 
-    sequences: tuple
-    slowdown: tuple
-    source: str = ""
-
-    def __post_init__(self):
-        if not self.sequences or len(self.sequences) != len(self.slowdown) or self.sequences[0] != 1:
-            raise PlmodelError("expected sequences and slowdown lists of the same length, starting at 1 sequence",
-                               field="decode_batch_slowdown")
-        if any(b <= a for a, b in zip(self.sequences, self.sequences[1:])):
-            raise PlmodelError(f"sequences: expected increasing counts, got {list(self.sequences)}",
-                               field="decode_batch_slowdown")
-        if not all(0.5 <= s <= 100.0 for s in self.slowdown):
-            raise PlmodelError(f"slowdown: expected factors from 0.5 to 100, got {list(self.slowdown)}",
-                               field="decode_batch_slowdown")
-
-    def at(self, sequences):
-        return np.interp(sequences, self.sequences, self.slowdown)
+    BLOCK, KEYS, MOST, FIRST = "decode_batch_slowdown", ("sequences", "slowdown"), 100.0, 1
 
 
-def from_mapping(data, src: str) -> DecodeRowsSpec | None:
-    """A profile's `decode_batch_slowdown:` block, or None."""
-    if data is None:
-        return None
-    if not isinstance(data, dict) or set(data) != set(KEYS):
-        raise PlmodelError('field "decode_batch_slowdown": expected a mapping with sequences and slowdown lists', src)
-    lists = []
-    for key in KEYS:
-        v = data[key]
-        if not isinstance(v, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
-            raise PlmodelError(f'field "decode_batch_slowdown.{key}": expected a list of numbers, got {v!r}', src)
-        lists.append(tuple(float(x) for x in v))
-    try:
-        return DecodeRowsSpec(*lists, src)
-    except PlmodelError as exc:
-        raise PlmodelError(f'field "decode_batch_slowdown": {exc.message}', src) from None
+from_mapping = DecodeRowsSpec.from_mapping
 
 
 def apply(pieces, one, cloud_hw, step):

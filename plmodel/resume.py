@@ -12,41 +12,16 @@ back to back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 
-import numpy as np
-
-from .errors import PlmodelError
+from .curves import Curve
 from .units import MS
 
-#: The YAML block: `resume_after_wait: {wait_ms: [...], slowdown: [...]}`.
-KEYS = ("wait_ms", "slowdown")
 
+class ResumeSpec(Curve):
+    """The slowdown of work that follows a wait of `x[i]` seconds for the peer, against back to back."""
 
-@dataclass(frozen=True)
-class ResumeSpec:
-    """The slowdown of work that follows a wait of `wait_s[i]` for the peer, against back to back
-    (linear between the points, the end values beyond them)."""
-
-    wait_s: tuple
-    slowdown: tuple
-    source: str = ""
-
-    def __post_init__(self):
-        if not self.wait_s or len(self.wait_s) != len(self.slowdown):
-            raise PlmodelError("expected wait_ms and slowdown lists of the same length, at least one point",
-                               field="resume_after_wait")
-        if not all(np.isfinite(self.wait_s)) or any(b <= a for a, b in zip(self.wait_s, self.wait_s[1:])) \
-                or self.wait_s[0] < 0:
-            raise PlmodelError(f"wait_ms: expected increasing waits >= 0, got {[w / MS for w in self.wait_s]}",
-                               field="resume_after_wait")
-        if not all(0.5 <= s <= 10.0 for s in self.slowdown):
-            raise PlmodelError(f"slowdown: expected factors from 0.5 to 10, got {list(self.slowdown)}",
-                               field="resume_after_wait")
-
-    def at(self, wait_s):
-        """The slowdown after a wait of `wait_s` (s; a number or an array)."""
-        return np.interp(wait_s, self.wait_s, self.slowdown)
+    BLOCK, KEYS, SCALE = "resume_after_wait", ("wait_ms", "slowdown"), MS
 
 
 def slowdown(hw, wait_s):
@@ -54,22 +29,7 @@ def slowdown(hw, wait_s):
     return 1.0 if hw.resume is None else hw.resume.at(wait_s)
 
 
-def from_mapping(data, src: str) -> ResumeSpec | None:
-    """A profile's `resume_after_wait:` block, or None."""
-    if data is None:
-        return None
-    if not isinstance(data, dict) or set(data) != set(KEYS):
-        raise PlmodelError('field "resume_after_wait": expected a mapping with wait_ms and slowdown lists', src)
-    lists = []
-    for key in KEYS:
-        v = data[key]
-        if not isinstance(v, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
-            raise PlmodelError(f'field "resume_after_wait.{key}": expected a list of numbers, got {v!r}', src)
-        lists.append(tuple(float(x) for x in v))
-    try:
-        return ResumeSpec(tuple(w * MS for w in lists[0]), lists[1], src)
-    except PlmodelError as exc:
-        raise PlmodelError(f'field "resume_after_wait": {exc.message}', src) from None
+from_mapping = ResumeSpec.from_mapping
 
 
 def apply(pieces, cloud_hw, device_hw, wait_s):
@@ -78,8 +38,6 @@ def apply(pieces, cloud_hw, device_hw, wait_s):
     fc, fd = slowdown(cloud_hw, wait_s), slowdown(device_hw, wait_s)
     if cloud_hw.resume is None and device_hw.resume is None:
         return pieces
-    from dataclasses import replace
-
     n_st = max(len(pieces.stage_cloud_s), 1)
     share = pieces.cloud_layer_s / n_st
     return replace(pieces, stage_cloud_s=[s + (fc - 1) * (share + s) for s in pieces.stage_cloud_s],

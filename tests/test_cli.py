@@ -167,12 +167,12 @@ def test_calibrate_writes_a_loadable_profile(tmp_path):
     assert hw.peak_flop_per_s > 1e8 and hw.mem_bw_bytes_per_s > 1e8
     from plmodel.reference.calibrate import BATCH_SEQUENCES
 
-    assert hw.decode_rows.sequences == BATCH_SEQUENCES and hw.decode_rows.slowdown[0] == 1.0
+    assert hw.decode_rows.x == BATCH_SEQUENCES and hw.decode_rows.slowdown[0] == 1.0
     assert "a decode step of 1, 2, 3, 4, 8 sequences" in out.stdout
     if len(os.sched_getaffinity(0)) >= 2 and hw.resume is not None:  # the curve needs a core for its peer
         from plmodel.reference.resume_probe import WAITS_S
 
-        assert hw.resume.wait_s == pytest.approx(WAITS_S) and all(0.5 <= f <= 10 for f in hw.resume.slowdown)
+        assert hw.resume.x == pytest.approx(WAITS_S) and all(0.5 <= f <= 10 for f in hw.resume.slowdown)
         assert "a layer after a round trip" in out.stdout
     else:  # one CPU, or a machine too noisy for a stable curve: the profile and the output say why
         assert "compute after a wait not measured: " in out.stdout

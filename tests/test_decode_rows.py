@@ -67,4 +67,4 @@ def test_calibrated_block_loads():
 
     text = "\n".join([*(f"{k}: {v}" for k, v in BASE.items()), *batch_yaml(((1, 1.0), (2, 1.31), (3, 1.58)))])
     hw = hardware_from_mapping(yaml.safe_load(text), "me.yaml", "me")
-    assert hw.decode_rows.sequences == (1, 2, 3) and hw.decode_rows.slowdown == (1.0, 1.31, 1.58)
+    assert hw.decode_rows.x == (1, 2, 3) and hw.decode_rows.slowdown == (1.0, 1.31, 1.58)

@@ -83,5 +83,5 @@ def test_calibrated_profile_carries_a_curve_it_can_load(tmp_path):
     text = "\n".join(["memory_bandwidth_gbyte_per_s: 10", "peak_tflop_per_s: 1", "memory_gbyte: 8",
                       *resume_yaml(((0.0, 1.01), (0.005, 1.2), (0.02, 1.4)))])
     hw = hardware_from_mapping(yaml.safe_load(text), "me.yaml", "me")
-    assert hw.resume.wait_s == pytest.approx((0.0, 0.005, 0.02)) and hw.resume.slowdown == (1.01, 1.2, 1.4)
+    assert hw.resume.x == pytest.approx((0.0, 0.005, 0.02)) and hw.resume.slowdown == (1.01, 1.2, 1.4)
     assert "not measured" in resume_yaml(None)[0]

@@ -63,7 +63,7 @@ def test_killed_cloud_gives_clear_error_and_no_hang():
 
     t0 = time.perf_counter()
     with pytest.raises(PlmodelError, match="cloud process"):
-        device_loop(conn, build(cfg), PacedSender(conn, None, 0.0), torch.zeros(1, 4, dtype=torch.long), 3)
+        device_loop(conn, build(cfg), PacedSender(conn, None, 0.0, "cloud"), torch.zeros(1, 4, dtype=torch.long), 3)
     assert time.perf_counter() - t0 < 10
 
 

@@ -120,7 +120,7 @@ def main(argv=None) -> int:
             links = accept_devices(srv, cfg)
             print(json.dumps(serve_cohort(links, split, cfg["batch"])), flush=True)
             return 0
-        conn, sender = link_end(srv.accept()[0], cfg["timeout_s"], cfg["c2d_bps"], cfg["delay_s"])
+        conn, sender = link_end(srv.accept()[0], cfg["timeout_s"], cfg["c2d_bps"], cfg["delay_s"], "device")
         counts = serve(conn, split, sender)
         sender.close()
         print(json.dumps(counts), flush=True)

@@ -79,7 +79,7 @@ def accept_devices(srv, cfg: dict) -> list:
     """[(conn, sender)] of the N devices, in the order they connect."""
     links = []
     for _ in range(cfg["devices"]):  # the cloud has its core to itself: it polls and spins
-        links.append(link_end(srv.accept()[0], cfg["timeout_s"], cfg["c2d_bps"], cfg["delay_s"]))
+        links.append(link_end(srv.accept()[0], cfg["timeout_s"], cfg["c2d_bps"], cfg["delay_s"], "device"))
     return links
 
 
@@ -97,7 +97,7 @@ def device_main(argv=None) -> int:
     split = build(cfg)
     warm_up(split, cfg["prompt_tokens"])
     raw = socket.create_connection((cfg["host"], cfg["port"]), timeout=cfg["timeout_s"])
-    conn, sender = link_end(raw, cfg["timeout_s"], cfg["d2c_bps"], cfg["delay_s"], poll=False)
+    conn, sender = link_end(raw, cfg["timeout_s"], cfg["d2c_bps"], cfg["delay_s"], "cloud", poll=False)
     prompt = torch.randint(0, split.spec.vocab_size, (cfg["batch"], cfg["prompt_tokens"]),
                            generator=torch.Generator().manual_seed(cfg["seed"] + cfg["index"]))
     dev = device_loop(conn, split, sender, prompt, cfg["tokens"])

@@ -19,10 +19,10 @@ from .framing import with_due
 
 class PacedSender:
     """Sends frames on `sock` stamped for a link of `rate_bps` (None: the kernel shapes it, or nothing
-    does) and a one-way `delay_s`."""
+    does) and a one-way `delay_s`, to the `peer` ("cloud", "device") that errors name."""
 
-    def __init__(self, sock: socket.socket, rate_bps: float | None, delay_s: float):
-        self.sock, self.rate_bps, self.delay_s = sock, rate_bps, delay_s
+    def __init__(self, sock: socket.socket, rate_bps: float | None, delay_s: float, peer: str = "peer"):
+        self.sock, self.rate_bps, self.delay_s, self.peer = sock, rate_bps, delay_s, peer
         self.free_at = 0.0
         self.bytes = 0
         self.frames = 0
@@ -45,17 +45,18 @@ class PacedSender:
         except OSError as exc:
             from ..errors import PlmodelError
 
-            raise PlmodelError(f"testbed: sending to the peer failed ({exc})") from None
+            raise PlmodelError(f"testbed: sending to the {self.peer} process failed ({exc})") from None
 
     def close(self) -> None:
         """Nothing is queued: every frame left when it was sent."""
 
 
-def link_end(raw: socket.socket, timeout_s: float, rate_bps: float | None, delay_s: float, poll: bool = True) -> tuple:
-    """(PollingSocket, PacedSender) of one end of a testbed connection: no Nagle delay, reads that poll (or
-    block, with `poll` False), frames stamped for a link of `rate_bps` and one-way `delay_s`."""
+def link_end(raw: socket.socket, timeout_s: float, rate_bps: float | None, delay_s: float, peer: str,
+             poll: bool = True) -> tuple:
+    """(PollingSocket, PacedSender) of one end of a testbed connection to `peer`: no Nagle delay, reads
+    that poll (or block, with `poll` False), frames stamped for a link of `rate_bps` and one-way `delay_s`."""
     from .framing import PollingSocket
 
     raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     conn = PollingSocket(raw, timeout_s, poll)
-    return conn, PacedSender(conn, rate_bps, delay_s)
+    return conn, PacedSender(conn, rate_bps, delay_s, peer)

@@ -142,7 +142,7 @@ def run_session(s: Session) -> dict:
         warm_up(split, s.prompt_tokens)
         try:
             raw = socket.create_connection((net.cloud_host, port), timeout=s.timeout_s)
-            conn, sender = link_end(raw, s.timeout_s, s.d2c_bps if paced else None, s.rtt_s / 2)
+            conn, sender = link_end(raw, s.timeout_s, s.d2c_bps if paced else None, s.rtt_s / 2, "cloud")
             message_s = probe_message_time(conn, sender, split)
             prompt = torch.randint(0, s.model.vocab_size, (s.batch, s.prompt_tokens), generator=torch.Generator().manual_seed(s.seed))
             dev = device_loop(conn, split, sender, prompt, s.tokens)
