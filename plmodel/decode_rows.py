@@ -27,12 +27,14 @@ class DecodeRowsSpec(Curve):
 from_mapping = DecodeRowsSpec.from_mapping
 
 
-def apply(pieces, one, cloud_hw, step):
-    """`pieces` of a decode step of `step.batch` sequences with the cloud's work scaled by the measured
+def applies(cloud_hw, step) -> bool:
+    """Whether `step` is a decode step of one position a sequence on a cloud with a measured curve."""
+    return cloud_hw.decode_rows is not None and step.phase == "decode" and step.positions == 1
+
+
+def apply(pieces, one, curve: DecodeRowsSpec, batch):
+    """`pieces` of a decode step of `batch` sequences with the cloud's work scaled by `curve`'s
     ratio over the roofline's own (`one`: the same step's pieces for one sequence); at least 1x."""
-    curve = cloud_hw.decode_rows
-    if curve is None or step.phase != "decode" or step.positions != 1:
-        return pieces
-    factor = np.maximum(curve.at(step.batch) / curve.slowdown[0] * one.cloud_layer_s / pieces.cloud_layer_s, 1.0)
+    factor = np.maximum(curve.at(batch) / curve.slowdown[0] * one.cloud_layer_s / pieces.cloud_layer_s, 1.0)
     return replace(pieces, cloud_layer_s=pieces.cloud_layer_s * factor,
                    stage_cloud_s=[s * factor for s in pieces.stage_cloud_s])

@@ -46,9 +46,9 @@ class RealisticAccounting(Accounting):
                            device_ends_s=p.device_ends_s + draft_s(scn, step))
         cloud, device = engines(scn)
         p = self._pieces(scn, step, cloud, device)
-        if scn.cloud.decode_rows is not None and step.phase == "decode":  # a CPU's batched decode (decode_rows.py)
+        if decode_rows.applies(scn.cloud, step):  # a CPU's batched decode
             one = self._pieces(scn, Step("decode", 1, step.context_tokens, transport=step.transport), cloud, device)
-            p = decode_rows.apply(p, one, scn.cloud, step)
+            p = decode_rows.apply(p, one, scn.cloud.decode_rows, step.batch)
         return resume.apply(p, scn.cloud, scn.device, self.link(scn.link).rtt_s)
 
     def _pieces(self, scn, step, cloud, device) -> Pieces:

@@ -110,10 +110,15 @@ def _decode_time(layers, d: int, repeats: int, channel=None, batch: int = 1) -> 
 
     def step() -> None:
         _run_layers(layers, x, cache, channel)
-        for k in cache.k:  # keep the context at 32 tokens
-            cache.k[k], cache.v[k] = cache.k[k][:, :, :32], cache.v[k][:, :, :32]
+        keep_context(cache)
 
     return _typical_time(step, repeats)
+
+
+def keep_context(cache: KVCache, tokens: int = 32) -> None:
+    """Cut every layer's KV cache back to `tokens`, so that repeated decode steps keep one context."""
+    for k in cache.k:
+        cache.k[k], cache.v[k] = cache.k[k][:, :, :tokens], cache.v[k][:, :, :tokens]
 
 
 def _stack(d: int, n: int) -> ModelSpec:
@@ -125,14 +130,19 @@ def layer_bytes(d: int) -> int:
     return 4 * (4 * d * d + 3 * d * int(d * 2.6875) + 2 * d)
 
 
+def stack_over_cache(d: int, cache_bytes: int) -> list:
+    """Reference layers of width `d`, at least two and at least twice `cache_bytes` of weights, so that a
+    decode step streams every weight from memory, as a model larger than the cache does."""
+    return _layers(_stack(d, max(2, -(-2 * cache_bytes // layer_bytes(d)))))
+
+
 def fit_bandwidth(repeats: int, cache_bytes: int):
     """(bytes/s, s a layer) from steady decode times of layer stacks of several widths, each at least
     twice `cache_bytes`, so that a step reads every weight from memory; and the (bytes, s) points."""
     points = []
     for d in BANDWIDTH_WIDTHS:
-        n = max(2, -(-2 * cache_bytes // layer_bytes(d)))
-        layers = _layers(_stack(d, n))
-        t = _decode_time(layers, d, repeats) / n
+        layers = stack_over_cache(d, cache_bytes)
+        t = _decode_time(layers, d, repeats) / len(layers)
         points.append((sum(p.numel() * p.element_size() for p in layers[0].parameters()), t))
     w, t = np.array(points).T
     slope, overhead = np.polyfit(w, t, 1, w=1 / t)  # least relative error: small and large layers alike
@@ -146,7 +156,7 @@ BATCH_SEQUENCES = (1, 2, 3, 4, 8)
 def batch_curve(repeats: int, cache_bytes: int) -> tuple:
     """((sequences, slowdown), ...): a decode step of the d = 512 stack (twice the cache) for b sequences
     against one sequence's, timed just before and just after it (steady medians), so drift cancels."""
-    layers = _layers(_stack(512, max(2, -(-2 * cache_bytes // layer_bytes(512)))))
+    layers = stack_over_cache(512, cache_bytes)
     out, one = [(1, 1.0)], _decode_time(layers, 512, 4 * repeats)  # the first pass is slower: discarded
     for b in BATCH_SEQUENCES[1:]:
         before = _decode_time(layers, 512, 4 * repeats)
@@ -162,7 +172,8 @@ def calibrate(tokens: int = 256, repeats: int = 5, threads: int | None = None) -
         torch.set_num_threads(threads)
     from .resume_probe import measure
 
-    bw, layer_s, _ = fit_bandwidth(repeats, last_level_cache_bytes())
+    cache_bytes = last_level_cache_bytes()
+    bw, layer_s, _ = fit_bandwidth(repeats, cache_bytes)
     tiny = _stack(64, 8)
     split = SplitModel(tiny, AdapterSpec(16, 16))
     plain = _decode_time(_layers(tiny), 64, repeats * 4)
@@ -180,8 +191,8 @@ def calibrate(tokens: int = 256, repeats: int = 5, threads: int | None = None) -
     mm = 2 * 1024**3 / _typical_time(lambda: a @ b, repeats * 4)
     n = torch.get_num_threads()
     detail = f"torch {torch.__version__}, {n} thread{'s' if n > 1 else ''}, float32, {platform.processor() or platform.machine()}"
-    return Calibration(flop_s, bw, mm, layer_s, call_s, n, detail, *measure(last_level_cache_bytes(), repeats),
-                       batch_curve(repeats, last_level_cache_bytes()))
+    return Calibration(flop_s, bw, mm, layer_s, call_s, n, detail, *measure(cache_bytes, repeats),
+                       batch_curve(repeats, cache_bytes))
 
 
 def profile_yaml(cal: Calibration, name: str, memory_bytes: float, date: str) -> str:

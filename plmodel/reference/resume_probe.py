@@ -45,21 +45,19 @@ def _peer(sock: socket.socket, cpu: int) -> None:
 
 def _stepper(cache_bytes: int):
     """A function running the next layer of a stack twice `cache_bytes` (one token, 32 in the KV cache)."""
-    from .calibrate import _layers, _run_layers, _stack, layer_bytes
+    from .calibrate import _run_layers, keep_context, stack_over_cache
     from .model import KVCache
 
-    n = max(2, -(-2 * cache_bytes // layer_bytes(WIDTH)))
-    layers, cache = _layers(_stack(WIDTH, n)), KVCache()
+    layers, cache = stack_over_cache(WIDTH, cache_bytes), KVCache()
     _run_layers(layers, torch.randn(1, 32, WIDTH), cache)
     x, positions, state = torch.randn(1, 1, WIDTH), torch.arange(32, 33), {"i": 0}
 
     def step() -> None:
         with torch.no_grad():
             layers[state["i"]](x, positions, cache, None)
-        state["i"] = (state["i"] + 1) % n
+        state["i"] = (state["i"] + 1) % len(layers)
         if state["i"] == 0:
-            for k in cache.k:  # keep the context at 32 tokens
-                cache.k[k], cache.v[k] = cache.k[k][:, :, :32], cache.v[k][:, :, :32]
+            keep_context(cache)
     return step
 
 
@@ -68,8 +66,13 @@ def measure(cache_bytes: int, repeats: int = 5) -> tuple:
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if len(cpus) < 2 or not hasattr(os, "fork"):
         return None, "it needs two CPUs and fork"
+    from ..errors import PlmodelError
+    from ..resume import ResumeSpec
+
     curve = _curve(cache_bytes, repeats, cpus)
-    if not all(0.5 <= f <= 10 for _, f in curve):
+    try:  # the bounds a profile's curve must keep
+        ResumeSpec(*zip(*curve))
+    except PlmodelError:
         return None, f"the machine was too noisy: slowdowns {', '.join(f'{f:.2f}' for _, f in curve)}"
     return curve, ""
 
