@@ -90,7 +90,8 @@ def test_tbf_shaping_where_the_kernel_allows():
 def test_cli_json_keys_breakdown_and_repeats():
     """`plmodel testbed --json --repeats 2` prints measured (median, min, max) and predicted figures side by
     side, and a decode step in the closed form's parts, measured and predicted: the measured parts and
-    the residual add up to the measured step; the wire's part is the bytes over the bandwidth."""
+    the residual add up to the measured step; the wire's part is the bytes over the bandwidth; and the
+    prediction anchored to the cloud's speed around the session."""
     out = subprocess.run([sys.executable, "-m", "plmodel", "testbed", "--tokens", "4", "--prompt-tokens", "4",
                           "--rtt-ms", "2", "--repeats", "2", "--calibration", "hardware_profiles/raspberry-pi-5.yaml",
                           "--json"], capture_output=True, text=True, timeout=180)
@@ -115,6 +116,10 @@ def test_cli_json_keys_breakdown_and_repeats():
     # the frames' handling is timed in both processes and taken out of their compute
     assert 0 < r["measured_breakdown_message_s"] and r["measured_breakdown_cloud_compute_s"] < r["measured_cloud_compute_tpot_s"]
     assert r["breakdown_segments_a_step"] == 9 and "decode_prediction_error_min" in r
+    # anchored: the cloud's back-to-back steps around the session scale the calibrated cloud compute
+    assert r["measured_cloud_back_to_back_tpot_s"] > 0 and "anchored_decode_prediction_error_min" in r
+    assert r["predicted_anchored_breakdown_cloud_compute_s"] == pytest.approx(
+        r["cloud_speed_factor"] * r["predicted_breakdown_cloud_compute_s"], rel=1e-9)
 
 
 @pytest.mark.parametrize("args,fragment", [(["--rank", "0"], "--rank"), (["--rtt-ms", "-1"], "--rtt-ms"),

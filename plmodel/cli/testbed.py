@@ -66,7 +66,7 @@ def run(args) -> int:
     from ..profiles import load_hardware
     from ..specs import AdapterSpec
     from ..testbed.framing import FRAME_OVERHEAD_BYTES
-    from ..testbed.run import Session, predict, run_session, with_act_bits
+    from ..testbed.run import Session, predict, predict_anchored, run_session, with_act_bits
     from ..testbed.setup import TESTBED_MODEL
 
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
@@ -80,9 +80,10 @@ def run(args) -> int:
                                                     else "the session"))
         hw, source = fixed or calibrated_now()
         m = run_session(s)
-        p = predict(s, hw, m["message_overhead_s"])
-        runs.append({**m, **p, "decode_prediction_error": p["predicted_decode_tokens_per_s"]
-                     / m["measured_decode_tokens_per_s"] - 1 if m["measured_decode_tokens_per_s"] else 0.0})
+        p = {**predict(s, hw, m["message_overhead_s"]), **predict_anchored(s, hw, m)}
+        runs.append({**m, **p, **{f"{w}decode_prediction_error": p[f"predicted_{w}decode_tokens_per_s"]
+                                  / m["measured_decode_tokens_per_s"] - 1 if m["measured_decode_tokens_per_s"] else 0.0
+                                  for w in ("", "anchored_")}})
     merged = median_of(runs)
     measured = {k: v for k, v in merged.items() if not k.startswith("predicted_")}
     predicted = {k: v for k, v in merged.items() if k.startswith("predicted_")}
@@ -149,7 +150,7 @@ def median_of(runs: list) -> dict:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             values = [r[k] for r in runs]
             out[k] = statistics.median(values)
-            if k.startswith("measured_") or k in ("message_overhead_s", "decode_prediction_error"):
+            if k.startswith("measured_") or k == "message_overhead_s" or k.endswith(("prediction_error", "speed_factor")):
                 out[f"{k}_min"], out[f"{k}_max"] = min(values), max(values)
     return out
 
@@ -170,9 +171,10 @@ def render(r: dict) -> str:
         spread = (f"  ({fmt.format(r[f'measured_{key}_min'] * scale)} to {fmt.format(r[f'measured_{key}_max'] * scale)})"
                   if f"measured_{key}_min" in r else "")
         lines.append(f"  {label:<26}{fmt.format(m):>14}{fmt.format(p):>14}{(p / m - 1) * 100 if m else 0:>8.1f}%{spread}")
+    from ..testbed.anchor import render as anchored
     from ..testbed.breakdown import render as breakdown
 
-    lines += [*breakdown(r), "", f"  frames up {r['frames_up']}, down {r['frames_down']}"]
+    lines += [*anchored(r), *breakdown(r), "", f"  frames up {r['frames_up']}, down {r['frames_down']}"]
     if r.get("devices", 1) > 1:
         m, p = r["measured_aggregate_decode_tokens_per_s"], r["predicted_aggregate_decode_tokens_per_s"]
         each = ", ".join(f"{v:.2f}" for v in r["measured_per_device_decode_tokens_per_s"])

@@ -20,6 +20,7 @@ from ..interrupt import die_with_parent
 from ..reference.model import KVCache
 from ..reference.split import SplitModel
 from ..workload import stages
+from .anchor import BACK_TO_BACK_STEPS, cloud_back_to_back, prefilled
 from .framing import CLOSE, HIDDEN, PING, STAGE, encode, read_frame
 from .pacing import PacedSender, link_end
 from .setup import SWITCH_INTERVAL_S, build, warm_up
@@ -69,8 +70,9 @@ def echo(split: SplitModel, frame_array) -> bytes:
     return encode(PING, layer_us, 0, torch.cat(parts, -1).numpy())
 
 
-def serve(conn, split: SplitModel, sender: PacedSender) -> dict:
-    """Run steps until the device closes; returns the bytes counted on this socket."""
+def serve(conn, split: SplitModel, sender: PacedSender, before: list = ()) -> dict:
+    """Run steps until the device closes; returns the bytes counted on this socket and the timings, with
+    the cloud part's back-to-back steps (anchor.py): `before` the session, and as many after it."""
     chan = SocketChannel(conn, sender, split.adapter.targets, split.adapter.r_d2c)
     cache = KVCache()
     compute, handling, ser, late = [], [], [], []  # a step: cloud time (the waits out), of it the frames' handling,
@@ -85,7 +87,8 @@ def serve(conn, split: SplitModel, sender: PacedSender) -> dict:
         if kind == CLOSE:
             return {"cloud_received_bytes": chan.received, "cloud_sent_bytes": sender.bytes,
                     "cloud_sent_frames": sender.frames, "cloud_compute_s": compute, "cloud_ser_s": ser,
-                    "cloud_late_s": late, "cloud_handling_s": handling}
+                    "cloud_late_s": late, "cloud_handling_s": handling,
+                    "cloud_back_to_back_s": [*before, *cloud_back_to_back(split, cache, len(before))]}
         if kind != HIDDEN:
             raise PlmodelError("testbed: expected a hidden state from the device")
         start = cache.length()
@@ -110,6 +113,8 @@ def main(argv=None) -> int:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     split = build(cfg)
     warm_up(split, cfg.get("prompt_tokens", 32))
+    before = cloud_back_to_back(split, prefilled(split, cfg.get("batch", 1), cfg.get("prompt_tokens", 32)),
+                                BACK_TO_BACK_STEPS)
     srv = socket.create_server((cfg["host"], 0))
     srv.settimeout(cfg["timeout_s"])
     print(f"PORT {srv.getsockname()[1]}", flush=True)
@@ -121,7 +126,7 @@ def main(argv=None) -> int:
             print(json.dumps(serve_cohort(links, split, cfg["batch"])), flush=True)
             return 0
         conn, sender = link_end(srv.accept()[0], cfg["timeout_s"], cfg["c2d_bps"], cfg["delay_s"], "device")
-        counts = serve(conn, split, sender)
+        counts = serve(conn, split, sender, before)
         sender.close()
         print(json.dumps(counts), flush=True)
         return 0

@@ -22,6 +22,7 @@ from ..runtimes import CALIBRATED
 from ..specs import AdapterSpec, ModelSpec
 from ..workload import stages
 from . import breakdown
+from .anchor import median_s
 from .framing import FRAME_OVERHEAD_BYTES, HIDDEN, PING, STAGE, close_frame, encode, read_frame
 from .pacing import PacedSender, link_end
 from .setup import SWITCH_INTERVAL_S, build, config, warm_up
@@ -134,7 +135,7 @@ def run_session(s: Session) -> dict:
         paced = s.shaping == "app"
         cfg = config(s.model, s.adapter, seed=s.seed, host=net.cloud_host, timeout_s=s.timeout_s,
                      c2d_bps=s.c2d_bps if paced else None, delay_s=s.rtt_s / 2, cpu=cpus[0] if pin else None,
-                     prompt_tokens=s.prompt_tokens)
+                     prompt_tokens=s.prompt_tokens, batch=s.batch)
         if pin:
             os.sched_setaffinity(0, {cpus[1]})
         split = build(cfg)
@@ -147,7 +148,7 @@ def run_session(s: Session) -> dict:
             prompt = torch.randint(0, s.model.vocab_size, (s.batch, s.prompt_tokens), generator=torch.Generator().manual_seed(s.seed))
             dev = device_loop(conn, split, sender, prompt, s.tokens)
             sender.close()
-            out, err = proc.communicate(timeout=s.timeout_s)
+            out, err = proc.communicate(timeout=s.timeout_s)  # the cloud times its part back to back, then ends
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -176,6 +177,7 @@ def measured_figures(s: Session, dev: dict, cloud: dict, sender: PacedSender, me
         "frames_up": sender.frames, "frames_down": cloud["cloud_sent_frames"], "shaping": s.shaping,
         "message_overhead_s": message_s,
         "measured_cloud_compute_tpot_s": float(np.median(cloud["cloud_compute_s"][1:])) if len(st) > 1 else 0.0,
+        "measured_cloud_back_to_back_tpot_s": median_s(cloud.get("cloud_back_to_back_s", [])),
         "measured_device_compute_tpot_s": float(np.median(dev["device_compute_s"][1:])) if len(st) > 1 else 0.0,
         **breakdown.measured(s, dev, cloud, tpot),
     }
@@ -186,16 +188,17 @@ def with_act_bits(adapter: AdapterSpec) -> AdapterSpec:
     return replace(adapter, act_bits=32, cloud_weight_bits=32, device_weight_bits=32)
 
 
-def predict(s: Session, hw, message_s: float) -> dict:
-    """plmodel's realistic closed form for the same session: the calibrated machine on both sides, the
-    link's bandwidth and RTT, the testbed's framing (32 bytes a frame) and per-message time."""
+def predict(s: Session, hw, message_s: float, cloud_hw=None) -> dict:
+    """plmodel's realistic closed form for the same session: the calibrated machine on both sides (or
+    `cloud_hw` on the cloud's), the link's bandwidth and RTT, the testbed's framing (32 bytes a frame)
+    and per-message time."""
     from .. import accounting
     from ..specs import LinkSpec, Scenario
     from ..step import Step
     from ..workload import step_work
 
     link = LinkSpec("testbed", s.c2d_bps, s.d2c_bps, s.rtt_s, frame_bytes=FRAME_OVERHEAD_BYTES, message_s=message_s)
-    scn = Scenario(s.model, s.adapter, hw, hw, link, s.batch, s.prompt_tokens, cloud_runtime=CALIBRATED,
+    scn = Scenario(s.model, s.adapter, cloud_hw or hw, hw, link, s.batch, s.prompt_tokens, cloud_runtime=CALIBRATED,
                    device_runtime=CALIBRATED)
     acc = accounting.realistic()
     pre = acc.step_time(scn, Step("prefill", s.batch, s.prompt_tokens))
@@ -217,3 +220,14 @@ def predict(s: Session, hw, message_s: float) -> dict:
                                    + (frames + 1) * FRAME_OVERHEAD_BYTES),
         **parts,
     }
+
+
+def predict_anchored(s: Session, hw, m: dict) -> dict:
+    """The prediction anchored to the machine's speed in the session's own minute (anchor.py): the cloud's
+    compute on `hw` scaled by the factor its back-to-back steps around the session measured."""
+    from .anchor import scaled, speed_factor
+
+    f = speed_factor(s, hw, m["measured_cloud_back_to_back_tpot_s"])
+    p = predict(s, hw, m["message_overhead_s"], cloud_hw=scaled(hw, f))
+    return {"cloud_speed_factor": f, **{k.replace("predicted_", "predicted_anchored_", 1): p[k] for k in (
+        "predicted_decode_tokens_per_s", "predicted_tpot_s", "predicted_breakdown_cloud_compute_s") if k in p}}
