@@ -82,3 +82,22 @@ def test_cloud_back_to_back_keeps_the_context():
     times = cloud_back_to_back(split, cache, 3)
     assert len(times) == 3 and all(t > 0 for t in times) and cache.length() == 5
     assert cloud_back_to_back(split, type(cache)(), 3) == []  # nothing to decode from
+
+
+def test_anchored_devices_measure_the_cohort_step():
+    """For N devices the factor is the cloud's back-to-back step of all N devices' sequences over the closed
+    form's for that batch: at the calibration's own speed the simulation's aggregate is the plain one; a
+    cloud 1.5x slower gives a lower aggregate, but not 1.5x lower (the link's share does not slow)."""
+    from plmodel.decode_rows import DecodeRowsSpec
+    from plmodel.testbed.multi import predict_devices, predict_devices_anchored
+
+    s = session()
+    hw = replace(HW, decode_rows=DecodeRowsSpec((1.0, 2.0), (1.0, 1.4)))
+    cohort = float(bare_step(replace(s, batch=2), hw).cloud_s)  # the curve's 1.4x at 2 sequences included
+    plain = predict_devices(s, hw, 1e-4, 2)["predicted_aggregate_decode_tokens_per_s"]
+    same = predict_devices_anchored(s, hw, 1e-4, 2, cohort)
+    assert same["cohort_speed_factor"] == pytest.approx(1.0, rel=1e-12)
+    assert same["predicted_anchored_aggregate_decode_tokens_per_s"] == pytest.approx(plain, rel=1e-9)
+    slow = predict_devices_anchored(s, hw, 1e-4, 2, 1.5 * cohort)
+    assert slow["cohort_speed_factor"] == pytest.approx(1.5, rel=1e-12)
+    assert plain / 1.5 < slow["predicted_anchored_aggregate_decode_tokens_per_s"] < plain  # the link's share stays

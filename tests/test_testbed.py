@@ -144,5 +144,9 @@ def test_two_devices_share_one_cloud():
     assert r["devices"] == 2 and len(per) == 2 and all(v > 0 for v in per)
     assert r["measured_aggregate_decode_tokens_per_s"] == pytest.approx(sum(per))
     assert r["predicted_aggregate_decode_tokens_per_s"] == pytest.approx(2 * r["predicted_per_device_decode_tokens_per_s"])
+    # anchored: the cloud's back-to-back step of both devices' sequences around the run
+    assert r["measured_cohort_back_to_back_tpot_s"] > 0 and r["cohort_speed_factor"] > 0
+    assert r["anchored_aggregate_prediction_error"] == pytest.approx(
+        r["predicted_anchored_aggregate_decode_tokens_per_s"] / r["measured_aggregate_decode_tokens_per_s"] - 1)
     # lockstep: one step of both devices takes at least the RTT of each of its 9 round trips
     assert max(per) <= 1 / (9 * 0.002)

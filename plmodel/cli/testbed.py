@@ -121,7 +121,7 @@ def calibrated_now() -> tuple:
 
 def several(args, s, hw, one: dict, one_predicted: dict) -> tuple:
     """(measured, predicted) of N devices on one cloud, beside the single device's run (median of the repeats)."""
-    from ..testbed.multi import predict_devices, run_devices
+    from ..testbed.multi import predict_devices, predict_devices_anchored, run_devices
     from ..testbed.setup import config
 
     cfg = config(s.model, s.adapter, seed=s.seed, host="127.0.0.1", timeout_s=s.timeout_s, c2d_bps=s.c2d_bps,
@@ -129,13 +129,20 @@ def several(args, s, hw, one: dict, one_predicted: dict) -> tuple:
     runs = []
     for k in range(args.repeats):
         say(f"{args.devices} devices on one cloud, run {k + 1} of {args.repeats}")
-        runs.append(run_devices(s, args.devices, cfg))
+        r = run_devices(s, args.devices, cfg)
+        a = predict_devices_anchored(s, hw, one["message_overhead_s"], args.devices, r["measured_cohort_back_to_back_tpot_s"])
+        runs.append({**r, **a, "anchored_aggregate_prediction_error": a["predicted_anchored_aggregate_decode_tokens_per_s"]
+                     / r["measured_aggregate_decode_tokens_per_s"] - 1})
     agg = [r["measured_aggregate_decode_tokens_per_s"] for r in runs]
     best = runs[sorted(range(len(runs)), key=lambda i: agg[i])[len(runs) // 2]]  # the median run
+    anchored = median_of([{k: r[k] for k in ("anchored_aggregate_prediction_error", "cohort_speed_factor",
+                                             "predicted_anchored_aggregate_decode_tokens_per_s")} for r in runs])
     measured = {**one, **best, "measured_single_device_decode_tokens_per_s": one["measured_decode_tokens_per_s"],
                 "measured_aggregate_decode_tokens_per_s_min": min(agg),
-                "measured_aggregate_decode_tokens_per_s_max": max(agg)}
-    predicted = {**one_predicted, **predict_devices(s, hw, one["message_overhead_s"], args.devices)}
+                "measured_aggregate_decode_tokens_per_s_max": max(agg),
+                **{k: v for k, v in anchored.items() if not k.startswith("predicted_")}}
+    predicted = {**one_predicted, **predict_devices(s, hw, one["message_overhead_s"], args.devices),
+                 "predicted_anchored_aggregate_decode_tokens_per_s": anchored["predicted_anchored_aggregate_decode_tokens_per_s"]}
     return measured, predicted
 
 
@@ -177,8 +184,12 @@ def render(r: dict) -> str:
     lines += [*anchored(r), *breakdown(r), "", f"  frames up {r['frames_up']}, down {r['frames_down']}"]
     if r.get("devices", 1) > 1:
         m, p = r["measured_aggregate_decode_tokens_per_s"], r["predicted_aggregate_decode_tokens_per_s"]
+        pa = r["predicted_anchored_aggregate_decode_tokens_per_s"]
         each = ", ".join(f"{v:.2f}" for v in r["measured_per_device_decode_tokens_per_s"])
         lines += ["", f"  {r['devices']} devices on one cloud (cohort batching; the figures above: one device alone)",
                   f"  {'aggregate decode tok/s':<26}{m:>14.2f}{p:>14.2f}{(p / m - 1) * 100:>8.1f}%",
+                  f"  {'aggregate, anchored':<26}{m:>14.2f}{pa:>14.2f}{(pa / m - 1) * 100:>8.1f}%  (the cloud's batched "
+                  f"step back to back around each run: {r['measured_cohort_back_to_back_tpot_s'] * 1e3:.2f} ms, "
+                  f"x{r['cohort_speed_factor']:.2f} the calibration's)",
                   f"  {'per device decode tok/s':<26}{each:>14}{r['predicted_per_device_decode_tokens_per_s']:>14.2f}"]
     return "\n".join(lines)

@@ -113,8 +113,8 @@ def main(argv=None) -> int:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     split = build(cfg)
     warm_up(split, cfg.get("prompt_tokens", 32))
-    before = cloud_back_to_back(split, prefilled(split, cfg.get("batch", 1), cfg.get("prompt_tokens", 32)),
-                                BACK_TO_BACK_STEPS)
+    rows = cfg.get("devices", 1) * cfg.get("batch", 1)  # the sequences a step: every device's batch
+    before = cloud_back_to_back(split, prefilled(split, rows, cfg.get("prompt_tokens", 32)), BACK_TO_BACK_STEPS)
     srv = socket.create_server((cfg["host"], 0))
     srv.settimeout(cfg["timeout_s"])
     print(f"PORT {srv.getsockname()[1]}", flush=True)
@@ -123,7 +123,7 @@ def main(argv=None) -> int:
             from .multi import accept_devices, serve_cohort
 
             links = accept_devices(srv, cfg)
-            print(json.dumps(serve_cohort(links, split, cfg["batch"])), flush=True)
+            print(json.dumps(serve_cohort(links, split, cfg["batch"], before)), flush=True)
             return 0
         conn, sender = link_end(srv.accept()[0], cfg["timeout_s"], cfg["c2d_bps"], cfg["delay_s"], "device")
         counts = serve(conn, split, sender, before)

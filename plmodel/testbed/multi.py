@@ -25,6 +25,7 @@ import torch
 from ..errors import PlmodelError
 from ..reference.model import KVCache
 from ..workload import stages
+from .anchor import cloud_back_to_back, median_s
 from .framing import CLOSE, HIDDEN, STAGE, encode, read_frame
 from .pacing import link_end
 from .setup import SWITCH_INTERVAL_S, build, warm_up
@@ -54,13 +55,15 @@ class CohortChannel:
         return {p: torch.from_numpy(a.copy()) for p, a in zip(names, parts)}
 
 
-def serve_cohort(links: list, split, rows: int) -> dict:
-    """The cloud's loop for N devices in lockstep, until they close; returns its compute a step."""
+def serve_cohort(links: list, split, rows: int, before: list = ()) -> dict:
+    """The cloud's loop for N devices in lockstep, until they close; returns its compute a step and its
+    part's back-to-back steps of the whole cohort (anchor.py): `before` the session, and as many after."""
     chan, cache, compute = CohortChannel(links, split.adapter.targets, rows), KVCache(), []
     while True:
         frames = [read_frame(conn, "device") for conn, _ in links]
         if all(f[0] == CLOSE for f in frames):
-            return {"cloud_compute_s": compute, "cloud_sent_bytes": sum(s.bytes for _, s in links)}
+            return {"cloud_compute_s": compute, "cloud_sent_bytes": sum(s.bytes for _, s in links),
+                    "cloud_back_to_back_s": [*before, *cloud_back_to_back(split, cache, len(before))]}
         if any(f[0] != HIDDEN for f in frames):
             raise PlmodelError("testbed: the devices fell out of lockstep")
         hidden = np.concatenate([f[3] for f in frames], 0)
@@ -139,22 +142,38 @@ def run_devices(s, n: int, cloud_cfg: dict) -> dict:
     return {"devices": n, "measured_per_device_decode_tokens_per_s": per_device,
             "measured_aggregate_decode_tokens_per_s": sum(per_device),
             "measured_tpot_s": float(np.median([d["tpot_s"] for d in each])),
-            "measured_cloud_compute_tpot_s": float(np.median(cloud["cloud_compute_s"][1:])) if s.tokens > 1 else 0.0}
+            "measured_cloud_compute_tpot_s": float(np.median(cloud["cloud_compute_s"][1:])) if s.tokens > 1 else 0.0,
+            "measured_cohort_back_to_back_tpot_s": median_s(cloud.get("cloud_back_to_back_s", []))}
 
 
-def predict_devices(s, hw, message_s: float, n: int) -> dict:
-    """The simulation's aggregate and per-device decode speed for `n` devices batched at the same point."""
+def predict_devices(s, hw, message_s: float, n: int, cloud_hw=None) -> dict:
+    """The simulation's aggregate and per-device decode speed for `n` devices batched at the same point, on
+    the calibrated machine `hw` (or `cloud_hw` on the cloud's side)."""
     from ..runtimes import CALIBRATED
     from ..sim import simulate
     from ..specs import LinkSpec, Scenario
     from .framing import FRAME_OVERHEAD_BYTES
 
     link = LinkSpec("testbed", s.c2d_bps, s.d2c_bps, s.rtt_s, frame_bytes=FRAME_OVERHEAD_BYTES, message_s=message_s)
-    scn = Scenario(s.model, s.adapter, hw, hw, link, s.batch, s.prompt_tokens, cloud_runtime=CALIBRATED,
+    scn = Scenario(s.model, s.adapter, cloud_hw or hw, hw, link, s.batch, s.prompt_tokens, cloud_runtime=CALIBRATED,
                    device_runtime=CALIBRATED)
     m = simulate(scn, s.tokens, n).metrics
     per = m["decode_tokens_per_s_per_user"] * s.batch
     return {"predicted_per_device_decode_tokens_per_s": per, "predicted_aggregate_decode_tokens_per_s": n * per}
+
+
+def predict_devices_anchored(s, hw, message_s: float, n: int, cohort_s: float) -> dict:
+    """The aggregate anchored to the cloud's speed in the session's own minute: the simulation with the
+    cloud's compute scaled by its back-to-back step of the whole cohort over the closed form's (anchor.py;
+    so a batched decode's cost is the one measured around the session, not the calibration's curve)."""
+    from dataclasses import replace
+
+    from .anchor import scaled, speed_factor
+
+    f = speed_factor(replace(s, batch=n * s.batch), hw, cohort_s)
+    p = predict_devices(s, hw, message_s, n, cloud_hw=scaled(hw, f))
+    return {"cohort_speed_factor": f,
+            "predicted_anchored_aggregate_decode_tokens_per_s": p["predicted_aggregate_decode_tokens_per_s"]}
 
 
 if __name__ == "__main__":
