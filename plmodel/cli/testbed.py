@@ -7,7 +7,9 @@ the time a link of the given bandwidth and latency would deliver it, which the r
 (--shaping app), or, where the kernel allows, by a tbf qdisc on a veth pair in a network namespace
 the testbed creates (--shaping tbf; the delay stays in the stamps).
 The prediction uses the hardware profile `plmodel calibrate --threads 1` wrote for this machine
-(each testbed process runs one torch thread on its own core), or calibrates now if none is given.
+(each testbed process runs one torch thread on its own core), or calibrates now if none is given;
+beside it, the same prediction anchored to the cloud's speed in the session's own minute (its part run
+back to back just before and right after the session: testbed/anchor.py).
 """
 
 from __future__ import annotations
