@@ -25,14 +25,6 @@ def lists_from_mapping(data, block: str, keys: tuple, src: str) -> tuple:
     return tuple(lists)
 
 
-def build(cls, block: str, src: str, *args):
-    """`cls(*args, src)`, its own error named as the profile's block."""
-    try:
-        return cls(*args, src)
-    except PlmodelError as exc:
-        raise PlmodelError(f'field "{block}": {exc.message}', src) from None
-
-
 def check(block: str, names: tuple, xs: tuple, slowdowns: tuple, most: float, *, first=None, scale: float = 1.0) -> None:
     """A curve's points: as many slowdowns as `xs` (`names`: their lists' YAML names), `xs` finite, >= 0
     and increasing (from `first` if given; shown divided by `scale`), every slowdown from 0.5 to `most`."""
@@ -68,8 +60,11 @@ class Curve:
 
     @classmethod
     def from_mapping(cls, data, src: str):
-        """The profile's block (YAML units), or None."""
+        """The profile's block (YAML units), or None; the curve's own errors named as the block."""
         if data is None:
             return None
         xs, slowdowns = lists_from_mapping(data, cls.BLOCK, cls.KEYS, src)
-        return build(cls, cls.BLOCK, src, tuple(v * cls.SCALE for v in xs), slowdowns)
+        try:
+            return cls(tuple(v * cls.SCALE for v in xs), slowdowns, src)
+        except PlmodelError as exc:
+            raise PlmodelError(f'field "{cls.BLOCK}": {exc.message}', src) from None

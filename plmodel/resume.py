@@ -3,10 +3,10 @@
 In a split step every adapter stage ends in a round trip, so the cloud's next layer and the device's
 next M start after the core has waited RTT for the other side. On a CPU (the testbed's) that work runs
 slower than back to back: its caches, TLB and predictors have gone cold and other tenants have taken
-the shared cache (measured on this 2-core VM: a d = 512 layer 1.25x as long after a socket round trip
-with no delay, ~1.7x after 12-20 ms). A profile can carry the measured curve (`plmodel calibrate`
-writes it); the realistic accounting then multiplies the work after each wait by the slowdown at the
-link's RTT. Profiles without it (every shipped GPU and phone: no published figure) run as measured
+the shared cache (measured on this 2-core VM: a d = 512 layer 1.01-1.05x as long after a socket round
+trip with no delay, 1.1-1.2x after 3 ms, 1.35-1.4x after 10-20 ms). A profile can carry the measured
+curve (`plmodel calibrate` writes it); the realistic accounting then multiplies the work after each
+wait by the slowdown at the link's RTT. Profiles without it (every shipped GPU and phone: no published figure) run as measured
 back to back.
 """
 

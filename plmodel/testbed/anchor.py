@@ -50,7 +50,7 @@ def cloud_back_to_back(split, cache, steps: int) -> list:
     chan, times = StubChannel(split.adapter.r_d2c), []
     x = torch.zeros(next(iter(cache.k.values())).shape[0], 1, split.spec.d_model)
     with torch.no_grad():
-        for _ in range(max(steps, 0)):
+        for _ in range(steps):
             t0 = time.perf_counter()
             split.cloud_part(x, torch.arange(start, start + 1), cache, chan)
             times.append(time.perf_counter() - t0)
@@ -68,20 +68,16 @@ def speed_factor(s, hw, cloud_s: float) -> float:
     """The cloud's measured back-to-back decode step over the closed form's compute for it on `hw` (context:
     the session's last step; no RTT; no slowdown after a wait); 1.0 where unmeasured."""
     from .. import accounting
-    from ..runtimes import CALIBRATED
-    from ..specs import LinkSpec, Scenario
     from ..step import Step
 
-    bare = replace(hw, resume=None)
-    link = LinkSpec("back to back", s.c2d_bps, s.d2c_bps, 0.0)
-    scn = Scenario(s.model, s.adapter, bare, bare, link, s.batch, s.prompt_tokens, cloud_runtime=CALIBRATED,
-                   device_runtime=CALIBRATED)
+    scn = s.scenario(replace(hw, resume=None), rtt_s=0.0)
     st = accounting.realistic().step_time(scn, Step("decode", s.batch, s.prompt_tokens + s.tokens - 1))
     return cloud_s / float(st.cloud_s) if cloud_s > 0 else 1.0
 
 
 def median_s(times: list) -> float:
-    return float(np.median(times)) if times else 0.0
+    """The median of `times` (s); 0 for none (a run of one step has no decode step)."""
+    return float(np.median(times)) if len(times) else 0.0
 
 
 def render(r: dict) -> list:

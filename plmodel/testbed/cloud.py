@@ -17,6 +17,7 @@ import torch
 
 from ..errors import PlmodelError
 from ..interrupt import die_with_parent
+from ..reference.calibrate import StubChannel
 from ..reference.model import KVCache
 from ..reference.split import SplitModel
 from ..workload import stages
@@ -57,9 +58,6 @@ def echo(split: SplitModel, frame_array) -> bytes:
     """A probe's answer, handled as a stage is, around a decoder layer run as in a step (a scratch cache,
     the device's answers stubbed), so that the answer is converted with the caches a layer leaves; the
     layer's own time (us) goes back in the frame's layer field, for the device to take out."""
-    from ..reference.calibrate import StubChannel
-    from ..reference.model import KVCache
-
     parts = [torch.from_numpy(a.copy()) for a in np.split(frame_array, 3, axis=-1)]
     layers = split.cloud_part.layers
     t0 = time.perf_counter()

@@ -142,22 +142,16 @@ def run_devices(s, n: int, cloud_cfg: dict) -> dict:
     return {"devices": n, "measured_per_device_decode_tokens_per_s": per_device,
             "measured_aggregate_decode_tokens_per_s": sum(per_device),
             "measured_tpot_s": float(np.median([d["tpot_s"] for d in each])),
-            "measured_cloud_compute_tpot_s": float(np.median(cloud["cloud_compute_s"][1:])) if s.tokens > 1 else 0.0,
+            "measured_cloud_compute_tpot_s": median_s(cloud["cloud_compute_s"][1:]),
             "measured_cohort_back_to_back_tpot_s": median_s(cloud.get("cloud_back_to_back_s", []))}
 
 
 def predict_devices(s, hw, message_s: float, n: int, cloud_hw=None) -> dict:
     """The simulation's aggregate and per-device decode speed for `n` devices batched at the same point, on
     the calibrated machine `hw` (or `cloud_hw` on the cloud's side)."""
-    from ..runtimes import CALIBRATED
     from ..sim import simulate
-    from ..specs import LinkSpec, Scenario
-    from .framing import FRAME_OVERHEAD_BYTES
 
-    link = LinkSpec("testbed", s.c2d_bps, s.d2c_bps, s.rtt_s, frame_bytes=FRAME_OVERHEAD_BYTES, message_s=message_s)
-    scn = Scenario(s.model, s.adapter, cloud_hw or hw, hw, link, s.batch, s.prompt_tokens, cloud_runtime=CALIBRATED,
-                   device_runtime=CALIBRATED)
-    m = simulate(scn, s.tokens, n).metrics
+    m = simulate(s.scenario(hw, message_s, cloud_hw), s.tokens, n).metrics
     per = m["decode_tokens_per_s_per_user"] * s.batch
     return {"predicted_per_device_decode_tokens_per_s": per, "predicted_aggregate_decode_tokens_per_s": n * per}
 

@@ -44,6 +44,17 @@ class Session:
     timeout_s: float = 30.0
     seed: int = 0
 
+    def scenario(self, hw, message_s: float = 0.0, cloud_hw=None, rtt_s: float | None = None):
+        """plmodel's scenario of this session: the calibrated machine `hw` on both sides (or `cloud_hw` on
+        the cloud's), a link of the session's bandwidths and RTT (or `rtt_s`), the testbed's framing (32
+        bytes a frame) and `message_s` of software time a message."""
+        from ..specs import LinkSpec, Scenario
+
+        link = LinkSpec("testbed", self.c2d_bps, self.d2c_bps, self.rtt_s if rtt_s is None else rtt_s,
+                        frame_bytes=FRAME_OVERHEAD_BYTES, message_s=message_s)
+        return Scenario(self.model, self.adapter, cloud_hw or hw, hw, link, self.batch, self.prompt_tokens,
+                        cloud_runtime=CALIBRATED, device_runtime=CALIBRATED)
+
 
 def probe_message_time(conn, sender: PacedSender, split, probes: int = 200) -> float:
     """Software time of one message (s): half of what the median round trip of stage-sized frames takes
@@ -176,9 +187,9 @@ def measured_figures(s: Session, dev: dict, cloud: dict, sender: PacedSender, me
         "cloud_counted_c2d_bytes": cloud["cloud_sent_bytes"], "cloud_counted_d2c_bytes": cloud["cloud_received_bytes"],
         "frames_up": sender.frames, "frames_down": cloud["cloud_sent_frames"], "shaping": s.shaping,
         "message_overhead_s": message_s,
-        "measured_cloud_compute_tpot_s": float(np.median(cloud["cloud_compute_s"][1:])) if len(st) > 1 else 0.0,
+        "measured_cloud_compute_tpot_s": median_s(cloud["cloud_compute_s"][1:]),
         "measured_cloud_back_to_back_tpot_s": median_s(cloud.get("cloud_back_to_back_s", [])),
-        "measured_device_compute_tpot_s": float(np.median(dev["device_compute_s"][1:])) if len(st) > 1 else 0.0,
+        "measured_device_compute_tpot_s": median_s(dev["device_compute_s"][1:]),
         **breakdown.measured(s, dev, cloud, tpot),
     }
 
@@ -193,13 +204,10 @@ def predict(s: Session, hw, message_s: float, cloud_hw=None) -> dict:
     `cloud_hw` on the cloud's), the link's bandwidth and RTT, the testbed's framing (32 bytes a frame)
     and per-message time."""
     from .. import accounting
-    from ..specs import LinkSpec, Scenario
     from ..step import Step
     from ..workload import step_work
 
-    link = LinkSpec("testbed", s.c2d_bps, s.d2c_bps, s.rtt_s, frame_bytes=FRAME_OVERHEAD_BYTES, message_s=message_s)
-    scn = Scenario(s.model, s.adapter, cloud_hw or hw, hw, link, s.batch, s.prompt_tokens, cloud_runtime=CALIBRATED,
-                   device_runtime=CALIBRATED)
+    scn = s.scenario(hw, message_s, cloud_hw)
     acc = accounting.realistic()
     pre = acc.step_time(scn, Step("prefill", s.batch, s.prompt_tokens))
     steps = [acc.step_time(scn, Step("decode", s.batch, s.prompt_tokens + k)) for k in range(s.tokens - 1)]
