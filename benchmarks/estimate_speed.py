@@ -11,9 +11,9 @@ import time
 
 import numpy as np
 
-from plmodel.grid import estimate_grid
+from plmodel.analysis.grid import estimate_grid
+from plmodel.io.profiles import load_hardware, load_link
 from plmodel.models import PRESETS
-from plmodel.profiles import load_hardware, load_link
 
 
 def process_times(runs=11):

@@ -13,8 +13,8 @@ from dataclasses import replace
 from simulation_speed import bare_simpy
 
 from plmodel.fleet import PolicySpec, Workload, serve
+from plmodel.io.profiles import load_hardware, load_link
 from plmodel.models import PRESETS
-from plmodel.profiles import load_hardware, load_link
 from plmodel.sim import simulate
 from plmodel.specs import AdapterSpec, Scenario
 

@@ -30,8 +30,8 @@ def write(folder: Path, ranks: int, batches: int, prompts: int) -> Path:
 
 def per_point_s(path: Path) -> tuple:
     """(seconds a point, points) of the per-point path (records.task_records) over a sweep."""
-    from plmodel.records import run_tasks
-    from plmodel.sweep import load_sweep
+    from plmodel.studies.records import run_tasks
+    from plmodel.studies.sweep import load_sweep
 
     cfg = load_sweep(path)
     t0 = time.perf_counter()

@@ -9,8 +9,8 @@ import time
 
 import simpy
 
+from plmodel.io.profiles import load_hardware, load_link
 from plmodel.models import PRESETS
-from plmodel.profiles import load_hardware, load_link
 from plmodel.sim import simulate
 from plmodel.specs import AdapterSpec, Scenario
 

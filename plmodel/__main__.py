@@ -1,5 +1,5 @@
 """python -m plmodel"""
 
-from .cli import main
+from plmodel.cli import main
 
 raise SystemExit(main())

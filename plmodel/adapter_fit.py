@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import PlmodelError
+from plmodel.errors import PlmodelError
 
 
 def check_adapter_fits(model, adapter) -> None:

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .errors import PlmodelError
+from plmodel.errors import PlmodelError
 
 
 def require_positive(name: str, value, *, integer: bool = False, allow_zero: bool = False,

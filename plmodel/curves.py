@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .errors import PlmodelError
+from plmodel.errors import PlmodelError
 
 
 def lists_from_mapping(data, block: str, keys: tuple, src: str) -> tuple:

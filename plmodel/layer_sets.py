@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import PlmodelError
+from plmodel.errors import PlmodelError
 
 
 def parse_layers(text) -> tuple | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .units import BITS_PER_BYTE
+from plmodel.units import BITS_PER_BYTE
 
 #: z of the 99th percentile of a standard normal: a lognormal's sigma from its median and p99.
 Z99 = 2.3263478740408408

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import PlmodelError
-from .shapes import projection_shape
-from .specs import PROJECTIONS, ModelSpec
+from plmodel.errors import PlmodelError
+from plmodel.shapes import projection_shape
+from plmodel.specs import PROJECTIONS, ModelSpec
 
 # Shapes from each model's published config.json (meta-llama on Hugging Face; LLaMA 33B from the
 # LLaMA paper, Touvron et al. 2023, Table 2, which the PrivateLoRA paper calls 30B).

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .adapter_fit import check_adapter_fits
-from .bounds import LIMITS, SIM_LIMITS, require_positive  # noqa: F401 (the specs' bounds, imported from here too)
-from .errors import PlmodelError
+from plmodel.adapter_fit import check_adapter_fits
+from plmodel.bounds import LIMITS, SIM_LIMITS, require_positive  # noqa: F401 (the specs' bounds, imported from here too)
+from plmodel.design import check_designs
+from plmodel.errors import PlmodelError
 
 #: Projections that may carry an adapter, in the order they run inside a decoder layer.
 PROJECTIONS = ("q", "k", "v", "o", "gate", "up", "down")
@@ -257,41 +258,23 @@ class Scenario:
     batch: int = 1
     prompt_tokens: int = 128
     mode: str = "realistic"
-    cloud_runtime: object = None  # runtimes.RuntimeSpec; None: the default (see plmodel.runtimes.resolve)
+    cloud_runtime: object = None  # runtimes.RuntimeSpec; None: the default (see plmodel.hardware.runtimes.resolve)
     device_runtime: object = None
-    draft: object = None  # speculative.DraftSpec: a draft model on the device; None: plain decoding
-    servers: int = 1  # a chain of cloud servers, the cloud's layers split evenly (Petals-style)
-    server_link: LinkSpec | None = None  # between consecutive servers (needed when servers > 1)
-    prefill_chunks: int = 1  # the prompt in C chunks pipelined through the split stack (pipelined.py)
-    placement: object = None  # placement.Placement: each server's layers and hardware; None: `servers` even on `cloud`
+    designs: tuple = ()  # design.Design instances beyond the paper's split (designs/): one of each kind
 
     def __post_init__(self):
         require_positive("batch", self.batch, integer=True, maximum=LIMITS["batch"])
         require_positive("prompt_tokens", self.prompt_tokens, integer=True, maximum=LIMITS["tokens"])
         if self.mode not in MODES:
             raise PlmodelError(f"must be paper or realistic, got {self.mode!r}", field="mode")
-        for name, value in (("device_first", self.adapter.held), ("draft_model", self.draft),
-                            ("servers", self.servers > 1), ("prefill_chunks", self.prefill_chunks != 1)):
-            if self.mode == "paper" and value:
-                raise PlmodelError("the paper's accounting has no such design; use the realistic mode", field=name)
-        if self.draft is not None:
-            self.draft.check(self.model)
+        if self.mode == "paper" and self.adapter.held:
+            raise PlmodelError("the paper's accounting has no such design; use the realistic mode", field="device_first")
         if self.mode == "paper" and self.cloud_runtime is not None:
             raise PlmodelError("the paper's accounting runs the paper's measured cloud (hf-eager); name a cloud "
                                "runtime in realistic mode only", field="cloud_runtime")
         check_adapter_fits(self.model, self.adapter)
-        require_positive("servers", self.servers, integer=True, maximum=self.model.n_layers - self.adapter.held)
-        require_positive("prefill_chunks", self.prefill_chunks, integer=True, maximum=min(np.min(self.prompt_tokens), 256))
-        if self.prefill_chunks > 1 and self.adapter.held:
-            raise PlmodelError("a pipelined prefill with decoder layers on the device is not modelled; use one chunk "
-                               "or hold no layers", field="prefill_chunks")
-        if self.placement is not None:
-            self.placement.check(self.model, self.adapter)
-            if len(self.placement.servers) != self.servers or self.mode == "paper":
-                raise PlmodelError("a placement gives the servers (as many as it lists), in the realistic mode only",
-                                   field="placement")
-        if self.servers > 1 and self.server_link is None:
-            raise PlmodelError("a chain of servers needs the link between them", field="server_link")
+        object.__setattr__(self, "designs", tuple(self.designs))
+        check_designs(self)
         limit = self.model.max_context_tokens
         if limit and np.max(self.prompt_tokens) > limit and self.mode != "paper":
             raise PlmodelError(f"{np.max(self.prompt_tokens)} tokens exceed {self.model.name}'s context of {limit} "

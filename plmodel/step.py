@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .errors import PlmodelError
+from plmodel.errors import PlmodelError
 
 PHASES = ("prefill", "decode")
 #: privatelora: ranks on the wire (A and B on the cloud, M on the device); lora: the split-LoRA

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from .models import layer_matmul_params
-from .shapes import projection_shape
-from .specs import PROJECTIONS, STAGE_OF
-from .step import Step
+from plmodel.models import layer_matmul_params
+from plmodel.shapes import projection_shape
+from plmodel.specs import PROJECTIONS, STAGE_OF
+from plmodel.step import Step
 
 
 @dataclass(frozen=True)

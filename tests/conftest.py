@@ -5,8 +5,8 @@ import os
 import pytest
 from hypothesis import settings
 
+from plmodel.io.profiles import load_hardware, load_link
 from plmodel.models import PRESETS
-from plmodel.profiles import load_hardware, load_link
 from plmodel.specs import AdapterSpec, Scenario
 
 # In CI the property tests draw the same examples on every run (no flaky red); locally they explore.

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from plmodel import accounting
-from plmodel.engine import Engine, stack_s
-from plmodel.estimate import estimate as estimate_typed
+from plmodel.analysis.estimate import estimate as estimate_typed
+from plmodel.hardware.engine import Engine, stack_s
+from plmodel.hardware.runtimes import PEAK, paper_cloud_runtime
 from plmodel.models import PRESETS
-from plmodel.runtimes import PEAK, paper_cloud_runtime
 from plmodel.specs import AdapterSpec, Scenario
 from plmodel.step import Step
 

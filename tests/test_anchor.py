@@ -5,8 +5,8 @@ from dataclasses import replace
 import pytest
 
 from plmodel import accounting
-from plmodel.resume import ResumeSpec
-from plmodel.runtimes import CALIBRATED
+from plmodel.hardware.resume import ResumeSpec
+from plmodel.hardware.runtimes import CALIBRATED
 from plmodel.specs import AdapterSpec, HardwareSpec, LinkSpec, ModelSpec, Scenario
 from plmodel.step import Step
 from plmodel.testbed.anchor import scaled, speed_factor
@@ -88,7 +88,7 @@ def test_anchored_devices_measure_the_cohort_step():
     """For N devices the factor is the cloud's back-to-back step of all N devices' sequences over the closed
     form's for that batch: at the calibration's own speed the simulation's aggregate is the plain one; a
     cloud 1.5x slower gives a lower aggregate, but not 1.5x lower (the link's share does not slow)."""
-    from plmodel.decode_rows import DecodeRowsSpec
+    from plmodel.hardware.decode_rows import DecodeRowsSpec
     from plmodel.testbed.multi import predict_devices, predict_devices_anchored
 
     s = session()

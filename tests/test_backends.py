@@ -7,10 +7,10 @@ import sys
 import pandas as pd
 import pytest
 
-from plmodel.backends import ordered_map
 from plmodel.errors import PlmodelError
-from plmodel.records import run_tasks
-from plmodel.sweep import load_sweep
+from plmodel.studies.backends import ordered_map
+from plmodel.studies.records import run_tasks
+from plmodel.studies.sweep import load_sweep
 
 SIM = """models: 7b
 ranks: [16, 64]
@@ -44,7 +44,7 @@ def test_ray_starts_runs_and_stops_a_local_cluster(tmp_path):
 
 
 def test_capacity_study_on_processes_equals_serial(tmp_path):
-    from plmodel import capacity_study
+    from plmodel.studies import capacity_study
 
     path = tmp_path / "c.yaml"
     path.write_text("models: 7b\nrank: 64\nnetworks: [5g-edge, wifi-home]\ntpot_ms: [2000]\n")
@@ -67,10 +67,10 @@ def test_bad_backend_and_address():
 def test_plan_search_on_processes_equals_serial():
     from dataclasses import asdict
 
+    from plmodel.io.profiles import load_hardware, load_link
     from plmodel.models import PRESETS
-    from plmodel.plan import Targets, plan
-    from plmodel.profiles import load_hardware, load_link
     from plmodel.specs import AdapterSpec, Scenario
+    from plmodel.studies.plan import Targets, plan
 
     scn = Scenario(PRESETS["llama-2-7b"], AdapterSpec(64, 64), load_hardware("a100-80g-pcie"),
                    load_hardware("iphone-15-pro"), load_link("5g-edge"))

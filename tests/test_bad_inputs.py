@@ -155,8 +155,8 @@ def run(argv) -> int:
 
 def test_yes_lets_big_work_through():
     """The bound refuses estimates past it; --yes (yes=True) lets the same estimate through."""
-    from plmodel import budget
     from plmodel.errors import PlmodelError
+    from plmodel.studies import budget
 
     with pytest.raises(PlmodelError, match="pass --yes"):
         budget.check(1e9, 1.0, "test", "x", yes=False)

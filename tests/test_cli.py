@@ -9,7 +9,7 @@ import pytest
 
 
 def plmodel(*args):
-    return subprocess.run([sys.executable, "-m", "plmodel", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "plmodel", *args], capture_output=True, text=True, timeout=900)
 
 
 def test_estimate_table_has_units_and_profiles():
@@ -161,7 +161,7 @@ def test_calibrate_writes_a_loadable_profile(tmp_path):
     out_file = tmp_path / "me.yaml"
     out = plmodel("calibrate", "--out", str(out_file), "--tokens", "32", "--repeats", "1")
     assert out.returncode == 0, out.stderr
-    from plmodel.profiles import load_hardware
+    from plmodel.io.profiles import load_hardware
 
     hw = load_hardware(str(out_file))
     assert hw.peak_flop_per_s > 1e8 and hw.mem_bw_bytes_per_s > 1e8

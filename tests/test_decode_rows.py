@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from plmodel import accounting
-from plmodel.decode_rows import DecodeRowsSpec
 from plmodel.errors import PlmodelError
-from plmodel.profiles import hardware_from_mapping
+from plmodel.hardware.decode_rows import DecodeRowsSpec
+from plmodel.io.profiles import hardware_from_mapping
 from plmodel.sim import simulate
 from plmodel.step import Step
 

@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plmodel import energy
-from plmodel.baselines import cloud_only, device_only
+from plmodel.analysis import energy
+from plmodel.analysis.baselines import cloud_only, device_only
+from plmodel.analysis.estimate import estimate
 from plmodel.errors import PlmodelError
-from plmodel.estimate import estimate
-from plmodel.power import RadioSpec
-from plmodel.profiles import available, load_link
-from plmodel.radio import RadioMeter
+from plmodel.hardware.power import RadioSpec
+from plmodel.hardware.radio import RadioMeter
+from plmodel.io.profiles import available, load_link
 from plmodel.sim import simulate
 
 LTE = RadioSpec("lte", 1.2, 0.44, 0.052, 0.1, 10.0, 1.06, 0.26, 1.21, 0.02)
@@ -61,8 +61,8 @@ def test_simulated_energy_equals_the_closed_form(scenario, network):
 @given(st.floats(0.0, 0.2), st.floats(0.0, 0.2), st.integers(1, 32), st.integers(1, 32))
 def test_energy_never_falls_with_rtt_or_adapted_layers(scenario_rtts, other, layers_a, layers_b):
     """More RTT or more adapted layers never lowers split's energy a token (5g-median's radio)."""
+    from plmodel.io.profiles import load_hardware
     from plmodel.models import PRESETS
-    from plmodel.profiles import load_hardware
     from plmodel.specs import AdapterSpec, Scenario
 
     link = load_link("5g-median")
@@ -137,7 +137,7 @@ def test_cloud_only_and_device_only_figures(scenario):
 def test_paper_mode_past_the_context_has_no_energy_break_even(scenario):
     """The paper's accounting takes a prompt past the model's context (its prefill figure does); the
     realistic accounting the energy break-even needs refuses it, so there is none, and nothing fails."""
-    from plmodel.estimate import estimate
+    from plmodel.analysis.estimate import estimate
 
     e = estimate(scenario(mode="paper", prompt_tokens=5000)).flat()
     assert e["energy_break_even_rtt_s"] is None and e["device_energy_j_per_token"] > 0

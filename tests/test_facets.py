@@ -5,7 +5,7 @@ import itertools
 
 import pandas as pd
 
-from plmodel.facets import thin, view
+from plmodel.studies.facets import thin, view
 
 
 def frame():
@@ -32,7 +32,7 @@ def test_thin_keeps_the_ends_and_at_most_six():
 
 
 def test_rtt_figure_draws_a_panel_a_network_and_no_zigzag():
-    from plmodel.plots import rtt_sensitivity
+    from plmodel.studies.plots import rtt_sensitivity
 
     df = frame().assign(phase="decode", break_even_rtt_s=0.002, device_only_4bit_tokens_per_s=0.5)
     fig = rtt_sensitivity(df)

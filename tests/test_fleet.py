@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plmodel.baselines import cloud_only
+from plmodel.analysis.baselines import cloud_only
+from plmodel.analysis.estimate import estimate
 from plmodel.errors import PlmodelError
-from plmodel.estimate import estimate
 from plmodel.fleet import BatchingSpec, PolicySpec, Workload, analytic, serve
 from plmodel.fleet.capacity import Case, Search, Slo, analytic_capacity, servers, simulated_capacity
 from plmodel.fleet.costs import features, layer_part, stage_parts
 from plmodel.fleet.memory import memory_of
-from plmodel.profiles import load_link
+from plmodel.io.profiles import load_link
 from plmodel.specs import JitterSpec
 from plmodel.step import Step
 from plmodel.workload import layer_work, stage_works

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from plmodel.errors import PlmodelError
+from plmodel.io.profiles import BANDWIDTH_JITTER_KEYS, HARDWARE_KEYS, JITTER_KEYS, MEASURED_KEYS, NETWORK_KEYS, load_hardware, load_link
 from plmodel.models import load_hf_config
-from plmodel.profiles import BANDWIDTH_JITTER_KEYS, HARDWARE_KEYS, JITTER_KEYS, MEASURED_KEYS, NETWORK_KEYS, load_hardware, load_link
-from plmodel.sweep import SCHEMA, load_sweep
+from plmodel.studies.sweep import SCHEMA, load_sweep
 
 KEYS = sorted({*HARDWARE_KEYS, *NETWORK_KEYS, *MEASURED_KEYS, *JITTER_KEYS, *BANDWIDTH_JITTER_KEYS, *SCHEMA,
                "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",

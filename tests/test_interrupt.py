@@ -70,7 +70,7 @@ def test_sigterm_stops_a_sweep_like_ctrl_c(tmp_path):
     proc, workers = start_sweep(tmp_path)
     assert workers, "the sweep started no worker"
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=600)
     assert proc.returncode == 143 and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("ERROR: interrupted by SIGTERM")
     assert wait_gone(workers) == set()
@@ -83,7 +83,7 @@ def test_sigkill_leaves_no_orphan(tmp_path):
     proc, workers = start_sweep(tmp_path)
     assert workers
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.wait(timeout=300)
     assert wait_gone(workers) == set()
 
 
@@ -110,7 +110,7 @@ def start_testbed(tmp_path, shaping="app"):
     cloud = cloud_children(proc.pid)
     if not cloud:
         proc.kill()
-        _, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=600)
         if "needs root and network namespaces" in err:  # this machine refuses a veth pair or a tbf qdisc
             pytest.skip(err.strip().splitlines()[-1])
         raise AssertionError(f"the testbed started no cloud process; it printed: {err.strip()[-800:]}")
@@ -123,7 +123,7 @@ def test_testbed_leaves_no_cloud_process(tmp_path, sig):
     """SIGTERM (exit 143) or SIGKILL of the device: the cloud process does not outlive it."""
     proc, cloud = start_testbed(tmp_path)
     proc.send_signal(sig)
-    proc.communicate(timeout=60)
+    proc.communicate(timeout=600)
     assert proc.returncode == (143 if sig == signal.SIGTERM else -signal.SIGKILL)
     assert wait_gone(cloud) == set()
 
@@ -149,7 +149,7 @@ def test_testbed_sigterm_removes_its_namespace(tmp_path):
     tag = proc.pid % 100000
     assert f"plmodel{tag}" in namespaces()
     proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=60)
+    proc.communicate(timeout=600)
     assert proc.returncode == 143 and wait_gone(cloud) == set()
     assert f"plmodel{tag}" not in namespaces()
     assert subprocess.run(["ip", "link", "show", f"plh{tag}"], capture_output=True).returncode != 0

@@ -7,7 +7,7 @@ import pytest
 
 from plmodel import accounting
 from plmodel import paperdata as paper
-from plmodel.estimate import estimate as estimate_typed
+from plmodel.analysis.estimate import estimate as estimate_typed
 from plmodel.models import PRESETS, matmul_param_count
 from plmodel.specs import AdapterSpec, Scenario
 from plmodel.step import Step

@@ -8,9 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from plmodel import accounting, pipelined
+from plmodel import accounting
+from plmodel.designs import PipelinedPrefill, pipelined
 from plmodel.errors import PlmodelError
-from plmodel.profiles import load_link
+from plmodel.io.profiles import load_link
 from plmodel.sim import simulate
 from plmodel.step import Step
 from plmodel.workload import step_work
@@ -42,7 +43,7 @@ def test_one_chunk_is_the_plain_prefill(scenario):
     scn = scenario(link=load_link("5g-median"), prompt_tokens=256)
     acc = accounting.of(scn)
     plain = acc.step_time(scn, Step("prefill", 1, 256))
-    one = pipelined.step_time(acc, scn, Step("prefill", 1, 256))
+    one = pipelined.step_time(acc, scn, Step("prefill", 1, 256), 1)
     assert float(one.total_s) == pytest.approx(float(plain.total_s), rel=1e-12)
     assert float(one.overlap_s) == pytest.approx(0.0, abs=1e-12)
 
@@ -51,7 +52,7 @@ def test_one_chunk_is_the_plain_prefill(scenario):
                                                    ("lte", 128, 3), ("5g-paper", 512, 16)])
 def test_closed_form_equals_simulation_on_shipped_networks(scenario, network, prompt, chunks):
     """One user, no jitter: TTFT within 0.5 % (the issue's bar; measured within 1e-5)."""
-    scn = replace(scenario(link=load_link(network), prompt_tokens=prompt), prefill_chunks=chunks)
+    scn = replace(scenario(link=load_link(network), prompt_tokens=prompt), designs=(PipelinedPrefill(chunks),))
     closed = float(accounting.of(scn).step_time(scn, Step("prefill", 1, prompt)).total_s)
     assert simulate(scn, 1, 1).metrics["ttft_s"] == pytest.approx(closed, rel=0.005)
 
@@ -62,7 +63,7 @@ def test_closed_form_is_a_lower_bound_where_chunks_contend(scenario, rtt_ms, chu
     contention, so it may only be below the simulation, never above."""
     link = replace(load_link("datacenter"), rtt_s=rtt_ms / 1000)
     scn = replace(scenario(link=link, prompt_tokens=256, targets=("q", "k", "v", "o", "gate", "up", "down")),
-                  prefill_chunks=chunks)
+                  designs=(PipelinedPrefill(chunks),))
     closed = float(accounting.of(scn).step_time(scn, Step("prefill", 1, 256)).total_s)
     assert closed <= simulate(scn, 1, 1).metrics["ttft_s"] * (1 + 1e-9)
 
@@ -72,7 +73,7 @@ def test_pipelining_hides_the_round_trips_behind_the_upload(scenario):
     and the uplink becomes the bound."""
     scn = scenario(link=load_link("5g-median"), prompt_tokens=512)
     one = accounting.of(scn).step_time(scn, Step("prefill", 1, 512))
-    eight = accounting.of(scn).step_time(replace(scn, prefill_chunks=8), Step("prefill", 1, 512))
+    eight = accounting.of(scn).step_time(replace(scn, designs=(PipelinedPrefill(8),)), Step("prefill", 1, 512))
     assert float(eight.total_s) < 0.75 * float(one.total_s)
     upload_s = 512 * scn.model.d_model * 2 * 8 / scn.link.d2c_bps
     assert float(eight.total_s) > upload_s
@@ -84,7 +85,7 @@ def test_pipelining_hides_the_round_trips_behind_the_upload(scenario):
     (["estimate", "--prefill-chunks", "4", "--device-layers-last", "1"], "ERROR: --prefill-chunks: a pipelined"),
     (["estimate", "--prefill-chunks", "4", "--mode", "paper"], "ERROR: --prefill-chunks: the paper's accounting"),
     (["simulate", "--prefill-chunks", "4", "--users", "2"], "ERROR: --prefill-chunks: a pipelined prefill is simulated"),
-    (["fleet", "--prefill-chunks", "4", "--rate", "1"], "ERROR: --prefill-chunks: the fleet model runs"),
+    (["fleet", "--prefill-chunks", "4", "--rate", "1"], "ERROR: --prefill-chunks: the fleet engine does not model a pipelined prefill"),
 ])
 def test_refusals(argv, start):
     out = subprocess.run([sys.executable, "-m", "plmodel", *argv], capture_output=True, text=True)

@@ -7,11 +7,12 @@ from dataclasses import replace
 
 import pytest
 
+from plmodel.analysis.estimate import estimate
+from plmodel.designs import ServerChain
 from plmodel.errors import PlmodelError
-from plmodel.estimate import estimate
 from plmodel.fleet import Workload, serve
+from plmodel.io.profiles import load_link
 from plmodel.models import layer_matmul_params
-from plmodel.profiles import load_link
 from plmodel.sim import simulate
 from plmodel.step import Step
 from plmodel.workload import bytes_per_weight, residency, step_work
@@ -83,7 +84,7 @@ def test_cli_names_the_option_and_states_the_privacy():
 
 
 def chain(scenario, n, **kw):
-    return replace(scenario(**kw), servers=n, server_link=load_link("datacenter"))
+    return replace(scenario(**kw), designs=(ServerChain(n, load_link("datacenter")),))
 
 
 def test_a_chain_of_servers_adds_its_hops_and_splits_the_memory(scenario):
@@ -97,9 +98,6 @@ def test_a_chain_of_servers_adds_its_hops_and_splits_the_memory(scenario):
     assert b.cloud_fit.required_bytes == pytest.approx(a.cloud_fit.required_bytes / 4, rel=1e-9)
     m = simulate(four, 2, 1).metrics
     assert m["tpot_p50_s"] == pytest.approx(float(b.decode.total_s), rel=1e-9)
-    with pytest.raises(PlmodelError) as e:
-        replace(scenario(), servers=2)
-    assert e.value.field == "server_link"
     with pytest.raises(PlmodelError) as e:
         chain(scenario, 33)
     assert e.value.field == "servers"

@@ -9,10 +9,11 @@ from dataclasses import replace
 import pytest
 import yaml
 
-from plmodel.estimate import estimate
+from plmodel.analysis.estimate import estimate
+from plmodel.designs import ServerChain
+from plmodel.io.placements import load_placement
+from plmodel.io.profiles import load_hardware, load_link
 from plmodel.models import PRESETS
-from plmodel.placement import load_placement
-from plmodel.profiles import load_hardware, load_link
 from plmodel.sim import simulate
 from plmodel.specs import AdapterSpec, Scenario
 
@@ -29,13 +30,12 @@ def chain(tmp_path, *hardware, model="llama-2-13b", **kw):
     placement, link = load_placement(write(tmp_path, [{"layers": f"{a}-{b - 1}", "cloud": h}
                                                       for a, b, h in zip(cut, cut[1:], hardware)]))
     return Scenario(PRESETS[model], AdapterSpec(64, 64, **kw), placement.servers[0].hardware,
-                    load_hardware("iphone-15-pro"), load_link("5g-edge"), servers=len(hardware), server_link=link,
-                    placement=placement)
+                    load_hardware("iphone-15-pro"), load_link("5g-edge"), designs=(ServerChain(len(hardware), link, placement),))
 
 
 def test_even_hardware_equals_servers(tmp_path):
     placed = chain(tmp_path, "h100-sxm", "h100-sxm")
-    even = replace(placed, placement=None)
+    even = replace(placed, designs=(replace(placed.designs[0], placement=None),))
     a, b = estimate(placed).flat(), estimate(even).flat()
     assert {k: (a[k], b[k]) for k in b if isinstance(b[k], float) and a[k] != pytest.approx(b[k], rel=1e-12)} == {}
 

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from plmodel.plan import Targets, dominates, plan
-from plmodel.privacy import CLOUD_ONLY, DEVICE_ONLY, PRIVATELORA
-from plmodel.profiles import load_link
+from plmodel.analysis.privacy import CLOUD_ONLY, DEVICE_ONLY, PRIVATELORA
+from plmodel.io.profiles import load_link
+from plmodel.studies.plan import Targets, dominates, plan
 
 
 def plmodel(*args):

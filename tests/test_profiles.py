@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from plmodel.errors import PlmodelError
-from plmodel.profiles import (
+from plmodel.io.profiles import (
     available,
     hardware_from_mapping,
     hardware_to_mapping,

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from plmodel import accounting
-from plmodel.estimate import estimate as estimate_typed
-from plmodel.feasibility import cloud_fit
+from plmodel.analysis.estimate import estimate as estimate_typed
+from plmodel.hardware.feasibility import cloud_fit
+from plmodel.io.profiles import available, hardware_from_mapping, hardware_to_mapping, link_from_mapping, link_to_mapping, load_hardware
 from plmodel.models import PRESETS
-from plmodel.profiles import available, hardware_from_mapping, hardware_to_mapping, link_from_mapping, link_to_mapping, load_hardware
 from plmodel.sim import simulate
 from plmodel.specs import PROJECTIONS, AdapterSpec, HardwareSpec, JitterSpec, LinkSpec, ModelSpec, Scenario
 from plmodel.step import Step

@@ -8,8 +8,8 @@ import yaml
 
 from plmodel import accounting
 from plmodel.errors import PlmodelError
-from plmodel.profiles import hardware_from_mapping
-from plmodel.resume import ResumeSpec, from_mapping
+from plmodel.hardware.resume import ResumeSpec, from_mapping
+from plmodel.io.profiles import hardware_from_mapping
 from plmodel.sim import simulate
 from plmodel.step import Step
 

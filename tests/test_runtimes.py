@@ -2,11 +2,11 @@
 
 import pytest
 
-from plmodel.engine import Engine, modelled_stack_s
 from plmodel.errors import PlmodelError
+from plmodel.hardware.engine import Engine, modelled_stack_s
+from plmodel.hardware.runtimes import RUNTIMES, lookup
+from plmodel.io.profiles import load_hardware
 from plmodel.models import PRESETS
-from plmodel.profiles import load_hardware
-from plmodel.runtimes import RUNTIMES, lookup
 from plmodel.step import Step
 
 ANCHORED = [(r, a) for r in RUNTIMES.values() for a in r.anchors]
@@ -48,7 +48,7 @@ def test_unknown_runtime_refused():
 
 def test_tensor_parallel_when_one_gpu_is_too_small(scenario):
     """70B at 16 bit does not fit one A100 80GB: it runs on 2 GPUs, split and cloud-only alike."""
-    from plmodel.estimate import estimate
+    from plmodel.analysis.estimate import estimate
 
     e = estimate(scenario("llama-2-70b")).flat()
     assert (e["cloud_gpus_needed"], e["cloud_gpus"], e["cloud_fits"]) == (2, 2, True)
@@ -56,7 +56,7 @@ def test_tensor_parallel_when_one_gpu_is_too_small(scenario):
 
 def test_no_gpu_group_is_refused_in_realistic_mode(scenario):
     """33B with a 2048 x 128 KV cache needs 7 A100s; 8 does not divide its 52 heads: refused, naming the cloud."""
-    from plmodel.estimate import estimate
+    from plmodel.analysis.estimate import estimate
 
     with pytest.raises(PlmodelError) as info:
         estimate(scenario("llama-33b", batch=2048))

@@ -8,7 +8,7 @@ import pytest
 
 from plmodel import accounting
 from plmodel.errors import PlmodelError
-from plmodel.profiles import load_link, profile_dirs
+from plmodel.io.profiles import load_link, profile_dirs
 from plmodel.sim import simulate
 from plmodel.specs import JitterSpec
 from plmodel.step import Step
@@ -122,7 +122,7 @@ def test_bytes_match_workload(scenario, paper_link):
     """Bytes moved per decoded token equal the closed form's, and the trace has every track."""
     scn = scenario(link=replace(paper_link, rtt_s=0.005))
     r = simulate(scn, 4, trace=True)
-    from plmodel.estimate import estimate
+    from plmodel.analysis.estimate import estimate
 
     t = estimate(scn).traffic
     assert r.metrics["c2d_bytes_per_token"] == t.c2d_bytes_per_token

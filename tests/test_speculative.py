@@ -7,25 +7,25 @@ from dataclasses import replace
 
 import pytest
 
+from plmodel.analysis.estimate import estimate
+from plmodel.designs import Speculative
 from plmodel.errors import PlmodelError
-from plmodel.estimate import estimate
+from plmodel.io.profiles import load_link
 from plmodel.models import PRESETS
-from plmodel.profiles import load_link
 from plmodel.sim import simulate
-from plmodel.speculative import DraftSpec
 from plmodel.step import Step
 from plmodel.workload import step_work
 
 
 def drafted(scenario, k=4, alpha=0.7, **kw):
-    return replace(scenario(**kw), draft=DraftSpec(PRESETS["tinyllama-1.1b"], k, alpha))
+    return replace(scenario(**kw), designs=(Speculative(PRESETS["tinyllama-1.1b"], k, alpha),))
 
 
 @pytest.mark.parametrize("k,alpha,expected", [(4, 0.7, (1 - 0.7 ** 5) / 0.3), (3, 0.0, 1.0), (5, 1.0, 6.0),
                                               (1, 0.5, 1.5)])
 def test_tokens_per_pass(k, alpha, expected):
     """Leviathan et al.'s (1 - a^(k+1)) / (1 - a), and its limits."""
-    assert DraftSpec(PRESETS["tinyllama-1.1b"], k, alpha).tokens_per_pass == pytest.approx(expected, rel=1e-12)
+    assert Speculative(PRESETS["tinyllama-1.1b"], k, alpha).tokens_per_pass() == pytest.approx(expected, rel=1e-12)
 
 
 def test_verification_pass_counts(scenario):
@@ -61,7 +61,7 @@ def test_fewer_round_trips_a_token_where_latency_binds(scenario):
 
 def test_refusals(scenario):
     with pytest.raises(PlmodelError) as e:
-        replace(scenario("llama-3-8b"), draft=DraftSpec(PRESETS["tinyllama-1.1b"]))
+        replace(scenario("llama-3-8b"), designs=(Speculative(PRESETS["tinyllama-1.1b"]),))
     assert e.value.field == "draft_model"
     with pytest.raises(PlmodelError) as e:
         drafted(scenario, mode="paper")

@@ -10,8 +10,8 @@ import pytest
 from evidence import wait_for_output
 
 from plmodel.errors import PlmodelError
-from plmodel.records import run_tasks
-from plmodel.sweep import load_sweep
+from plmodel.studies.records import run_tasks
+from plmodel.studies.sweep import load_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,7 +149,7 @@ def test_ctrl_c_leaves_nothing(tmp_path):
                              "--jobs", "1", "--progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for_output(proc)  # a point is done: the sweep is working
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=600)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
     assert [p.name for p in tmp_path.iterdir()] == ["s.yaml"]
 
@@ -181,7 +181,7 @@ def test_study_records_its_provenance_and_examples_need_no_checkout(tmp_path):
     import json
 
     import plmodel as package
-    from plmodel.profiles import profile_dirs
+    from plmodel.io.profiles import profile_dirs
 
     plmodel_run = plmodel
     res = plmodel_run("sweep", "--example", "networks", "--out", str(tmp_path / "s"))
@@ -201,7 +201,7 @@ def test_cache_reads_what_it_computed(tmp_path, monkeypatch):
     new point is computed and added."""
     import json
 
-    from plmodel import records
+    from plmodel.studies import records
 
     cfg = load_sweep(write(tmp_path, "models: [7b]\nranks: [16, 64]\nbatch_sizes: [1, 2]\n"))
     cache = records.Cache(tmp_path / "cache")
@@ -245,9 +245,9 @@ def test_design_axes_are_sweepable(tmp_path):
 
 def test_a_large_study_writes_parquet_only(tmp_path, monkeypatch):
     """Past CSV_MAX_ROWS points the study is Parquet alone and REPORT.md names only it."""
-    from plmodel import report
-    from plmodel.records import run_tasks
-    from plmodel.sweep import load_sweep
+    from plmodel.studies import report
+    from plmodel.studies.records import run_tasks
+    from plmodel.studies.sweep import load_sweep
 
     monkeypatch.setattr(report, "CSV_MAX_ROWS", 3)
     cfg = load_sweep(write(tmp_path, "models: 7b\nranks: [16, 64]\nrtt_ms: [0, 5]\nnetwork: 5g-paper\n"))

@@ -5,8 +5,8 @@ import pytest
 
 from plmodel.errors import PlmodelError
 from plmodel.fleet import Workload, serve
-from plmodel.records import run_tasks
-from plmodel.sweep import load_sweep
+from plmodel.studies.records import run_tasks
+from plmodel.studies.sweep import load_sweep
 
 BASE = "models: 7b\nranks: 64\nnetwork: 5g-edge\nprompt_tokens: 64\n"
 

@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from plmodel.records import run_tasks
-from plmodel.sweep import load_sweep
-from plmodel.sweep_vector import blocks, sweep_frame
-from plmodel.tables import to_frame
+from plmodel.studies.records import run_tasks
+from plmodel.studies.sweep import load_sweep
+from plmodel.studies.sweep_vector import blocks, sweep_frame
+from plmodel.studies.tables import to_frame
 
 SHIPPED = ["paper", "rtt", "devices", "networks", "energy"]
 
@@ -25,7 +25,7 @@ def same(a: pd.DataFrame, b: pd.DataFrame) -> None:
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_sweeps_equal_point_by_point(name):
-    from plmodel.profiles import profile_dirs
+    from plmodel.io.profiles import profile_dirs
 
     same(*both(profile_dirs()["sweeps"] / f"{name}.yaml"))
 

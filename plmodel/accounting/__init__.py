@@ -3,10 +3,10 @@ for a step's pieces and time; a new accounting is one module here plus a line in
 
 from __future__ import annotations
 
-from ..errors import PlmodelError
-from .base import Accounting, Pieces, StepTime
-from .paper import PaperAccounting
-from .realistic import RealisticAccounting
+from plmodel.accounting.base import Accounting, Pieces, StepTime
+from plmodel.accounting.paper import PaperAccounting
+from plmodel.accounting.realistic import RealisticAccounting
+from plmodel.errors import PlmodelError
 
 ACCOUNTINGS = {a.name: a for a in (PaperAccounting(), RealisticAccounting())}
 

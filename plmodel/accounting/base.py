@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..link import hold_s, mean_slowdown
+from plmodel.link import hold_s, mean_slowdown
 
 
 def zeros_like(x):

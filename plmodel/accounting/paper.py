@@ -17,11 +17,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..engine import Engine, stack_s
-from ..runtimes import PEAK, paper_cloud_runtime
-from ..step import Step
-from ..workload import adapted_layer_indices, stage_works, step_work
-from .base import Accounting, Pieces, StepTime, zeros_like
+from plmodel.accounting.base import Accounting, Pieces, StepTime, zeros_like
+from plmodel.hardware.engine import Engine, stack_s
+from plmodel.hardware.runtimes import PEAK, paper_cloud_runtime
+from plmodel.step import Step
+from plmodel.workload import adapted_layer_indices, stage_works, step_work
 
 
 def _fractions(parts: list) -> list:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import __version__
-from ..errors import PlmodelError
-from ..interrupt import exit_status, signal_name, terminable
-from . import calibrate, capacity, estimate, fleet, plan, profiles, simulate, sweep, testbed, validate
+from plmodel.cli import calibrate, capacity, estimate, fleet, plan, profiles, simulate, sweep, testbed, validate
+from plmodel.errors import PlmodelError
+from plmodel.interrupt import exit_status, signal_name, terminable
+from plmodel.version import __version__
 
 SUBCOMMANDS = {"estimate": estimate, "simulate": simulate, "fleet": fleet, "capacity": capacity, "plan": plan,
                "sweep": sweep,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from ..errors import PlmodelError
+from plmodel.errors import PlmodelError
 
 HELP = "measure this machine with the reference layers and write a hardware profile (needs torch)"
 
@@ -35,11 +35,11 @@ def run(args) -> int:
     for opt in ("tokens", "repeats", "threads"):
         if getattr(args, opt) is not None and getattr(args, opt) < 1:
             raise PlmodelError(f"--{opt}: expected an integer >= 1, got {getattr(args, opt)}")
-    from ..reference import require_torch
+    from plmodel.reference import require_torch
 
     require_torch()
-    from ..reference.calibrate import calibrate, physical_memory_bytes, profile_yaml
-    from ..sim.trace import write_atomic
+    from plmodel.reference.calibrate import calibrate, physical_memory_bytes, profile_yaml
+    from plmodel.sim.trace import write_atomic
 
     cal = calibrate(args.tokens, args.repeats, args.threads)
     write_atomic(out, profile_yaml(cal, args.name, physical_memory_bytes(), datetime.date.today().isoformat()))

@@ -17,11 +17,11 @@ import math
 import sys
 from pathlib import Path
 
-from ..errors import PlmodelError
-from ..fleet.capacity import Case, Search, Slo, analytic_capacity, simulated_capacity
-from ..fleet.run import replica
-from ..interrupt import deferred
-from . import fleet_args
+from plmodel.cli import fleet_args
+from plmodel.errors import PlmodelError
+from plmodel.fleet.capacity import Case, Search, Slo, analytic_capacity, simulated_capacity
+from plmodel.fleet.run import replica
+from plmodel.interrupt import deferred
 
 HELP = "the request rate and users a GPU serves within a latency target, split vs cloud-only, and the cost"
 
@@ -44,7 +44,7 @@ def register_arguments(p) -> None:
     st.add_argument("--out", metavar="DIR", help="--study: the folder to write (atomically)")
     st.add_argument("--force", action="store_true", help="--study: replace a non-empty --out")
     st.add_argument("--jobs", type=int, default=1, help="--study: processes or Ray CPUs for the points' searches")
-    from .sweep import add_backend_arguments
+    from plmodel.cli.sweep import add_backend_arguments
 
     add_backend_arguments(st, "a --study's capacity searches")
     p.set_defaults(backend="serial")
@@ -91,8 +91,8 @@ def run(args) -> int:
 
 
 def run_study(args) -> int:
-    from .. import capacity_study
-    from ..report import check_out
+    from plmodel.studies import capacity_study
+    from plmodel.studies.report import check_out
 
     if not args.out:
         raise PlmodelError("--out: a --study needs a folder to write")

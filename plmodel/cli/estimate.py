@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 
-from ..errors import PlmodelError
-from ..estimate import estimate
-from . import scenario_args
+from plmodel.analysis.estimate import estimate
+from plmodel.cli import scenario_args
+from plmodel.errors import PlmodelError
 
 HELP = "estimate tokens/s, latency, traffic and device cost of one configuration"
 MS, KB, MB, GFLOP = 1e3, 1e-3, 1e-6, 1e-9

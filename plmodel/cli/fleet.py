@@ -13,12 +13,12 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import PlmodelError
-from ..fleet import Workload, read_trace, serve
-from ..fleet.capacity import cost
-from ..fleet.run import replica
-from ..interrupt import deferred
-from . import fleet_args
+from plmodel.cli import fleet_args
+from plmodel.errors import PlmodelError
+from plmodel.fleet import Workload, read_trace, serve
+from plmodel.fleet.capacity import cost
+from plmodel.fleet.run import replica
+from plmodel.interrupt import deferred
 
 HELP = "simulate a fleet of devices sharing a cloud GPU: split vs cloud-only, latency, load, memory, cost"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import PlmodelError
-from ..fleet import POLICIES, BatchingSpec, PolicySpec
-from . import scenario_args
+from plmodel.cli import scenario_args
+from plmodel.errors import PlmodelError
+from plmodel.fleet import POLICIES, BatchingSpec, PolicySpec
 
 #: The option that sets each fleet field, to name it in errors the core raises.
 OPTION_OF = {"arrival": "--arrival", "rate": "--rate", "requests": "--requests", "users": "--users",

@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from ..errors import PlmodelError
-from ..plan import Targets, plan
-from . import scenario_args
+from plmodel.cli import scenario_args
+from plmodel.errors import PlmodelError
+from plmodel.studies.plan import Targets, plan
 
 HELP = "which design (cloud-only, device-only, split variants) meets a time per token, memory and privacy"
 
@@ -31,7 +31,7 @@ def register_arguments(p) -> None:
     p.add_argument("--tokens", type=int, default=128, help="answer length, for energy and cost")
     p.add_argument("--json", action="store_true", help="print the designs and the recommendation as JSON (SI units)")
     p.add_argument("--jobs", type=int, default=1, help="processes or Ray CPUs for the search")
-    from .sweep import add_backend_arguments
+    from plmodel.cli.sweep import add_backend_arguments
 
     add_backend_arguments(p, "the search's families of designs")
     p.set_defaults(backend="serial")

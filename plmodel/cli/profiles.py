@@ -5,7 +5,7 @@ Every option that takes a profile name also takes a path to your own YAML file w
 
 from __future__ import annotations
 
-from ..profiles import available, load_hardware, load_link, profile_dirs
+from plmodel.io.profiles import available, load_hardware, load_link, profile_dirs
 
 HELP = "list hardware and network profiles"
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from ..errors import PlmodelError
-from ..models import model_choices, resolve_model
-from ..profiles import load_hardware, load_link
-from ..runtimes import RUNTIMES, lookup
-from ..specs import LIMITS, PROJECTIONS, AdapterSpec, Scenario
-from ..units import MS
+from plmodel import designs
+from plmodel.errors import PlmodelError
+from plmodel.hardware.runtimes import RUNTIMES, lookup
+from plmodel.io.design_values import resolve_all
+from plmodel.io.profiles import load_hardware, load_link
+from plmodel.models import model_choices, resolve_model
+from plmodel.specs import LIMITS, PROJECTIONS, AdapterSpec, Scenario
+from plmodel.units import MS
 
 #: The option that sets each scenario field, to name it in errors the core raises.
 OPTION_OF = {"model": "--model", "rank_c2d": "--rank-c2d (or --rank)", "rank_d2c": "--rank-d2c (or --rank)",
@@ -18,10 +20,8 @@ OPTION_OF = {"model": "--model", "rank_c2d": "--rank-c2d (or --rank)", "rank_d2c
              "device_last": "--device-layers-last", "act_bits": "--act-bits", "cloud_weight_bits": "--cloud-bits",
              "device_weight_bits": "--device-bits", "batch": "--batch", "prompt_tokens": "--prompt-tokens",
              "mode": "--mode", "cloud_runtime": "--cloud-runtime", "device_runtime": "--device-runtime",
-             "cloud": "--cloud", "device": "--device", "network": "--network", "draft_model": "--draft-model",
-             "draft_tokens": "--draft-tokens", "acceptance": "--acceptance",
-             "servers": "--servers", "server_link": "--server-network", "prefill_chunks": "--prefill-chunks",
-             "past_tokens": "--prefill-chunks", "placement": "--placement"}
+             "cloud": "--cloud", "device": "--device", "network": "--network", **designs.option_of(),
+             "past_tokens": "--prefill-chunks"}
 DEFAULTS = {"cloud": "a100-80g-pcie", "device": "iphone-13-pro-max", "network": "5g-median"}
 
 
@@ -50,11 +50,6 @@ def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mod
         h.add_argument("--device", default=DEFAULTS["device"], help="personal device profile")
         h.add_argument("--network", default=DEFAULTS["network"], help="network profile")
         h.add_argument("--rtt-ms", type=float, help="round-trip time in ms, overriding the network profile's")
-        h.add_argument("--servers", type=int, default=1, help="a chain of cloud servers splitting the cloud's "
-                       "layers evenly (each a group of --cloud GPUs), forwarding the hidden state over --server-network")
-        h.add_argument("--server-network", default="datacenter", help="network profile between consecutive servers")
-        h.add_argument("--placement", metavar="FILE", help="a placement YAML: each server's decoder layers and hardware "
-                       "(and the network between them); replaces --servers, --server-network and --cloud")
         h.add_argument("--cloud-runtime", choices=list(RUNTIMES), help="software on the cloud GPU, for split and "
                        "cloud-only alike (default: the profile's, else optimized; paper mode: the paper's hf-eager)")
         h.add_argument("--device-runtime", choices=list(RUNTIMES),
@@ -72,21 +67,19 @@ def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mod
 
 
 def register_designs(p: argparse.ArgumentParser) -> None:
-    """Options of the designs beyond the paper's: a draft model on the device, a pipelined prefill."""
-    d = p.add_argument_group("speculative decoding (a draft model on the device)")
-    d.add_argument("--draft-model", help="draft model preset (e.g. tinyllama-1.1b for LLaMA-2, llama-3.2-1b for "
-                   "LLaMA-3) or config.json; it must share the target's tokenizer")
-    d.add_argument("--draft-tokens", type=int, default=4, help="k: tokens drafted a verification pass")
-    d.add_argument("--acceptance", type=float, default=0.7,
-                   help="alpha: each drafted token's chance to be accepted (0.7 assumed; measure it for your pair)")
-    p.add_argument_group("pipelined prefill").add_argument(
-        "--prefill-chunks", type=int, default=1, metavar="C", help="cut the prompt into C chunks that follow one "
-        "another through the split stack, overlapping uploads, round trips and compute (default 1: one step)")
+    """Options of the designs beyond the paper's, a group a design, from the registry's declarations."""
+    types = {"int": int, "float": float}
+    for cls in designs.DESIGNS:
+        g = p.add_argument_group(cls.title)
+        for prm in cls.params:
+            default = "" if prm.default is None or "default" in prm.help else f" (default {prm.default})"
+            g.add_argument(prm.option, dest=prm.name, type=types.get(prm.kind, str), default=prm.default,
+                           metavar=prm.metavar, help=prm.help + default)
 
 
 def parse_layers(text: str):
     """'all' -> None; '0-3,7' -> (0, 1, 2, 3, 7); an error names --layers."""
-    from ..layer_sets import parse_layers as parse
+    from plmodel.layer_sets import parse_layers as parse
 
     try:
         return parse(text)
@@ -154,29 +147,20 @@ def build_scenario(args) -> Scenario:
     runtimes = [lookup(n) if n else None for n in (getattr(args, "cloud_runtime", None),
                                                    getattr(args, "device_runtime", None))]
     try:
-        servers, placement = getattr(args, "servers", 1), None
-        between = load_link(args.server_network, "--server-network") if servers > 1 else None
-        if getattr(args, "placement", None):
-            if servers != 1:
-                raise PlmodelError("--servers: a placement file lists the servers; give one or the other")
-            from ..placement import load_placement
-
-            placement, between = load_placement(args.placement)
-            servers, cloud = len(placement.servers), placement.servers[0].hardware
+        chosen = build_designs(args)
+        cloud = next((c for c in (d.cloud_hardware() for d in chosen) if c is not None), cloud)
         return Scenario(model, adapter, cloud, device, link, args.batch, args.prompt_tokens, args.mode, *runtimes,
-                        draft=build_draft(args), servers=servers, server_link=between,
-                        prefill_chunks=getattr(args, "prefill_chunks", 1), placement=placement)
+                        designs=chosen)
     except PlmodelError as exc:
         raise exc.named(OPTION_OF) from None
 
 
-def build_draft(args):
-    """The DraftSpec --draft-model asks for, or None."""
-    if not getattr(args, "draft_model", None):
-        return None
-    from ..speculative import DraftSpec
-
-    try:
-        return DraftSpec(resolve_model(args.draft_model), args.draft_tokens, args.acceptance)
-    except PlmodelError as exc:
-        raise exc.named({**OPTION_OF, "model": "--draft-model"}) from None
+def build_designs(args) -> tuple:
+    """The designs the options ask for (none where the command has no design options)."""
+    if not hasattr(args, "prefill_chunks"):
+        return ()
+    values = {}
+    for cls in designs.DESIGNS:
+        raw = {prm.name: getattr(args, prm.name) for prm in cls.params}
+        values.update(resolve_all(cls, raw, lambda prm: prm.option))
+    return designs.build(values)

@@ -15,11 +15,11 @@ import json
 import sys
 from pathlib import Path
 
-from .. import budget
-from ..errors import PlmodelError
-from ..estimate import estimate
-from ..interrupt import deferred
-from . import scenario_args
+from plmodel.analysis.estimate import estimate
+from plmodel.cli import scenario_args
+from plmodel.errors import PlmodelError
+from plmodel.interrupt import deferred
+from plmodel.studies import budget
 
 INPUT_KEYS = ("model", "rank_c2d", "rank_d2c", "targets", "adapted_layers", "cloud", "device", "network", "mode",
               "batch", "prompt_tokens", "rtt_s")
@@ -76,7 +76,7 @@ def run_simulation(scn, args):
     """The simulation the options ask for, with a progress bar of generated tokens on stderr."""
     from tqdm import tqdm
 
-    from ..sim import simulate
+    from plmodel.sim import simulate
 
     show = sys.stderr.isatty() if args.progress is None else args.progress
     with deferred() as poll, tqdm(total=args.users * args.tokens, desc="tokens", unit="tok", disable=not show,

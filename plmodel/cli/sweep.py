@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import budget
-from ..errors import PlmodelError
+from plmodel.errors import PlmodelError
+from plmodel.studies import budget
 
 HELP = "run a YAML sweep into a folder of CSV, figures and a report"
 
@@ -26,7 +26,7 @@ def cache_of(folder):
     """The records.Cache at --cache, or None; a one-line error where it cannot be a folder."""
     if folder is None:
         return None
-    from ..records import Cache
+    from plmodel.studies.records import Cache
 
     if Path(folder).exists() and not Path(folder).is_dir():
         raise PlmodelError(f"--cache: {folder} is a file, expected a folder")
@@ -53,8 +53,8 @@ def register_arguments(p) -> None:
 
 
 def add_backend_arguments(p, what: str) -> None:
-    """--backend and --address: where independent pieces of work run (plmodel.backends)."""
-    from ..backends import BACKENDS
+    """--backend and --address: where independent pieces of work run (plmodel.studies.backends)."""
+    from plmodel.studies.backends import BACKENDS
 
     p.add_argument("--backend", choices=BACKENDS, default="process", help=f"where {what} run: serial (here), process "
                    "(this machine's cores, --jobs), ray (Ray tasks; pip install 'plmodel[ray]')")
@@ -70,8 +70,8 @@ def argparse_bool():
 
 def shipped_sweeps() -> list:
     """The shipped sweep configs by name (not the capacity studies beside them, whose keys differ)."""
-    from ..profiles import profile_dirs
-    from ..sweep import SCHEMA
+    from plmodel.io.profiles import profile_dirs
+    from plmodel.studies.sweep import SCHEMA
 
     def is_sweep(path) -> bool:
         import yaml
@@ -84,7 +84,7 @@ def shipped_sweeps() -> list:
 
 def config_path(args) -> str:
     """The sweep file: the positional path, or a shipped example by name (exactly one of them)."""
-    from ..profiles import profile_dirs
+    from plmodel.io.profiles import profile_dirs
 
     if (args.config is None) == (args.example is None):
         raise PlmodelError("give a sweep YAML file or --example NAME (one of them)")
@@ -96,9 +96,9 @@ def config_path(args) -> str:
 
 
 def run(args) -> int:
-    from ..records import default_jobs, run_tasks
-    from ..report import FigureWorker, check_out, write_study
-    from ..sweep import load_sweep
+    from plmodel.studies.records import default_jobs, run_tasks
+    from plmodel.studies.report import FigureWorker, check_out, write_study
+    from plmodel.studies.sweep import load_sweep
 
     out, config = Path(args.out), config_path(args)
     check_out(out, args.force)
@@ -113,7 +113,7 @@ def run(args) -> int:
         seconds, nbytes = budget.sweep_cost(cfg.tasks, jobs)
     budget.check(seconds, nbytes, f"sweep of {cfg.n_points:,} points on {jobs} processes", config, args.yes)
     with FigureWorker() as figures:  # imports matplotlib meanwhile; an interruption leaves --out untouched
-        from ..tables import to_frame
+        from plmodel.studies.tables import to_frame
 
         if vectorised:
             df = vector_frame(cfg, args.progress)
@@ -131,7 +131,7 @@ def vector_frame(cfg, progress):
 
     from tqdm import tqdm
 
-    from ..sweep_vector import sweep_frame
+    from plmodel.studies.sweep_vector import sweep_frame
 
     show = sys.stderr.isatty() if progress is None else progress
     with tqdm(total=cfg.n_points, desc="points", unit="pt", disable=not show, file=sys.stderr, leave=False) as bar:

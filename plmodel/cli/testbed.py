@@ -18,8 +18,8 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import PlmodelError
-from ..specs import PROJECTIONS
+from plmodel.errors import PlmodelError
+from plmodel.specs import PROJECTIONS
 
 HELP = "measure a real two-process split run on this machine against plmodel's prediction (needs torch)"
 
@@ -62,14 +62,14 @@ def check(args) -> None:
 
 def run(args) -> int:
     check(args)
-    from ..reference import require_torch
+    from plmodel.reference import require_torch
 
     require_torch()
-    from ..profiles import load_hardware
-    from ..specs import AdapterSpec
-    from ..testbed.framing import FRAME_OVERHEAD_BYTES
-    from ..testbed.run import Session, predict, predict_anchored, run_session, with_act_bits
-    from ..testbed.setup import TESTBED_MODEL
+    from plmodel.io.profiles import load_hardware
+    from plmodel.specs import AdapterSpec
+    from plmodel.testbed.framing import FRAME_OVERHEAD_BYTES
+    from plmodel.testbed.run import Session, predict, predict_anchored, run_session, with_act_bits
+    from plmodel.testbed.setup import TESTBED_MODEL
 
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
     adapter = with_act_bits(AdapterSpec(args.rank, args.rank, targets))
@@ -113,8 +113,8 @@ def calibrated_now() -> tuple:
 
     import yaml
 
-    from ..profiles import hardware_from_mapping
-    from ..reference.calibrate import calibrate, physical_memory_bytes, profile_yaml
+    from plmodel.io.profiles import hardware_from_mapping
+    from plmodel.reference.calibrate import calibrate, physical_memory_bytes, profile_yaml
 
     text = profile_yaml(calibrate(repeats=3, threads=1), "this-machine", physical_memory_bytes(),
                         datetime.date.today().isoformat())
@@ -123,8 +123,8 @@ def calibrated_now() -> tuple:
 
 def several(args, s, hw, one: dict, one_predicted: dict) -> tuple:
     """(measured, predicted) of N devices on one cloud, beside the single device's run (median of the repeats)."""
-    from ..testbed.multi import predict_devices, predict_devices_anchored, run_devices
-    from ..testbed.setup import config
+    from plmodel.testbed.multi import predict_devices, predict_devices_anchored, run_devices
+    from plmodel.testbed.setup import config
 
     cfg = config(s.model, s.adapter, seed=s.seed, host="127.0.0.1", timeout_s=s.timeout_s, c2d_bps=s.c2d_bps,
                  delay_s=s.rtt_s / 2, prompt_tokens=s.prompt_tokens, batch=s.batch)
@@ -180,8 +180,8 @@ def render(r: dict) -> str:
         spread = (f"  ({fmt.format(r[f'measured_{key}_min'] * scale)} to {fmt.format(r[f'measured_{key}_max'] * scale)})"
                   if f"measured_{key}_min" in r else "")
         lines.append(f"  {label:<26}{fmt.format(m):>14}{fmt.format(p):>14}{(p / m - 1) * 100 if m else 0:>8.1f}%{spread}")
-    from ..testbed.anchor import render as anchored
-    from ..testbed.breakdown import render as breakdown
+    from plmodel.testbed.anchor import render as anchored
+    from plmodel.testbed.breakdown import render as breakdown
 
     lines += [*anchored(r), *breakdown(r), "", f"  frames up {r['frames_up']}, down {r['frames_down']}"]
     if r.get("devices", 1) > 1:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..adapter_fit import check_adapter_fits
-from ..errors import PlmodelError
-from . import scenario_args
+from plmodel.adapter_fit import check_adapter_fits
+from plmodel.cli import scenario_args
+from plmodel.errors import PlmodelError
 
 HELP = "check the workload counts against a real split torch forward (needs torch)"
 
@@ -43,10 +43,10 @@ def run(args) -> int:
         raise PlmodelError(f"--build-layers: expected more than the {adapter.held} layers the device holds, got {build}")
     if adapter.layers is not None and min(adapter.layers) >= build - adapter.device_last:
         raise PlmodelError(f"--build-layers: none of the adapted layers is among the first {build} on the cloud")
-    from ..reference import require_torch
+    from plmodel.reference import require_torch
 
     torch = require_torch()
-    from ..reference.checks import count_checks, faithfulness, scaled_down
+    from plmodel.reference.checks import count_checks, faithfulness, scaled_down
 
     dtype = torch.float16 if adapter.act_bits == 16 else torch.float32
     checks = count_checks(model, adapter, args.batch, args.prompt_tokens, dtype=dtype, build_layers=build)

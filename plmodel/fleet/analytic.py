@@ -21,9 +21,9 @@ from statistics import NormalDist
 
 import numpy as np
 
-from ..link import lognormal_mean, lognormal_sigma
-from .costs import mix_of, parts_cost
-from .memory import memory_of
+from plmodel.fleet.costs import mix_of, parts_cost
+from plmodel.fleet.memory import memory_of
+from plmodel.link import lognormal_mean, lognormal_sigma
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import PlmodelError
-from ..specs import require_positive
+from plmodel.errors import PlmodelError
+from plmodel.specs import require_positive
 
 ARRIVALS = ("poisson", "trace", "closed")
 LENGTHS = ("fixed", "uniform", "exponential")

@@ -16,15 +16,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..errors import PlmodelError
-from . import analytic
-from .arrivals import Workload
-from .cloud_only import BatchingSpec, CloudOnlyServer
-from .memory import memory_of
-from .policies import PolicySpec
-from .run import replica, serve
-from .split import SplitServer
-from .trips import Trips
+from plmodel.errors import PlmodelError
+from plmodel.fleet import analytic
+from plmodel.fleet.arrivals import Workload
+from plmodel.fleet.cloud_only import BatchingSpec, CloudOnlyServer
+from plmodel.fleet.memory import memory_of
+from plmodel.fleet.policies import PolicySpec
+from plmodel.fleet.run import replica, serve
+from plmodel.fleet.split import SplitServer
+from plmodel.fleet.trips import Trips
 
 #: A run keeps up with its load when it delivers at least this share of the tokens offered in its window.
 KEEPS_UP = 0.95

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..link import hold_s
-from .costs import ends_part, layer_part, mix_of, parts_cost, rates
+from plmodel.fleet.costs import ends_part, layer_part, mix_of, parts_cost, rates
+from plmodel.link import hold_s
 
 #: Bytes a token id takes on the wire (a 32-bit integer).
 TOKEN_ID_BYTES = 4

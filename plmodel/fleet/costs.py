@@ -18,9 +18,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..errors import PlmodelError
-from ..step import Step
-from ..workload import ends_work, layer_work, stage_works
+from plmodel.errors import PlmodelError
+from plmodel.step import Step
+from plmodel.workload import ends_work, layer_work, stage_works
 
 #: The composition of a batch: (decode sequences, summed decode context, prefill tokens,
 #: prefill attention square, prefill sequences that end here); the constant term is implicit.

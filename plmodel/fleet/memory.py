@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..feasibility import cloud_capacity_bytes
-from ..workload import residency, whole
+from plmodel.hardware.feasibility import cloud_capacity_bytes
+from plmodel.workload import residency, whole
 
 
 @dataclass(frozen=True)

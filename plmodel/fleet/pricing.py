@@ -8,9 +8,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from . import analytic
-from .cloud_only import BatchingSpec
-from .policies import PolicySpec
+from plmodel.fleet import analytic
+from plmodel.fleet.capacity import servers
+from plmodel.fleet.cloud_only import BatchingSpec
+from plmodel.fleet.policies import PolicySpec
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,6 @@ def cost_at_load(scn, prompt: int, output: int, users: float | None = None, *, p
                  batching: BatchingSpec = BatchingSpec()) -> CostAtLoad | None:
     """Cost at `users` requests in flight (None: as many as one replica's memory holds for split);
     None where no request fits a replica."""
-    from .capacity import servers  # capacity builds on this module's neighbours; import at call time
-
     gpus, split, cloud = servers(scn, policy, batching)
     mem_cap = analytic.max_concurrency(scn, gpus, prompt, output)
     cloud_cap = analytic.max_concurrency(scn, gpus, prompt, output, server="cloud-only")

@@ -8,18 +8,19 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .. import runtimes
-from ..engine import Engine
-from ..errors import PlmodelError
-from ..feasibility import cloud_fit
-from .arrivals import Workload, draw_lengths, open_requests
-from .cloud_only import BatchingSpec, CloudOnlyServer
-from .loop import Front, Gpu, Loop, Request
-from .memory import KvPool, memory_of
-from .metrics import summarise, window_of
-from .policies import POLICIES, PolicySpec
-from .split import SplitServer
-from .trips import Trips
+from plmodel.design import require_engine
+from plmodel.errors import PlmodelError
+from plmodel.fleet.arrivals import Workload, draw_lengths, open_requests
+from plmodel.fleet.cloud_only import BatchingSpec, CloudOnlyServer
+from plmodel.fleet.loop import Front, Gpu, Loop, Request
+from plmodel.fleet.memory import KvPool, memory_of
+from plmodel.fleet.metrics import summarise, window_of
+from plmodel.fleet.policies import POLICIES, PolicySpec
+from plmodel.fleet.split import SplitServer
+from plmodel.fleet.trips import Trips
+from plmodel.hardware import runtimes
+from plmodel.hardware.engine import Engine
+from plmodel.hardware.feasibility import cloud_fit
 
 SERVERS = ("split", "cloud-only")
 
@@ -39,14 +40,7 @@ def replica(scn) -> tuple:
     if scn.mode == "paper":
         raise PlmodelError("the fleet model is realistic only: the paper's accounting has no time to share",
                            field="mode")
-    if scn.servers > 1 or scn.placement is not None:
-        raise PlmodelError("the fleet model serves one group of GPUs a replica, not a chain of servers", field="servers")
-    if scn.draft is not None:
-        raise PlmodelError("the fleet model does not model speculative decoding yet; estimate and simulate do",
-                           field="draft_model")
-    if scn.prefill_chunks > 1:
-        raise PlmodelError("the fleet model runs each prefill in one step; estimate and simulate pipeline it",
-                           field="prefill_chunks")
+    require_engine(scn, "fleet")
     fit = cloud_fit(replace(scn, batch=1))
     if not fit.fits:
         raise PlmodelError(f"{scn.model.name} does not fit a group of {scn.cloud.name} GPUs", field="cloud")

@@ -7,9 +7,9 @@ took the same time) goes to the policy with the time it is ready and costs no ev
 
 from __future__ import annotations
 
-from ..workload import adapted_layer_indices, cloud_layer_indices
-from .costs import layer_part, mix_of, parts_cost, rates, stage_parts
-from .policies import POLICIES, Group
+from plmodel.fleet.costs import layer_part, mix_of, parts_cost, rates, stage_parts
+from plmodel.fleet.policies import POLICIES, Group
+from plmodel.workload import adapted_layer_indices, cloud_layer_indices
 
 TOKEN = -1  # the trip that ends a pass
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from .. import accounting
-from ..link import hold_s, lognormal_sigma, mean_slowdown
-from ..step import Step
+from plmodel import accounting
+from plmodel.link import hold_s, lognormal_sigma, mean_slowdown
+from plmodel.step import Step
 
 #: Draws of a jitter lognormal taken from the generator at a time.
 DRAW_BLOCK = 8192

@@ -3,7 +3,7 @@
 This package is the only place plmodel imports torch; import it only when torch is wanted.
 """
 
-from ..errors import PlmodelError
+from plmodel.errors import PlmodelError
 
 INSTALL_HINT = ("torch is not installed; install the extra: pip install torch==2.13.0 "
                 "(the CPU build) and then pip install -e '.[torch]'")

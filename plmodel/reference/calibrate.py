@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..specs import AdapterSpec, ModelSpec
-from ..step import Step
-from ..workload import layer_work
-from .model import DecoderLayer, KVCache
-from .split import SplitModel
+from plmodel.reference.model import DecoderLayer, KVCache
+from plmodel.reference.split import SplitModel
+from plmodel.specs import AdapterSpec, ModelSpec
+from plmodel.step import Step
+from plmodel.workload import layer_work
 
 FLOP_SHAPE = ModelSpec("calibrate-flops", 2, 1024, 8, 8, 2816, 256)
 #: The widths of the bandwidth fit: those a model this CPU runs in seconds has.
@@ -170,7 +170,7 @@ def calibrate(tokens: int = 256, repeats: int = 5, threads: int | None = None) -
     """Measure this machine with the reference layers (float32), on `threads` torch threads."""
     if threads:
         torch.set_num_threads(threads)
-    from .resume_probe import measure
+    from plmodel.reference.resume_probe import measure
 
     cache_bytes = last_level_cache_bytes()
     bw, layer_s, _ = fit_bandwidth(repeats, cache_bytes)

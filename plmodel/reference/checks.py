@@ -11,11 +11,11 @@ from dataclasses import dataclass, replace
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..specs import AdapterSpec, ModelSpec
-from ..step import Step
-from ..workload import cloud_layer_indices, per_layer_wire_bytes, residency, step_work
-from .model import KVCache
-from .split import SplitModel, unsplit_logits
+from plmodel.reference.model import KVCache
+from plmodel.reference.split import SplitModel, unsplit_logits
+from plmodel.specs import AdapterSpec, ModelSpec
+from plmodel.step import Step
+from plmodel.workload import cloud_layer_indices, per_layer_wire_bytes, residency, step_work
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import math
 import torch
 from torch import nn
 
-from ..shapes import projection_shape
-from ..specs import PROJECTIONS
-from ..workload import stages
+from plmodel.shapes import projection_shape
+from plmodel.specs import PROJECTIONS
+from plmodel.workload import stages
 
 
 class RMSNorm(nn.Module):

@@ -45,8 +45,8 @@ def _peer(sock: socket.socket, cpu: int) -> None:
 
 def _stepper(cache_bytes: int):
     """A function running the next layer of a stack twice `cache_bytes` (one token, 32 in the KV cache)."""
-    from .calibrate import _run_layers, keep_context, stack_over_cache
-    from .model import KVCache
+    from plmodel.reference.calibrate import _run_layers, keep_context, stack_over_cache
+    from plmodel.reference.model import KVCache
 
     layers, cache = stack_over_cache(WIDTH, cache_bytes), KVCache()
     _run_layers(layers, torch.randn(1, 32, WIDTH), cache)
@@ -66,8 +66,8 @@ def measure(cache_bytes: int, repeats: int = 5) -> tuple:
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if len(cpus) < 2 or not hasattr(os, "fork"):
         return None, "it needs two CPUs and fork"
-    from ..errors import PlmodelError
-    from ..resume import ResumeSpec
+    from plmodel.errors import PlmodelError
+    from plmodel.hardware.resume import ResumeSpec
 
     curve = _curve(cache_bytes, repeats, cpus)
     try:  # the bounds a profile's curve must keep

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .model import DecoderLayer, KVCache, RMSNorm
+from plmodel.reference.model import DecoderLayer, KVCache, RMSNorm
 
 
 @dataclass(frozen=True)

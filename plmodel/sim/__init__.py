@@ -1,5 +1,5 @@
 """Discrete-event simulation of split inference (SimPy): links, a batching cloud GPU, devices, users."""
 
-from .run import SimResult, simulate
+from plmodel.sim.run import SimResult, simulate
 
 __all__ = ["SimResult", "simulate"]

@@ -7,7 +7,7 @@ import math
 
 import simpy
 
-from ..link import hold_s, lognormal_sigma
+from plmodel.link import hold_s, lognormal_sigma
 
 
 class Jitter:

@@ -9,18 +9,19 @@ from functools import lru_cache
 import numpy as np
 import simpy
 
-from .. import accounting
-from ..errors import PlmodelError
-from ..feasibility import require_cloud_fit
-from ..radio import RadioMeter
-from ..specs import SIM_LIMITS, Scenario, require_positive
-from ..step import Step
-from ..workload import cloud_layer_indices, stages
-from .cloud import Cloud, DirectCloud
-from .link import Link
-from .metrics import Reservoir, summarise
-from .trace import Trace
-from .user import Request, User
+from plmodel import accounting, design
+from plmodel.design import require_engine, tokens_per_pass
+from plmodel.errors import PlmodelError
+from plmodel.hardware.feasibility import require_cloud_fit
+from plmodel.hardware.radio import RadioMeter
+from plmodel.sim.cloud import Cloud, DirectCloud
+from plmodel.sim.link import Link
+from plmodel.sim.metrics import Reservoir, summarise
+from plmodel.sim.trace import Trace
+from plmodel.sim.user import Request, User
+from plmodel.specs import SIM_LIMITS, Scenario, require_positive
+from plmodel.step import Step
+from plmodel.workload import cloud_layer_indices, stages
 
 ARRIVALS = ("closed", "poisson")
 
@@ -82,16 +83,6 @@ def populate(env, cloud, request: Request, *, link, trace, arrivals, rng) -> tup
     return people, links
 
 
-def prefill_routes(acc, scn: Scenario):
-    """The chunks' routes of a pipelined prefill (floats), or None for a prefill in one step."""
-    if scn.prefill_chunks == 1:
-        return None
-    from ..pipelined import routes
-
-    return [[(k, float(v), label) for k, v, label in r]
-            for r in routes(acc, scn, Step("prefill", scn.batch, scn.prompt_tokens))[0]]
-
-
 def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str = "closed", rate: float | None = None,
              seed: int = 0, trace=False, trace_users: int | None = None, on_token=None) -> SimResult:
     """Simulate `users` devices, each serving one request of `scn.prompt_tokens` prompt tokens and
@@ -100,9 +91,7 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     `SimResult.trace.chrome_json()`), or a file to stream it to (complete when this returns, absent if it
     raises); `trace_users` keeps the first K users' tracks."""
     validate(tokens, users, arrival, rate)
-    if scn.prefill_chunks > 1 and users > 1:
-        raise PlmodelError("a pipelined prefill is simulated for one user; use --users 1 or one chunk",
-                           field="prefill_chunks")
+    require_engine(scn, "simulation", users)
     check_fits(scn, tokens)
     rng = np.random.default_rng(seed)
     acc = accounting.of(scn)
@@ -119,9 +108,8 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     cloud = (Cloud if users > 1 else DirectCloud)(env, segment_time(pieces, adapted), rec)
     link = acc.link(scn.link)
     tpot = Reservoir(np.random.default_rng([seed, 1]))  # its own stream: the jitter draws stay as they were
-    per_pass = scn.draft.tokens_per_pass if scn.draft is not None else 1.0
-    request = Request(pieces, plan, scn.batch, scn.prompt_tokens, tokens, on_token, tpot, per_pass,
-                      prefill_routes(acc, scn))
+    request = Request(pieces, plan, scn.batch, scn.prompt_tokens, tokens, on_token, tpot, tokens_per_pass(scn),
+                      design.first(scn, "prefill_routes", acc, scn))
     arrivals = np.zeros(users) if arrival == "closed" else np.cumsum(rng.exponential(1 / rate, users))
     people, links = populate(env, cloud, request, link=link, trace=rec, arrivals=arrivals, rng=rng)
     wall = time.perf_counter()

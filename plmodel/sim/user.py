@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from plmodel.sim.pipelined import prefill
+
 
 @dataclass(frozen=True)
 class Request:
@@ -74,8 +76,6 @@ class User:
             yield env.timeout(arrival_s - env.now)
         s.arrival_s = env.now
         if self.prefill_routes:
-            from .pipelined import prefill
-
             yield from prefill(self, self.prefill_routes)
         else:
             yield from self.step("prefill", self.prompt_tokens)

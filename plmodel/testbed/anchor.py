@@ -29,8 +29,8 @@ BACK_TO_BACK_STEPS = 24
 
 def prefilled(split, batch: int, tokens: int):
     """A KV cache of the cloud part after a prompt of `tokens` (zeros) for `batch` sequences."""
-    from ..reference.calibrate import StubChannel
-    from ..reference.model import KVCache
+    from plmodel.reference.calibrate import StubChannel
+    from plmodel.reference.model import KVCache
 
     cache = KVCache()
     with torch.no_grad():
@@ -42,7 +42,7 @@ def prefilled(split, batch: int, tokens: int):
 def cloud_back_to_back(split, cache, steps: int) -> list:
     """Times (s) of `steps` decode steps of the cloud part back to back on the session's KV cache (cut back
     after each step, so each sees the session's last context), the device's answers stubbed."""
-    from ..reference.calibrate import StubChannel, keep_context
+    from plmodel.reference.calibrate import StubChannel, keep_context
 
     start = cache.length()
     if not start:
@@ -67,8 +67,8 @@ def scaled(hw, factor: float):
 def speed_factor(s, hw, cloud_s: float) -> float:
     """The cloud's measured back-to-back decode step over the closed form's compute for it on `hw` (context:
     the session's last step; no RTT; no slowdown after a wait); 1.0 where unmeasured."""
-    from .. import accounting
-    from ..step import Step
+    from plmodel import accounting
+    from plmodel.step import Step
 
     scn = s.scenario(replace(hw, resume=None), rtt_s=0.0)
     st = accounting.realistic().step_time(scn, Step("decode", s.batch, s.prompt_tokens + s.tokens - 1))

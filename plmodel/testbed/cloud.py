@@ -15,16 +15,16 @@ import time
 import numpy as np
 import torch
 
-from ..errors import PlmodelError
-from ..interrupt import die_with_parent
-from ..reference.calibrate import StubChannel
-from ..reference.model import KVCache
-from ..reference.split import SplitModel
-from ..workload import stages
-from .anchor import BACK_TO_BACK_STEPS, cloud_back_to_back, prefilled
-from .framing import CLOSE, HIDDEN, PING, STAGE, encode, read_frame
-from .pacing import PacedSender, link_end
-from .setup import SWITCH_INTERVAL_S, build, warm_up
+from plmodel.errors import PlmodelError
+from plmodel.interrupt import die_with_parent
+from plmodel.reference.calibrate import StubChannel
+from plmodel.reference.model import KVCache
+from plmodel.reference.split import SplitModel
+from plmodel.testbed.anchor import BACK_TO_BACK_STEPS, cloud_back_to_back, prefilled
+from plmodel.testbed.framing import CLOSE, HIDDEN, PING, STAGE, encode, read_frame
+from plmodel.testbed.pacing import PacedSender, link_end
+from plmodel.testbed.setup import SWITCH_INTERVAL_S, build, warm_up
+from plmodel.workload import stages
 
 
 class SocketChannel:
@@ -118,7 +118,7 @@ def main(argv=None) -> int:
     print(f"PORT {srv.getsockname()[1]}", flush=True)
     try:
         if cfg.get("devices", 1) > 1:  # several devices in lockstep, batched (multi.py)
-            from .multi import accept_devices, serve_cohort
+            from plmodel.testbed.multi import accept_devices, serve_cohort
 
             links = accept_devices(srv, cfg)
             print(json.dumps(serve_cohort(links, split, cfg["batch"], before)), flush=True)

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from ..errors import PlmodelError
+from plmodel.errors import PlmodelError
 
 HEADER = struct.Struct("!2sBBhBxI")
 DUE = struct.Struct("!d")

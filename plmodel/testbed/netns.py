@@ -9,7 +9,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 
-from ..errors import PlmodelError
+from plmodel.errors import PlmodelError
 
 
 @dataclass(frozen=True)

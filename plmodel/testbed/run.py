@@ -17,15 +17,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from ..errors import PlmodelError
-from ..runtimes import CALIBRATED
-from ..specs import AdapterSpec, ModelSpec
-from ..workload import stages
-from . import breakdown
-from .anchor import median_s
-from .framing import FRAME_OVERHEAD_BYTES, HIDDEN, PING, STAGE, close_frame, encode, read_frame
-from .pacing import PacedSender, link_end
-from .setup import SWITCH_INTERVAL_S, build, config, warm_up
+from plmodel.errors import PlmodelError
+from plmodel.hardware.runtimes import CALIBRATED
+from plmodel.specs import AdapterSpec, ModelSpec
+from plmodel.testbed import breakdown
+from plmodel.testbed.anchor import median_s
+from plmodel.testbed.framing import FRAME_OVERHEAD_BYTES, HIDDEN, PING, STAGE, close_frame, encode, read_frame
+from plmodel.testbed.pacing import PacedSender, link_end
+from plmodel.testbed.setup import SWITCH_INTERVAL_S, build, config, warm_up
+from plmodel.workload import stages
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Session:
         """plmodel's scenario of this session: the calibrated machine `hw` on both sides (or `cloud_hw` on
         the cloud's), a link of the session's bandwidths and RTT (or `rtt_s`), the testbed's framing (32
         bytes a frame) and `message_s` of software time a message."""
-        from ..specs import LinkSpec, Scenario
+        from plmodel.specs import LinkSpec, Scenario
 
         link = LinkSpec("testbed", self.c2d_bps, self.d2c_bps, self.rtt_s if rtt_s is None else rtt_s,
                         frame_bytes=FRAME_OVERHEAD_BYTES, message_s=message_s)
@@ -134,7 +134,7 @@ def start_cloud(cfg: dict, prefix: list) -> tuple:
 
 def run_session(s: Session) -> dict:
     """Run one session; returns the measured figures (SI units)."""
-    from .netns import shaped_network
+    from plmodel.testbed.netns import shaped_network
 
     torch.set_num_threads(1)
     switch = sys.getswitchinterval()
@@ -203,9 +203,9 @@ def predict(s: Session, hw, message_s: float, cloud_hw=None) -> dict:
     """plmodel's realistic closed form for the same session: the calibrated machine on both sides (or
     `cloud_hw` on the cloud's), the link's bandwidth and RTT, the testbed's framing (32 bytes a frame)
     and per-message time."""
-    from .. import accounting
-    from ..step import Step
-    from ..workload import step_work
+    from plmodel import accounting
+    from plmodel.step import Step
+    from plmodel.workload import step_work
 
     scn = s.scenario(hw, message_s, cloud_hw)
     acc = accounting.realistic()
@@ -233,7 +233,7 @@ def predict(s: Session, hw, message_s: float, cloud_hw=None) -> dict:
 def predict_anchored(s: Session, hw, m: dict) -> dict:
     """The prediction anchored to the machine's speed in the session's own minute (anchor.py): the cloud's
     compute on `hw` scaled by the factor its back-to-back steps around the session measured."""
-    from .anchor import scaled, speed_factor
+    from plmodel.testbed.anchor import scaled, speed_factor
 
     f = speed_factor(s, hw, m["measured_cloud_back_to_back_tpot_s"])
     p = predict(s, hw, m["message_overhead_s"], cloud_hw=scaled(hw, f))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from ..reference.split import SplitModel
-from ..specs import AdapterSpec, ModelSpec
+from plmodel.reference.split import SplitModel
+from plmodel.specs import AdapterSpec, ModelSpec
 
 #: Both ends poll their socket while the sender thread waits for due times: with Python's default
 #: 5 ms switch interval one thread could hold the other (and its message) back for milliseconds.
@@ -34,7 +34,7 @@ def warm_up(split: SplitModel, tokens: int) -> None:
     allocator growth) is not timed, as a server warms up before it serves."""
     import torch
 
-    from ..reference.model import KVCache
+    from plmodel.reference.model import KVCache
 
     cache = KVCache()
     with torch.no_grad():

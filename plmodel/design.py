@@ -1,0 +1,236 @@
+"""A design: a way of splitting or serving beyond the paper's, declared once and plugged into one scenario.
+
+A design is a frozen dataclass that subclasses `Design`. It declares its parameters once (`Param`: the
+field, the CLI option, the sweep key and record column, the unit, the help text, the default); the CLI,
+sweeps, records, `estimate`'s inputs and `plan` are derived from that declaration (designs/__init__.py
+holds the registry). Its hooks default to "no change", so a design overrides only what it changes; the
+accounting, the simulation, the fleet and the estimate call the hooks of the designs a scenario holds
+(`Scenario.designs`) through the functions below and never name a design.
+
+The hooks, by who asks:
+- the scenario: `check(scn)` (and `modes`, the accountings it has: the paper's has none of these);
+- the counts: `decode_step(scn, step)` (the decode step a design runs instead: a verification pass),
+  `tokens_per_pass()` (tokens a decode pass yields a sequence), `device_bytes(scn)` (device memory it adds);
+- the accounting: `pieces(scn, step, base)` (wraps the pieces `base(step)` gives), `cloud_pieces(...)`
+  (how the cloud's layers and stages are timed), `hops_s(scn, step)` (waits a step adds),
+  `step_time(acc, scn, step)` (a fold of its own, or None);
+- the simulation: `prefill_routes(acc, scn)` (a prefill walked as several routes, or None);
+- the cloud: `cloud_share(scn)` (the share of the cloud's memory need one server holds), `cloud_fit(scn)`,
+  `whole_model_s(scn, step, bits)` (the cloud-only yardstick on the design's servers, or None);
+- the engines: `engines`, the ones that model it; `require_engine` refuses the others in one line;
+- `plan`: `variants(scn)`, the instances of the design it tries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+from plmodel.errors import PlmodelError
+
+#: The engines a design may support: the closed form, the per-message simulation, the many-user fleet.
+ENGINES = ("closed-form", "simulation", "fleet")
+ACCOUNTING_OF = {"paper": "the paper's accounting", "realistic": "the realistic accounting"}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a design, declared once: every edge (CLI, sweep, record, docs) is derived from it.
+
+    `name` is the design's field, the sweep key and the record column; `kind` says how an edge reads a
+    value: int, float, model (a preset or config.json), network (a network profile) or placement (a file).
+    `absent` is the record's value when the design is not in the scenario."""
+
+    name: str
+    option: str
+    kind: str
+    default: object
+    help: str
+    unit: str = ""
+    absent: object = None
+    metavar: str | None = None
+    record: bool = True  # a sweep axis and a record column (False: a CLI option only)
+
+    def __post_init__(self):
+        if self.kind not in ("int", "float", "model", "network", "placement"):
+            raise ValueError(f'"kind" must be int, float, model, network or placement, got {self.kind!r}')
+
+
+@dataclass(frozen=True)
+class Design:
+    """Base of every design: the declaration and the hooks, each defaulting to no change."""
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    params: ClassVar[tuple] = ()
+    engines: ClassVar[tuple] = ("closed-form", "simulation")
+    modes: ClassVar[tuple] = ("realistic",)
+    simulated_users: ClassVar[int | None] = None  # most users the simulation serves it for; None: any
+    vectorised: ClassVar[bool] = True  # the closed form takes it on a vectorised scenario (sweeps' fast path)
+
+    @classmethod
+    def from_values(cls, values: dict):
+        """The design for parameter values (resolved at the edge: models, links, placements), or None where
+        they leave it out (their defaults)."""
+        raise NotImplementedError
+
+    def values(self) -> dict:
+        """{param name: value} of this design (what `from_values` takes back)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def columns(self) -> dict:
+        """The record columns of this design (names and values)."""
+        return {p.name: getattr(self, p.name) for p in self.params if p.record}
+
+    def inputs(self) -> dict:
+        """The keys this design adds to an estimate's inputs (JSON, tables): its columns unless it says more."""
+        return self.columns()
+
+    @classmethod
+    def variants(cls, scn) -> list:
+        """[(label, design)] that `plan` tries for a scenario (none by default)."""
+        return []
+
+    def cloud_hardware(self):
+        """The cloud hardware the design names (a placement's first server), or None: the scenario's."""
+        return None
+
+    @classmethod
+    def absent_columns(cls) -> dict:
+        """The record columns of a scenario without this design."""
+        return {p.name: p.absent for p in cls.params if p.record}
+
+    @property
+    def field(self) -> str:
+        """The field errors about this design name (its first parameter)."""
+        return self.params[0].name
+
+    def check(self, scn) -> None:
+        """Raise a PlmodelError naming the field where the scenario cannot hold this design."""
+
+    def decode_step(self, scn, step):
+        return step
+
+    def tokens_per_pass(self) -> float:
+        return 1.0
+
+    def device_bytes(self, scn):
+        return 0.0
+
+    def pieces(self, scn, step, base):
+        return base(step)
+
+    def cloud_pieces(self, scn, step, works, bits):
+        """(stack seconds, source, [stage seconds]) of the cloud's layers and stages, or None: the scenario's
+        cloud engine times them."""
+        return None
+
+    def hops_s(self, scn, step):
+        return 0.0
+
+    def step_time(self, acc, scn, step):
+        return None
+
+    def prefill_routes(self, acc, scn):
+        return None
+
+    def cloud_share(self, scn) -> float:
+        return 1.0
+
+    def cloud_fit(self, scn):
+        return None
+
+    def whole_model_s(self, scn, step, bits):
+        return None
+
+
+def check_designs(scn) -> None:
+    """Each design's own checks, its accountings, and one design of each kind."""
+    seen = set()
+    for d in scn.designs:
+        if not isinstance(d, Design):
+            raise PlmodelError(f"expected a plmodel Design, got {type(d).__name__}", field="designs")
+        if d.name in seen:
+            raise PlmodelError(f"{d.title} is given twice", field=d.field)
+        seen.add(d.name)
+        if scn.mode not in d.modes:
+            raise PlmodelError(f"{ACCOUNTING_OF.get(scn.mode, scn.mode)} has no {d.title}; use the "
+                               f"{' or '.join(d.modes)} mode", field=d.field)
+        d.check(scn)
+
+
+def require_engine(scn, engine: str, users: int = 1) -> None:
+    """One line where an engine does not model a design of the scenario (or not for this many users)."""
+    for d in scn.designs:
+        if engine not in d.engines:
+            raise PlmodelError(f"the {engine} engine does not model {d.title}; use the {' or '.join(d.engines)} "
+                               "engine, or leave the design out", field=d.field)
+        if engine == "simulation" and d.simulated_users is not None and users > d.simulated_users:
+            raise PlmodelError(f"{d.title} is simulated for {d.simulated_users} user at most; use --users 1 "
+                               "or leave the design out", field=d.field)
+
+
+def find(scn, name: str):
+    """The scenario's design of that name, or None."""
+    return next((d for d in scn.designs if d.name == name), None)
+
+
+def decode_step(scn, step):
+    """The decode step the scenario's designs run for `step` (a verification pass with a draft)."""
+    for d in scn.designs:
+        step = d.decode_step(scn, step)
+    return step
+
+
+def tokens_per_pass(scn) -> float:
+    """Tokens a decode pass yields a sequence (more than one with a draft model)."""
+    out = 1.0
+    for d in scn.designs:
+        out *= d.tokens_per_pass()
+    return out
+
+
+def device_bytes(scn):
+    """Device memory the scenario's designs add to the split part (a draft model's weights and KV)."""
+    return sum((d.device_bytes(scn) for d in scn.designs), 0.0)
+
+
+def hops_s(scn, step):
+    """Seconds a step waits beyond its round trips (a chain of servers forwarding the hidden state)."""
+    return sum((d.hops_s(scn, step) for d in scn.designs), 0.0)
+
+
+def first(scn, hook: str, *args):
+    """The first answer other than None of a hook over the scenario's designs (None: none answers)."""
+    for d in scn.designs:
+        out = getattr(d, hook)(*args)
+        if out is not None:
+            return out
+    return None
+
+
+def wrap_pieces(scn, base):
+    """`base` (a step's pieces) wrapped by every design's `pieces` hook, the first design outermost."""
+    for d in reversed(scn.designs):
+        base = _bind(d, scn, base)
+    return base
+
+
+def _bind(design, scn, base):
+    return lambda step: design.pieces(scn, step, base)
+
+
+def cloud_share(scn) -> float:
+    out = 1.0
+    for d in scn.designs:
+        out *= d.cloud_share(scn)
+    return out
+
+
+def inputs(scn) -> dict:
+    """The designs' keys of an estimate's inputs (only the designs the scenario holds), in its order."""
+    out = {}
+    for d in scn.designs:
+        out.update(d.inputs())
+    return out

@@ -1,0 +1,55 @@
+"""The registry of designs: each a module of this folder with one `Design` subclass (design.py).
+
+A new design is one module here and a line in DESIGNS; the CLI options, sweep axes, record columns,
+estimate inputs and docs tables are derived from the declarations of the designs listed. The order is the
+order of the records' columns and of the sweeps' axes.
+"""
+
+from __future__ import annotations
+
+from plmodel.design import Design, Param
+from plmodel.designs.chain import ServerChain
+from plmodel.designs.pipelined import PipelinedPrefill
+from plmodel.designs.speculative import Speculative
+
+DESIGNS = (ServerChain, PipelinedPrefill, Speculative)
+BY_NAME = {d.name: d for d in DESIGNS}
+
+
+def params() -> list:
+    """(design class, Param) of every registered design, in order."""
+    return [(d, p) for d in DESIGNS for p in d.params]
+
+
+def option_of() -> dict:
+    """{field: CLI option} of every design parameter, to name it in errors."""
+    return {p.name: p.option for _, p in params()}
+
+
+def record_params() -> list:
+    """The parameters that are sweep axes and record columns."""
+    return [p for _, p in params() if p.record]
+
+
+def build(values: dict) -> tuple:
+    """The designs that parameter values (resolved: models, links, placements) ask for, in registry order."""
+    out = []
+    for cls in DESIGNS:
+        mine = {p.name: values[p.name] for p in cls.params if p.name in values}
+        d = cls.from_values({**{p.name: p.default for p in cls.params}, **mine})
+        if d is not None:
+            out.append(d)
+    return tuple(out)
+
+
+def record_columns(scn) -> dict:
+    """Every registered design's record columns for a scenario: its values, or the absent ones."""
+    held = {d.name: d for d in scn.designs}
+    out = {}
+    for cls in DESIGNS:
+        out.update(held[cls.name].columns() if cls.name in held else cls.absent_columns())
+    return out
+
+
+__all__ = ["DESIGNS", "BY_NAME", "Design", "Param", "PipelinedPrefill", "ServerChain", "Speculative", "build",
+           "option_of", "params", "record_columns", "record_params"]

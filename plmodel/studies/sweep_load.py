@@ -1,0 +1,74 @@
+"""The load axes of a sweep - users, arrival, rate, tpot_ms, ttft_ms, and the split server's policy -
+that the simulation and fleet engines serve (the analytical engine serves none), validated into Loads."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from plmodel.errors import PlmodelError
+from plmodel.specs import SIM_LIMITS
+
+LOAD_AXES = {"users": [1], "arrival": ["closed"], "rate": [None], "tpot_ms": [None], "ttft_ms": [None],
+             "policy": ["cohort"]}
+ARRIVALS = ("closed", "poisson")
+
+
+@dataclass(frozen=True)
+class Load:
+    """What a point serves: `users` at once (closed) or Poisson arrivals at `rate_per_s`, and the SLOs its
+    goodput counts against (fleet engine)."""
+
+    users: int = 1
+    arrival: str = "closed"
+    rate_per_s: float | None = None
+    tpot_s: float | None = None
+    ttft_s: float | None = None
+    policy: str = "cohort"  # the fleet's split batching policy (fleet/policies.py)
+
+
+def _numbers(values: list, key: str, src: str) -> list:
+    for v in values:
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf")):
+            raise PlmodelError(f'field "{key}": expected positive numbers (or null), got {v!r}', src)
+    return values
+
+
+def _policies(values: list, engine: str, src: str) -> list:
+    from plmodel.fleet.policies import POLICIES
+
+    for v in values:
+        if v not in POLICIES:
+            raise PlmodelError(f'field "policy": expected one of {", ".join(POLICIES)}, got {v!r}', src)
+    if engine != "fleet" and values != ["cohort"]:
+        raise PlmodelError('field "policy": only the fleet engine batches with a policy', src)
+    return values
+
+
+def load_values(axes: dict, engine: str, src: str, as_list) -> list:
+    """[Load] of a grid: the product of its load axes (a closed loop ignores the rate), checked against the
+    engine that serves them."""
+    users = as_list(axes, "users", src)
+    for u in users:
+        if isinstance(u, bool) or not isinstance(u, int) or not 1 <= u <= SIM_LIMITS["users"]:
+            raise PlmodelError(f'field "users": expected integers from 1 to {SIM_LIMITS["users"]:,}, got {u!r}', src)
+    arrivals = as_list(axes, "arrival", src)
+    for a in arrivals:
+        if a not in ARRIVALS:
+            raise PlmodelError(f'field "arrival": expected closed or poisson, got {a!r}', src)
+    rates, tpots, ttfts = (_numbers(as_list(axes, k, src), k, src) for k in ("rate", "tpot_ms", "ttft_ms"))
+    varying = [k for k, v in (("users", users), ("arrival", arrivals), ("rate", rates)) if len(v) > 1]
+    if engine == "analytical" and (varying or users != [1] or arrivals != ["closed"] or rates != [None]):
+        key = (varying or ["users" if users != [1] else "arrival" if arrivals != ["closed"] else "rate"])[0]
+        raise PlmodelError(f'field "{key}": the analytical engine serves no load; set engine to simulation or fleet', src)
+    if engine != "fleet" and (tpots != [None] or ttfts != [None]):
+        raise PlmodelError('field "tpot_ms"/"ttft_ms": only the fleet engine counts goodput against an SLO', src)
+    policies = _policies(as_list(axes, "policy", src), engine, src)
+    out = {}
+    for u, a, r, tp, tt, pol in itertools.product(users, arrivals, rates, tpots, ttfts, policies):
+        if a == "poisson" and r is None:
+            raise PlmodelError('field "rate": a Poisson arrival needs a rate (requests a second)', src)
+        load = Load(u, a, None if a == "closed" else float(r), None if tp is None else tp / 1e3,
+                    None if tt is None else tt / 1e3, pol)
+        out.setdefault(load, load)
+    return list(out)
