@@ -72,9 +72,8 @@ def register_designs(p: argparse.ArgumentParser) -> None:
     for cls in designs.DESIGNS:
         g = p.add_argument_group(cls.title)
         for prm in cls.params:
-            default = "" if prm.default is None or "default" in prm.help else f" (default {prm.default})"
             g.add_argument(prm.option, dest=prm.name, type=types.get(prm.kind, str), default=prm.default,
-                           metavar=prm.metavar, help=prm.help + default)
+                           metavar=prm.metavar, help=prm.help)
 
 
 def parse_layers(text: str):
