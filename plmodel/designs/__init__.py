@@ -51,5 +51,15 @@ def record_columns(scn) -> dict:
     return out
 
 
+def param_table(cls) -> str:
+    """The Markdown table of a design's parameters, as docs/designs/<name>.md shows it (a test checks it)."""
+    rows = ["| option | sweep key and record column | kind | unit | default | what |", "|---|---|---|---|---|---|"]
+    for p in cls.params:
+        key = p.name if p.record else "(CLI only)"
+        rows.append(f"| `{p.option}` | {key} | {p.kind} | {p.unit or '-'} | {p.default if p.default is not None else '-'} "
+                    f"| {p.help} |")
+    return "\n".join(rows) + "\n"
+
+
 __all__ = ["DESIGNS", "BY_NAME", "Design", "Param", "PipelinedPrefill", "ServerChain", "Speculative", "build",
-           "option_of", "params", "record_columns", "record_params"]
+           "option_of", "param_table", "params", "record_columns", "record_params"]

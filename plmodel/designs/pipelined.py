@@ -154,7 +154,7 @@ class PipelinedPrefill(Design):
     summary: ClassVar[str] = "the prompt in C chunks that overlap uploads, round trips and compute"
     params: ClassVar[tuple] = (
         Param("prefill_chunks", "--prefill-chunks", "int", 1, "cut the prompt into C chunks that follow one another "
-              "through the split stack, overlapping uploads, round trips and compute (default 1: one step)",
+              "through the split stack, overlapping uploads, round trips and compute (1: one step)",
               "chunks", absent=1, metavar="C"),
     )
     simulated_users: ClassVar[int | None] = 1

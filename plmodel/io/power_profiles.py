@@ -7,6 +7,7 @@ from pathlib import Path
 
 from plmodel.errors import PlmodelError
 from plmodel.hardware.power import DevicePower, RadioSpec
+from plmodel.io.files import check_keys, find_profile, number, read_mapping
 from plmodel.units import MS
 
 POWER_KEYS = {"active_w": True, "baseline_w": True, "battery_wh": True}
@@ -16,8 +17,6 @@ RADIO_KEYS = {"name": False, "connected_w": True, "mw_per_mbit_s_up": True, "mw_
 
 
 def _numbers(data, schema: dict, src: str, prefix: str) -> dict:
-    from plmodel.io.profiles import check_keys, number
-
     if not isinstance(data, dict):
         raise PlmodelError(f'field "{prefix[:-1]}": expected a mapping with {", ".join(schema)}', src)
     check_keys(data, schema, src, prefix)
@@ -48,8 +47,6 @@ def radio_from_mapping(data, src: str, default_name: str) -> RadioSpec:
 
 def radio_for(value, src: str) -> RadioSpec | None:
     """A network profile's `radio:` value: None, a mapping, or a shipped radio profile's name or a path."""
-    from plmodel.io.profiles import find_profile, read_mapping
-
     if value is None or isinstance(value, dict):
         return None if value is None else radio_from_mapping(value, src, "radio")
     if not isinstance(value, str):

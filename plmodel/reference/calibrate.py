@@ -28,8 +28,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from plmodel.reference.model import DecoderLayer, KVCache
+from plmodel.reference.model import KVCache
+from plmodel.reference.resume_probe import measure
 from plmodel.reference.split import SplitModel
+from plmodel.reference.stacks import StubChannel, keep_context, layers_of, run_layers, stack_over_cache, stack_spec  # noqa: F401
 from plmodel.specs import AdapterSpec, ModelSpec
 from plmodel.step import Step
 from plmodel.workload import layer_work
@@ -77,63 +79,18 @@ def _typical_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def _layers(spec: ModelSpec):
-    torch.manual_seed(0)
-    return [DecoderLayer(spec, i).eval() for i in range(spec.n_layers)]
-
-
-def _run_layers(layers, x, cache=None, channel=None):
-    start = cache.length() if cache is not None else 0
-    positions = torch.arange(start, start + x.shape[1])
-    with torch.no_grad():
-        for layer in layers:
-            x = layer(x, positions, cache, channel)
-    return x
-
-
-class StubChannel:
-    """Answers every round trip with zeros at once: the cloud's side of a stage, alone."""
-
-    def __init__(self, r_d2c: int):
-        self.r_d2c = r_d2c
-
-    def round_trip(self, layer, xa):
-        return {p: torch.zeros(*t.shape[:-1], self.r_d2c) for p, t in xa.items()}
-
-
 def _decode_time(layers, d: int, repeats: int, channel=None, batch: int = 1) -> float:
     """Median time of one decode step of `batch` sequences through `layers` (32 tokens in each one's KV
     cache), steady state."""
     cache = KVCache()
-    _run_layers(layers, torch.randn(batch, 32, d), cache, channel)
+    run_layers(layers, torch.randn(batch, 32, d), cache, channel)
     x = torch.randn(batch, 1, d)
 
     def step() -> None:
-        _run_layers(layers, x, cache, channel)
+        run_layers(layers, x, cache, channel)
         keep_context(cache)
 
     return _typical_time(step, repeats)
-
-
-def keep_context(cache: KVCache, tokens: int = 32) -> None:
-    """Cut every layer's KV cache back to `tokens`, so that repeated decode steps keep one context."""
-    for k in cache.k:
-        cache.k[k], cache.v[k] = cache.k[k][:, :, :tokens], cache.v[k][:, :, :tokens]
-
-
-def _stack(d: int, n: int) -> ModelSpec:
-    return ModelSpec(f"calibrate-{d}", n, d, max(1, d // 64), max(1, d // 64), int(d * 2.6875), 256)
-
-
-def layer_bytes(d: int) -> int:
-    """Float32 weight bytes of one reference layer of width `d` (as _stack builds it)."""
-    return 4 * (4 * d * d + 3 * d * int(d * 2.6875) + 2 * d)
-
-
-def stack_over_cache(d: int, cache_bytes: int) -> list:
-    """Reference layers of width `d`, at least two and at least twice `cache_bytes` of weights, so that a
-    decode step streams every weight from memory, as a model larger than the cache does."""
-    return _layers(_stack(d, max(2, -(-2 * cache_bytes // layer_bytes(d)))))
 
 
 def fit_bandwidth(repeats: int, cache_bytes: int):
@@ -170,23 +127,21 @@ def calibrate(tokens: int = 256, repeats: int = 5, threads: int | None = None) -
     """Measure this machine with the reference layers (float32), on `threads` torch threads."""
     if threads:
         torch.set_num_threads(threads)
-    from plmodel.reference.resume_probe import measure
-
     cache_bytes = last_level_cache_bytes()
     bw, layer_s, _ = fit_bandwidth(repeats, cache_bytes)
-    tiny = _stack(64, 8)
+    tiny = stack_spec(64, 8)
     split = SplitModel(tiny, AdapterSpec(16, 16))
-    plain = _decode_time(_layers(tiny), 64, repeats * 4)
+    plain = _decode_time(layers_of(tiny), 64, repeats * 4)
     adapted = _decode_time(split.cloud_part.layers, 64, repeats * 4, StubChannel(16))
     cloud_call = max(adapted - plain, 0.0) / tiny.n_layers
     xa = {p: torch.randn(1, 1, 16) for p in "qkv"}
     with torch.no_grad():
         device_call = _typical_time(lambda: split.device_part(xa, layer=0), repeats * 4)
     call_s = (cloud_call + device_call) / 2
-    layers = _layers(FLOP_SHAPE)
+    layers = layers_of(FLOP_SHAPE)
     x = torch.randn(1, tokens, FLOP_SHAPE.d_model)
     flop = FLOP_SHAPE.n_layers * layer_work(FLOP_SHAPE, Step("prefill", 1, tokens), 32, 32).cloud_flop
-    flop_s = flop / (_typical_time(lambda: _run_layers(layers, x), repeats) - FLOP_SHAPE.n_layers * layer_s)
+    flop_s = flop / (_typical_time(lambda: run_layers(layers, x), repeats) - FLOP_SHAPE.n_layers * layer_s)
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     mm = 2 * 1024**3 / _typical_time(lambda: a @ b, repeats * 4)
     n = torch.get_num_threads()

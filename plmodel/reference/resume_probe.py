@@ -15,6 +15,11 @@ import time
 
 import torch
 
+from plmodel.errors import PlmodelError
+from plmodel.hardware.resume import ResumeSpec
+from plmodel.reference.model import KVCache
+from plmodel.reference.stacks import keep_context, run_layers, stack_over_cache
+
 #: The waits the curve is measured at (s): back to back over a socket, then up to a slow link's RTT.
 WAITS_S = (0.0, 0.001, 0.003, 0.005, 0.01, 0.02, 0.05)
 WIDTH = 512  # the layer timed: the middle of calibrate's bandwidth fit, the testbed model's width
@@ -45,11 +50,8 @@ def _peer(sock: socket.socket, cpu: int) -> None:
 
 def _stepper(cache_bytes: int):
     """A function running the next layer of a stack twice `cache_bytes` (one token, 32 in the KV cache)."""
-    from plmodel.reference.calibrate import _run_layers, keep_context, stack_over_cache
-    from plmodel.reference.model import KVCache
-
     layers, cache = stack_over_cache(WIDTH, cache_bytes), KVCache()
-    _run_layers(layers, torch.randn(1, 32, WIDTH), cache)
+    run_layers(layers, torch.randn(1, 32, WIDTH), cache)
     x, positions, state = torch.randn(1, 1, WIDTH), torch.arange(32, 33), {"i": 0}
 
     def step() -> None:
@@ -66,9 +68,6 @@ def measure(cache_bytes: int, repeats: int = 5) -> tuple:
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if len(cpus) < 2 or not hasattr(os, "fork"):
         return None, "it needs two CPUs and fork"
-    from plmodel.errors import PlmodelError
-    from plmodel.hardware.resume import ResumeSpec
-
     curve = _curve(cache_bytes, repeats, cpus)
     try:  # the bounds a profile's curve must keep
         ResumeSpec(*zip(*curve))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import multiprocessing as mp
 
 from plmodel.errors import PlmodelError
+from plmodel.interrupt import die_with_parent
 
 BACKENDS = ("serial", "process", "ray")
 
@@ -21,8 +22,6 @@ def ordered_map(fn, items: list, backend: str = "process", jobs: int = 1, addres
     elif backend == "serial" or jobs <= 1 or len(items) < 2:
         yield from map(fn, items)
     else:
-        from plmodel.interrupt import die_with_parent
-
         pool = mp.Pool(jobs, initializer=die_with_parent)  # the workers die with this process, whatever stops it
         try:
             yield from pool.imap(fn, items, chunksize=max(1, len(items) // (jobs * 8)))

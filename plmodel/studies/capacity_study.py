@@ -21,8 +21,11 @@ from plmodel.fleet.policies import POLICIES, PolicySpec
 from plmodel.io.profiles import check_keys, load_hardware, load_link, read_mapping, relative_to_file
 from plmodel.models import resolve_model
 from plmodel.specs import AdapterSpec, Scenario
+from plmodel.studies.backends import ordered_map
+from plmodel.studies.plots import fleet_capacity, save
 from plmodel.studies.provenance import provenance, scenario_specs
 from plmodel.studies.report import atomic_folder
+from plmodel.studies.tables import markdown
 
 SCHEMA = {"name": False, "models": True, "networks": True, "tpot_ms": True, "ttft_ms": False, "percentile": False,
           "prompt_tokens": False, "output_tokens": False, "rank": False, "cloud": False, "device": False,
@@ -98,8 +101,6 @@ def run_study(study: Study, analytic_only: bool = False, progress=None, poll=Non
     searches run on `backend` (backends.py), `poll()` between them (and inside them, serially)."""
     import functools
 
-    from plmodel.studies.backends import ordered_map
-
     work = functools.partial(study_row, analytic_only=analytic_only, poll=poll if backend == "serial" else None)
     rows, results = [], ordered_map(work, list(study.tasks), backend, jobs, address)
     try:
@@ -131,9 +132,6 @@ def study_row(p: Point, analytic_only: bool = False, poll=None) -> dict:
 def write(out, config_path, study: Study, rows: list, force: bool = False) -> list:
     """The study folder, atomically; returns the names written."""
     import pandas as pd
-
-    from plmodel.studies.plots import fleet_capacity, save
-    from plmodel.studies.tables import markdown
 
     df = pd.DataFrame(rows)
     with atomic_folder(out, force) as tmp:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from plmodel import paperdata
+from plmodel.studies.tables import markdown
 
 
 def _device_only_tps(d: pd.DataFrame) -> pd.Series:
@@ -58,7 +59,6 @@ def claims_table(df: pd.DataFrame) -> pd.DataFrame:
 
 def claims_markdown(df: pd.DataFrame) -> list:
     """REPORT.md lines: the claims table, or nothing when the study cannot answer any claim."""
-    from plmodel.studies.tables import markdown
 
     table = claims_table(df)
     if table.empty:

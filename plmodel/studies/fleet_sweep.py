@@ -4,6 +4,11 @@ metrics; and what a study of them reports (a table, and latency and throughput a
 
 from __future__ import annotations
 
+from plmodel.fleet import PolicySpec, Workload, serve
+from plmodel.fleet.capacity import cost
+from plmodel.fleet.run import replica
+from plmodel.studies.tables import markdown
+
 #: The fleet metrics a record carries (SI units), beside its inputs and load.
 FLEET_KEYS = ("completed", "rejected", "throughput_tokens_per_s", "goodput_tokens_per_s", "ttft_p50_s", "ttft_p90_s",
               "ttft_p99_s", "tpot_p50_s", "tpot_p90_s", "tpot_p99_s", "e2e_p90_s", "queue_p90_s", "mean_concurrency",
@@ -12,9 +17,6 @@ FLEET_KEYS = ("completed", "rejected", "throughput_tokens_per_s", "goodput_token
 
 def fleet_records(task, inputs: dict) -> list:
     """Two records, split and cloud-only, of one point served under its load."""
-    from plmodel.fleet import PolicySpec, Workload, serve
-    from plmodel.fleet.capacity import cost
-    from plmodel.fleet.run import replica
 
     scn, load = task.scenario, task.load
     w = Workload(load.arrival, load.rate_per_s, task.requests, scn.prompt_tokens, task.tokens,
@@ -39,7 +41,6 @@ def is_fleet(df) -> bool:
 
 def report_lines(df) -> list:
     """REPORT.md's table: a row a model, network, server and load."""
-    from plmodel.studies.tables import markdown
 
     load = "rate_per_s" if df["arrival"].eq("poisson").all() else "users"
     keys = ["model", "network", "server", load]

@@ -13,6 +13,9 @@ from plmodel import designs
 from plmodel.analysis.estimate import estimate
 from plmodel.analysis.result import as_float
 from plmodel.layer_sets import layer_text
+from plmodel.sim import simulate
+from plmodel.studies.backends import ordered_map
+from plmodel.studies.fleet_sweep import fleet_records
 from plmodel.version import __version__
 
 BASELINE_KEYS = ("device_memory_bytes", "device_matmul_weight_bytes", "device_flop_per_token",
@@ -43,14 +46,10 @@ def task_records(task) -> list:
     """Records of one task, one for each of its phases (the fleet engine: one a server, fleet_sweep.py)."""
     scn = task.scenario
     if task.engine == "fleet":
-        from plmodel.studies.fleet_sweep import fleet_records
-
         return fleet_records(task, inputs_of(scn, task))
     e = estimate(scn, with_cost=False)  # the records carry no cost
     sim = None
     if task.engine == "simulation":
-        from plmodel.sim import simulate
-
         load = task.load
         sim = simulate(scn, task.tokens, load.users, arrival=load.arrival, rate=load.rate_per_s, seed=task.seed).metrics
     return phase_records(scn, e, task, sim)
@@ -107,8 +106,6 @@ def run_tasks(tasks, jobs: int = 1, progress: bool | None = None, cache=None, ba
     computed by this version is read, not recomputed, and each new one is stored as soon as it is done
     (an interrupted study keeps what it finished)."""
     from tqdm import tqdm
-
-    from plmodel.studies.backends import ordered_map
 
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=len(tasks), desc="points", unit="pt", disable=not show, file=sys.stderr, leave=False)

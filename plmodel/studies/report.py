@@ -18,7 +18,9 @@ from pathlib import Path
 from plmodel import paperdata
 from plmodel.errors import PlmodelError
 from plmodel.interrupt import die_with_parent
+from plmodel.studies import plots
 from plmodel.studies.claims import claims_markdown
+from plmodel.studies.fleet_sweep import is_fleet, report_lines
 from plmodel.studies.provenance import provenance
 from plmodel.studies.tables import markdown, paper_comparison
 
@@ -35,7 +37,6 @@ def check_out(out: Path, force: bool) -> None:
 
 def figure_jobs(df) -> list:
     """[(file stem, plots function name, keyword arguments)] of every figure this table supports."""
-    from plmodel.studies.fleet_sweep import is_fleet
 
     if is_fleet(df):
         return [("load", "fleet_load", {})]
@@ -64,7 +65,6 @@ def figure_jobs(df) -> list:
 def render_figure(job) -> str:
     """Draw one figure and save it as PNG and SVG (vector, for papers); a pure function of its job, so
     it can run in a worker."""
-    from plmodel.studies import plots
 
     folder, df, (name, function, kwargs) = job
     kwargs = dict(kwargs)
@@ -80,7 +80,6 @@ def _import_plots() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from plmodel.studies import plots  # noqa: F401
 
 
 #: Rows beyond which the figures are drawn in this process (sending the table to the worker would cost more).
@@ -121,7 +120,6 @@ def report_markdown(df, cfg, figure_names) -> str:
              "`PROVENANCE.json` holds plmodel's version and the hash of the config and of every profile used.", ""]
     for name in figure_names:
         lines += [f"![{name}]({name}.png)", ""]
-    from plmodel.studies.fleet_sweep import is_fleet, report_lines
 
     if is_fleet(df):
         return "\n".join(lines + report_lines(df))

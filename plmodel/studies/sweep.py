@@ -27,7 +27,9 @@ from plmodel.io.profiles import check_keys, load_hardware, load_link, read_mappi
 from plmodel.layer_sets import parse_layers
 from plmodel.models import resolve_model
 from plmodel.specs import LIMITS, MODES, PHASES, SIM_LIMITS, AdapterSpec, Scenario
-from plmodel.studies.sweep_load import LOAD_AXES, Load, load_values
+from plmodel.studies.sweep_load import LOAD_AXES, load_values
+from plmodel.studies.sweep_vector import blocks
+from plmodel.studies.tasks import ORDER, Task
 from plmodel.units import MS
 
 AXES = {"models": None, "ranks": None, "rank_pairs": None, "phases": list(PHASES), "batch_sizes": [1],
@@ -51,26 +53,6 @@ SWEEP_KEY_OF = {k: f'field "{v}"' for k, v in {
     **{prm.name: prm.name for prm in designs.record_params()}}.items()}
 MAXIMA = {"ranks": LIMITS["width"], "rank_pairs": LIMITS["width"], "batch_sizes": LIMITS["batch"],
           "prompt_tokens": LIMITS["tokens"], "tokens": SIM_LIMITS["tokens"], "requests": 100_000}
-
-
-@dataclass(frozen=True)
-class Task:
-    """One scenario to run; it yields a record for each of its phases (the fleet engine: a server)."""
-
-    scenario: Scenario
-    phases: tuple
-    targets: str
-    engine: str
-    tokens: int
-    users: int
-    seed: int
-    load: Load = Load()  # what the simulation and fleet engines serve
-    requests: int = 200  # the fleet engine: requests a run
-
-
-#: The axes of a grid in the order its points are listed (the last varies fastest).
-ORDER = ("models", "ranks", "targets", "layers", "batches", "prompts", "cloud", "device", "network", "rtts", "runtimes", "modes",
-         "designs", "loads")
 
 
 @dataclass(frozen=True)
@@ -282,7 +264,6 @@ def _modes(axes: dict, src: str) -> list:
 
 def _grid(axes: dict, settings: dict, src: str, cache: dict) -> Grid:
     """One grid with its axes validated, and every point's scenario checked (at once, vectorised)."""
-    from plmodel.studies.sweep_vector import blocks
 
     grid = Grid({**_axis_values(axes, src, cache), "designs": _design_values(axes, src),
                  "loads": load_values(axes, settings["engine"], src, _as_list)}, settings, src)

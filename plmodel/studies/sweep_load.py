@@ -7,6 +7,7 @@ import itertools
 from dataclasses import dataclass
 
 from plmodel.errors import PlmodelError
+from plmodel.fleet.policies import POLICIES
 from plmodel.specs import SIM_LIMITS
 
 LOAD_AXES = {"users": [1], "arrival": ["closed"], "rate": [None], "tpot_ms": [None], "ttft_ms": [None],
@@ -35,8 +36,6 @@ def _numbers(values: list, key: str, src: str) -> list:
 
 
 def _policies(values: list, engine: str, src: str) -> list:
-    from plmodel.fleet.policies import POLICIES
-
     for v in values:
         if v not in POLICIES:
             raise PlmodelError(f'field "policy": expected one of {", ".join(POLICIES)}, got {v!r}', src)

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from plmodel.analysis.estimate import estimate
 from plmodel.hardware.feasibility import point_gpus
+from plmodel.studies.records import phase_records, task_records
+from plmodel.studies.tables import FIRST
+from plmodel.studies.tasks import ORDER, Task
+from plmodel.units import MS
 from plmodel.vectors import point, take
 
 #: The axes that become arrays; the others are one value a block.
@@ -36,7 +41,6 @@ class Block:
 
 def blocks(grid):
     """The grid's points as Blocks (every scenario validated as it is built; errors name the sweep key)."""
-    from plmodel.studies.sweep import ORDER
 
     values = grid.values
     sizes = [len(values[k]) for k in ORDER]
@@ -61,17 +65,12 @@ def _with_rtt(link, rtt_ms):
     """The link with an RTT a point: the axis's (ms), or the profile's where the axis says None."""
     from dataclasses import replace
 
-    from plmodel.units import MS
-
     return replace(link, rtt_s=np.where(np.isnan(rtt_ms), link.rtt_s, rtt_ms * MS))
 
 
 def block_records(block: Block) -> list:
     """[(rows, record)] of a block's points: a record a phase (arrays over the points, or one value for all),
     and the positions of its rows among the grid's (point x phases + phase)."""
-    from plmodel.analysis.estimate import estimate
-    from plmodel.studies.records import phase_records, task_records
-    from plmodel.studies.sweep import Task
 
     scn, n_phases, out = block.scenario, len(block.phases), []
     if not all(d.vectorised for d in scn.designs):  # point by point
@@ -91,7 +90,6 @@ def block_records(block: Block) -> list:
 def sweep_frame(cfg, progress=None) -> pd.DataFrame:
     """Every record of an analytical sweep, in the per-point path's order and columns: each column filled
     at its rows' positions from every block."""
-    from plmodel.studies.tables import FIRST
 
     parts, offset = [], 0
     for grid in cfg.grids:

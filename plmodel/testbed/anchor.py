@@ -22,6 +22,11 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from plmodel import accounting
+from plmodel.reference.model import KVCache
+from plmodel.reference.stacks import StubChannel, keep_context
+from plmodel.step import Step
+
 #: Back-to-back steps of the cloud part just before the session and as many just after it (~0.25 s each
 #: side here): the two bracket the session in time, so that a drift during it is in their median.
 BACK_TO_BACK_STEPS = 24
@@ -29,8 +34,6 @@ BACK_TO_BACK_STEPS = 24
 
 def prefilled(split, batch: int, tokens: int):
     """A KV cache of the cloud part after a prompt of `tokens` (zeros) for `batch` sequences."""
-    from plmodel.reference.calibrate import StubChannel
-    from plmodel.reference.model import KVCache
 
     cache = KVCache()
     with torch.no_grad():
@@ -42,7 +45,6 @@ def prefilled(split, batch: int, tokens: int):
 def cloud_back_to_back(split, cache, steps: int) -> list:
     """Times (s) of `steps` decode steps of the cloud part back to back on the session's KV cache (cut back
     after each step, so each sees the session's last context), the device's answers stubbed."""
-    from plmodel.reference.calibrate import StubChannel, keep_context
 
     start = cache.length()
     if not start:
@@ -67,8 +69,6 @@ def scaled(hw, factor: float):
 def speed_factor(s, hw, cloud_s: float) -> float:
     """The cloud's measured back-to-back decode step over the closed form's compute for it on `hw` (context:
     the session's last step; no RTT; no slowdown after a wait); 1.0 where unmeasured."""
-    from plmodel import accounting
-    from plmodel.step import Step
 
     scn = s.scenario(replace(hw, resume=None), rtt_s=0.0)
     st = accounting.realistic().step_time(scn, Step("decode", s.batch, s.prompt_tokens + s.tokens - 1))

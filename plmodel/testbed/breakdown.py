@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from plmodel.workload import stages
+
 PARTS = ("cloud_compute", "device_compute", "wire", "delay_line", "message", "residual")
 
 
 def messages_a_step(s) -> int:
     """Frames a decode step sends, both ways: a round trip a stage of each adapted layer, and the ends."""
-    from plmodel.workload import stages
 
     return 2 * (1 + len(s.adapter.adapted_layers(s.model.n_layers)) * len(stages(s.adapter.targets)))
 

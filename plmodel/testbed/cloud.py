@@ -17,11 +17,12 @@ import torch
 
 from plmodel.errors import PlmodelError
 from plmodel.interrupt import die_with_parent
-from plmodel.reference.calibrate import StubChannel
 from plmodel.reference.model import KVCache
 from plmodel.reference.split import SplitModel
+from plmodel.reference.stacks import StubChannel
 from plmodel.testbed.anchor import BACK_TO_BACK_STEPS, cloud_back_to_back, prefilled
 from plmodel.testbed.framing import CLOSE, HIDDEN, PING, STAGE, encode, read_frame
+from plmodel.testbed.multi import accept_devices, serve_cohort
 from plmodel.testbed.pacing import PacedSender, link_end
 from plmodel.testbed.setup import SWITCH_INTERVAL_S, build, warm_up
 from plmodel.workload import stages
@@ -118,8 +119,6 @@ def main(argv=None) -> int:
     print(f"PORT {srv.getsockname()[1]}", flush=True)
     try:
         if cfg.get("devices", 1) > 1:  # several devices in lockstep, batched (multi.py)
-            from plmodel.testbed.multi import accept_devices, serve_cohort
-
             links = accept_devices(srv, cfg)
             print(json.dumps(serve_cohort(links, split, cfg["batch"], before)), flush=True)
             return 0

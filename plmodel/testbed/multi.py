@@ -23,10 +23,13 @@ import numpy as np
 import torch
 
 from plmodel.errors import PlmodelError
+from plmodel.interrupt import die_with_parent
 from plmodel.reference.model import KVCache
-from plmodel.testbed.anchor import cloud_back_to_back, median_s
+from plmodel.sim import simulate
+from plmodel.testbed.anchor import cloud_back_to_back, median_s, scaled, speed_factor
 from plmodel.testbed.framing import CLOSE, HIDDEN, STAGE, encode, read_frame
 from plmodel.testbed.pacing import link_end
+from plmodel.testbed.run import device_loop, start_cloud
 from plmodel.testbed.setup import SWITCH_INTERVAL_S, build, warm_up
 from plmodel.workload import stages
 
@@ -88,8 +91,6 @@ def accept_devices(srv, cfg: dict) -> list:
 
 def device_main(argv=None) -> int:
     """A device process: connect, serve the session, print its timings (one JSON line)."""
-    from plmodel.interrupt import die_with_parent
-    from plmodel.testbed.run import device_loop
 
     die_with_parent()
     cfg = json.loads((argv or sys.argv[1:])[0])
@@ -113,7 +114,6 @@ def device_main(argv=None) -> int:
 
 def run_devices(s, n: int, cloud_cfg: dict) -> dict:
     """Start the cloud for `n` devices and the devices; the measured figures (SI units)."""
-    from plmodel.testbed.run import start_cloud
 
     cpus = sorted(os.sched_getaffinity(0))
     pin = len(cpus) >= 2  # the cloud a core of its own, the devices the other (they are each a phone)
@@ -149,7 +149,6 @@ def run_devices(s, n: int, cloud_cfg: dict) -> dict:
 def predict_devices(s, hw, message_s: float, n: int, cloud_hw=None) -> dict:
     """The simulation's aggregate and per-device decode speed for `n` devices batched at the same point, on
     the calibrated machine `hw` (or `cloud_hw` on the cloud's side)."""
-    from plmodel.sim import simulate
 
     m = simulate(s.scenario(hw, message_s, cloud_hw), s.tokens, n).metrics
     per = m["decode_tokens_per_s_per_user"] * s.batch
@@ -161,8 +160,6 @@ def predict_devices_anchored(s, hw, message_s: float, n: int, cohort_s: float) -
     cloud's compute scaled by its back-to-back step of the whole cohort over the closed form's (anchor.py;
     so a batched decode's cost is the one measured around the session, not the calibration's curve)."""
     from dataclasses import replace
-
-    from plmodel.testbed.anchor import scaled, speed_factor
 
     f = speed_factor(replace(s, batch=n * s.batch), hw, cohort_s)
     p = predict_devices(s, hw, message_s, n, cloud_hw=scaled(hw, f))

@@ -13,8 +13,9 @@ from __future__ import annotations
 import socket
 import time
 
+from plmodel.errors import PlmodelError
 from plmodel.link import wire_s
-from plmodel.testbed.framing import with_due
+from plmodel.testbed.framing import PollingSocket, with_due
 
 
 class PacedSender:
@@ -43,8 +44,6 @@ class PacedSender:
         try:
             self.sock.sendall(with_due(frame, start + ser + self.delay_s))
         except OSError as exc:
-            from plmodel.errors import PlmodelError
-
             raise PlmodelError(f"testbed: sending to the {self.peer} process failed ({exc})") from None
 
     def close(self) -> None:
@@ -55,7 +54,6 @@ def link_end(raw: socket.socket, timeout_s: float, rate_bps: float | None, delay
              poll: bool = True) -> tuple:
     """(PollingSocket, PacedSender) of one end of a testbed connection to `peer`: no Nagle delay, reads
     that poll (or block, with `poll` False), frames stamped for a link of `rate_bps` and one-way `delay_s`."""
-    from plmodel.testbed.framing import PollingSocket
 
     raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     conn = PollingSocket(raw, timeout_s, poll)

@@ -17,15 +17,18 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from plmodel import accounting
 from plmodel.errors import PlmodelError
 from plmodel.hardware.runtimes import CALIBRATED
-from plmodel.specs import AdapterSpec, ModelSpec
+from plmodel.specs import AdapterSpec, LinkSpec, ModelSpec, Scenario
+from plmodel.step import Step
 from plmodel.testbed import breakdown
-from plmodel.testbed.anchor import median_s
+from plmodel.testbed.anchor import median_s, scaled, speed_factor
 from plmodel.testbed.framing import FRAME_OVERHEAD_BYTES, HIDDEN, PING, STAGE, close_frame, encode, read_frame
+from plmodel.testbed.netns import shaped_network
 from plmodel.testbed.pacing import PacedSender, link_end
 from plmodel.testbed.setup import SWITCH_INTERVAL_S, build, config, warm_up
-from plmodel.workload import stages
+from plmodel.workload import stages, step_work
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,6 @@ class Session:
         """plmodel's scenario of this session: the calibrated machine `hw` on both sides (or `cloud_hw` on
         the cloud's), a link of the session's bandwidths and RTT (or `rtt_s`), the testbed's framing (32
         bytes a frame) and `message_s` of software time a message."""
-        from plmodel.specs import LinkSpec, Scenario
 
         link = LinkSpec("testbed", self.c2d_bps, self.d2c_bps, self.rtt_s if rtt_s is None else rtt_s,
                         frame_bytes=FRAME_OVERHEAD_BYTES, message_s=message_s)
@@ -134,7 +136,6 @@ def start_cloud(cfg: dict, prefix: list) -> tuple:
 
 def run_session(s: Session) -> dict:
     """Run one session; returns the measured figures (SI units)."""
-    from plmodel.testbed.netns import shaped_network
 
     torch.set_num_threads(1)
     switch = sys.getswitchinterval()
@@ -203,9 +204,6 @@ def predict(s: Session, hw, message_s: float, cloud_hw=None) -> dict:
     """plmodel's realistic closed form for the same session: the calibrated machine on both sides (or
     `cloud_hw` on the cloud's), the link's bandwidth and RTT, the testbed's framing (32 bytes a frame)
     and per-message time."""
-    from plmodel import accounting
-    from plmodel.step import Step
-    from plmodel.workload import step_work
 
     scn = s.scenario(hw, message_s, cloud_hw)
     acc = accounting.realistic()
@@ -233,7 +231,6 @@ def predict(s: Session, hw, message_s: float, cloud_hw=None) -> dict:
 def predict_anchored(s: Session, hw, m: dict) -> dict:
     """The prediction anchored to the machine's speed in the session's own minute (anchor.py): the cloud's
     compute on `hw` scaled by the factor its back-to-back steps around the session measured."""
-    from plmodel.testbed.anchor import scaled, speed_factor
 
     f = speed_factor(s, hw, m["measured_cloud_back_to_back_tpot_s"])
     p = predict(s, hw, m["message_overhead_s"], cloud_hw=scaled(hw, f))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from plmodel.reference.model import KVCache
 from plmodel.reference.split import SplitModel
 from plmodel.specs import AdapterSpec, ModelSpec
 
@@ -33,8 +34,6 @@ def warm_up(split: SplitModel, tokens: int) -> None:
     """One prefill and one decode in-process, so that one-time initialisation (kernel selection,
     allocator growth) is not timed, as a server warms up before it serves."""
     import torch
-
-    from plmodel.reference.model import KVCache
 
     cache = KVCache()
     with torch.no_grad():
