@@ -15,7 +15,7 @@ from plmodel import design
 from plmodel.accounting.base import Accounting, Pieces, StepTime, zeros_like
 from plmodel.hardware import decode_rows, resume
 from plmodel.hardware.engine import engines, stack_s
-from plmodel.link import mean_extra_delay_s
+from plmodel.route import travel_s
 from plmodel.step import Step
 from plmodel.workload import adapted_layer_indices, cloud_layers, cloud_view, stage_works, step_work
 
@@ -66,5 +66,5 @@ class RealisticAccounting(Accounting):
             return own
         p, link = self.pieces(scn, step), self.link(scn.link)
         c2d, d2c = p.link_s(link)
-        latency = p.n_messages * (link.rtt_s + 2 * mean_extra_delay_s(link)) + p.hops_s + zeros_like(p.tokens)
+        latency = p.n_messages * 2 * travel_s(link) + p.hops_s + zeros_like(p.tokens)  # each way, every message
         return StepTime(p.tokens, p.cloud_s, p.device_adapter_s + p.device_ends_s, c2d + d2c, latency, p.cloud_source)

@@ -12,7 +12,8 @@ from plmodel.bounds import require_positive
 from plmodel.design import Design, Param
 from plmodel.designs import placement as chain
 from plmodel.errors import PlmodelError
-from plmodel.link import hold_s, mean_extra_delay_s, mean_slowdown
+from plmodel.link import hold_s, mean_slowdown
+from plmodel.route import travel_s
 from plmodel.workload import adapted_layer_indices
 
 
@@ -74,8 +75,7 @@ class ServerChain(Design):
         through them."""
         ln = self.server_link
         nbytes = step.tokens * scn.model.d_model * scn.adapter.act_bits / 8
-        return (self.servers - 1) * (hold_s(nbytes, 1, ln.c2d_bps, ln, mean_slowdown(ln)) + ln.rtt_s / 2
-                                     + mean_extra_delay_s(ln))
+        return (self.servers - 1) * (hold_s(nbytes, 1, ln.c2d_bps, ln, mean_slowdown(ln)) + travel_s(ln))
 
     def cloud_share(self, scn) -> float:
         """What one server holds of the cloud's memory need: the largest share of the layers."""

@@ -26,14 +26,14 @@ from plmodel.accounting.base import StepTime
 from plmodel.bounds import require_positive
 from plmodel.design import Design, Param
 from plmodel.errors import PlmodelError
-from plmodel.link import hold_s, mean_extra_delay_s, mean_slowdown
+from plmodel.link import hold_s, mean_slowdown
+from plmodel.route import LINK_KINDS, layer_plan, route, travel_s
 from plmodel.step import Step
 from plmodel.workload import cloud_layer_indices, stages
 
 #: Most chunks a prompt is cut into.
 MAX_CHUNKS = 256
 
-LINK_KINDS = ("c2d", "d2c")
 
 
 def chunk_sizes(prompt_tokens: int, chunks: int) -> list:
@@ -54,26 +54,7 @@ def chunk_steps(step: Step, chunks: int) -> list:
 
 def plan_of(scn, pieces) -> list:
     """[(layer, round trips)] of the cloud's layers, in order."""
-    adapted, n_st = frozenset(pieces.adapted), len(stages(scn.adapter.targets))
-    return [(layer, n_st if layer in adapted else 0) for layer in cloud_layer_indices(scn.model, scn.adapter)]
-
-
-def route(p, plan, last: bool) -> list:
-    """[(kind, value, label)] of one chunk with pieces `p`: kind cloud, device or wait (seconds), c2d or d2c
-    (payload bytes), none (nothing: keeps the routes of every chunk aligned). A chunk without logits looks
-    up its embeddings first; the last one ends with the hidden state down and the LM head."""
-    adapted = frozenset(p.adapted)
-    out = [("device", 0.0 if last else p.device_ends_s, "embedding"), ("d2c", p.up_bytes, "embeddings")]
-    for layer, n_st in plan:
-        for k in range(n_st):
-            out += [("cloud", p.segment_s(adapted, layer, k), f"L{layer} s{k}"),
-                    ("c2d", p.stage_c2d_bytes[k], f"L{layer} x.A"), ("device", p.stage_device_s[k], f"L{layer} M"),
-                    ("d2c", p.stage_d2c_bytes[k], f"L{layer} M out")]
-        out.append(("cloud", p.segment_s(adapted, layer, n_st), f"L{layer} s{n_st}"))
-    if not last:
-        return out + [("none", 0.0, "")] * 3
-    return out + [("wait", p.hops_s, "server hops"), ("c2d", p.down_bytes, "last hidden"),
-                  ("device", p.device_ends_s, "LM head")]
+    return layer_plan(cloud_layer_indices(scn.model, scn.adapter), pieces.adapted, len(stages(scn.adapter.targets)))
 
 
 def routes(acc, scn, step: Step, chunks: int) -> tuple:
@@ -88,7 +69,7 @@ def timing(kind: str, value, link) -> tuple:
     """(seconds a stage holds its resource, seconds it then travels without holding one)."""
     if kind in LINK_KINDS:
         bps = link.c2d_bps if kind == "c2d" else link.d2c_bps
-        return hold_s(value, 1, bps, link, mean_slowdown(link)), link.rtt_s / 2 + mean_extra_delay_s(link)
+        return hold_s(value, 1, bps, link, mean_slowdown(link)), travel_s(link)
     if kind == "wait":
         return 0.0, value
     return value, 0.0  # cloud, device; none is 0
@@ -134,7 +115,7 @@ def step_time(acc, scn, step: Step, chunks: int):
     makespan hides."""
     link = acc.link(scn.link)
     rs, source = routes(acc, scn, step, chunks)
-    timed = [[(k, *timing(k, v, link)) for k, v, _ in r] for r in rs]
+    timed = [[(seg.kind, *timing(seg.kind, seg.value, link)) for seg in r] for r in rs]
     total = {k: sum(h for st in timed for kind, h, _ in st if kind == k) for k in ("cloud", "device")}
     transfer = sum(h for st in timed for kind, h, _ in st if kind in LINK_KINDS)
     latency = sum(tr for st in timed for _, _, tr in st)
@@ -188,5 +169,5 @@ class PipelinedPrefill(Design):
 
     def prefill_routes(self, acc, scn):
         """Each chunk's route (floats), for the simulation to walk on shared resources."""
-        return [[(k, float(v), label) for k, v, label in r]
+        return [[seg._replace(value=float(seg.value)) for seg in r]
                 for r in routes(acc, scn, Step("prefill", scn.batch, scn.prompt_tokens), self.chunks)[0]]

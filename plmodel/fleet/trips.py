@@ -16,7 +16,9 @@ from functools import lru_cache
 
 from plmodel import accounting
 from plmodel.link import hold_s, lognormal_sigma, mean_slowdown
+from plmodel.route import layer_plan, route, trips
 from plmodel.step import Step
+from plmodel.workload import cloud_layer_indices, stages
 
 #: Draws of a jitter lognormal taken from the generator at a time.
 DRAW_BLOCK = 8192
@@ -60,14 +62,30 @@ class Trips:
         tokens; more: a prefill)."""
         return self._pieces("decode", context) if tokens == 1 else self._pieces("prefill", tokens)
 
+    def legs(self, k: int, tokens: int, context: int = 1) -> tuple:
+        """(bytes down, bytes up, device s) of a trip, cut from the route of one sequence's step (route.trips):
+        stage k's round trip, or (k = -1) the token trip, the end of one pass (the last hidden state down,
+        the device's ends) and the start of the next (its embeddings up)."""
+        p = self.pieces(tokens, context)
+        runs = trips(route(p, self._plan(p)))
+        if k >= 0:
+            down, dev, up = runs[1 + k]
+            return down.value, up.value, dev.value
+        (_, up), (_, down, dev) = runs[0], runs[-1]
+        return down.value, up.value, dev.value
+
+    def _plan(self, p) -> list:
+        """The cloud's layers with the round trips of each (route.layer_plan)."""
+        a, model = self.scn.adapter, self.scn.model
+        return layer_plan(cloud_layer_indices(model, a), p.adapted, len(stages(a.targets)))
+
     def _trip_terms(self, k: int, tokens: int, context: int = 1) -> tuple:
         """(down wire s, up wire s, the rest s) of a trip: link.hold_s split so a draw of each message's
         slowdown multiplies its wire time; the rest is the RTT, both messages' software time and the device."""
         key = (k, tokens, context)
         if key not in self._terms:
-            p, ln = self.pieces(tokens, context), self.link
-            down, up, dev = (p.stage_c2d_bytes[k], p.stage_d2c_bytes[k], p.stage_device_s[k]) if k >= 0 else \
-                (p.down_bytes, p.up_bytes, p.device_ends_s)
+            ln = self.link
+            down, up, dev = self.legs(k, tokens, context)
             wire_down = hold_s(down, 1, ln.c2d_bps, ln) - ln.message_s
             wire_up = hold_s(up, 1, ln.d2c_bps, ln) - ln.message_s
             self._terms[key] = (wire_down, wire_up, ln.rtt_s + 2 * ln.message_s + dev)

@@ -20,7 +20,7 @@ def prefill(user, routes: list):
 
 def _chunk(user, j: int, route: list, resources: tuple, order: list):
     env, cloud, (gpu, device) = user.env, user.cloud, resources
-    for s, (kind, value, label) in enumerate(route):
+    for s, (kind, value, label, _) in enumerate(route):
         if j:
             yield order[j - 1][s]
         if kind == "cloud":

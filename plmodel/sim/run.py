@@ -14,6 +14,7 @@ from plmodel.design import require_engine, tokens_per_pass
 from plmodel.errors import PlmodelError
 from plmodel.hardware.feasibility import require_cloud_fit
 from plmodel.hardware.radio import RadioMeter
+from plmodel.route import layer_plan
 from plmodel.sim.cloud import Cloud, DirectCloud
 from plmodel.sim.link import Link
 from plmodel.sim.metrics import Reservoir, summarise
@@ -103,8 +104,7 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     env = simpy.Environment()
     rec = Trace(bool(trace), None if isinstance(trace, bool) else trace, trace_users)
     adapted = frozenset(pieces("prefill", scn.batch, scn.prompt_tokens).adapted)
-    n_st = len(stages(scn.adapter.targets))
-    plan = [(layer, n_st if layer in adapted else 0) for layer in cloud_layer_indices(scn.model, scn.adapter)]
+    plan = layer_plan(cloud_layer_indices(scn.model, scn.adapter), adapted, len(stages(scn.adapter.targets)))
     cloud = (Cloud if users > 1 else DirectCloud)(env, segment_time(pieces, adapted), rec)
     link = acc.link(scn.link)
     tpot = Reservoir(np.random.default_rng([seed, 1]))  # its own stream: the jitter draws stay as they were

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from plmodel.route import route
 from plmodel.sim.pipelined import prefill
 
 
 @dataclass(frozen=True)
 class Request:
     """What a user asks: `batch` sequences of `prompt_tokens` tokens, then `tokens` generated tokens, timed by
-    `pieces(phase, batch, context)` along `plan`, [(layer, adapter stages or 0)] in layer order."""
+    `pieces(phase, batch, context)` along `plan` (route.layer_plan: [(layer, round trips)] in layer order)."""
 
     pieces: object
     plan: list
@@ -54,21 +55,19 @@ class User:
         self.trace.add(self.stats.name, "device", label, start, seconds)
 
     def step(self, phase: str, context: int):
-        """One forward step; `plan` is [(layer, n_stages or 0)] in layer order."""
-        p = self.pieces(phase, self.batch, context)
-        b, cloud, up, down = self.batch, self.cloud, self.up, self.down
-        yield from up.send(p.up_bytes, "embeddings", phase)
-        for layer, n_st in self.plan:
-            for k in range(n_st):
-                yield cloud.submit((phase, layer, k), b, context)
-                yield from down.send(p.stage_c2d_bytes[k], f"L{layer} x.A", phase)
-                yield from self.device_work(p.stage_device_s[k], f"L{layer} M")
-                yield from up.send(p.stage_d2c_bytes[k], f"L{layer} M out", phase)
-            yield cloud.submit((phase, layer, n_st), b, context)
-        if p.hops_s:  # a chain of servers forwards the hidden state between them (counted once a step)
-            yield self.env.timeout(p.hops_s)
-        yield from down.send(p.down_bytes, "last hidden", phase)
-        yield from self.device_work(p.device_ends_s, "LM head")
+        """One forward step: its route (route.py) walked segment by segment, the GPU's segments batched with
+        other users' by their (phase, layer, stage)."""
+        p, b = self.pieces(phase, self.batch, context), self.batch
+        for seg in route(p, self.plan):
+            kind = seg.kind
+            if kind == "cloud":
+                yield self.cloud.submit((phase, *seg.key), b, context)
+            elif kind == "device" and seg.value:  # (a whole step counts the device's ends at its end: 0 s first)
+                yield from self.device_work(seg.value, seg.label)
+            elif kind in ("c2d", "d2c"):
+                yield from (self.down if kind == "c2d" else self.up).send(seg.value, seg.label, phase)
+            elif kind == "wait" and seg.value:  # a chain of servers forwards the hidden state between them
+                yield self.env.timeout(seg.value)
 
     def run(self, arrival_s: float):
         env, s = self.env, self.stats
