@@ -4,13 +4,15 @@ from dataclasses import replace
 
 import pytest
 
-from plmodel import accounting
-from plmodel.hardware.resume import ResumeSpec
-from plmodel.hardware.runtimes import CALIBRATED
-from plmodel.specs import AdapterSpec, HardwareSpec, LinkSpec, ModelSpec, Scenario
-from plmodel.step import Step
-from plmodel.testbed.anchor import scaled, speed_factor
-from plmodel.testbed.run import Session, predict, predict_anchored, with_act_bits
+torch = pytest.importorskip("torch")  # the testbed's modules run the torch reference: skipped without it, as its siblings
+
+from plmodel import accounting  # noqa: E402
+from plmodel.hardware.resume import ResumeSpec  # noqa: E402
+from plmodel.hardware.runtimes import CALIBRATED  # noqa: E402
+from plmodel.specs import AdapterSpec, HardwareSpec, LinkSpec, ModelSpec, Scenario  # noqa: E402
+from plmodel.step import Step  # noqa: E402
+from plmodel.testbed.anchor import scaled, speed_factor  # noqa: E402
+from plmodel.testbed.run import Session, predict, predict_anchored, with_act_bits  # noqa: E402
 
 SMALL = ModelSpec("testbed-small", 3, 64, 4, 2, 160, 256)
 HW = HardwareSpec("cpu", 20e9, 1e11, 8e9, layer_overhead_s=2e-4, call_overhead_s=2e-5)

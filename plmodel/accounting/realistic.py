@@ -33,10 +33,10 @@ class RealisticAccounting(Accounting):
         work after a wait (the engines' measured curves)."""
         cloud, device = engines(scn)
         p = self._pieces(scn, step, cloud, device)
-        if decode_rows.applies(scn.cloud, step):  # a CPU's batched decode
+        if decode_rows.applies(cloud, step):  # a CPU's batched decode
             one = self._pieces(scn, Step("decode", 1, step.context_tokens, transport=step.transport), cloud, device)
-            p = decode_rows.apply(p, one, scn.cloud.decode_rows, step.batch)
-        return resume.apply(p, scn.cloud, scn.device, self.link(scn.link).rtt_s)
+            p = decode_rows.apply(p, one, cloud.batched_decode, step.batch)
+        return resume.apply(p, cloud, device, self.link(scn.link).rtt_s)
 
     def _pieces(self, scn, step, cloud, device) -> Pieces:
         """The pieces as each side runs them back to back."""

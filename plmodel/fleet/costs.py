@@ -19,6 +19,7 @@ from fractions import Fraction
 import numpy as np
 
 from plmodel.errors import PlmodelError
+from plmodel.hardware.engine import Rates
 from plmodel.step import Step
 from plmodel.workload import ends_work, layer_work, stage_works
 
@@ -87,8 +88,7 @@ class Part:
 
     def cost(self, r, mix, hidden_bytes_per_token: float) -> tuple:
         """(seconds, accelerator seconds, host seconds) of this part for a batch of composition `mix` on an
-        engine's Rates `r`: engine.Engine's formulas (time_s, allreduce_s) on plain floats, since a fleet
-        asks millions of times."""
+        engine's Rates `r` (engine.py's one law, on plain floats: a fleet asks millions of times)."""
         f, b = self.flop, self.nbytes
         flop = f[0] + f[1] * mix[0] + f[2] * mix[1] + f[3] * mix[2] + f[4] * mix[3] + f[5] * mix[4]
         nbytes = b[0] + b[1] * mix[0] + b[2] * mix[1] + b[3] * mix[2] + b[4] * mix[3] + b[5] * mix[4]
@@ -96,34 +96,14 @@ class Part:
         extra = 0.0
         if self.split and r.gpus > 1:
             flop, nbytes = flop / r.gpus, nbytes / r.gpus
-            extra = self.allreduces * (r.allreduce_s + r.allreduce_s_per_byte * (mix[0] + mix[2]) * hidden_bytes_per_token)
-        accel = max(flop / r.flop_per_s, nbytes / r.bytes_per_s)
-        host = self.layers * r.layer_host_s + self.calls * r.call_host_s
-        total = max(accel, host) + r.unoverlapped * min(accel, host) + extra
-        return total, accel, host
-
-
-@dataclass(frozen=True)
-class Rates:
-    """An Engine's achieved rates and fixed times as plain floats (SI units)."""
-
-    flop_per_s: float
-    bytes_per_s: float
-    layer_host_s: float
-    call_host_s: float
-    unoverlapped: float  # share of the shorter of accelerator and host time not hidden
-    gpus: int
-    allreduce_s: float  # fixed time of an all-reduce (0 on one GPU)
-    allreduce_s_per_byte: float
+            extra = self.allreduces * r.allreduce_s((mix[0] + mix[2]) * hidden_bytes_per_token)
+        accel, host = r.accel_s(flop, nbytes, max), r.host_s(self.layers, self.calls)
+        return r.combine(accel, host, max, min) + extra, accel, host
 
 
 def rates(engine) -> Rates:
-    """The Rates of an Engine (engine.py's formulas: accel_s, host_s, allreduce_s)."""
-    hw, rt, n = engine.hw, engine.runtime, engine.gpus
-    return Rates(hw.peak_flop_per_s * rt.flop_efficiency, hw.mem_bw_bytes_per_s * rt.bandwidth_efficiency,
-                 rt.layer_host_s + hw.layer_overhead_s, rt.call_host_s + hw.call_overhead_s, 1.0 - rt.overlap, n,
-                 hw.allreduce_latency_s if n > 1 else 0.0,
-                 2 * (n - 1) / n / hw.interconnect_bytes_per_s if n > 1 else 0.0)
+    """The Rates of an Engine: the engine's one law, which `Part.cost` runs on plain floats."""
+    return engine.rates
 
 
 def _cloud(w):

@@ -27,9 +27,9 @@ class DecodeRowsSpec(Curve):
 from_mapping = DecodeRowsSpec.from_mapping
 
 
-def applies(cloud_hw, step) -> bool:
-    """Whether `step` is a decode step of one position a sequence on a cloud with a measured curve."""
-    return cloud_hw.decode_rows is not None and step.phase == "decode" and step.positions == 1
+def applies(cloud, step) -> bool:
+    """Whether `step` is a decode step of one position a sequence on a cloud engine with a measured curve."""
+    return cloud.batched_decode is not None and step.phase == "decode" and step.positions == 1
 
 
 def apply(pieces, one, curve: DecodeRowsSpec, batch):

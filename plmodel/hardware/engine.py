@@ -12,12 +12,47 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from plmodel.hardware import runtimes
+from plmodel.hardware import resume, runtimes
 from plmodel.hardware.feasibility import cloud_fit
 from plmodel.hardware.runtimes import RuntimeSpec
 from plmodel.specs import HardwareSpec
 from plmodel.step import Step
 from plmodel.workload import Work, ends_work, layer_work
+
+
+@dataclass(frozen=True)
+class Rates:
+    """A machine's achieved rates and fixed times (SI units): the one law of how long work takes. Its methods
+    take numpy arrays (the closed form) or, given the builtin max and min, plain floats (the fleet's hot loop)."""
+
+    flop_per_s: float
+    bytes_per_s: float
+    layer_host_s: float
+    call_host_s: float
+    unoverlapped: float  # share of the shorter of accelerator and host time not hidden
+    gpus: int
+    allreduce_fixed_s: float  # fixed time of an all-reduce (0 on one GPU)
+    ring: float  # 2 (N - 1) / N: the share of an all-reduce's bytes that crosses each GPU's link
+    interconnect_bytes_per_s: float  # inf on one GPU
+
+    def accel_s(self, flop, nbytes, maximum=np.maximum):
+        """Accelerator time (s): bound by compute or memory at the runtime's achieved fractions."""
+        return maximum(flop / self.flop_per_s, nbytes / self.bytes_per_s)
+
+    def host_s(self, layers=0, calls=0):
+        """Host time (s) of `layers` decoder layers and `calls` launched calls (runtime + machine)."""
+        return layers * self.layer_host_s + calls * self.call_host_s
+
+    def combine(self, accel, host, maximum=np.maximum, minimum=np.minimum):
+        """Time (s) of work: the longer of accelerator and host time, plus the unoverlapped shorter."""
+        return maximum(accel, host) + self.unoverlapped * minimum(accel, host)
+
+    def allreduce_s(self, nbytes):
+        """Time (s) of a ring all-reduce of `nbytes` across the group: 2 (N-1)/N of it crosses each GPU's
+        link, plus a fixed latency (0 for one GPU)."""
+        if self.gpus == 1:
+            return 0.0 * nbytes
+        return self.allreduce_fixed_s + self.ring * nbytes / self.interconnect_bytes_per_s
 
 
 @dataclass(frozen=True)
@@ -28,29 +63,28 @@ class Engine:
     runtime: RuntimeSpec
     gpus: int = 1  # a tensor-parallel group: weights, KV cache and work split evenly, two all-reduces a layer
 
+    @functools.cached_property
+    def rates(self) -> Rates:
+        """The machine's achieved rates (the runtime's efficiencies and host times on this hardware)."""
+        hw, rt, n = self.hw, self.runtime, self.gpus
+        return Rates(hw.peak_flop_per_s * rt.flop_efficiency, hw.mem_bw_bytes_per_s * rt.bandwidth_efficiency,
+                     rt.layer_host_s + hw.layer_overhead_s, rt.call_host_s + hw.call_overhead_s, 1.0 - rt.overlap, n,
+                     hw.allreduce_latency_s if n > 1 else 0.0, 2 * (n - 1) / n,
+                     hw.interconnect_bytes_per_s if n > 1 else float("inf"))
+
     def accel_s(self, flop, nbytes):
-        """Accelerator time (s): bound by compute or memory at the runtime's achieved fractions."""
-        rt = self.runtime
-        return np.maximum(flop / (self.hw.peak_flop_per_s * rt.flop_efficiency),
-                          nbytes / (self.hw.mem_bw_bytes_per_s * rt.bandwidth_efficiency))
+        return self.rates.accel_s(flop, nbytes)
 
     def host_s(self, layers=0, calls=0):
-        """Host time (s) of `layers` decoder layers and `calls` launched calls (runtime + machine)."""
-        rt, hw = self.runtime, self.hw
-        return layers * (rt.layer_host_s + hw.layer_overhead_s) + calls * (rt.call_host_s + hw.call_overhead_s)
+        return self.rates.host_s(layers, calls)
 
     def time_s(self, flop, nbytes, layers=0, calls=0):
-        """Time (s) of work: the longer of accelerator and host time, plus the unoverlapped shorter."""
-        a, h = self.accel_s(flop, nbytes), self.host_s(layers, calls)
-        return np.maximum(a, h) + (1.0 - self.runtime.overlap) * np.minimum(a, h)
+        """Time (s) of work on this machine (Rates: accelerator and host time, their overlap)."""
+        r = self.rates
+        return r.combine(r.accel_s(flop, nbytes), r.host_s(layers, calls))
 
     def allreduce_s(self, nbytes):
-        """Time (s) of a ring all-reduce of `nbytes` across the group: 2 (N-1)/N of it crosses each GPU's
-        link, plus a fixed latency (0 for one GPU)."""
-        n = self.gpus
-        if n == 1:
-            return 0.0 * nbytes
-        return self.hw.allreduce_latency_s + 2 * (n - 1) / n * nbytes / self.hw.interconnect_bytes_per_s
+        return self.rates.allreduce_s(nbytes)
 
     def layer_s(self, w: Work, hidden_bytes):
         """Time (s) of one decoder layer's cloud work split across the group, with its two all-reduces
@@ -63,6 +97,17 @@ class Engine:
 
     def device_s(self, w: Work, layers=0, calls=0):
         return self.time_s(w.device_flop, w.device_bytes, layers, calls)
+
+    def slowdown_after_wait(self, wait_s):
+        """How much slower this machine runs work that follows a wait of `wait_s` for its peer (its profile's
+        measured curve, resume.py; 1 without one)."""
+        return resume.slowdown(self.hw, wait_s)
+
+    @property
+    def batched_decode(self):
+        """The measured slowdown of a batched decode step against one sequence (decode_rows.py), or None:
+        the roofline's."""
+        return self.hw.decode_rows
 
 
 def modelled_stack_s(engine: Engine, model, step: Step, bits: tuple, with_ends: bool):

@@ -32,12 +32,13 @@ def slowdown(hw, wait_s):
 from_mapping = ResumeSpec.from_mapping
 
 
-def apply(pieces, cloud_hw, device_hw, wait_s):
-    """`pieces` with the work after each wait slowed: a stage's cloud side carries its layer's share
-    after the round trip (B, the rest of the layer) and the device's M and ends follow a wait."""
-    fc, fd = slowdown(cloud_hw, wait_s), slowdown(device_hw, wait_s)
-    if cloud_hw.resume is None and device_hw.resume is None:
+def apply(pieces, cloud, device, wait_s):
+    """`pieces` with the work after each wait slowed on the `cloud` and `device` engines (each one's
+    `slowdown_after_wait`): a stage's cloud side carries its layer's share after the round trip (B, the rest
+    of the layer) and the device's M and ends follow a wait."""
+    if cloud.hw.resume is None and device.hw.resume is None:
         return pieces
+    fc, fd = cloud.slowdown_after_wait(wait_s), device.slowdown_after_wait(wait_s)
     n_st = max(len(pieces.stage_cloud_s), 1)
     share = pieces.cloud_layer_s / n_st
     return replace(pieces, stage_cloud_s=[s + (fc - 1) * (share + s) for s in pieces.stage_cloud_s],
