@@ -8,6 +8,7 @@ import pytest
 
 from plmodel import accounting
 from plmodel.errors import PlmodelError
+from plmodel.fleet.policies import PolicySpec
 from plmodel.io.profiles import load_link, profile_dirs
 from plmodel.sim import simulate
 from plmodel.specs import JitterSpec
@@ -213,3 +214,16 @@ def test_reservoir_bounds_memory_and_keeps_the_mean_exact():
     assert r.mean == pytest.approx(values.mean(), rel=1e-12)
     assert r.percentile(50) == pytest.approx(np.percentile(values, 50), rel=0.05)
     assert r.percentile(99) == pytest.approx(np.percentile(values, 99), rel=0.15)
+
+
+def test_many_users_batch_by_the_fleets_policies(scenario):
+    """One batching model: the simulation's GPU asks the fleet's policy. Hold waits for a point's batch to grow,
+    so it runs fewer, larger batches than greedy on a jittered link; a cohort (the fleet's own grouping) is
+    refused in one line."""
+    scn = scenario(link=load_link("5g-sa-lowband-jitter"))
+    greedy = simulate(scn, 6, 6, seed=1).metrics
+    held = simulate(scn, 6, 6, seed=1, policy=PolicySpec("hold", max_wait_s=0.05, target=6)).metrics
+    assert held["cloud_batches"] < greedy["cloud_batches"]
+    with pytest.raises(PlmodelError) as e:
+        simulate(scn, 4, 2, policy=PolicySpec("cohort"))
+    assert e.value.field == "policy" and "plmodel fleet" in str(e.value)

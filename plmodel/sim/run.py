@@ -12,10 +12,11 @@ import simpy
 from plmodel import accounting, design
 from plmodel.design import require_engine, tokens_per_pass
 from plmodel.errors import PlmodelError
+from plmodel.fleet.policies import PolicySpec
 from plmodel.hardware.feasibility import require_cloud_fit
 from plmodel.hardware.radio import RadioMeter
 from plmodel.route import layer_plan
-from plmodel.sim.cloud import Cloud, DirectCloud
+from plmodel.sim.cloud import UNCAPPED, Cloud, DirectCloud
 from plmodel.sim.link import Link
 from plmodel.sim.metrics import Reservoir, summarise
 from plmodel.sim.trace import Trace
@@ -85,12 +86,14 @@ def populate(env, cloud, request: Request, *, link, trace, arrivals, rng) -> tup
 
 
 def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str = "closed", rate: float | None = None,
-             seed: int = 0, trace=False, trace_users: int | None = None, on_token=None) -> SimResult:
+             seed: int = 0, trace=False, trace_users: int | None = None, on_token=None,
+             policy: PolicySpec = UNCAPPED) -> SimResult:
     """Simulate `users` devices, each serving one request of `scn.prompt_tokens` prompt tokens and
     `tokens` generated tokens for `scn.batch` sequences, sharing one cloud GPU; `on_token()` is called
     after every generated token of every user (a progress bar). `trace`: False, True (kept in memory,
     `SimResult.trace.chrome_json()`), or a file to stream it to (complete when this returns, absent if it
-    raises); `trace_users` keeps the first K users' tracks."""
+    raises); `trace_users` keeps the first K users' tracks; `policy` batches the users' segments on the GPU
+    (the fleet's greedy or hold policy, fleet/policies.py)."""
     validate(tokens, users, arrival, rate)
     require_engine(scn, "simulation", users)
     check_fits(scn, tokens)
@@ -105,7 +108,8 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     rec = Trace(bool(trace), None if isinstance(trace, bool) else trace, trace_users)
     adapted = frozenset(pieces("prefill", scn.batch, scn.prompt_tokens).adapted)
     plan = layer_plan(cloud_layer_indices(scn.model, scn.adapter), adapted, len(stages(scn.adapter.targets)))
-    cloud = (Cloud if users > 1 else DirectCloud)(env, segment_time(pieces, adapted), rec)
+    cloud = Cloud(env, segment_time(pieces, adapted), rec, policy) if users > 1 else \
+        DirectCloud(env, segment_time(pieces, adapted), rec)
     link = acc.link(scn.link)
     tpot = Reservoir(np.random.default_rng([seed, 1]))  # its own stream: the jitter draws stay as they were
     request = Request(pieces, plan, scn.batch, scn.prompt_tokens, tokens, on_token, tpot, tokens_per_pass(scn),
