@@ -7,6 +7,8 @@ request's first and last token. Goodput: tokens a second of the requests that me
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 
 QUANTILES = (50, 90, 99)
@@ -51,13 +53,61 @@ def kv_mean(samples: list, w0: float, w1: float) -> float:
     return area / (w1 - w0)
 
 
-def percentiles(prefix: str, values) -> dict:
-    v = np.asarray(values, dtype=float)
-    return {f"{prefix}_p{q}_s": float(np.percentile(v, q)) if v.size else float("nan") for q in QUANTILES} | \
-           {f"{prefix}_mean_s": float(v.mean()) if v.size else float("nan")}
+@dataclass(frozen=True)
+class Spread:
+    """Percentiles and mean of a latency over the window's requests (s; NaN where there are none)."""
+
+    p50_s: float
+    p90_s: float
+    p99_s: float
+    mean_s: float
+
+    @classmethod
+    def of(cls, values) -> "Spread":
+        v = np.asarray(values, dtype=float)
+        q = [float(np.percentile(v, x)) if v.size else float("nan") for x in QUANTILES]
+        return cls(*q, float(v.mean()) if v.size else float("nan"))
+
+    def flat(self, prefix: str) -> dict:
+        return {f"{prefix}_{f.name}": getattr(self, f.name) for f in fields(self)}
 
 
-def summarise(front, gpu, pool, window: tuple, *, slo: tuple = (None, None)) -> dict:
+@dataclass(frozen=True)
+class FleetMetrics:
+    """A fleet run's figures (SI units); `flat()` gives the flat keys, made here alone."""
+
+    requests: int
+    completed: int
+    rejected: int
+    queued: int
+    window_s: float
+    throughput_tokens_per_s: float
+    offered_tokens_per_s: float
+    goodput_tokens_per_s: float
+    slo_met_fraction: float
+    gpu_busy: float
+    gpu_accel_busy: float
+    gpu_host_busy: float
+    mean_batch_sequences: float
+    mean_batch_tokens: float
+    kv_capacity_bytes: float
+    kv_peak_bytes: float
+    kv_mean_occupancy: float
+    mean_concurrency: float
+    ttft: Spread
+    tpot: Spread
+    e2e: Spread
+    queue: Spread
+
+    def flat(self) -> dict:
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out.update(v.flat(f.name) if isinstance(v, Spread) else {f.name: v})
+        return out
+
+
+def summarise(front, gpu, pool, window: tuple, *, slo: tuple = (None, None)) -> FleetMetrics:
     """The run's figures; `slo` is (TTFT s, TPOT s), either None."""
     done = [r for r in front.requests if r.done_s is not None]
     w0, w1 = window
@@ -70,7 +120,7 @@ def summarise(front, gpu, pool, window: tuple, *, slo: tuple = (None, None)) -> 
             and (tpot_slo is None or r.output == 1 or (r.done_s - r.first_s) / (r.output - 1) <= tpot_slo)]
     span = max(w1 - w0, 1e-12)
     cap = pool.capacity
-    out = {"requests": len(front.requests) + len(front.rejected), "completed": len(done),
+    return FleetMetrics(**{"requests": len(front.requests) + len(front.rejected), "completed": len(done),
            "rejected": len(front.rejected), "queued": sum(1 for r in done if r.admit_s > r.reach_s),
            "window_s": span,
            "throughput_tokens_per_s": tokens_in(done, w0, w1) / span,
@@ -84,9 +134,7 @@ def summarise(front, gpu, pool, window: tuple, *, slo: tuple = (None, None)) -> 
            "kv_capacity_bytes": cap, "kv_peak_bytes": pool.peak,
            "kv_mean_occupancy": kv_mean(pool.samples, w0, w1) / cap if cap > 0 else 0.0,
            "mean_concurrency": sum(min(r.done_s, w1) - max(r.admit_s, w0) for r in done
-                                   if r.done_s > w0 and r.admit_s < w1) / span}
-    out |= percentiles("ttft", [r.first_s - r.arrival_s for r in seen])
-    out |= percentiles("tpot", tpot)
-    out |= percentiles("e2e", [r.done_s - r.arrival_s for r in seen])
-    out |= percentiles("queue", [r.admit_s - r.reach_s for r in seen])
-    return out
+                                   if r.done_s > w0 and r.admit_s < w1) / span},
+                        ttft=Spread.of([r.first_s - r.arrival_s for r in seen]), tpot=Spread.of(tpot),
+                        e2e=Spread.of([r.done_s - r.arrival_s for r in seen]),
+                        queue=Spread.of([r.admit_s - r.reach_s for r in seen]))

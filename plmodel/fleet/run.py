@@ -3,6 +3,7 @@ model and one request) serving a workload, split or cloud-only; checks its invar
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, replace
 
@@ -14,7 +15,7 @@ from plmodel.fleet.arrivals import Workload, draw_lengths, open_requests
 from plmodel.fleet.cloud_only import BatchingSpec, CloudOnlyServer
 from plmodel.fleet.loop import Front, Gpu, Loop, Request
 from plmodel.fleet.memory import KvPool, memory_of
-from plmodel.fleet.metrics import summarise, window_of
+from plmodel.fleet.metrics import FleetMetrics, summarise, window_of
 from plmodel.fleet.policies import POLICIES, PolicySpec
 from plmodel.fleet.split import SplitServer
 from plmodel.fleet.trips import Trips
@@ -29,10 +30,15 @@ SERVERS = ("split", "cloud-only")
 class FleetResult:
     server: str
     gpus: int  # GPUs of the replica that served it
-    metrics: dict
+    summary: FleetMetrics  # typed
     kv_samples: list  # (time s, KV bytes reserved)
     events: int
     wall_s: float
+
+    @functools.cached_property
+    def metrics(self) -> dict:
+        """The flat record of the summary (FleetMetrics.flat): the keys the CLI, sweeps and tests read."""
+        return self.summary.flat()
 
 
 def replica(scn) -> tuple:

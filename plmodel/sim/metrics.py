@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 
 #: Per-token samples kept for percentiles: all of them up to this many, then a uniform reservoir, so
@@ -39,12 +41,72 @@ def _pct(values, q):
     return float(np.percentile(values, q)) if len(values) else 0.0
 
 
-def energy_metrics(scn, users, tokens: int) -> dict:
+@dataclass(frozen=True)
+class DeviceEnergy:
+    """Device energy of an answer, mean over users (J), and a token's (J); the radio's time in its states (s)."""
+
+    compute_j: float
+    radio_active_j: float
+    radio_tail_j: float
+    baseline_j: float
+    j_per_token: float
+    radio_state_s_mean: float
+
+    def flat(self) -> dict:
+        parts = ("compute", "radio_active", "radio_tail", "baseline")
+        return {**{f"device_energy_{k}_j": getattr(self, f"{k}_j") for k in parts},
+                "device_energy_j_per_token": self.j_per_token, "radio_state_s_mean": self.radio_state_s_mean}
+
+
+@dataclass(frozen=True)
+class SimMetrics:
+    """What a simulation measured (SI units); `flat()` gives the keys shared with the estimate's JSON."""
+
+    users: int
+    tokens: int
+    prefill_tokens_per_s: float
+    decode_tokens_per_s: float
+    decode_tokens_per_s_per_user: float
+    aggregate_tokens_per_s: float
+    ttft_s: float
+    ttft_p50_s: float
+    ttft_p99_s: float
+    tpot_mean_s: float
+    tpot_samples: int
+    tpot_p50_s: float
+    tpot_p90_s: float
+    tpot_p99_s: float
+    makespan_s: float
+    cloud_utilization: float
+    cloud_batches: int
+    device_utilization: float
+    c2d_link_utilization: float
+    d2c_link_utilization: float
+    c2d_bytes: float
+    d2c_bytes: float
+    prefill_c2d_bytes: float
+    prefill_d2c_bytes: float
+    c2d_bytes_per_token: float  # per decoded token, as the estimate
+    d2c_bytes_per_token: float
+    messages: int
+    events: int
+    wall_s: float
+    events_per_s: float
+    energy: DeviceEnergy | None = None  # None: the device has no power figures
+
+    def flat(self) -> dict:
+        """The flat record (the energy's keys first), made here alone."""
+        out = self.energy.flat() if self.energy is not None else {}
+        out.update({f.name: getattr(self, f.name) for f in fields(self) if f.name != "energy"})
+        return out
+
+
+def energy_metrics(scn, users, tokens: int) -> DeviceEnergy | None:
     """Device energy a token and its parts (J), mean over users: compute, the radio's states (each
     user's RadioMeter, closed after the tail that follows its answer), the baseline while it waited."""
     power = scn.device.power
     if power is None:
-        return {}
+        return None
     parts = {"compute": [], "radio_active": [], "radio_tail": [], "baseline": [], "radio_state_s": []}
     for u in users:
         wall = u.stats.done_s - u.stats.arrival_s
@@ -61,14 +123,14 @@ def energy_metrics(scn, users, tokens: int) -> dict:
             parts["radio_active"].append(0.0)
             parts["radio_tail"].append(0.0)
             parts["radio_state_s"].append(wall)
-    out = {f"device_energy_{k}_j": float(np.mean(v)) for k, v in parts.items() if k != "radio_state_s"}
-    out["device_energy_j_per_token"] = sum(out.values()) / tokens
-    out["radio_state_s_mean"] = float(np.mean(parts["radio_state_s"]))
-    return out
+    mean = {k: float(np.mean(v)) for k, v in parts.items()}
+    per_token = sum(mean[k] for k in ("compute", "radio_active", "radio_tail", "baseline")) / tokens
+    return DeviceEnergy(mean["compute"], mean["radio_active"], mean["radio_tail"], mean["baseline"], per_token,
+                        mean["radio_state_s"])
 
 
-def summarise(scn, users, links, cloud, *, n_events, wall_s, tokens, tpot: Reservoir) -> dict:
-    """A flat dict of metrics; keys shared with the estimate's JSON keep its names and units."""
+def summarise(scn, users, links, cloud, *, n_events, wall_s, tokens, tpot: Reservoir) -> SimMetrics:
+    """The metrics of a finished simulation; names shared with the estimate's JSON keep its names and units."""
     b, n = scn.batch, scn.prompt_tokens
     start = min(u.stats.arrival_s for u in users)
     makespan = max(u.stats.done_s for u in users) - start
@@ -77,7 +139,7 @@ def summarise(scn, users, links, cloud, *, n_events, wall_s, tokens, tpot: Reser
     d2c = {ph: sum(up.bytes[ph] for up, _ in links) for ph in ("prefill", "decode")}
     generated = len(users) * b * tokens
     decoded = tpot.count * b
-    out = {**energy_metrics(scn, users, tokens),
+    return SimMetrics(**{
         "users": len(users), "tokens": tokens,
         "prefill_tokens_per_s": float(np.mean([b * n / u.stats.prefill_s for u in users])),
         "decode_tokens_per_s": float(np.mean(decode_tps)) if decode_tps else 0.0,
@@ -99,5 +161,4 @@ def summarise(scn, users, links, cloud, *, n_events, wall_s, tokens, tpot: Reser
         "d2c_bytes_per_token": d2c["decode"] / decoded if decoded else 0.0,
         "messages": sum(up.messages + d.messages for up, d in links),
         "events": n_events, "wall_s": wall_s, "events_per_s": n_events / wall_s if wall_s else 0.0,
-    }
-    return out
+    }, energy=energy_metrics(scn, users, tokens))

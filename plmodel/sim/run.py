@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,7 +19,7 @@ from plmodel.hardware.radio import RadioMeter
 from plmodel.route import layer_plan
 from plmodel.sim.cloud import UNCAPPED, Cloud, DirectCloud
 from plmodel.sim.link import Link
-from plmodel.sim.metrics import Reservoir, summarise
+from plmodel.sim.metrics import Reservoir, SimMetrics, summarise
 from plmodel.sim.trace import Trace
 from plmodel.sim.user import Request, User
 from plmodel.specs import SIM_LIMITS, Scenario, require_positive
@@ -35,8 +36,13 @@ def events_scheduled(env: simpy.Environment) -> int:
 
 @dataclass
 class SimResult:
-    metrics: dict
+    summary: SimMetrics  # typed
     trace: Trace
+
+    @functools.cached_property
+    def metrics(self) -> dict:
+        """The flat record of the summary (SimMetrics.flat), the keys the CLI, records and tests read."""
+        return self.summary.flat()
 
 
 def segment_time(pieces, adapted: frozenset):

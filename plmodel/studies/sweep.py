@@ -224,8 +224,8 @@ def _design_values(axes: dict, src: str) -> list:
 def _design_axis(prm, axes: dict, src: str) -> list:
     """A design parameter's values from its sweep key, each as the design takes it."""
     values = _as_list(axes, prm.name, src)
-    if prm.kind == "int":
-        return _ints(values, prm.name, src, 1)
+    if prm.kind == "int":  # from 1, or from 0 where the default is 0 (nothing of the design)
+        return _ints(values, prm.name, src, 0 if prm.default == 0 else 1)
     if prm.kind == "float":
         for a in values:
             if isinstance(a, bool) or not isinstance(a, (int, float)):
