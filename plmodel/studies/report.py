@@ -18,7 +18,7 @@ from pathlib import Path
 from plmodel import paperdata
 from plmodel.errors import PlmodelError
 from plmodel.interrupt import die_with_parent
-from plmodel.studies import plots
+from plmodel.studies import plots, report_html
 from plmodel.studies.claims import claims_markdown
 from plmodel.studies.fleet_sweep import is_fleet, report_lines
 from plmodel.studies.provenance import provenance
@@ -62,17 +62,17 @@ def figure_jobs(df) -> list:
     return jobs
 
 
-def render_figure(job) -> str:
-    """Draw one figure and save it as PNG and SVG (vector, for papers); a pure function of its job, so
-    it can run in a worker."""
-
-    folder, df, (name, function, kwargs) = job
+def render_figure(job) -> tuple:
+    """Draw one figure and save it as PNG and SVG (vector, for papers); (its name, and with `html` its SVG with
+    hover labels for REPORT.html, else None). A pure function of its job, so it can run in a worker."""
+    folder, df, (name, function, kwargs), html = job
     kwargs = dict(kwargs)
     model = kwargs.pop("df_model", None)  # a figure of one model's rows
     if model is not None:
         df = df[df["model"] == model]
-    plots.save(getattr(plots, function)(df, **kwargs), Path(folder) / name, dpi=90)
-    return name
+    fig = getattr(plots, function)(df, **kwargs)
+    plots.save(fig, Path(folder) / name, dpi=90)
+    return name, (report_html.interactive_svg(fig) if html else None)
 
 
 def _import_plots() -> None:
@@ -98,8 +98,9 @@ class FigureWorker:
             self.pool.submit(int)  # start the worker now
         return self
 
-    def render(self, folder: Path, df, jobs: list) -> list:
-        work = [(str(folder), df, job) for job in jobs]
+    def render(self, folder: Path, df, jobs: list, html: bool = False) -> list:
+        """[(figure name, its hover SVG or None)] of the jobs, drawn into `folder`."""
+        work = [(str(folder), df, job, html) for job in jobs]
         if self.pool is None or len(df) > LOCAL_ROWS:  # a large table costs more to send than to draw here
             _import_plots()
             return [render_figure(w) for w in work]
@@ -187,18 +188,23 @@ def atomic_folder(out, force: bool = False):
 CSV_MAX_ROWS = 100_000
 
 
-def write_study(out, config_path, df, cfg, force: bool = False, figures: FigureWorker | None = None) -> list:
-    """Write the study folder atomically; returns the names of the files written."""
+def write_study(out, config_path, df, cfg, force: bool = False, figures: FigureWorker | None = None,
+                html: bool = False) -> list:
+    """Write the study folder atomically (with `html`, REPORT.html beside REPORT.md); returns the names of the
+    files written."""
     with atomic_folder(out, force) as tmp:
         df.to_parquet(tmp / "results.parquet", index=False)
         if len(df) <= CSV_MAX_ROWS:
             df.to_csv(tmp / "results.csv", index=False)
         if figures is None:
             with FigureWorker() as worker:
-                names = worker.render(tmp, df, figure_jobs(df))
+                drawn = worker.render(tmp, df, figure_jobs(df), html)
         else:
-            names = figures.render(tmp, df, figure_jobs(df))
-        (tmp / "REPORT.md").write_text(report_markdown(df, cfg, names))
+            drawn = figures.render(tmp, df, figure_jobs(df), html)
+        text = report_markdown(df, cfg, [name for name, _ in drawn])
+        (tmp / "REPORT.md").write_text(text)
+        if html:
+            (tmp / "REPORT.html").write_text(report_html.page(text, dict(drawn), cfg.name))
         (tmp / "PROVENANCE.json").write_text(json.dumps(provenance(config_path, cfg.profiles()), indent=1) + "\n")
         shutil.copyfile(config_path, tmp / Path(config_path).name)
         names = sorted(p.name for p in tmp.iterdir())
