@@ -188,7 +188,7 @@ def atomic_folder(out, force: bool = False):
 CSV_MAX_ROWS = 100_000
 
 
-def write_study(out, config_path, df, cfg, force: bool = False, figures: FigureWorker | None = None,
+def write_study(out, config_path, df, cfg, force: bool = False, figures: FigureWorker | None = None, *,
                 html: bool = False) -> list:
     """Write the study folder atomically (with `html`, REPORT.html beside REPORT.md); returns the names of the
     files written."""
