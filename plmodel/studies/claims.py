@@ -24,7 +24,7 @@ def _device_only_tps(d: pd.DataFrame) -> pd.Series:
 BOUNDARY_PP = 0.1
 
 
-def _rows(claim: str, d: pd.DataFrame, value: pd.Series, holds: pd.Series, unit: str, digits: int = 0,
+def _rows(claim: str, d: pd.DataFrame, value: pd.Series, holds: pd.Series, unit: str, digits: int = 0, *,
           threshold: float | None = None) -> pd.DataFrame:
     """A claim's rows: one a (network, RTT, mode), the value's range over its points and how many hold; a
     value that misses `threshold` (in the value's unit) by under BOUNDARY_PP is said to be at the boundary."""
@@ -60,7 +60,7 @@ def claims_table(df: pd.DataFrame) -> pd.DataFrame:
     if len(d):
         ratio = d["tokens_per_s"] / d["cloud_only_tokens_per_s"]
         parts.append(_rows("33B over 80 % of the A100", d, 100 * ratio, ratio > paperdata.FRACTION_OF_A100_33B_AT_LEAST,
-                           " %", 2, 100 * paperdata.FRACTION_OF_A100_33B_AT_LEAST))
+                           " %", 2, threshold=100 * paperdata.FRACTION_OF_A100_33B_AT_LEAST))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
