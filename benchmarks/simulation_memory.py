@@ -25,9 +25,9 @@ def run(args: list) -> tuple:
 
 if __name__ == "__main__":
     users, tokens = (sys.argv[1:3] + ["1000", "128"][len(sys.argv[1:3]):])
-    base = ["--model", "7b", "--users", users, "--tokens", tokens]
+    base = ["--model", "7b", "--devices", users, "--output-tokens", tokens]
     with tempfile.TemporaryDirectory() as d:
-        for label, extra in (("no trace", []), ("trace, streamed (gzip)", ["--trace", f"{d}/t.json.gz"])):
+        for label, extra in (("no trace", []), ("trace, streamed (gzip)", ["--timeline", f"{d}/t.json.gz"])):
             wall, rss = run(base + extra)
             size = os.path.getsize(f"{d}/t.json.gz") / 1e6 if extra else 0.0
             print(f"simulate 7b, {users} users x {tokens} tokens, {label}: {wall:.1f} s, peak memory {rss:,.0f} MB"

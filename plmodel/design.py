@@ -18,7 +18,11 @@ The hooks, by who asks:
 - the cloud: `cloud_share(scn)` (the share of the cloud's memory need one server holds), `cloud_fit(scn)`,
   `whole_model_s(scn, step, bits)` (the cloud-only yardstick on the design's servers, or None);
 - the engines: `engines`, the ones that model it; `require_engine` refuses the others in one line;
-- `plan`: `variants(scn)`, the instances of the design it tries.
+- `plan`: `variants(scn)`, the instances of the design it tries, `variant_adapter(adapter)` (the adapter a variant
+  runs with), `serves` (whether plan reads a variant as a split or as the whole model on the cloud) and
+  `usd_scale(scn, batch)` (how it scales the cloud's cost where the fleet does not model it);
+- privacy: `cloud_sees(scn, exposure, path)` (what the cloud can recover with the design, `path` the split or
+  cloud-only); the device-only yardstick: `device_s(scn, step)` (device seconds it adds to a decode step).
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ class Design:
     modes: ClassVar[tuple] = ("realistic",)
     simulated_users: ClassVar[int | None] = None  # most users the simulation serves it for; None: any
     vectorised: ClassVar[bool] = True  # the closed form takes it on a vectorised scenario (sweeps' fast path)
+    serves: ClassVar[str] = "split"  # what plan reads a variant as: the split, or "cloud-only" (the whole model there)
 
     @classmethod
     def from_values(cls, values: dict):
@@ -144,6 +149,24 @@ class Design:
     def whole_model_s(self, scn, step, bits):
         return None
 
+    def cloud_sees(self, scn, exposure, path: str):
+        """What the cloud can recover with this design: `exposure` (what it could without, designs/exposure.py)
+        changed; `path` is "split" or "cloud-only"."""
+        return exposure
+
+    def device_s(self, scn, step):
+        """Device seconds the design adds to a decode step of the given step's sequences (a draft's k steps)."""
+        return 0.0
+
+    def variant_adapter(self, adapter):
+        """The adapter `plan` runs this variant with (layers held on the device for it, say)."""
+        return adapter
+
+    def usd_scale(self, scn, batch) -> float | None:
+        """How the design scales the cloud's cost a token at `batch` sequences a replica where the fleet does
+        not model it (None: the fleet does, or it adds none)."""
+        return None
+
 
 def check_designs(scn) -> None:
     """Each design's own checks, its accountings, and one design of each kind."""
@@ -167,7 +190,7 @@ def require_engine(scn, engine: str, users: int = 1) -> None:
             raise PlmodelError(f"the {engine} engine does not model {d.title}; use the {' or '.join(d.engines)} "
                                "engine, or leave the design out", field=d.field)
         if engine == "simulation" and d.simulated_users is not None and users > d.simulated_users:
-            raise PlmodelError(f"{d.title} is simulated for {d.simulated_users} user at most; use --users 1 "
+            raise PlmodelError(f"{d.title} is simulated for {d.simulated_users} device at most; use --devices 1 "
                                "or leave the design out", field=d.field)
 
 
@@ -226,6 +249,18 @@ def cloud_share(scn) -> float:
     for d in scn.designs:
         out *= d.cloud_share(scn)
     return out
+
+
+def exposure(scn, base, path: str = "split"):
+    """What the cloud can recover with the scenario's designs, from what it could without (`base`)."""
+    for d in scn.designs:
+        base = d.cloud_sees(scn, base, path)
+    return base
+
+
+def device_s(scn, step):
+    """Device seconds the scenario's designs add to a decode step (a draft model's steps)."""
+    return sum((d.device_s(scn, step) for d in scn.designs), 0.0)
 
 
 def inputs(scn) -> dict:

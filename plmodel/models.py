@@ -7,7 +7,7 @@ from pathlib import Path
 
 from plmodel.errors import PlmodelError
 from plmodel.shapes import projection_shape
-from plmodel.specs import PROJECTIONS, ModelSpec
+from plmodel.specs import LIMITS, PROJECTIONS, ModelSpec
 
 # Shapes from each model's published config.json (meta-llama on Hugging Face; LLaMA 33B from the
 # LLaMA paper, Touvron et al. 2023, Table 2, which the PrivateLoRA paper calls 30B).
@@ -44,6 +44,10 @@ MOE_FIELDS = ("num_local_experts", "num_experts", "n_routed_experts", "num_exper
 #: model_type values of dense LLaMA-style decoders (RMSNorm, rotary, GQA, SwiGLU) that plmodel counts exactly.
 DENSE_TYPES = ("llama", "mistral")
 HF_REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size")
+#: The integer fields of a config.json plmodel reads, each with the bound (bounds.LIMITS) of what it sets.
+HF_INTEGERS = {"num_hidden_layers": "layers", "hidden_size": "width", "num_attention_heads": "width",
+               "num_key_value_heads": "width", "intermediate_size": "width", "vocab_size": "width", "head_dim": "width",
+               "max_position_embeddings": "tokens"}
 
 
 def canonical_model_name(name: str) -> str | None:
@@ -52,8 +56,11 @@ def canonical_model_name(name: str) -> str | None:
     return key if key in PRESETS else ALIASES.get(key)
 
 
-def model_choices() -> str:
-    """The accepted preset names, short and long, for error messages and --help."""
+def model_choices(short: bool = False) -> str:
+    """The accepted preset names, short and long, for error messages; `short`: the shortest name of each, for --help."""
+    if short:
+        names = [min([k, *(a for a, v in ALIASES.items() if v == k)], key=lambda n: (len(n), n)) for k in PRESETS]
+        return ", ".join(names) + " or a full name"
     return ", ".join(sorted(ALIASES) + sorted(PRESETS))
 
 
@@ -82,6 +89,18 @@ def check_covered(cfg: dict, src: str) -> None:
                            f"{', '.join(DENSE_TYPES)}", src, "model_type")
 
 
+def check_integer(value, limit: int, src: str, key: str) -> None:
+    """A config.json field that must be an integer from 1 to `limit` (None and 0: absent, for optional fields);
+    refused in one line before any arithmetic (a 400-digit integer would overflow a float)."""
+    if value is None or (value == 0 and key not in HF_REQUIRED and not isinstance(value, bool)):
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PlmodelError(f"expected an integer, got {value!r:.40}", src, key)
+    if not 1 <= value <= limit:
+        shown = f"{value:,}" if abs(value) < 10**15 else f"a number of {len(str(abs(value)))} digits"
+        raise PlmodelError(f"expected an integer from 1 to {limit:,}, got {shown}", src, key)
+
+
 def load_hf_config(path: Path) -> ModelSpec:
     """Read a LLaMA-style Hugging Face config.json into a ModelSpec."""
     src = str(path)
@@ -89,7 +108,7 @@ def load_hf_config(path: Path) -> ModelSpec:
         raise PlmodelError("no such file" if not path.exists() else "is not a file", src)
     try:
         cfg = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer past Python's digit limit
         raise PlmodelError(f"not valid JSON ({exc})", src) from None
     if not isinstance(cfg, dict):
         raise PlmodelError("expected a JSON object with hidden_size, num_hidden_layers, ...", src)
@@ -97,6 +116,8 @@ def load_hf_config(path: Path) -> ModelSpec:
     missing = [k for k in HF_REQUIRED if k not in cfg]
     if missing:
         raise PlmodelError(f'missing field "{missing[0]}" (a LLaMA-style config needs {", ".join(HF_REQUIRED)})', src)
+    for key, bound in HF_INTEGERS.items():
+        check_integer(cfg.get(key), LIMITS[bound], src, key)
     try:
         return ModelSpec(
             name=cfg.get("_name_or_path") or path.stem,

@@ -29,7 +29,8 @@ def test_estimate_json_keys():
                 "device_flop_per_token", "c2d_bytes_per_token", "d2c_bytes_per_token", "model", "cloud", "network"):
         assert key in r
     assert (r["rank_c2d"], r["rank_d2c"]) == (32, 96)
-    assert all(not isinstance(v, (dict, list)) for v in r.values())
+    assert all(not isinstance(v, dict) for v in r.values())  # flat: lists only of names (what the cloud recovers)
+    assert all(all(isinstance(x, str) for x in v) for v in r.values() if isinstance(v, list))
 
 
 def test_estimate_imports_neither_torch_nor_matplotlib():
@@ -95,9 +96,9 @@ def test_help_exits_zero():
 
 
 def test_simulate_json_and_trace(tmp_path):
-    """`plmodel simulate --json --trace` prints the estimate's keys plus percentiles and writes a trace."""
+    """`plmodel simulate --json --timeline` prints the estimate's keys plus percentiles and writes a trace."""
     trace = tmp_path / "t.json"
-    out = plmodel("simulate", "--tokens", "4", "--rtt-ms", "5", "--json", "--trace", str(trace))
+    out = plmodel("simulate", "--output-tokens", "4", "--rtt-ms", "5", "--json", "--timeline", str(trace))
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout)
     for key in ("prefill_tokens_per_s", "decode_tokens_per_s", "ttft_s", "tpot_p50_s", "tpot_p99_s",
@@ -107,13 +108,13 @@ def test_simulate_json_and_trace(tmp_path):
 
 
 @pytest.mark.parametrize("args,fragment", [
-    (["--tokens", "0"], "--tokens"), (["--users", "0"], "--users"),
+    (["--output-tokens", "0"], "--output-tokens"), (["--devices", "0"], "--devices"),
     (["--arrival", "poisson", "--rate", "-2"], "--rate"), (["--arrival", "poisson"], "--rate"),
 ])
 def test_simulate_bad_input_leaves_no_trace(tmp_path, args, fragment):
     """Bad simulation input: one line, exit 2, and no trace file left behind."""
     trace = tmp_path / "t.json"
-    out = plmodel("simulate", *args, "--trace", str(trace))
+    out = plmodel("simulate", *args, "--timeline", str(trace))
     assert out.returncode == 2 and fragment in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert not trace.exists() and list(tmp_path.iterdir()) == []
 
@@ -123,7 +124,7 @@ def test_simulate_jitter_missing_parameter(tmp_path):
     p = tmp_path / "net.yaml"
     p.write_text("c2d_bandwidth_mbit_per_s: 100\nd2c_bandwidth_mbit_per_s: 60\nrtt_ms: 3\n"
                  "jitter: {distribution: lognormal, median_ms: 1}\n")
-    out = plmodel("simulate", "--network", str(p), "--tokens", "2")
+    out = plmodel("simulate", "--network", str(p), "--output-tokens", "2")
     assert out.returncode == 2 and "jitter.p99_ms" in out.stderr and str(p) in out.stderr
 
 
@@ -159,7 +160,7 @@ def test_torch_commands_without_torch(cmd, tmp_path):
 def test_calibrate_writes_a_loadable_profile(tmp_path):
     """calibrate writes a profile that estimate accepts, and refuses to overwrite without --force."""
     out_file = tmp_path / "me.yaml"
-    out = plmodel("calibrate", "--out", str(out_file), "--tokens", "32", "--repeats", "1")
+    out = plmodel("calibrate", "--out", str(out_file), "--prompt-tokens", "32", "--repeats", "1")
     assert out.returncode == 0, out.stderr
     from plmodel.io.profiles import load_hardware
 
@@ -188,8 +189,8 @@ def test_ctrl_c_during_simulate_is_one_line(tmp_path):
     from evidence import wait_for_output
 
     trace = tmp_path / "t.json"
-    proc = subprocess.Popen([sys.executable, "-m", "plmodel", "simulate", "--model", "7b", "--users", "64",
-                             "--tokens", "2000", "--progress", "--trace", str(trace)],
+    proc = subprocess.Popen([sys.executable, "-m", "plmodel", "simulate", "--model", "7b", "--devices", "64",
+                             "--output-tokens", "2000", "--progress", "--timeline", str(trace)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for_output(proc)  # tokens are being generated
     proc.send_signal(signal.SIGINT)

@@ -31,10 +31,10 @@ def test_capacity_json_has_the_issue_fields_and_gpus_scale_rates():
 def test_capacity_simulated_table_and_fleet_sizing():
     """The simulated search prints its figures with units beside the closed form, and GPUs for a fleet."""
     out = plmodel("capacity", "--network", "5g-edge", "--tpot-ms", "2000", "--prompt-tokens", "1024",
-                  "--output-tokens", "32", "--server", "split", "--steps", "3", "--fleet-users", "1e6", "--ttft-ms", "20000")
+                  "--output-tokens", "32", "--server", "split", "--steps", "3", "--subscribers", "1e6", "--ttft-ms", "20000")
     assert out.returncode == 0, out.stderr
     for text in ("max requests/s", "closed form", "what binds", "memory", "USD per million tokens",
-                 "GPUs for 1,000,000 users", "ms"):
+                 "GPUs for 1,000,000 subscribers", "ms"):
         assert text in out.stdout
 
 

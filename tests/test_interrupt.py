@@ -88,9 +88,9 @@ def test_sigkill_leaves_no_orphan(tmp_path):
 
 
 def test_sigterm_during_simulate_writes_no_trace(tmp_path):
-    """SIGTERM while `simulate` runs with --trace: exit 143 and no trace file, not even a temporary one."""
-    proc = subprocess.Popen([sys.executable, "-m", "plmodel", "simulate", "--model", "7b", "--users", "64",
-                             "--tokens", "2000", "--progress", "--trace", str(tmp_path / "t.json")],
+    """SIGTERM while `simulate` runs with --timeline: exit 143 and no timeline file, not even a temporary one."""
+    proc = subprocess.Popen([sys.executable, "-m", "plmodel", "simulate", "--model", "7b", "--devices", "64",
+                             "--output-tokens", "2000", "--progress", "--timeline", str(tmp_path / "t.json")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for_output(proc)
     proc.send_signal(signal.SIGTERM)
@@ -104,7 +104,7 @@ def start_testbed(tmp_path, shaping="app"):
     pytest.importorskip("torch")
     proc = subprocess.Popen([sys.executable, "-m", "plmodel", "testbed", "--calibration",
                              str(Path(__file__).resolve().parents[1] / "hardware_profiles" / "apple-m2.yaml"),
-                             "--tokens", "5000", "--rtt-ms", "20", "--shaping", shaping],
+                             "--output-tokens", "5000", "--rtt-ms", "20", "--shaping", shaping],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     poll_until(lambda: cloud_children(proc.pid) or proc.poll() is not None, 120)  # the evidence: its cloud process
     cloud = cloud_children(proc.pid)

@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "plmodel"
-LAYERS = ("core", "hardware", "accounting", "fleet", "sim", "designs", "analysis", "io", "studies", "reference",
+LAYERS = ("core", "hardware", "accounting", "fleet", "sim", "designs", "analysis", "io", "studies", "explore", "reference",
           "testbed", "cli", "api")
 MAX_TOP_FLOOR = 25
 

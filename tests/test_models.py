@@ -66,7 +66,7 @@ def test_hf_config_tied_embeddings(tmp_path):
     ("{not json", "not valid JSON"),
     ([1, 2], "expected a JSON object"),
     ({"hidden_size": -1, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 8,
-      "vocab_size": 10}, "d_model"),
+      "vocab_size": 10}, "hidden_size"),
     ({"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 5, "intermediate_size": 8,
       "vocab_size": 10}, "n_heads"),
 ])

@@ -84,7 +84,7 @@ def test_pipelining_hides_the_round_trips_behind_the_upload(scenario):
     (["estimate", "--prefill-chunks", "9", "--prompt-tokens", "8"], "ERROR: --prefill-chunks: must be at most 8"),
     (["estimate", "--prefill-chunks", "4", "--device-layers-last", "1"], "ERROR: --prefill-chunks: a pipelined"),
     (["estimate", "--prefill-chunks", "4", "--mode", "paper"], "ERROR: --prefill-chunks: the paper's accounting"),
-    (["simulate", "--prefill-chunks", "4", "--users", "2"], "ERROR: --prefill-chunks: a pipelined prefill is simulated"),
+    (["simulate", "--prefill-chunks", "4", "--devices", "2"], "ERROR: --prefill-chunks: a pipelined prefill is simulated"),
     (["fleet", "--prefill-chunks", "4", "--rate", "1"], "ERROR: --prefill-chunks: the fleet engine does not model a pipelined prefill"),
 ])
 def test_refusals(argv, start):

@@ -1,6 +1,7 @@
 """Decoder layers held on the device (--device-layers-first/--device-layers-last): counts, memory,
 traffic, the closed form against both simulations, refusals and the privacy statement."""
 
+import json
 import subprocess
 import sys
 from dataclasses import replace
@@ -80,7 +81,8 @@ def test_cli_names_the_option_and_states_the_privacy():
     assert out.returncode == 2 and out.stderr.startswith("ERROR: --device-layers-first")
     out = subprocess.run([sys.executable, "-m", "plmodel", "estimate", "--device-layers-first", "2", "--json"],
                          capture_output=True, text=True)
-    assert '"cloud_can_recover": "prompt and output"' in out.stdout and "inverting 2 public layer" in out.stdout
+    r = json.loads(out.stdout)
+    assert r["cloud_can_recover"] == ["prompt", "output", "adapter"] and "inverts the 2 public layer" in r["privacy_reason"]
 
 
 def chain(scenario, n, **kw):

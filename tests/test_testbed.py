@@ -92,7 +92,7 @@ def test_cli_json_keys_breakdown_and_repeats():
     side, and a decode step in the closed form's parts, measured and predicted: the measured parts and
     the residual add up to the measured step; the wire's part is the bytes over the bandwidth; and the
     prediction anchored to the cloud's speed around the session."""
-    out = subprocess.run([sys.executable, "-m", "plmodel", "testbed", "--tokens", "4", "--prompt-tokens", "4",
+    out = subprocess.run([sys.executable, "-m", "plmodel", "testbed", "--output-tokens", "4", "--prompt-tokens", "4",
                           "--rtt-ms", "2", "--repeats", "2", "--calibration", "hardware_profiles/raspberry-pi-5.yaml",
                           "--json"], capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr
@@ -133,7 +133,7 @@ def test_cli_bad_input(args, fragment):
 def test_two_devices_share_one_cloud():
     """--devices 2: two device processes in lockstep on one cloud that batches their layers; each device's
     speed, their sum, and the simulation's figures for the same policy come back in --json."""
-    out = subprocess.run([sys.executable, "-m", "plmodel", "testbed", "--tokens", "4", "--prompt-tokens", "4",
+    out = subprocess.run([sys.executable, "-m", "plmodel", "testbed", "--output-tokens", "4", "--prompt-tokens", "4",
                           "--rtt-ms", "2", "--devices", "2", "--calibration", "hardware_profiles/raspberry-pi-5.yaml",
                           "--json"], capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr

@@ -34,6 +34,22 @@ def device_only(scn, bits: int) -> DeviceOnly:
     return DeviceOnly(bits, pre, dec, pre_source, dec_source, as_float(memory), as_bool(memory <= limit))
 
 
+def device_only_drafted(scn, bits: int) -> DeviceOnly | None:
+    """The whole model on the device at `bits` a weight verifying the scenario's draft (its designs' decode step
+    and the device seconds they add), the same draft the split gets; None where the designs draft nothing."""
+    if design.tokens_per_pass(scn) == 1:
+        return None
+    plain, engine = device_only(scn, bits), engines(scn)[1]
+    step = Step("decode", scn.batch, scn.prompt_tokens)
+    verify, source = stack_s(engine, scn.model, design.decode_step(scn, step), (bits, scn.adapter.act_bits),
+                             with_ends=True)
+    dec = as_float(step.tokens * design.tokens_per_pass(scn) / (verify + design.device_s(scn, step)))
+    memory = plain.memory_bytes + design.device_bytes(scn)
+    limit = scn.device.usable_memory_bytes or scn.device.memory_bytes
+    return DeviceOnly(bits, plain.prefill_tokens_per_s, dec, plain.prefill_source, source, as_float(memory),
+                      as_bool(memory <= limit))
+
+
 def cloud_only(scn) -> CloudOnly:
     """The whole model on the cloud (on the scenario's chain of servers, if it has one, with their
     hops); the user waits one RTT (as the accounting sees the link) before the first token."""

@@ -6,7 +6,8 @@ import numpy as np
 
 from plmodel import accounting, design
 from plmodel.accounting import StepTime
-from plmodel.analysis.baselines import DEVICE_ONLY_BITS, cloud_only, device_only
+from plmodel.analysis.baselines import DEVICE_ONLY_BITS, cloud_only, device_only, device_only_drafted
+from plmodel.analysis.privacy import cloud_only_exposure, split_exposure
 from plmodel.analysis.energy import cloud_only_energy, device_only_energy, energy_break_even_rtt_s, split_energy
 from plmodel.analysis.result import BreakEven, EnergyView, Estimate, Traffic, as_float
 from plmodel.fleet.pricing import cost_at_load
@@ -35,7 +36,11 @@ def traffic(scn: Scenario) -> Traffic:
     lora_stack = lora_step.adapters.c2d_bytes + lora_step.adapters.d2c_bytes
     inside = np.asarray(lora_stack) > 0  # no adapters: nothing inside to save
     saving = as_float(np.where(inside, 1.0 - pl_stack / np.where(inside, lora_stack, 1.0), 0.0))
-    return Traffic(*(as_float(x / b) for x in (pl.c2d_bytes, pl.d2c_bytes, lora.c2d_bytes, lora.d2c_bytes)), saving)
+    up = pl.d2c_bytes
+    if scn.designs:  # a design may change what goes up at the ends (token ids instead of embeddings)
+        up = up + (accounting.realistic().pieces(scn, Step("decode", scn.batch, scn.prompt_tokens)).up_bytes
+                   - pl_step.ends.d2c_bytes)
+    return Traffic(*(as_float(x / b) for x in (pl.c2d_bytes, up, lora.c2d_bytes, lora.d2c_bytes)), saving)
 
 
 def break_even_rtt_s(split_decode: StepTime, n_latencies, device_decode_s):
@@ -144,7 +149,8 @@ def estimate(scn: Scenario, tokens: int = 128, users: float | None = None, with_
         decode_tokens_per_s_at_rtt=probes, break_even=break_even, cloud_fit=fit, split_fits_device=split_fits_device(scn),
         cloud_runtime=cloud_rt.name, device_runtime=device_rt.name,
         cost=cost_view(scn, tokens, users) if with_cost else None,
-        adapter=scn.adapter)
+        adapter=scn.adapter, exposure=split_exposure(scn), cloud_only_exposure=cloud_only_exposure(scn),
+        device_only_with_designs=tuple(d for d in (device_only_drafted(scn, b) for b in DEVICE_ONLY_BITS) if d))
 
 
 def inputs(scn: Scenario) -> dict:

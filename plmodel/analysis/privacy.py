@@ -1,54 +1,44 @@
-"""What the cloud could reconstruct from what it sees, a design at a time: stated plainly, not proved.
+"""What the cloud could reconstruct from what it sees, for a scenario: stated plainly, not proved.
 
-Levels, from most to least exposed: the cloud can recover the prompt and the output, or the output
-alone, or neither. PrivateLoRA as published keeps the adapter M (the user's personalisation) on the
-device, but the embedding output it sends up is a row of a public table (the base model is public),
-so the cloud reads the prompt exactly; and it computes the last hidden state itself, which the public
-LM head turns into the output distribution (M's contributions come up the link too)."""
+The split as published protects nothing against a curious cloud: the embeddings it sends up are rows of a
+public table (the prompt, by lookup), the cloud computes the last hidden state (the output, through the
+public LM head), and for every adapted projection it sends u = x.A and receives v = u.M, so r_c2d
+linearly independent tokens give it M by least squares (the personalisation). designs/exposure.py holds
+the model; each design changes it through its `cloud_sees` hook (docs/privacy.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from plmodel import design
+from plmodel.designs.exposure import NOTHING_LEAVES, WHAT, Exposure, Recovery, of_cloud_only, of_split  # noqa: F401
 
-#: Exposure levels, least private first; a user's requirement (`--privacy`) names what must stay hidden.
-LEVELS = ("prompt and output", "output", "neither")
-
-
-@dataclass(frozen=True)
-class Exposure:
-    cloud_can_recover: str  # one of LEVELS
-    reason: str
-
-    def hides(self, what: str) -> bool:
-        """Whether the cloud cannot recover `what` (prompt, output, or none: no requirement)."""
-        if what == "none":
-            return True
-        if what == "prompt":
-            return self.cloud_can_recover in ("output", "neither")
-        return self.cloud_can_recover == "neither"
+DEVICE_ONLY = NOTHING_LEAVES
 
 
-CLOUD_ONLY = Exposure("prompt and output", "the cloud runs the whole model on the prompt's tokens")
-DEVICE_ONLY = Exposure("neither", "nothing leaves the device")
-PRIVATELORA = Exposure("prompt and output", "the embedding sent up is a lookup in the public table (the prompt, "
-                       "exactly); the cloud computes the last hidden state, and the public LM head gives the output; "
-                       "only the adapter M (the personalisation) stays private")
+def split_exposure(scn) -> Exposure:
+    """What the cloud can recover from the scenario's split, its designs included."""
+    return design.exposure(scn, of_split(scn.model, scn.adapter), "split")
 
 
-def of_split(adapter) -> Exposure:
-    """What the cloud could recover from a split design. Layers the device holds run public base
-    weights: the cloud can run them too, so they raise the effort, not the level - the prompt must be
-    inverted from the hidden state after the first K layers (not a table lookup), and the output is
-    the cloud's own computation of the last K layers on the hidden state it sends."""
-    if not adapter.held:
-        return PRIVATELORA
-    parts = []
-    if adapter.device_first:
-        parts.append(f"the prompt only by inverting {adapter.device_first} public layer(s) from the hidden state "
-                     "it receives (no longer a table lookup)")
-    if adapter.device_last:
-        parts.append(f"the output by running the last {adapter.device_last} public layer(s) itself")
-    else:
-        parts.append("the output from the last hidden state and the public LM head")
-    return Exposure("prompt and output", "; ".join(parts) + "; the layers the device holds hide the content only if "
-                    "their weights are private too")
+def cloud_only_exposure(scn) -> Exposure:
+    """What the cloud can recover when it runs the whole model, the scenario's designs included (a TEE)."""
+    return design.exposure(scn, of_cloud_only(), "cloud-only")
+
+
+def fields(exposure: Exposure, prefix: str = "") -> dict:
+    """The flat keys of an exposure: the list, a reason a thing and the tokens each needs."""
+    out = {f"{prefix}cloud_can_recover": exposure.cloud_can_recover, f"{prefix}privacy_reason": exposure.reason}
+    for w in WHAT:
+        r = exposure.of(w)
+        out[f"{prefix}cloud_can_recover_{w}_tokens"] = None if r is None else r.tokens
+    return out
+
+
+def parse_asked(text: str) -> tuple:
+    """'prompt,adapter' -> ('prompt', 'adapter'); 'none' -> (); an unknown name raises ValueError."""
+    names = tuple(t.strip().lower() for t in str(text).split(",") if t.strip())
+    if names in ((), ("none",)):
+        return ()
+    bad = [n for n in names if n not in WHAT]
+    if bad:
+        raise ValueError(f"expected none or a comma-separated list of {', '.join(WHAT)}, got {bad[0]!r}")
+    return tuple(w for w in WHAT if w in names)

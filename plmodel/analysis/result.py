@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from plmodel.accounting import StepTime
-from plmodel.analysis.privacy import PRIVATELORA, of_split
+from plmodel.analysis.privacy import fields as exposure_fields
 from plmodel.vectors import as_bool, as_float  # noqa: F401 (the results' conversions, imported from here too)
 
 
@@ -95,6 +95,9 @@ class Estimate:
     cost: object = None  # fleet.pricing.CostAtLoad; None in the paper's accounting
     adapter: object = None  # the scenario's AdapterSpec (what the privacy column reads)
     energy: EnergyView | None = None  # None where the device profile has no power figures
+    exposure: object = None  # designs/exposure.Exposure: what the cloud can recover from the split
+    cloud_only_exposure: object = None  # the same for the whole model on the cloud
+    device_only_with_designs: tuple = ()  # DeviceOnly, one a precision, with the scenario's draft (speculative)
     extra: dict = field(default_factory=dict)
 
     def flat(self) -> dict:
@@ -109,8 +112,8 @@ def _step_fields(prefix: str, st: StepTime) -> dict:
             f"{prefix}_step_s": as_float(st.total_s)}
 
 
-def _device_only_fields(d: DeviceOnly) -> dict:
-    p = f"device_only_{d.bits}bit"
+def _device_only_fields(d: DeviceOnly, name: str = "device_only") -> dict:
+    p = f"{name}_{d.bits}bit"
     return {f"{p}_prefill_tokens_per_s": d.prefill_tokens_per_s, f"{p}_prefill_source": d.prefill_source,
             f"{p}_decode_tokens_per_s": d.decode_tokens_per_s, f"{p}_decode_source": d.decode_source,
             f"{p}_memory_bytes": d.memory_bytes, f"{p}_fits": d.fits}
@@ -149,8 +152,12 @@ def flatten(e: Estimate) -> dict:
                 "cloud_fits": e.cloud_fit.fits, "cloud_gpus_needed": e.cloud_fit.gpus_needed, "cloud_gpus": e.cloud_fit.gpus,
                 "cloud_required_bytes": e.cloud_fit.required_bytes, "cloud_capacity_bytes": e.cloud_fit.capacity_bytes})
     out.update(_cost_fields(e.cost))
-    exposure = of_split(e.adapter) if e.adapter is not None else PRIVATELORA
-    out.update({"cloud_can_recover": exposure.cloud_can_recover, "privacy_reason": exposure.reason})
+    if e.exposure is not None:
+        out.update(exposure_fields(e.exposure))
+    if e.cloud_only_exposure is not None:
+        out.update(exposure_fields(e.cloud_only_exposure, "cloud_only_"))
+    for d in e.device_only_with_designs:
+        out.update(_device_only_fields(d, "device_only_speculative"))
     out.update(_energy_fields(e.energy))
     if e.energy is not None:  # an answer that starts from an idle radio waits for its promotion first
         out["ttft_after_idle_s"] = out["ttft_s"] + e.energy.promotion_delay_s

@@ -1,47 +1,138 @@
-"""The `plmodel` command: one module per subcommand, one error type caught once here."""
+"""The `plmodel` command: one module per subcommand, one error type caught once here.
+
+A subcommand's module is imported only when it runs (or its --help is asked for): `plmodel estimate`
+pays for neither the simulation nor pandas.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from plmodel.cli import calibrate, capacity, estimate, fleet, plan, profiles, simulate, sweep, testbed, validate
-from plmodel.errors import PlmodelError
-from plmodel.interrupt import exit_status, signal_name, terminable
-from plmodel.version import __version__
-
-SUBCOMMANDS = {"estimate": estimate, "simulate": simulate, "fleet": fleet, "capacity": capacity, "plan": plan,
-               "sweep": sweep,
-               "validate": validate, "calibrate": calibrate, "testbed": testbed, "profiles": profiles}
+#: Each subcommand (its module is plmodel.cli.<name>, with `-` as `_`) and its line in `plmodel --help`.
+COMMANDS = {
+    "estimate": "estimate tokens/s, latency, traffic and device cost of one configuration",
+    "simulate": "simulate requests in time (SimPy): latency percentiles, utilisation, timelines",
+    "fleet": "simulate a fleet of devices sharing a cloud GPU: split vs cloud-only, latency, load, memory, cost",
+    "capacity": "the request rate and users a GPU serves within a latency target, split vs cloud-only, and the cost",
+    "plan": "which design (cloud-only, device-only, split variants) meets a time per token, memory and privacy",
+    "sweep": "run a YAML sweep into a folder of CSV, figures and a report",
+    "validate": "check the workload counts against a real split torch forward (needs torch)",
+    "calibrate": "measure this machine with the reference layers and write a hardware profile (needs torch)",
+    "testbed": "measure a real two-process split run on this machine against plmodel's prediction (needs torch)",
+    "profiles": "list hardware and network profiles",
+    "explore": "a local web page to explore a scenario, plan and capacity (needs plmodel[explore])",
+}
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error on one line, exit status 2."""
+    """argparse that reports a usage error on one line, exit status 2, and takes no abbreviated options
+    (`--mode` is never read as `--model`)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         print(f"ERROR: {self.prog}: {message}", file=sys.stderr)
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+class HelpFormatter(argparse.HelpFormatter):
+    """Help that states an option's default once (not where its text already speaks of it, nor a default of
+    nothing), and a usage line of `[options]` and the positionals: the options are listed below it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        nothing = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if not action.option_strings or nothing or "default" in text:
+            return text
+        return f"{text} (default: %(default)s)"
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        if usage is None:
+            positionals = [a for a in actions if not a.option_strings]
+            usage = " ".join(["%(prog)s [options]", self._format_actions_usage(positionals, groups)]).strip()
+        super().add_usage(usage, actions, groups, prefix)
+
+
+def command_module(name: str):
+    """The module of subcommand `name`, imported now (by name in the code, so the import graph sees it)."""
+    if name == "estimate":
+        from plmodel.cli import estimate as module
+    elif name == "simulate":
+        from plmodel.cli import simulate as module
+    elif name == "fleet":
+        from plmodel.cli import fleet as module
+    elif name == "capacity":
+        from plmodel.cli import capacity as module
+    elif name == "plan":
+        from plmodel.cli import plan as module
+    elif name == "sweep":
+        from plmodel.cli import sweep as module
+    elif name == "validate":
+        from plmodel.cli import validate as module
+    elif name == "calibrate":
+        from plmodel.cli import calibrate as module
+    elif name == "testbed":
+        from plmodel.cli import testbed as module
+    elif name == "profiles":
+        from plmodel.cli import profiles as module
+    elif name == "explore":
+        from plmodel.cli import explore as module
+    else:
+        raise KeyError(name)
+    return module
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with `only`, the options of that subcommand alone (the others listed by name)."""
     parser = Parser(prog="plmodel", description="Performance model of PrivateLoRA split inference "
                     "(cloud GPU + personal device). Units: SI inside; tables print tok/s, ms, MB (1e6 B), GFLOP.")
+    from plmodel.version import __version__
+
     parser.add_argument("--version", action="version", version=f"plmodel {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for name, module in SUBCOMMANDS.items():
-        p = sub.add_parser(name, help=module.HELP, description=module.__doc__,
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for name, text in COMMANDS.items():
+        if only is not None and name != only:
+            sub.add_parser(name, help=text)
+            continue
+        module = command_module(name)
+        p = sub.add_parser(name, help=text, description=module.__doc__, formatter_class=HelpFormatter)
         module.register_arguments(p)
-        p.set_defaults(run=module.run)
+        p.set_defaults(run=module.run, option_defaults={a.dest: a.default for a in p._actions
+                                                       if a.option_strings and a.default != argparse.SUPPRESS})
     return parser
 
 
+def chosen(argv: list) -> str:
+    """The subcommand argv names ('' for none: only `plmodel`'s own options, or an unknown command)."""
+    return argv[0] if argv and argv[0] in COMMANDS else ""
+
+
+def refuse(name: str, extra: list) -> None:
+    """One line on options the command does not take, with the command's reason where it gives one."""
+    why = getattr(command_module(name), "NOT_TAKEN", {}) if name else {}
+    option = next((a.split("=")[0] for a in extra if a.split("=")[0] in why), None)
+    prog = f"plmodel {name}".strip()
+    message = f"{option}: {why[option]}" if option else f"unrecognized arguments: {' '.join(extra)}"
+    print(f"ERROR: {prog}: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    name = chosen(argv)
+    parser = build_parser(only=name)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        refuse(name, extra)
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    from plmodel.errors import PlmodelError
+    from plmodel.interrupt import exit_status, signal_name, terminable
+
     try:
         with terminable():
             return args.run(args) or 0

@@ -12,15 +12,14 @@ from pathlib import Path
 
 from plmodel.errors import PlmodelError
 
-HELP = "measure this machine with the reference layers and write a hardware profile (needs torch)"
-
 
 def register_arguments(p) -> None:
-    p.add_argument("--out", default="this-machine.yaml", help="where to write the profile")
+    p.add_argument("--out", default="this-machine.yaml", metavar="FILE", help="where to write the profile")
     p.add_argument("--name", default="this-machine", help="the profile's name")
-    p.add_argument("--tokens", type=int, default=256, help="prefill tokens for the FLOP/s measurement")
-    p.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is kept")
-    p.add_argument("--threads", type=int, help="torch threads to measure with (default: torch's own choice)")
+    p.add_argument("--prompt-tokens", type=int, default=256, metavar="N", help="prompt tokens of the prefill that "
+                   "measures FLOP/s")
+    p.add_argument("--repeats", type=int, default=5, metavar="N", help="timed repeats; the median is kept")
+    p.add_argument("--threads", type=int, metavar="N", help="torch threads to measure with (default: torch's choice)")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
 
@@ -32,16 +31,16 @@ def run(args) -> int:
         raise PlmodelError(f"--out: {out} exists; pass --force to overwrite it")
     if not out.parent.is_dir():
         raise PlmodelError(f"--out: folder {out.parent} does not exist")
-    for opt in ("tokens", "repeats", "threads"):
+    for opt in ("prompt_tokens", "repeats", "threads"):
         if getattr(args, opt) is not None and getattr(args, opt) < 1:
-            raise PlmodelError(f"--{opt}: expected an integer >= 1, got {getattr(args, opt)}")
+            raise PlmodelError(f"--{opt.replace('_', '-')}: expected an integer >= 1, got {getattr(args, opt)}")
     from plmodel.reference import require_torch
 
     require_torch()
     from plmodel.reference.calibrate import calibrate, physical_memory_bytes, profile_yaml
     from plmodel.sim.trace import write_atomic
 
-    cal = calibrate(args.tokens, args.repeats, args.threads)
+    cal = calibrate(args.prompt_tokens, args.repeats, args.threads)
     write_atomic(out, profile_yaml(cal, args.name, physical_memory_bytes(), datetime.date.today().isoformat()))
     print(f"achieved {cal.flop_per_s / 1e9:,.1f} GFLOP/s (reference layers; bare matmul "
           f"{cal.matmul_flop_per_s / 1e9:,.1f}), {cal.mem_bw_bytes_per_s / 1e9:,.2f} GB/s memory bandwidth, "

@@ -1,13 +1,9 @@
 """The most load a cloud serves within a latency target, split against cloud-only, and its cost.
 
-For each server, the largest Poisson request rate whose simulated run keeps the time per output token
-and the time to first token (at --percentile) within --tpot-ms and --ttft-ms, carries its load and
-turns nobody away, found by bisection from the closed-form answer (--analytic: the closed forms alone,
-in a blink). Also: requests in flight at that rate, what binds (SLO, memory, compute or max_batch),
-the cost per million tokens at that load, and the GPUs a fleet needs (--fleet-users).
-
---gpus N counts whole replicas: N / (GPUs a replica needs) of them behind a load balancer, each with
-its share of the requests (a Poisson stream split at random stays Poisson).
+The largest Poisson request rate whose simulated run keeps the time per output token and to first token
+(at --percentile) within --tpot-ms and --ttft-ms and turns nobody away, by bisection from the closed form
+(--analytic: the closed form alone); the users in flight at that rate, what binds, the cost per million
+tokens, and the GPUs --subscribers need. --gpus N: N / (GPUs a replica) replicas behind a load balancer.
 """
 
 from __future__ import annotations
@@ -18,48 +14,87 @@ import sys
 from pathlib import Path
 
 from plmodel.cli import fleet_args
+from plmodel.cli.options import given
 from plmodel.errors import PlmodelError
+from plmodel.fleet import PolicySpec
 from plmodel.fleet.capacity import Case, Search, Slo, analytic_capacity, simulated_capacity
 from plmodel.fleet.run import replica
 from plmodel.interrupt import deferred
 
-HELP = "the request rate and users a GPU serves within a latency target, split vs cloud-only, and the cost"
+REQUESTS_PER_HOUR = 10.0
+#: Options of the simulated search and the simulated split server only, with their defaults.
+SIMULATED_ONLY = {"requests": None, "steps": 8, "seed": 0, "max_batch": PolicySpec.max_batch,
+                  "hold_target": PolicySpec.target, "max_wait_ms": PolicySpec.max_wait_s * 1e3, "chunk_tokens": None}
+
+
+#: The options a --study takes (the study file sets the rest).
+STUDY_TAKES = ("study", "out", "force", "jobs", "backend", "address", "progress", "analytic")
 
 
 def register_arguments(p) -> None:
     fleet_args.register(p)
     s = p.add_argument_group("target and search")
-    s.add_argument("--tpot-ms", type=float, default=200.0, help="SLO: time per output token (ms), at --percentile")
-    s.add_argument("--ttft-ms", type=float, default=5000.0, help="SLO: time to first token (ms), at --percentile")
-    s.add_argument("--percentile", type=int, choices=(50, 90, 99), default=90, help="percentile the SLO holds at")
-    s.add_argument("--gpus", type=int, help="GPUs in all (a multiple of what one replica needs; default: one replica)")
+    s.add_argument("--tpot-ms", type=float, default=200.0, metavar="MS", help="SLO: time per output token")
+    s.add_argument("--ttft-ms", type=float, default=5000.0, metavar="MS", help="SLO: time to first token")
+    s.add_argument("--percentile", type=int, choices=(50, 90, 99), default=90, metavar="P",
+                   help="percentile the SLO holds at: 50, 90, 99")
+    s.add_argument("--gpus", type=int, metavar="N", help="GPUs in all, whole replicas (default: one replica)")
     s.add_argument("--analytic", action="store_true", help="closed forms only (no simulation)")
-    s.add_argument("--requests", type=int, help="requests a simulated run (default: 10x the concurrency, "
-                   "400 to 12,000)")
-    s.add_argument("--steps", type=int, default=8, help="bisection steps of the simulated search")
-    s.add_argument("--seed", type=int, default=0, help="seed of arrivals and jitter")
-    st = p.add_argument_group("study (many cases at once)")
-    st.add_argument("--study", metavar="FILE", help="a capacity study YAML (e.g. sweeps/fleet.yaml): models x "
-                    "networks x targets; other options are ignored but --analytic")
-    st.add_argument("--out", metavar="DIR", help="--study: the folder to write (atomically)")
-    st.add_argument("--force", action="store_true", help="--study: replace a non-empty --out")
-    st.add_argument("--jobs", type=int, default=1, help="--study: processes or Ray CPUs for the points' searches")
+    s.add_argument("--requests", type=int, metavar="N", help="requests a simulated run (default: 10x concurrency)")
+    s.add_argument("--steps", type=int, default=8, metavar="N", help="bisection steps of the simulated search")
+    s.add_argument("--seed", type=int, default=0, metavar="N", help="seed of arrivals and jitter")
+    f = p.add_argument_group("fleet sizing")
+    f.add_argument("--subscribers", type=float, metavar="N", help="people served, not all at once: GPUs they need")
+    f.add_argument("--requests-per-hour", type=float, default=REQUESTS_PER_HOUR, metavar="R", help="requests a subscriber sends "
+                   "an hour")
+    st = p.add_argument_group("study (many cases at once; the study file sets the rest)")
+    st.add_argument("--study", metavar="FILE", help=f"a study YAML (models x networks x targets) or a shipped one: "
+                    f"{', '.join(shipped_studies())}")
+    st.add_argument("--out", metavar="DIR", help="the folder to write (atomically)")
+    st.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    st.add_argument("--jobs", type=int, default=1, metavar="N", help="processes or Ray CPUs")
     from plmodel.cli.sweep import add_backend_arguments
 
-    add_backend_arguments(st, "a --study's capacity searches")
+    add_backend_arguments(st, "the capacity searches")
     p.set_defaults(backend="serial")
-    f = p.add_argument_group("fleet sizing")
-    f.add_argument("--fleet-users", type=float, help="users in the fleet, for the GPUs it needs")
-    f.add_argument("--requests-per-user-hour", type=float, default=10.0, help="requests a user sends an hour")
+
+
+def shipped_studies() -> list:
+    """The shipped capacity studies by name (the files of sweeps/ with a study's keys, not a sweep's)."""
+    import yaml
+
+    from plmodel.io.profiles import profile_dirs
+    from plmodel.studies.capacity_study import SCHEMA
+
+    def is_study(path) -> bool:
+        data = yaml.safe_load(path.read_text())
+        return isinstance(data, dict) and set(data) <= set(SCHEMA) and "networks" in data
+
+    return sorted(p.stem for p in profile_dirs()["sweeps"].glob("*.yaml") if is_study(p))
+
+
+def study_path(study: str) -> str:
+    """--study: a file, or where there is no such file, a shipped study by name."""
+    from plmodel.io.profiles import profile_dirs
+
+    if Path(study).is_file() or study not in shipped_studies():
+        return study
+    return str(profile_dirs()["sweeps"] / f"{study}.yaml")
 
 
 def check(args) -> None:
-    for name, value in (("tpot-ms", args.tpot_ms), ("ttft-ms", args.ttft_ms), ("requests-per-user-hour",
-                                                                                args.requests_per_user_hour)):
+    for name, value in (("tpot-ms", args.tpot_ms), ("ttft-ms", args.ttft_ms), ("requests-per-hour", args.requests_per_hour)):
         if not 0 < value <= 1e9:
             raise PlmodelError(f"--{name}: expected a positive number, got {value}")
-    if args.fleet_users is not None and not 0 < args.fleet_users <= 1e12:
-        raise PlmodelError(f"--fleet-users: expected a positive number, got {args.fleet_users}")
+    if args.subscribers is not None and not 0 < args.subscribers <= 1e12:
+        raise PlmodelError(f"--subscribers: expected a positive number, got {args.subscribers}")
+    if args.requests_per_hour != REQUESTS_PER_HOUR and args.subscribers is None:
+        raise PlmodelError("--requests-per-hour: changes nothing without --subscribers")
+    if args.analytic:
+        for name, default in SIMULATED_ONLY.items():
+            if getattr(args, name) != default:
+                raise PlmodelError(f"--{name.replace('_', '-')}: the closed forms (--analytic) do not use it; "
+                                   "drop --analytic for the simulated search")
     fleet_args.check_int(args, "requests", 10, 1_000_000)
     fleet_args.check_int(args, "steps", 1, 30)
     fleet_args.check_int(args, "gpus", 1, 1_000_000)
@@ -68,6 +103,9 @@ def check(args) -> None:
 def run(args) -> int:
     if args.study:
         return run_study(args)
+    for name in ("out", "force", "jobs", "backend", "address"):
+        if given(args, name):
+            raise PlmodelError(f"--{name}: only with --study")
     check(args)
     scn, policy, batching, kinds = fleet_args.build(args)
     group = fleet_args.named(replica, scn)[0]
@@ -96,14 +134,19 @@ def run_study(args) -> int:
 
     if not args.out:
         raise PlmodelError("--out: a --study needs a folder to write")
+    for name in args.option_defaults:
+        if name not in STUDY_TAKES and given(args, name):
+            raise PlmodelError(f"--{name.replace('_', '-')}: a --study sets its own cases; it takes only "
+                               + ", ".join(f"--{n}" for n in sorted(STUDY_TAKES)))
     check_out(Path(args.out), args.force)
-    study = capacity_study.load_study(args.study)
+    path = study_path(args.study)
+    study = capacity_study.load_study(path)
     with deferred() as poll:
         if args.jobs < 1:
             raise PlmodelError(f"--jobs: expected an integer >= 1, got {args.jobs}")
         rows = capacity_study.run_study(study, args.analytic, progress(args, "study"), poll, backend=args.backend,
                                         jobs=args.jobs, address=args.address)
-    names = capacity_study.write(args.out, args.study, study, rows, args.force)
+    names = capacity_study.write(args.out, path, study, rows, args.force)
     print(f"wrote {len(rows)} capacities to {args.out}: {', '.join(names)}")
     return 0
 
@@ -133,8 +176,8 @@ def flatten(scn, args, out: dict, replicas: int, group: int) -> dict:
                  f"{k}_gpu_s_per_token": c.gpu_s_per_token, f"{k}_kv_byte_s_per_token": c.kv_byte_s_per_token,
                  f"{k}_source": c.source, f"{k}_analytic_max_rate_per_s": a.max_rate_per_s * replicas,
                  f"{k}_analytic_max_users": a.max_users * replicas}
-        if args.fleet_users:
-            need = args.fleet_users * args.requests_per_user_hour / 3600
+        if args.subscribers:
+            need = args.subscribers * args.requests_per_hour / 3600
             flat[f"{k}_fleet_gpus"] = math.ceil(need / c.max_rate_per_s) * group if c.max_rate_per_s > 0 else None
     if "split" in out:
         flat["binding_limit"] = out["split"][0].binding_limit
@@ -166,7 +209,7 @@ def render(scn, args, out, flat, replicas, group) -> str:
     row("USD per million tokens", "usd_per_million_tokens", "{:,.3f}")
     row("GPU-seconds per token (ms)", "gpu_s_per_token", "{:,.3f}", 1e3)
     row("KV GB-seconds per token", "kv_byte_s_per_token", "{:,.3f}", 1e-9)
-    if args.fleet_users:
-        row(f"GPUs for {args.fleet_users:,.0f} users", "fleet_gpus", "{:,.0f}")
-        lines.append(f"  (each user sending {args.requests_per_user_hour:g} requests an hour, spread evenly)")
+    if args.subscribers:
+        row(f"GPUs for {args.subscribers:,.0f} subscribers", "fleet_gpus", "{:,.0f}")
+        lines.append(f"  (each sending {args.requests_per_hour:g} requests an hour, spread evenly)")
     return "\n".join(lines)

@@ -12,26 +12,26 @@ from plmodel.analysis.estimate import estimate
 from plmodel.cli import scenario_args
 from plmodel.errors import PlmodelError
 
-HELP = "estimate tokens/s, latency, traffic and device cost of one configuration"
 MS, KB, MB, GFLOP = 1e3, 1e-3, 1e-6, 1e-9
 
 
 def register_arguments(p) -> None:
     scenario_args.register(p)
-    p.add_argument("--tokens", type=int, default=128, help="answer length (generated tokens) for the energy and "
-                   "cost figures")
-    p.add_argument("--users", type=float, help="requests in flight for the cost figures, one sequence each "
-                   "(default: as many as one GPU replica's memory holds)")
-    p.add_argument("--json", action="store_true", help="print one flat JSON object (SI units) instead of tables")
+    o = p.add_argument_group("output")
+    o.add_argument("--output-tokens", type=int, default=128, metavar="N", help="generated tokens an answer, for "
+                   "the energy and cost figures")
+    o.add_argument("--users", type=float, metavar="N", help="users served at once (requests in flight, one sequence "
+                   "each) for the cost figures (default: as many as one GPU replica's memory holds)")
+    o.add_argument("--json", action="store_true", help="print one flat JSON object (SI units) instead of tables")
 
 
 def run(args) -> int:
-    if not 1 <= args.tokens <= 100_000:
-        raise PlmodelError(f"--tokens: expected an integer from 1 to 100,000, got {args.tokens}")
+    if not 1 <= args.output_tokens <= 100_000:
+        raise PlmodelError(f"--output-tokens: expected an integer from 1 to 100,000, got {args.output_tokens}")
     if args.users is not None and not 1 <= args.users <= 1e12:
         raise PlmodelError(f"--users: expected a number from 1 to 1e12, got {args.users}")
     scn = scenario_args.build_scenario(args)
-    result = scenario_args.named(lambda s: estimate(s, args.tokens, args.users), scn)
+    result = scenario_args.named(lambda s: estimate(s, args.output_tokens, args.users), scn)
     print(json.dumps(result.flat(), indent=1) if args.json else render(result))
     return 0
 
@@ -89,6 +89,9 @@ def throughput(e) -> list:
     for d in reversed(e.device_only):
         rows.append(_row(f"device only {d.bits}-bit ({d.decode_source})", _fmt(d.prefill_tokens_per_s),
                          _fmt(d.decode_tokens_per_s, 2), ""))
+    for d in reversed(e.device_only_with_designs):  # the same draft, verified on the device
+        rows.append(_row(f"device only {d.bits}-bit + the draft", _fmt(d.prefill_tokens_per_s),
+                         _fmt(d.decode_tokens_per_s, 2), ""))
     return rows
 
 
@@ -119,7 +122,29 @@ def traffic_and_device(e) -> list:
     for d in reversed(e.device_only):
         dev.append(_row(f"device only {d.bits}-bit", _fmt(d.memory_bytes * MB),
                         _fmt(e.device_only_flop_per_token * GFLOP, 3), "yes" if d.fits else "no"))
+    for d in reversed(e.device_only_with_designs):
+        dev.append(_row(f"device only {d.bits}-bit + the draft", _fmt(d.memory_bytes * MB), "",
+                        "yes" if d.fits else "no"))
     return net + [""] + dev
+
+
+def _when(tokens) -> str:
+    """When the cloud can recover a thing: from the start, from each token, or after N tokens."""
+    return "from the start" if tokens == 0 else "from each token" if tokens == 1 else f"after {tokens:,} tokens"
+
+
+def privacy(e) -> list:
+    """What the cloud can recover (docs/privacy.md): the split's, then cloud-only's."""
+    rows = []
+    for label, x in (("split", e.exposure), ("cloud only", e.cloud_only_exposure)):
+        if x is None:
+            continue
+        got = ", ".join(x.cloud_can_recover) or "nothing"
+        rows.append(f"  {label}: the cloud can recover {got}")
+        rows += [f"    {r.what} ({_when(r.tokens)}): {r.how}"
+                 for w in ("prompt", "output", "adapter") for r in x.recoveries if r.what == w]
+        rows += [f"    {w} hidden: {why}" for w, why in x.hidden]
+    return ["What the cloud can recover (stated, not proved; docs/privacy.md)", *rows] if rows else []
 
 
 def latency(e) -> list:
@@ -171,4 +196,4 @@ def energy(e) -> list:
 def render(e) -> str:
     """The human-readable tables of an estimate."""
     return "\n".join(header(e) + throughput(e) + [""] + breakdown(e) + [""] + traffic_and_device(e) + [""]
-                     + latency(e) + [""] + energy(e))
+                     + latency(e) + [""] + energy(e) + [""] + privacy(e))

@@ -14,13 +14,12 @@ import sys
 from pathlib import Path
 
 from plmodel.cli import fleet_args
+from plmodel.cli.options import given
 from plmodel.errors import PlmodelError
 from plmodel.fleet import Workload, read_trace, serve
 from plmodel.fleet.capacity import cost
 from plmodel.fleet.run import replica
 from plmodel.interrupt import deferred
-
-HELP = "simulate a fleet of devices sharing a cloud GPU: split vs cloud-only, latency, load, memory, cost"
 
 
 def register_arguments(p) -> None:
@@ -28,21 +27,31 @@ def register_arguments(p) -> None:
     a = p.add_argument_group("load")
     a.add_argument("--arrival", choices=("poisson", "trace", "closed"), default="poisson",
                    help="poisson: --rate requests a second; trace: --trace-csv; closed: --users who think --think-s")
-    a.add_argument("--rate", type=float, default=1.0, help="poisson: requests a second to the replica")
-    a.add_argument("--requests", type=int, default=500, help="poisson, closed: requests in all")
-    a.add_argument("--users", type=int, help="closed: users, each with one request at a time")
-    a.add_argument("--think-s", type=float, default=0.0, help="closed: mean think time between requests (s)")
-    a.add_argument("--trace-csv", metavar="FILE", help="trace: a CSV with arrival_s, prompt_tokens, output_tokens")
+    a.add_argument("--rate", type=float, default=1.0, metavar="R", help="poisson: requests a second to the replica")
+    a.add_argument("--requests", type=int, default=500, metavar="N", help="poisson, closed: requests in all")
+    a.add_argument("--users", type=int, metavar="N", help="closed: users at once, each with one request at a time")
+    a.add_argument("--think-s", type=float, default=0.0, metavar="S", help="closed: mean think time between requests")
+    a.add_argument("--trace-csv", metavar="FILE", help="trace: the requests to replay, a CSV with arrival_s, "
+                   "prompt_tokens, output_tokens")
     a.add_argument("--lengths", choices=("fixed", "uniform", "exponential"), default="fixed",
                    help="prompt and output lengths: fixed, uniform within +-50%%, or exponential about the mean")
-    a.add_argument("--tpot-ms", type=float, help="SLO on time per output token, for goodput (ms)")
-    a.add_argument("--ttft-ms", type=float, help="SLO on time to first token, for goodput (ms)")
+    a.add_argument("--tpot-ms", type=float, metavar="MS", help="SLO on time per output token, for goodput")
+    a.add_argument("--ttft-ms", type=float, metavar="MS", help="SLO on time to first token, for goodput")
     a.add_argument("--seed", type=int, default=0, help="seed of arrivals, lengths and jitter")
     a.add_argument("--kv-csv", metavar="FILE", help="write KV-cache occupancy over time here (CSV: server, time_s, "
                    "kv_bytes, kv_fraction)")
 
 
+#: Load options and the --arrival values they have an effect with.
+ARRIVAL_OF = {"rate": ("poisson",), "requests": ("poisson", "closed"), "users": ("closed",), "think_s": ("closed",),
+              "trace_csv": ("trace",)}
+
+
 def workload(args) -> Workload:
+    for name, arrivals in ARRIVAL_OF.items():
+        if args.arrival not in arrivals and given(args, name):
+            raise PlmodelError(f"--{name.replace('_', '-')}: only with --arrival {' or '.join(arrivals)}, got --arrival "
+                               f"{args.arrival}")
     trace = read_trace(args.trace_csv) if args.arrival == "trace" and args.trace_csv else None
     return fleet_args.named(Workload, args.arrival, args.rate if args.arrival == "poisson" else None, args.requests,
                             args.prompt_tokens, args.output_tokens, args.lengths, args.users, args.think_s, trace)

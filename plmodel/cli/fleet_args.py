@@ -17,31 +17,41 @@ OPTION_OF = {"arrival": "--arrival", "rate": "--rate", "requests": "--requests",
              "max_batch ": "--cloud-max-batch", "chunk_tokens": "--chunk-tokens", "server": "--server",
              "percentile": "--percentile", "mode": "--mode", "cloud": "--cloud", **scenario_args.OPTION_OF}
 SERVER_CHOICES = ("both", "split", "cloud-only")
+#: Each server option, its default, and the --server and --policy values it has an effect with.
+SCOPED = {"policy": (PolicySpec.name, ("both", "split"), tuple(POLICIES)),
+          "cohort_size": (PolicySpec.cohort_size, ("both", "split"), ("cohort",)),
+          "max_batch": (PolicySpec.max_batch, ("both", "split"), ("greedy", "hold")),
+          "hold_target": (PolicySpec.target, ("both", "split"), ("hold",)),
+          "max_wait_ms": (PolicySpec.max_wait_s * 1e3, ("both", "split"), ("hold",)),
+          "cloud_max_batch": (BatchingSpec.max_batch, ("both", "cloud-only"), tuple(POLICIES)),
+          "chunk_tokens": (None, ("both", "cloud-only"), tuple(POLICIES))}
 
 
 def register(p: argparse.ArgumentParser) -> None:
     scenario_args.register(p, with_mode=False, with_workload=False)
     w = p.add_argument_group("requests")
-    w.add_argument("--prompt-tokens", type=int, default=128, help="prompt tokens a request (mean, with --lengths)")
-    w.add_argument("--output-tokens", type=int, default=128, help="generated tokens a request (mean, with --lengths)")
-    s = p.add_argument_group("servers")
-    s.add_argument("--server", choices=SERVER_CHOICES, default="both", help="which serving to model")
-    s.add_argument("--policy", choices=list(POLICIES), default="cohort",
-                   help="split server's batching policy (see plmodel.fleet.policies)")
-    s.add_argument("--cohort-size", type=int, default=PolicySpec.cohort_size, help="cohort: most sequences a cohort")
-    s.add_argument("--max-batch", type=int, default=PolicySpec.max_batch, help="greedy, hold: most sequences a batch")
-    s.add_argument("--hold-target", type=int, default=PolicySpec.target, help="hold: run at once with this many waiting")
-    s.add_argument("--max-wait-ms", type=float, default=PolicySpec.max_wait_s * 1e3,
-                   help="hold: the longest a batch waits to grow (ms)")
-    s.add_argument("--cloud-max-batch", type=int, default=BatchingSpec.max_batch,
+    w.add_argument("--prompt-tokens", type=int, default=128, metavar="N", help="prompt tokens a request (the mean)")
+    w.add_argument("--output-tokens", type=int, default=128, metavar="N", help="generated tokens a request (the mean)")
+    s = p.add_argument_group("servers (the split server's policy, the cloud-only server's batching)")
+    s.add_argument("--server", choices=SERVER_CHOICES, default="both", metavar="NAME",
+                   help=f"which to model: {', '.join(SERVER_CHOICES)}")
+    s.add_argument("--policy", choices=list(POLICIES), default="cohort", metavar="NAME",
+                   help=f"split: batching policy, {', '.join(POLICIES)}")
+    s.add_argument("--cohort-size", type=int, default=PolicySpec.cohort_size, metavar="N",
+                   help="cohort: most sequences a cohort")
+    s.add_argument("--max-batch", type=int, default=PolicySpec.max_batch, metavar="N",
+                   help="greedy, hold: most sequences a batch")
+    s.add_argument("--hold-target", type=int, default=PolicySpec.target, metavar="N",
+                   help="hold: run at once with N waiting")
+    s.add_argument("--max-wait-ms", type=float, default=PolicySpec.max_wait_s * 1e3, metavar="MS",
+                   help="hold: the longest a batch waits to grow")
+    s.add_argument("--cloud-max-batch", type=int, default=BatchingSpec.max_batch, metavar="N",
                    help="cloud-only: most sequences an iteration (vLLM's max_num_seqs)")
-    s.add_argument("--chunk-tokens", type=int, help="cloud-only: most prompt tokens an iteration (chunked prefill; "
-                   "default: whole prompts)")
-    s.add_argument("--per-user-adapters", action="store_true",
-                   help="every user has their own A and B (read once a sequence, held in memory per request); "
-                        "default: A and B shared by all users, as PrivateLoRA's frozen random matrices can be")
-    p.add_argument("--json", action="store_true", help="print one flat JSON object (SI units)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+    s.add_argument("--chunk-tokens", type=int, metavar="N", help="cloud-only: chunked prefill, N tokens an iteration")
+    s.add_argument("--per-user-adapters", action="store_true", help="each user their own A and B (default: shared)")
+    o = p.add_argument_group("output")
+    o.add_argument("--json", action="store_true", help="print one flat JSON object (SI units)")
+    o.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress on stderr (default: when stderr is a terminal)")
 
 
@@ -58,12 +68,25 @@ def build(args) -> tuple:
         check_int(args, name)
     if not 0 <= args.max_wait_ms <= 1e6:
         raise PlmodelError(f"--max-wait-ms: expected a number from 0 to 1,000,000, got {args.max_wait_ms}")
+    check_scope(args)
     args.batch, args.mode = 1, "realistic"
     scn = scenario_args.build_scenario(args)
     policy = PolicySpec(args.policy, args.max_batch, args.max_wait_ms / 1e3, args.hold_target, args.cohort_size)
     batching = BatchingSpec(args.cloud_max_batch, args.chunk_tokens)
     kinds = ("split", "cloud-only") if args.server == "both" else (args.server,)
     return scn, policy, batching, kinds
+
+
+def check_scope(args) -> None:
+    """Refuse a server option that changes nothing with the --server and --policy asked for."""
+    for name, (default, servers, policies) in SCOPED.items():
+        if getattr(args, name) == default:
+            continue
+        option = f"--{name.replace('_', '-')}"
+        if args.server not in servers:
+            raise PlmodelError(f"{option}: changes nothing with --server {args.server}")
+        if args.policy not in policies:
+            raise PlmodelError(f"{option}: only with --policy {' or '.join(policies)}, got --policy {args.policy}")
 
 
 def show_progress(args) -> bool:

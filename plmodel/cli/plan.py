@@ -1,39 +1,72 @@
-"""Which design serves this model to this device within a time per token, memory and privacy:
-cloud-only, device-only at each precision, PrivateLoRA split at ranks 16 and 64 with adapters on all,
-the last quarter or the last layer, with the first or last decoder layers held on the device,
-verifying a draft model's tokens, and a plain split client with no adapters. Each row: time per token and to first token, device memory and
-energy a token, cloud cost a million tokens (a replica's memory full of users), what the cloud could
-recover, and why a design is out. Prints the Pareto front (*) and a recommendation: the feasible
-design that hides the most, then costs the device the least energy, then is fastest. Realistic
-accounting.
+"""Which design serves this model to this device within a time per token, memory and privacy: cloud-only,
+device-only at each precision, PrivateLoRA split at ranks 16 and 64 with adapters on all, the last
+quarter or the last layer, with the first or last decoder layers held on the device, verifying a draft
+model's tokens, a plain split client with no adapters, and every variant the registered designs offer
+(private device layers, token ids up, cloud-only in a GPU TEE or with per-user LoRA). Each row: time per
+token and to first token, device memory and energy a token, cloud cost a million tokens (a replica's
+memory full of users), what the cloud could recover, and why a design is out. Prints the Pareto front
+(*) and a recommendation: the feasible design that hides the most, then costs the device the least
+energy, then is fastest. Realistic accounting.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from dataclasses import asdict
 
 from plmodel.cli import scenario_args
+from plmodel.design import Design
+from plmodel.designs import DESIGNS
 from plmodel.errors import PlmodelError
 from plmodel.studies.plan import Targets, plan
 
-HELP = "which design (cloud-only, device-only, split variants) meets a time per token, memory and privacy"
+
+def privacy_names(text: str) -> tuple:
+    """--privacy: 'none' -> (); 'prompt,adapter' -> ('prompt', 'adapter'), each one of designs/exposure.WHAT."""
+    from plmodel.designs.exposure import WHAT
+
+    names = tuple(w.strip() for w in text.split(",") if w.strip() and w.strip() != "none")
+    bad = [w for w in names if w not in WHAT]
+    if bad or not text.strip():
+        raise argparse.ArgumentTypeError(f"expected none or any of {', '.join(WHAT)}, comma-separated; got {text!r}")
+    return names
+
+
+def given_designs() -> tuple:
+    """The designs a user sets for plan: those with no variants of their own (a chain of servers); plan tries
+    the others' variants itself (a pipelined prefill in 8 chunks, each draft preset drafting 4 tokens, ...)."""
+    return tuple(cls for cls in DESIGNS if cls.variants.__func__ is Design.variants.__func__)
+
+
+OWN = ("--rank", "--rank-c2d", "--rank-d2c", "--layers", "--device-layers-first", "--device-layers-last")
+#: Options plan does not take, and why (it tries its own values).
+NOT_TAKEN = {**dict.fromkeys(OWN[:3], "plan tries its own ranks (16, 64)"),
+             "--layers": "plan tries its own adapted layers (all, the last quarter, the last)",
+             **dict.fromkeys(OWN[4:], "plan tries its own layers on the device (the first, the last, the first 2 and "
+                                      "last 2)"),
+             **{prm.option: f"plan tries its own variants of {cls.title}"
+                for cls in DESIGNS if cls not in given_designs() for prm in cls.params},
+             "--mode": "plan uses the realistic accounting"}
 
 
 def register_arguments(p) -> None:
-    scenario_args.register(p, with_mode=False)
+    scenario_args.register(p, with_mode=False, without=OWN, design_classes=given_designs())
     t = p.add_argument_group("targets")
-    t.add_argument("--tpot-ms", type=float, default=200.0, help="most time per output token (ms)")
-    t.add_argument("--ttft-ms", type=float, help="most time to first token (ms)")
-    t.add_argument("--max-device-memory-mb", type=float, help="most memory the app may use on the device (MB)")
-    t.add_argument("--privacy", choices=("none", "prompt", "output"), default="none",
-                   help="what the cloud must not be able to recover")
-    p.add_argument("--tokens", type=int, default=128, help="answer length, for energy and cost")
-    p.add_argument("--json", action="store_true", help="print the designs and the recommendation as JSON (SI units)")
-    p.add_argument("--jobs", type=int, default=1, help="processes or Ray CPUs for the search")
+    t.add_argument("--tpot-ms", type=float, default=200.0, metavar="MS", help="most time per output token")
+    t.add_argument("--ttft-ms", type=float, metavar="MS", help="most time to first token")
+    t.add_argument("--max-device-memory-mb", type=float, metavar="MB", help="most memory the app may use on the device")
+    t.add_argument("--privacy", type=privacy_names, default=(), metavar="WHAT",
+                   help="what the cloud must not be able to recover: none, or prompt, output, adapter "
+                   "(comma-separated; docs/privacy.md)")
+    o = p.add_argument_group("output and search")
+    o.add_argument("--output-tokens", type=int, default=128, metavar="N", help="generated tokens an answer, for "
+                   "energy and cost")
+    o.add_argument("--json", action="store_true", help="print the designs and the recommendation as JSON (SI units)")
+    o.add_argument("--jobs", type=int, default=1, metavar="N", help="processes or Ray CPUs for the search")
     from plmodel.cli.sweep import add_backend_arguments
 
-    add_backend_arguments(p, "the search's families of designs")
+    add_backend_arguments(o, "the search's families of designs")
     p.set_defaults(backend="serial")
 
 
@@ -42,15 +75,15 @@ def run(args) -> int:
         v = getattr(args, name)
         if v is not None and not 0 < v <= 1e9:
             raise PlmodelError(f"--{name.replace('_', '-')}: expected a positive number, got {v}")
-    if not 1 <= args.tokens <= 100_000:
-        raise PlmodelError(f"--tokens: expected an integer from 1 to 100,000, got {args.tokens}")
+    if not 1 <= args.output_tokens <= 100_000:
+        raise PlmodelError(f"--output-tokens: expected an integer from 1 to 100,000, got {args.output_tokens}")
     args.mode = "realistic"
     scn = scenario_args.build_scenario(args)
     targets = Targets(args.tpot_ms / 1e3, args.ttft_ms / 1e3 if args.ttft_ms else None,
                       args.max_device_memory_mb * 1e6 if args.max_device_memory_mb else None, args.privacy)
     if args.jobs < 1:
         raise PlmodelError(f"--jobs: expected an integer >= 1, got {args.jobs}")
-    designs, best = scenario_args.named(lambda s: plan(s, targets, args.tokens, backend=args.backend, jobs=args.jobs,
+    designs, best = scenario_args.named(lambda s: plan(s, targets, args.output_tokens, backend=args.backend, jobs=args.jobs,
                                                        address=args.address), scn)
     if args.json:
         print(json.dumps({"designs": [asdict(d) for d in designs], "recommended": best.design if best else None},
@@ -64,28 +97,33 @@ def _cell(v, scale=1.0, fmt="{:,.1f}"):
     return "-" if v is None else fmt.format(v * scale)
 
 
+def recovered(d) -> str:
+    """What the cloud can recover from a design, as the column shows it."""
+    return ", ".join(d.cloud_can_recover) or "nothing"
+
+
 def render(scn, args, designs, best) -> str:
     lines = [f"plmodel plan - {scn.model.name}, device {scn.device.name}, network {scn.link.name} (RTT "
              f"{scn.link.rtt_s * 1e3:.1f} ms), cloud {scn.cloud.name}; target {args.tpot_ms:g} ms a token"
              + (f", first token within {args.ttft_ms:g} ms" if args.ttft_ms else "")
              + (f", at most {args.max_device_memory_mb:g} MB on the device" if args.max_device_memory_mb else "")
-             + f", the cloud must not recover: {args.privacy}",
+             + f", the cloud must not recover: {', '.join(args.privacy) or 'none'}",
              "  realistic accounting; times from measured speeds where the profiles have them, else the runtime "
              "model; * marks the Pareto front of the feasible", "",
-             f"  {'design':<52}{'ms/token':>10}{'TTFT ms':>10}{'device MB':>11}{'J/token':>9}{'USD/M tok':>11}"
-             f"  {'cloud can recover':<19}"]
+             f"  {'design':<62}{'ms/token':>10}{'TTFT ms':>10}{'device MB':>11}{'J/token':>9}{'USD/M tok':>11}"
+             f"  {'cloud can recover':<23}"]
     for d in designs:
         mark = "*" if d.pareto else " "
-        lines.append(f"{mark} {d.design:<52}{_cell(d.tpot_s, 1e3):>10}{_cell(d.ttft_s, 1e3, '{:,.0f}'):>10}"
+        lines.append(f"{mark} {d.design:<62}{_cell(d.tpot_s, 1e3):>10}{_cell(d.ttft_s, 1e3, '{:,.0f}'):>10}"
                      f"{_cell(d.device_memory_bytes, 1e-6, '{:,.0f}'):>11}{_cell(d.device_energy_j_per_token, 1, '{:,.2f}'):>9}"
-                     f"{_cell(d.usd_per_million_tokens, 1, '{:,.3f}'):>11}  {d.cloud_can_recover:<19}"
+                     f"{_cell(d.usd_per_million_tokens, 1, '{:,.3f}'):>11}  {recovered(d):<23}"
                      + ("" if d.feasible else f"  out: {d.reason}"))
     lines.append("")
     if best is None:
         lines.append("  recommendation: none of these designs meets the targets (see why each is out)")
     else:
         lines.append(f"  recommendation: {best.design}: {best.tpot_s * 1e3:,.0f} ms a token, the cloud can recover "
-                     f"{best.cloud_can_recover} ({best.privacy_reason}); chosen as the feasible design that hides the "
+                     f"{recovered(best)} ({best.privacy_reason}); chosen as the feasible design that hides the "
                      "most, then uses the least device energy, then is fastest")
     lines.append("  fewer adapted layers mean fewer round trips but less room to adapt the model: quality is not "
                  "modelled here")

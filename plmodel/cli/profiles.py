@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from plmodel.io.profiles import available, load_hardware, load_link, profile_dirs
 
-HELP = "list hardware and network profiles"
-
 
 def register_arguments(p) -> None:
     p.add_argument("kind", nargs="?", choices=("hardware", "network", "all"), default="all")

@@ -1,9 +1,9 @@
 """Discrete-event simulation (SimPy) of split inference: every layer's cloud work, each rank-r message
 on each link, the device's work, queues, latency, jitter and many users sharing one cloud GPU.
 
-One user with no jitter reproduces the realistic closed form; --trace writes a Chrome/Perfetto trace
-(open it at ui.perfetto.dev or chrome://tracing) with the cloud, each link and each device on its
-own track. Its GPU batches only what waits at the same point (greedy) and has no memory limit: for many
+One device with no jitter reproduces the realistic closed form; --timeline writes the run as a
+Chrome/Perfetto trace (open it at ui.perfetto.dev or chrome://tracing) with the cloud, each link and
+each device on its own track. Its GPU batches only what waits at the same point (greedy) and has no memory limit: for many
 users sharing a GPU (batching policies, KV admission, cloud-only on equal terms, capacity and cost)
 use `plmodel fleet` and `plmodel capacity`.
 """
@@ -23,46 +23,51 @@ from plmodel.studies import budget
 
 INPUT_KEYS = ("model", "rank_c2d", "rank_d2c", "targets", "adapted_layers", "cloud", "device", "network", "mode",
               "batch", "prompt_tokens", "rtt_s")
-HELP = "simulate requests in time (SimPy): latency percentiles, utilisation, traces"
 
 
 def register_arguments(p) -> None:
     scenario_args.register(p)
     s = p.add_argument_group("simulation")
-    s.add_argument("--tokens", type=int, default=32, help="tokens generated per request (the first ends the prefill)")
-    s.add_argument("--users", type=int, default=1, help="devices sharing the cloud GPU, each with its own link")
+    s.add_argument("--output-tokens", type=int, default=32, metavar="N", help="generated tokens a request (the first "
+                   "ends the prefill)")
+    s.add_argument("--devices", type=int, default=1, metavar="N", help="devices sharing the cloud GPU, each with its "
+                   "own link and one request")
     s.add_argument("--arrival", choices=("closed", "poisson"), default="closed",
-                   help="closed: every user starts at once; poisson: users arrive at --rate per second")
-    s.add_argument("--rate", type=float, help="arrivals per second for --arrival poisson")
+                   help="closed: every device starts at once; poisson: devices arrive at --rate")
+    s.add_argument("--rate", type=float, metavar="R", help="--arrival poisson: arrivals a second")
     s.add_argument("--seed", type=int, default=0, help="seed of the jitter and arrival draws")
-    s.add_argument("--trace", metavar="FILE", help="write a Chrome/Perfetto trace (JSON; gzip if it ends in .gz) "
-                   "here, streamed as it runs")
-    s.add_argument("--trace-users", type=int, metavar="K", help="trace only the first K users (the GPU always)")
+    s.add_argument("--timeline", metavar="FILE", help="write the run's timeline as a Chrome/Perfetto trace (JSON; "
+                   "gzip if it ends in .gz), streamed as it runs")
+    s.add_argument("--timeline-devices", type=int, metavar="K", help="--timeline: only the first K devices (the GPU "
+                   "always)")
     s.add_argument("--yes", action="store_true", help="run even if the estimate of time or memory is past its bound")
-    p.add_argument("--json", action="store_true", help="print one flat JSON object (SI units)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+    o = p.add_argument_group("output")
+    o.add_argument("--json", action="store_true", help="print one flat JSON object (SI units)")
+    o.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar of generated tokens on stderr (default: when stderr is a terminal)")
 
 
-def check_trace_path(path: str | None) -> None:
+def check_timeline_path(path: str | None) -> None:
     if path is None:
         return
     p = Path(path)
     if p.is_dir():
-        raise PlmodelError(f"--trace: {path} is a folder, expected a file name")
+        raise PlmodelError(f"--timeline: {path} is a folder, expected a file name")
     if not p.parent.is_dir():
-        raise PlmodelError(f"--trace: folder {p.parent} does not exist")
+        raise PlmodelError(f"--timeline: folder {p.parent} does not exist")
 
 
 def run(args) -> int:
+    if args.rate is not None and args.arrival != "poisson":
+        raise PlmodelError(f"--rate: only with --arrival poisson, got --arrival {args.arrival}")
     scn = scenario_args.build_scenario(args)
-    check_trace_path(args.trace)
-    if args.trace_users is not None and args.trace_users < 0:
-        raise PlmodelError(f"--trace-users: expected an integer >= 0, got {args.trace_users}")
+    check_timeline_path(args.timeline)
+    if args.timeline_devices is not None and args.timeline_devices < 0:
+        raise PlmodelError(f"--timeline-devices: expected an integer >= 0, got {args.timeline_devices}")
     closed = scenario_args.named(estimate, scn)
-    seconds, nbytes = budget.simulation_cost(scn, args.tokens, args.users)
-    budget.check(seconds, nbytes, "simulation", "--users/--tokens", args.yes)
-    result = run_simulation(scn, args)  # the trace streams to its file, renamed into place at the end
+    seconds, nbytes = budget.simulation_cost(scn, args.output_tokens, args.devices)
+    budget.check(seconds, nbytes, "simulation", "--devices/--output-tokens", args.yes)
+    result = run_simulation(scn, args)  # the timeline streams to its file, renamed into place at the end
     m = result.metrics
     if args.json:
         inputs = {k: v for k, v in closed.inputs.items() if k in INPUT_KEYS}
@@ -79,18 +84,19 @@ def run_simulation(scn, args):
     from plmodel.sim import simulate
 
     show = sys.stderr.isatty() if args.progress is None else args.progress
-    with deferred() as poll, tqdm(total=args.users * args.tokens, desc="tokens", unit="tok", disable=not show,
+    with deferred() as poll, tqdm(total=args.devices * args.output_tokens, desc="tokens", unit="tok", disable=not show,
                                   file=sys.stderr, leave=False, mininterval=0.2) as bar:
         def tick():  # a signal stops the run here, between tokens, never inside the bar's lock
             poll()
             bar.update()
 
         try:
-            result = simulate(scn, args.tokens, args.users, arrival=args.arrival, rate=args.rate, seed=args.seed,
-                              trace=args.trace or False, trace_users=args.trace_users, on_token=tick)
+            result = simulate(scn, args.output_tokens, args.devices, arrival=args.arrival, rate=args.rate,
+                              seed=args.seed, trace=args.timeline or False, trace_users=args.timeline_devices,
+                              on_token=tick)
         except PlmodelError as exc:
-            raise exc.named({**{k: f"--{k}" for k in ("tokens", "users", "arrival", "rate")},
-                             "prefill_chunks": "--prefill-chunks"}) from None
+            raise exc.named({"tokens": "--output-tokens", "users": "--devices", "arrival": "--arrival",
+                             "rate": "--rate", "prefill_chunks": "--prefill-chunks"}) from None
         poll()
     return result
 
@@ -123,6 +129,6 @@ def render(m: dict, closed, args) -> str:
     row("MB moved down (c2d), all phases", m["c2d_bytes"] / 1e6, None, "{:,.3f}")
     row("MB moved up (d2c), all phases", m["d2c_bytes"] / 1e6, None, "{:,.3f}")
     lines += ["", f"  {m['events']:,} events in {m['wall_s']:.2f} s ({m['events_per_s'] / 1e3:,.0f} k events/s)"]
-    if args.trace:
-        lines.append(f"  trace written to {args.trace}")
+    if args.timeline:
+        lines.append(f"  timeline written to {args.timeline}")
     return "\n".join(lines)

@@ -19,8 +19,6 @@ from pathlib import Path
 from plmodel.errors import PlmodelError
 from plmodel.studies import budget
 
-HELP = "run a YAML sweep into a folder of CSV, figures and a report"
-
 
 def cache_of(folder):
     """The records.Cache at --cache, or None; a one-line error where it cannot be a folder."""
@@ -40,8 +38,9 @@ def register_arguments(p) -> None:
     p.add_argument("config", nargs="?", help="sweep YAML file (see sweeps/)")
     p.add_argument("--example", metavar="NAME", help="a shipped sweep instead of a file (works after a plain wheel "
                    "install): " + ", ".join(shipped_sweeps()))
-    p.add_argument("--out", required=True, help="output folder (created; must not be an existing file)")
-    p.add_argument("--jobs", type=int, help="processes (default: 1 for the analytical engine, all cores for simulation)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must not be an existing file)")
+    p.add_argument("--jobs", type=int, metavar="N", help="processes (default: 1 for the analytical engine, all cores "
+                   "for simulation)")
     p.add_argument("--engine", choices=("analytical", "simulation", "fleet"), help="override the config's engine")
     add_backend_arguments(p, "simulation points (the analytical engine runs vectorised, in this process)")
     p.add_argument("--cache", metavar="DIR", help="keep each point's records here (keyed by its inputs and plmodel's "
@@ -56,10 +55,10 @@ def add_backend_arguments(p, what: str) -> None:
     """--backend and --address: where independent pieces of work run (plmodel.studies.backends)."""
     from plmodel.studies.backends import BACKENDS
 
-    p.add_argument("--backend", choices=BACKENDS, default="process", help=f"where {what} run: serial (here), process "
-                   "(this machine's cores, --jobs), ray (Ray tasks; pip install 'plmodel[ray]')")
-    p.add_argument("--address", help="--backend ray: the cluster's address (e.g. ray://head:10001 or auto); default: "
-                   "start a local Ray with --jobs CPUs and stop it after")
+    p.add_argument("--backend", choices=BACKENDS, default="process", metavar="NAME", help=f"where {what} run: "
+                   "serial (here), process (--jobs cores), ray (pip install 'plmodel[ray]')")
+    p.add_argument("--address", metavar="URL", help="--backend ray: the cluster (e.g. ray://head:10001; default: "
+                   "a local Ray of --jobs CPUs)")
 
 
 def argparse_bool():

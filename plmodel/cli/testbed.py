@@ -21,31 +21,37 @@ from pathlib import Path
 from plmodel.errors import PlmodelError
 from plmodel.specs import PROJECTIONS
 
-HELP = "measure a real two-process split run on this machine against plmodel's prediction (needs torch)"
-
 
 def register_arguments(p) -> None:
-    p.add_argument("--rank", type=int, default=16, help="r_c2d = r_d2c")
-    p.add_argument("--targets", default="q,k,v", help=f"adapted projections, any of {','.join(PROJECTIONS)}")
-    p.add_argument("--rtt-ms", type=float, default=0.0, help="round-trip time added by the delay line")
-    p.add_argument("--bandwidth-mbit", type=float, default=60.0, help="device -> cloud bandwidth (Mbit/s)")
-    p.add_argument("--down-bandwidth-mbit", type=float, default=100.0, help="cloud -> device bandwidth (Mbit/s)")
-    p.add_argument("--tokens", type=int, default=16, help="tokens generated (the first ends the prefill)")
-    p.add_argument("--prompt-tokens", type=int, default=32, help="prompt length")
-    p.add_argument("--batch", type=int, default=1, help="sequences in lockstep")
-    p.add_argument("--calibration", help="hardware profile of this machine (default: calibrate this machine before each run, ~20 s)")
-    p.add_argument("--shaping", choices=("app", "tbf"), default="app", help="where bandwidth is shaped")
-    p.add_argument("--timeout-s", type=float, default=30.0, help="limit on every socket operation")
-    p.add_argument("--seed", type=int, default=0, help="weights and prompt")
-    p.add_argument("--repeats", type=int, default=1, help="run the session N times: each measured figure is the "
-                   "median of the runs, with its min and max (one noisy run decides nothing)")
-    p.add_argument("--devices", type=int, default=1, help="N device processes sharing one cloud process, which "
-                   "batches their same-layer work (the fleet's cohort policy); measured against the simulation")
-    p.add_argument("--json", action="store_true", help="print one flat JSON object (SI units)")
+    s = p.add_argument_group("the split and its workload")
+    s.add_argument("--rank", type=int, default=16, metavar="R", help="r_c2d = r_d2c")
+    s.add_argument("--targets", default="q,k,v", metavar="LIST", help=f"adapted projections, any of "
+                   f"{','.join(PROJECTIONS)}")
+    s.add_argument("--output-tokens", type=int, default=16, metavar="N", help="generated tokens (the first ends the "
+                   "prefill)")
+    s.add_argument("--prompt-tokens", type=int, default=32, metavar="N", help="prompt length")
+    s.add_argument("--batch", type=int, default=1, metavar="N", help="sequences in lockstep")
+    s.add_argument("--devices", type=int, default=1, metavar="N", help="device processes sharing one cloud process, "
+                   "which batches their same-layer work (the fleet's cohort policy); measured against the simulation")
+    s.add_argument("--seed", type=int, default=0, help="weights and prompt")
+    n = p.add_argument_group("the link")
+    n.add_argument("--rtt-ms", type=float, default=0.0, metavar="MS", help="round-trip time added by the delay line")
+    n.add_argument("--bandwidth-mbit", type=float, default=60.0, metavar="MBIT", help="device -> cloud bandwidth "
+                   "(Mbit/s)")
+    n.add_argument("--down-bandwidth-mbit", type=float, default=100.0, metavar="MBIT", help="cloud -> device "
+                   "bandwidth (Mbit/s)")
+    n.add_argument("--shaping", choices=("app", "tbf"), default="app", help="where bandwidth is shaped")
+    n.add_argument("--timeout-s", type=float, default=30.0, metavar="S", help="limit on every socket operation")
+    r = p.add_argument_group("measurement and output")
+    r.add_argument("--calibration", metavar="FILE", help="hardware profile of this machine (default: calibrate this "
+                   "machine before each run, ~20 s)")
+    r.add_argument("--repeats", type=int, default=1, metavar="N", help="run the session N times: each measured figure "
+                   "is the median of the runs, with its min and max (one noisy run decides nothing)")
+    r.add_argument("--json", action="store_true", help="print one flat JSON object (SI units)")
 
 
 def check(args) -> None:
-    for opt, low, high in (("rank", 1, 512), ("tokens", 1, 10_000), ("prompt_tokens", 1, 4096), ("batch", 1, 64),
+    for opt, low, high in (("rank", 1, 512), ("output_tokens", 1, 10_000), ("prompt_tokens", 1, 4096), ("batch", 1, 64),
                            ("repeats", 1, 100), ("devices", 1, 8)):
         v = getattr(args, opt)
         if not low <= v <= high:
@@ -73,7 +79,7 @@ def run(args) -> int:
 
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
     adapter = with_act_bits(AdapterSpec(args.rank, args.rank, targets))
-    s = Session(TESTBED_MODEL, adapter, args.batch, args.prompt_tokens, args.tokens, args.down_bandwidth_mbit * 1e6,
+    s = Session(TESTBED_MODEL, adapter, args.batch, args.prompt_tokens, args.output_tokens, args.down_bandwidth_mbit * 1e6,
                 args.bandwidth_mbit * 1e6, args.rtt_ms * 1e-3, args.shaping, args.timeout_s, args.seed)
     fixed = (load_hardware(args.calibration, "--calibration"), args.calibration) if args.calibration else None
     runs = []

@@ -6,22 +6,25 @@ a prefill and a decode step: bytes crossing each way (in total and per layer) an
 each part holds. A scaled-down copy (same GQA ratio, targets and ranks) then runs for real in
 float32: its split logits must equal the unsplit model with W + A M B merged (relative 1e-5), and one
 optimiser step on the device part must change only M. Exit status 0 when all match, 1 otherwise.
+It also reports what the cloud learns of M: from one prompt's traffic of the scaled copy (u = x A down,
+v = u M back) it recovers every M by least squares; a finding about the design, not a check of the model,
+so it does not change the exit status.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from plmodel.adapter_fit import check_adapter_fits
 from plmodel.cli import scenario_args
 from plmodel.errors import PlmodelError
 
-HELP = "check the workload counts against a real split torch forward (needs torch)"
-
 
 def register_arguments(p) -> None:
     scenario_args.register(p, with_profiles=False, with_mode=False)
-    p.add_argument("--build-layers", type=int, help="build only the first N layers (default: all; meta device)")
+    p.add_argument("--build-layers", type=int, metavar="N", help="build only the first N layers (default: all; meta device)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (bytes, FLOPs) instead of the table")
 
 
 def run(args) -> int:
@@ -47,6 +50,7 @@ def run(args) -> int:
 
     torch = require_torch()
     from plmodel.reference.checks import count_checks, faithfulness, scaled_down
+    from plmodel.reference.recovery import adapter_recovery, underdetermined
 
     dtype = torch.float16 if adapter.act_bits == 16 else torch.float32
     checks = count_checks(model, adapter, args.batch, args.prompt_tokens, dtype=dtype, build_layers=build)
@@ -55,11 +59,53 @@ def run(args) -> int:
     small_adapter = replace(adapter, r_c2d=min(adapter.r_c2d, small.d_model), r_d2c=min(adapter.r_d2c, small.d_model),
                             layers=None if adapter.layers is None else tuple(first + (i - first) % 2 for i in adapter.layers))
     faith = faithfulness(small, small_adapter)
-    print(render(model, adapter, build, args, checks=checks, faith=faith, small=small))
+    recovery = (adapter_recovery(small, small_adapter, args.prompt_tokens), underdetermined(small, small_adapter))
     ok = all(c.ok for c in checks) and faith["max_rel_logit_diff"] < 1e-5 \
         and faith["device_changed"] == faith["m_names"] and not faith["cloud_changed"]
-    print(f"verdict: {'all checks match' if ok else 'MISMATCH'}")
+    if args.json:
+        print(json.dumps(as_json(model, adapter, build, checks=checks, faith=faith, recovery=recovery, ok=ok), indent=1))
+    else:
+        print(render(model, adapter, build, args, checks=checks, faith=faith, small=small))
+        print(render_recovery(*recovery))
+        print(f"verdict: {'all checks match' if ok else 'MISMATCH'}")
     return 0 if ok else 1
+
+
+def render_recovery(full, short) -> str:
+    """What the cloud learns of M from the scaled copy's traffic (the lines after the faithfulness ones)."""
+    if not full.projections:
+        return "  adapter M: no adapted projection, so no u or v on the link\n"
+    note = f"median {_error(full.median_error)}" if full.determined else "underdetermined: u has rank < r_c2d"
+    lines = ["  adapter M recovered by the cloud from one prompt's traffic (u = x A down, v = u M back, least squares)",
+             f"    max relative error {_error(full.max_error)} over {full.projections} projections ({full.tokens} tokens "
+             f"crossed, r_c2d = {full.r_c2d}; {note})"]
+    if short is not None and short.tokens < full.tokens:
+        lines.append(f"    from {short.tokens} tokens (< r_c2d, underdetermined): max relative error "
+                     f"{_error(short.max_error)} (median {_error(short.median_error)})")
+    lines.append("    a finding about the design, not a check: it does not change the verdict")
+    return "\n".join(lines + [""])
+
+
+def _error(x: float) -> str:
+    return f"{x:.1e}" if x < 0.01 else f"{x:.2f}"
+
+
+def as_json(model, adapter, build, *, checks, faith, recovery, ok) -> dict:
+    """validate's results as one JSON object: the checks as a list, the rest flat."""
+    full, short = recovery
+    return {"model": model.name, "layers_built": build, "rank_c2d": adapter.r_c2d, "rank_d2c": adapter.r_d2c,
+            "targets": ",".join(adapter.targets) or "none", "act_bits": adapter.act_bits,
+            "checks": [{"section": c.section, "name": c.name, "analytical": c.expected, "measured": c.measured,
+                        "match": c.ok} for c in checks],
+            "max_rel_logit_diff": faith["max_rel_logit_diff"],
+            "training_changes_only_m": faith["device_changed"] == faith["m_names"] and not faith["cloud_changed"],
+            "adapter_recovery_relative_error": full.max_error,
+            "adapter_recovery_median_relative_error": full.median_error,
+            "adapter_recovery_projections": full.projections, "adapter_recovery_tokens": full.tokens,
+            "adapter_recovery_r_c2d": full.r_c2d, "adapter_recovery_determined": full.determined,
+            "adapter_recovery_underdetermined_tokens": None if short is None else short.tokens,
+            "adapter_recovery_underdetermined_relative_error": None if short is None else short.max_error,
+            "all_match": ok}
 
 
 def render(model, adapter, build, args, *, checks, faith, small) -> str:

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from plmodel.design import Design, Param
 from plmodel.designs.chain import ServerChain
+from plmodel.designs.cloud_lora import CloudLora
 from plmodel.designs.pipelined import PipelinedPrefill
+from plmodel.designs.private_layers import PrivateLayers
 from plmodel.designs.speculative import Speculative
+from plmodel.designs.tee import ConfidentialCloud
+from plmodel.designs.token_ids import TokenIdsUp
 
-DESIGNS = (ServerChain, PipelinedPrefill, Speculative)
+#: A TEE comes before per-user LoRA: its `whole_model_s` wraps the others' (design.first takes the first answer).
+DESIGNS = (ServerChain, PipelinedPrefill, Speculative, PrivateLayers, TokenIdsUp, ConfidentialCloud, CloudLora)
 BY_NAME = {d.name: d for d in DESIGNS}
 
 
@@ -61,5 +66,6 @@ def param_table(cls) -> str:
     return "\n".join(rows) + "\n"
 
 
-__all__ = ["DESIGNS", "BY_NAME", "Design", "Param", "PipelinedPrefill", "ServerChain", "Speculative", "build",
+__all__ = ["DESIGNS", "BY_NAME", "CloudLora", "ConfidentialCloud", "Design", "Param", "PipelinedPrefill",
+           "PrivateLayers", "ServerChain", "Speculative", "TokenIdsUp", "build",
            "option_of", "param_table", "params", "record_columns", "record_params"]

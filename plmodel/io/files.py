@@ -18,7 +18,8 @@ def profile_dirs() -> dict:
     bundled = here / "profiles_data"
     root = bundled if bundled.is_dir() else here.parent
     return {"hardware": root / "hardware_profiles", "network": root / "network_profiles",
-            "radio": root / "radio_profiles", "sweeps": root / "sweeps", "notebooks": root / "notebooks"}
+            "radio": root / "radio_profiles", "sweeps": root / "sweeps", "notebooks": root / "notebooks",
+            "placements": root / "placements"}
 
 
 def available(kind: str) -> list:

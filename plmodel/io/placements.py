@@ -7,6 +7,7 @@ from pathlib import Path
 
 from plmodel.designs.placement import Placement, Server
 from plmodel.errors import PlmodelError
+from plmodel.io.files import available, profile_dirs
 from plmodel.io.profiles import check_keys, load_hardware, load_link, read_mapping, relative_to_file
 
 SCHEMA = {"servers": True, "server_network": False}
@@ -30,11 +31,21 @@ def parse_range(text, where: str) -> tuple:
     return lo, hi + 1
 
 
+def placement_file(name_or_path: str, option: str) -> Path:
+    """A placement YAML: the file named, or where there is none, a shipped placement by name (placements/)."""
+    p = Path(name_or_path)
+    if p.is_file():
+        return p
+    shipped = profile_dirs()["placements"] / f"{name_or_path}.yaml"
+    if "/" not in name_or_path and p.suffix not in (".yaml", ".yml") and shipped.is_file():
+        return shipped
+    raise PlmodelError(f"{option}: no such file {name_or_path!r}; the shipped placements: "
+                       f"{', '.join(available('placements'))}")
+
+
 def load_placement(path: str, option: str = "--placement") -> tuple:
     """(Placement, the server link's LinkSpec) from a placement YAML; every error names the file and key."""
-    p = Path(path)
-    if not p.is_file():
-        raise PlmodelError(f"{option}: no such file {path!r}")
+    p = placement_file(path, option)
     src = str(p)
     data = read_mapping(p)
     check_keys(data, SCHEMA, src)

@@ -5,8 +5,9 @@ This package is the only place plmodel imports torch; import it only when torch 
 
 from plmodel.errors import PlmodelError
 
-INSTALL_HINT = ("torch is not installed; install the extra: pip install torch==2.13.0 "
-                "(the CPU build) and then pip install -e '.[torch]'")
+INSTALL_HINT = ("torch is not installed: install a CPU build of torch 2.1 or newer first (a bare `pip install torch` "
+                "pulls the CUDA build, several GB), then pip install 'plmodel[torch]' (in a source checkout: "
+                "pip install -e '.[torch]')")
 
 
 def require_torch():

@@ -1,21 +1,24 @@
 """`plmodel plan`: which design serves this model to this device, and at what speed, battery, money and
 privacy. Designs: cloud-only, device-only at each precision, PrivateLoRA split at a few ranks and
 adapted-layer sets (fewer adapted layers, fewer round trips a token; what it costs in adaptation
-quality is not modelled), with decoder layers held on the device, verifying a small draft model's
-tokens (speculative decoding), and a plain split client with no adapters. Each is evaluated by
-`estimate` (realistic accounting), marked infeasible
-with its reason (memory, the time targets, the privacy asked for), and the feasible ones are ranked:
-the Pareto front over time per token, device energy a token, cloud cost a million tokens and device
-memory; the recommendation is the feasible design that hides the most, then uses the least device
-energy, then is fastest."""
+quality is not modelled), with decoder layers held on the device, a plain split client with no adapters,
+and every variant the registry's designs offer (designs/): a split variant (a draft model, a pipelined
+prefill, private device layers, token ids up) or a cloud-only one (a GPU TEE, per-user LoRA), and
+device-only verifying the same draft. Each is evaluated by `estimate` (realistic accounting, typed
+Estimate fields), marked infeasible with its reason (memory, the time targets, what the cloud can
+recover against the privacy asked for), and the feasible ones are ranked: the Pareto front over time per
+token, device energy a token, cloud cost a million tokens, device memory and how much the cloud can recover;
+the recommendation is the
+feasible design that hides the most, then uses the least device energy, then is fastest."""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from plmodel.analysis.energy import device_only_energy
 from plmodel.analysis.estimate import estimate
-from plmodel.analysis.privacy import CLOUD_ONLY, DEVICE_ONLY, LEVELS, PRIVATELORA, Exposure, of_split
+from plmodel.analysis.privacy import DEVICE_ONLY
 from plmodel.designs import DESIGNS
 from plmodel.specs import AdapterSpec
 from plmodel.studies.backends import ordered_map
@@ -23,7 +26,8 @@ from plmodel.studies.backends import ordered_map
 RANKS = (16, 64)
 #: Adapted layers: all of them, the last quarter, the last one.
 LAYER_SETS = ("all", "last quarter", "last")
-METRICS = ("tpot_s", "device_energy_j_per_token", "usd_per_million_tokens", "device_memory_bytes")
+#: The Pareto front's metrics, each the less the better (`exposed`: how many things the cloud can recover).
+METRICS = ("tpot_s", "device_energy_j_per_token", "usd_per_million_tokens", "device_memory_bytes", "exposed")
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ class Targets:
     tpot_s: float = 0.2
     ttft_s: float | None = None
     max_device_memory_bytes: float | None = None
-    privacy: str = "none"  # what the cloud must not recover: prompt, output, or none
+    privacy: tuple = ()  # what the cloud must not recover: names from designs/exposure.WHAT
 
 
 @dataclass
@@ -42,16 +46,54 @@ class Design:
     device_memory_bytes: float
     device_energy_j_per_token: float | None
     usd_per_million_tokens: float | None
-    cloud_can_recover: str
+    cloud_can_recover: list
     privacy_reason: str
     feasible: bool = True
     reason: str = ""
     pareto: bool = False
+    cloud_can_recover_tokens: dict = field(default_factory=dict)  # {what: tokens that must cross first}
+
+    @property
+    def exposed(self) -> int:
+        """How many things the cloud can recover (prompt, output, adapter)."""
+        return len(self.cloud_can_recover)
 
 
 def layer_set(name: str, n_layers: int):
     return {"all": None, "last quarter": tuple(range(n_layers - max(1, n_layers // 4), n_layers)),
             "last": (n_layers - 1,)}[name]
+
+
+def _exposed(x) -> dict:
+    """The privacy fields of a Design from an Exposure."""
+    return {"cloud_can_recover": x.cloud_can_recover, "privacy_reason": x.reason,
+            "cloud_can_recover_tokens": {r.what: r.tokens for r in x.recoveries}}
+
+
+def split_row(name: str, e, unfit: str = "the split part exceeds the device's memory") -> Design:
+    """The split of an estimate as a plan row."""
+    fits = bool(e.split_fits_device and e.cloud_fit.fits)
+    return Design(name, float(e.decode.total_s * e.inputs["batch"] / e.decode.tokens), float(e.prefill.total_s),
+                  float(e.device_memory_bytes), e.energy.split.j_per_token if e.energy else None,
+                  e.cost.split_usd_per_million_tokens if e.cost else None, **_exposed(e.exposure), feasible=fits,
+                  reason="" if e.split_fits_device else unfit)
+
+
+def cloud_only_row(name: str, e, usd=None) -> Design:
+    """Cloud-only of an estimate as a plan row (`usd`: its cost where the estimate has none)."""
+    c = e.cloud_only
+    usd = e.cost.cloud_only_usd_per_million_tokens if e.cost else usd
+    return Design(name, 1 / c.decode_tokens_per_s, c.ttft_s, 0.0, e.energy.cloud_only.j_per_token if e.energy else None,
+                  usd, **_exposed(e.cloud_only_exposure), feasible=bool(e.cloud_fit.fits),
+                  reason="" if e.cloud_fit.fits else "no group of the cloud's GPUs holds it")
+
+
+def device_only_row(name: str, scn, e, d, tokens: int) -> Design:
+    """A device-only precision (baselines.DeviceOnly) as a plan row; nothing leaves the device."""
+    energy = device_only_energy(scn, d, tokens).j_per_token if e.energy else None
+    return Design(name, scn.batch / d.decode_tokens_per_s, scn.batch * scn.prompt_tokens / d.prefill_tokens_per_s,
+                  d.memory_bytes, energy, 0.0, **_exposed(DEVICE_ONLY), feasible=bool(d.fits),
+                  reason="" if d.fits else "the whole model exceeds the device's memory")
 
 
 def split_designs(scn, tokens: int) -> list:
@@ -61,69 +103,69 @@ def split_designs(scn, tokens: int) -> list:
             s = replace(scn, adapter=AdapterSpec(rank, rank, scn.adapter.targets or ("q", "k", "v"),
                                                  layer_set(layers, scn.model.n_layers), scn.adapter.act_bits,
                                                  scn.adapter.cloud_weight_bits, scn.adapter.device_weight_bits))
-            e = estimate(s, tokens).flat()
-            out.append(Design(f"split r{rank}, adapters on {layers} layer{'s' if layers != 'last' else ''}",
-                              e["tpot_s"], e["ttft_s"], e["device_memory_bytes"], e.get("device_energy_j_per_token"),
-                              e.get("split_usd_per_million_tokens"), PRIVATELORA.cloud_can_recover,
-                              PRIVATELORA.reason, bool(e["split_fits_device"] and e["cloud_fits"]),
-                              "" if e["split_fits_device"] else "the split part exceeds the device's memory"))
+            out.append(split_row(f"split r{rank}, adapters on {layers} layer{'s' if layers != 'last' else ''}",
+                                 estimate(s, tokens)))
     return out
 
 
-def plain_split_design(scn, tokens: int) -> Design:
+def plain_split_design(scn, tokens: int) -> list:
     """No adapters: a plain split client, the hidden state crossing only at the stack's ends."""
     s = replace(scn, adapter=replace(scn.adapter, targets=(), layers=None, device_first=0, device_last=0))
-    e = estimate(s, tokens).flat()
-    return Design("split, no adapters", e["tpot_s"], e["ttft_s"], e["device_memory_bytes"],
-                  e.get("device_energy_j_per_token"), e.get("split_usd_per_million_tokens"), PRIVATELORA.cloud_can_recover,
-                  "as PrivateLoRA's, and with no M nothing is private", bool(e["split_fits_device"] and e["cloud_fits"]),
-                  "" if e["split_fits_device"] else "the split part exceeds the device's memory")
+    return [split_row("split, no adapters", estimate(s, tokens))]
 
 
 def held_designs(scn, tokens: int) -> list:
-    """PrivateLoRA at rank 64 with the first or the last decoder layer held on the device."""
+    """PrivateLoRA at rank 64 with the first or the last decoder layer held on the device (public weights)."""
     out = []
     for first, last in ((1, 0), (0, 1), (2, 2)):
         a = replace(scn.adapter, r_c2d=64, r_d2c=64, layers=None, device_first=first, device_last=last)
-        e = estimate(replace(scn, adapter=a), tokens).flat()
         where = " + ".join(x for x in (f"first {first}" if first else "", f"last {last}" if last else "") if x)
-        exposure = of_split(a)
-        out.append(Design(f"split r64, device holds {where} layer(s)", e["tpot_s"], e["ttft_s"],
-                          e["device_memory_bytes"], e.get("device_energy_j_per_token"),
-                          e.get("split_usd_per_million_tokens"), exposure.cloud_can_recover, exposure.reason,
-                          bool(e["split_fits_device"] and e["cloud_fits"]),
-                          "" if e["split_fits_device"] else "the split part exceeds the device's memory"))
+        out.append(split_row(f"split r64, device holds {where} layer(s)", estimate(replace(scn, adapter=a), tokens)))
     return out
+
+
+def r64(scn):
+    """PrivateLoRA at rank 64 on every cloud layer: the split each design's variants change."""
+    return replace(scn.adapter, r_c2d=64, r_d2c=64, targets=scn.adapter.targets or ("q", "k", "v"), layers=None,
+                   device_first=0, device_last=0)
 
 
 def variant_designs(cls, scn, tokens: int) -> list:
-    """PrivateLoRA at rank 64 on every cloud layer with each variant a registered design offers `plan`."""
-    a = replace(scn.adapter, r_c2d=64, r_d2c=64, targets=scn.adapter.targets or ("q", "k", "v"), layers=None,
-                device_first=0, device_last=0)
-    out = []
-    for label, d in cls.variants(scn):
-        e = estimate(replace(scn, adapter=a, designs=(d,)), tokens).flat()
-        out.append(Design(f"split r64, {label}", e["tpot_s"], e["ttft_s"], e["device_memory_bytes"],
-                          e.get("device_energy_j_per_token"), e.get("split_usd_per_million_tokens"),
-                          PRIVATELORA.cloud_can_recover, PRIVATELORA.reason, bool(e["split_fits_device"] and e["cloud_fits"]),
-                          "" if e["split_fits_device"] else f"the split part with {d.title} exceeds the device's memory"))
+    """Each variant a registered design offers `plan`: as a split at rank 64 (not offered where it is no faster
+    a token and no sooner to the first token than that split), as cloud-only, and device-only with it (a draft)."""
+    a, out, variants = r64(scn), [], cls.variants(scn)
+    base = estimate(replace(scn, adapter=a), tokens) if variants else None
+    for label, d in variants:
+        e = estimate(replace(scn, adapter=d.variant_adapter(a), designs=(d,)), tokens)
+        if cls.serves == "cloud-only":
+            usd = d.usd_scale(scn, _batch(base))
+            plain = base.cost.cloud_only_usd_per_million_tokens if base.cost else None
+            out.append(cloud_only_row(label, e, None if usd is None or plain is None else plain * usd))
+            continue
+        row = split_row(f"split r64, {label}", e, f"the split part with {d.title} exceeds the device's memory")
+        if _helps(row, split_row("", base)) or d.cloud_sees(scn, base.exposure, "split") != base.exposure:
+            out.append(row)
+        out += [device_only_row(f"device-only {x.bits}-bit, {label}", scn, e, x, tokens)
+                for x in e.device_only_with_designs]
     return out
+
+
+def _helps(row: Design, base: Design) -> bool:
+    """Whether a variant is faster a token or sooner to the first token than the split it changes."""
+    return row.tpot_s < base.tpot_s or row.ttft_s < base.ttft_s
+
+
+def _batch(e) -> float:
+    """Sequences a cloud-only replica serves at the estimate's load (1 without a cost view)."""
+    c = e.cost
+    return c.users / c.cloud_only_replicas if c and c.cloud_only_replicas else 1.0
 
 
 def baseline_designs(scn, tokens: int) -> list:
-    e = estimate(scn, tokens).flat()
-    out = [Design("cloud-only", 1 / e["cloud_only_decode_tokens_per_s"], e["cloud_only_ttft_s"], 0.0,
-                  e.get("cloud_only_device_energy_j_per_token"), e.get("cloud_only_usd_per_million_tokens"),
-                  CLOUD_ONLY.cloud_can_recover, CLOUD_ONLY.reason, bool(e["cloud_fits"]),
-                  "" if e["cloud_fits"] else "no group of the cloud's GPUs holds it")]
-    for bits in (4, 3):
-        p = f"device_only_{bits}bit"
-        fits = bool(e[f"{p}_fits"])
-        out.append(Design(f"device-only {bits}-bit", 1 / e[f"{p}_decode_tokens_per_s"],
-                          scn.prompt_tokens / e[f"{p}_prefill_tokens_per_s"], e[f"{p}_memory_bytes"],
-                          e.get(f"{p}_energy_j_per_token"), 0.0, DEVICE_ONLY.cloud_can_recover, DEVICE_ONLY.reason,
-                          fits, "" if fits else "the whole model exceeds the device's memory"))
-    return out
+    e = estimate(scn, tokens)
+    out = [cloud_only_row("cloud-only", e)]
+    by_bits = {d.bits: d for d in e.device_only}
+    return out + [device_only_row(f"device-only {b}-bit", scn, e, by_bits[b], tokens) for b in (4, 3)]
 
 
 def check(d: Design, t: Targets) -> None:
@@ -136,8 +178,9 @@ def check(d: Design, t: Targets) -> None:
     if t.max_device_memory_bytes is not None and d.device_memory_bytes > t.max_device_memory_bytes:
         reasons.append(f"{d.device_memory_bytes / 1e6:,.0f} MB on the device, above "
                        f"{t.max_device_memory_bytes / 1e6:,.0f} MB")
-    if not Exposure(d.cloud_can_recover, "").hides(t.privacy):
-        reasons.append(f"the cloud can recover the {d.cloud_can_recover}")
+    seen = [w for w in t.privacy if w in d.cloud_can_recover]
+    if seen:
+        reasons.append(f"the cloud can recover the {' and the '.join(seen)}")
     d.feasible, d.reason = not reasons, "; ".join(reasons)
 
 
@@ -150,7 +193,7 @@ def dominates(a: Design, b: Design) -> bool:
 
 
 #: The families of designs the search evaluates, each fn(scn, tokens) -> [Design].
-FAMILIES = (baseline_designs, split_designs, held_designs, lambda scn, tokens: [plain_split_design(scn, tokens)],
+FAMILIES = (baseline_designs, split_designs, held_designs, plain_split_design,
             *(functools.partial(variant_designs, cls) for cls in DESIGNS))
 
 
@@ -169,7 +212,7 @@ def plan(scn, targets: Targets, tokens: int = 128, *, backend: str = "serial", j
     feasible = [d for d in designs if d.feasible]
     for d in feasible:
         d.pareto = not any(dominates(o, d) for o in feasible if o is not d)
-    best = min(feasible, key=lambda d: (-LEVELS.index(d.cloud_can_recover),
+    best = min(feasible, key=lambda d: (len(d.cloud_can_recover),
                                         d.device_energy_j_per_token if d.device_energy_j_per_token is not None
                                         else float("inf"), d.tpot_s), default=None)
     return designs, best

@@ -1,0 +1,176 @@
+"""What a person picks on the explorer's page (`Choices`), the Scenario it builds, and the command line that
+asks the CLI for the same figures.
+
+The scenario is built by the CLI's own code (io/scenario_options.py: its checks and option names), so a bad value
+gets the CLI's one-line message; tests/test_explore.py runs the command lines and compares. Units: as the options
+(ms, tokens); the Scenario is SI.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+from plmodel import designs
+from plmodel.design import Design
+from plmodel.errors import PlmodelError
+from plmodel.io.profiles import available
+from plmodel.io.scenario_options import OPTION_OF, build_scenario, named  # noqa: F401 (the page's API)
+from plmodel.models import PRESETS
+
+
+@dataclass(frozen=True)
+class Choices:
+    """A scenario as the page's controls hold it: each field is the CLI option of the same name (ms, tokens);
+    `design_values` holds ((param name, value), ...) of the registered designs' parameters set away from
+    their defaults."""
+
+    model: str = "llama-2-7b"
+    rank: int = 64
+    rank_c2d: int | None = None
+    rank_d2c: int | None = None
+    targets: str = "q,k,v"
+    layers: str = "all"
+    device_layers_first: int = 0
+    device_layers_last: int = 0
+    act_bits: int = 16
+    cloud_bits: int = 16
+    device_bits: int = 16
+    cloud: str = "a100-80g-pcie"
+    device: str = "iphone-13-pro-max"
+    network: str = "5g-median"
+    rtt_ms: float | None = None
+    cloud_runtime: str | None = None
+    device_runtime: str | None = None
+    batch: int = 1
+    prompt_tokens: int = 128
+    mode: str = "realistic"
+    output_tokens: int = 128
+    users: float | None = None
+    design_values: tuple = field(default_factory=tuple)
+
+    def design_value(self, name: str, default):
+        return dict(self.design_values).get(name, default)
+
+
+@dataclass(frozen=True)
+class PlanTargets:
+    """`plmodel plan`'s targets as its options hold them (ms, MB; privacy: what the cloud must not recover)."""
+
+    tpot_ms: float = 200.0
+    ttft_ms: float | None = None
+    max_device_memory_mb: float | None = None
+    privacy: tuple = ()
+
+
+@dataclass(frozen=True)
+class FleetTargets:
+    """`plmodel capacity --analytic`'s SLO (ms at the 90th percentile)."""
+
+    tpot_ms: float = 200.0
+    ttft_ms: float = 5000.0
+
+
+#: (option, Choices field) of the scenario's options, in the order a command line gives them.
+SCENARIO_OPTIONS = (("--model", "model"), ("--rank", "rank"), ("--rank-c2d", "rank_c2d"), ("--rank-d2c", "rank_d2c"),
+                    ("--targets", "targets"), ("--layers", "layers"), ("--device-layers-first", "device_layers_first"),
+                    ("--device-layers-last", "device_layers_last"), ("--act-bits", "act_bits"),
+                    ("--cloud-bits", "cloud_bits"), ("--device-bits", "device_bits"), ("--cloud", "cloud"),
+                    ("--device", "device"), ("--network", "network"), ("--rtt-ms", "rtt_ms"),
+                    ("--cloud-runtime", "cloud_runtime"), ("--device-runtime", "device_runtime"))
+#: The scenario's options `plmodel plan` does not take: it tries its own.
+PLAN_TRIES = ("--rank", "--rank-c2d", "--rank-d2c", "--layers", "--device-layers-first", "--device-layers-last")
+#: Options each command gives always, even at their defaults (the scenario reads plainly).
+ALWAYS = ("--model", "--cloud", "--device", "--network")
+
+
+def models() -> list:
+    """The model presets by full name."""
+    return list(PRESETS)
+
+
+def hardware_names() -> list:
+    return available("hardware")
+
+
+def network_names() -> list:
+    return available("network")
+
+
+def own_designs() -> tuple:
+    """The designs `plan` takes from the user: those that offer no variants of their own (cli/plan.py)."""
+    return tuple(cls for cls in designs.DESIGNS if cls.variants.__func__ is Design.variants.__func__)
+
+
+def check_output(c: Choices) -> None:
+    """The estimate's own options, checked as `plmodel estimate` checks them."""
+    if not 1 <= c.output_tokens <= 100_000:
+        raise PlmodelError(f"--output-tokens: expected an integer from 1 to 100,000, got {c.output_tokens}")
+    if c.users is not None and not 1 <= c.users <= 1e12:
+        raise PlmodelError(f"--users: expected a number from 1 to 1e12, got {c.users}")
+
+
+def number(v) -> str:
+    """A number as a command line writes it: integers bare, floats exactly (repr)."""
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def scenario_args(c: Choices, skip: tuple = (), classes: tuple = designs.DESIGNS) -> list:
+    """The scenario's options of `c` that differ from the CLI's defaults (and those in ALWAYS)."""
+    default, out = Choices(), []
+    for option, name in SCENARIO_OPTIONS:
+        v = getattr(c, name)
+        if option not in skip and v is not None and (option in ALWAYS or v != getattr(default, name)):
+            out += [option, number(v) if isinstance(v, (int, float)) else str(v)]
+    for cls in classes:
+        for p in cls.params:
+            v = c.design_value(p.name, p.default)
+            if v != p.default and v is not None:
+                out += [p.option, number(v) if isinstance(v, (int, float)) else str(v)]
+    return out
+
+
+def command(args: list) -> str:
+    """A command line from `plmodel` and its arguments, quoted for a POSIX shell."""
+    return " ".join(shlex.quote(a) for a in ["plmodel", *args])
+
+
+def estimate_command(c: Choices, json: bool = False) -> str:
+    """`plmodel estimate ...` for `c` (with --json where asked)."""
+    args = ["estimate", *scenario_args(c), *workload_args(c, ("--batch", "--prompt-tokens", "--mode",
+                                                                 "--output-tokens", "--users"))]
+    return command(args + (["--json"] if json else []))
+
+
+def workload_args(c: Choices, options: tuple) -> list:
+    """The workload and output options of `c` among `options` that differ from the CLI's defaults."""
+    out = []
+    for option, name, default in (("--batch", "batch", 1), ("--prompt-tokens", "prompt_tokens", 128),
+                                  ("--mode", "mode", "realistic"), ("--output-tokens", "output_tokens", 128),
+                                  ("--users", "users", None)):
+        v = getattr(c, name)
+        if option in options and v != default:
+            out += [option, number(v) if isinstance(v, (int, float)) else v]
+    return out
+
+
+def plan_command(c: Choices, t: PlanTargets, json: bool = False) -> str:
+    """`plmodel plan ...` for `c` and the targets `t`."""
+    args = ["plan", *scenario_args(c, PLAN_TRIES, own_designs()),
+            *workload_args(c, ("--batch", "--prompt-tokens", "--output-tokens"))]
+    for option, v, default in (("--tpot-ms", t.tpot_ms, 200.0), ("--ttft-ms", t.ttft_ms, None),
+                               ("--max-device-memory-mb", t.max_device_memory_mb, None)):
+        if v != default:
+            args += [option, number(v)]
+    if t.privacy:
+        args += ["--privacy", ",".join(t.privacy)]
+    return command(args + (["--json"] if json else []))
+
+
+def capacity_command(c: Choices, t: FleetTargets, json: bool = False) -> str:
+    """`plmodel capacity --analytic ...` for `c` and the SLO `t`."""
+    args = ["capacity", "--analytic", *scenario_args(c), *workload_args(c, ("--prompt-tokens", "--output-tokens"))]
+    for option, v, default in (("--tpot-ms", t.tpot_ms, 200.0), ("--ttft-ms", t.ttft_ms, 5000.0)):
+        if v != default:
+            args += [option, number(v)]
+    return command(args + (["--json"] if json else []))
