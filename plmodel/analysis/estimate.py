@@ -7,8 +7,8 @@ import numpy as np
 from plmodel import accounting, design
 from plmodel.accounting import StepTime
 from plmodel.analysis.baselines import DEVICE_ONLY_BITS, cloud_only, device_only, device_only_drafted
-from plmodel.analysis.privacy import cloud_only_exposure, split_exposure
 from plmodel.analysis.energy import cloud_only_energy, device_only_energy, energy_break_even_rtt_s, split_energy
+from plmodel.analysis.privacy import cloud_only_exposure, split_exposure
 from plmodel.analysis.result import BreakEven, EnergyView, Estimate, Traffic, as_float
 from plmodel.fleet.pricing import cost_at_load
 from plmodel.hardware import runtimes

@@ -79,7 +79,7 @@ NOTHING_LEAVES = Exposure((), (("prompt", "nothing leaves the device"), ("output
 def least_squares(adapter) -> Recovery:
     """M of every adapted projection: the cloud sends U (tokens x r_c2d) and receives V = U.M, so r_c2d linearly
     independent tokens give M = (U^T U)^-1 U^T V (one prompt of r_c2d tokens suffices)."""
-    return Recovery("adapter", f"for every adapted projection it sends u = x.A and receives v = u.M; M = least "
+    return Recovery("adapter", "for every adapted projection it sends u = x.A and receives v = u.M; M = least "
                     "squares once r_c2d linearly independent tokens have crossed", adapter.r_c2d)
 
 
