@@ -38,3 +38,16 @@ def test_without_html_no_page_is_written(tmp_path):
     cfg = load_sweep(path)
     df = pd.DataFrame(run_tasks(cfg.tasks, jobs=1, progress=False))
     assert "REPORT.html" not in report.write_study(Path(tmp_path / "out"), cfg.source, df, cfg)
+
+
+def test_sweep_html_option_writes_the_page(tmp_path):
+    """`plmodel sweep --html` writes REPORT.html beside REPORT.md."""
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text("models: 7b\nranks: [16, 64]\nrtt_ms: [0, 20]\nnetwork: 5g-paper\n")
+    out = subprocess.run([sys.executable, "-m", "plmodel", "sweep", str(cfg), "--out", str(tmp_path / "o"), "--html"],
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr
+    assert "<svg" in (tmp_path / "o" / "REPORT.html").read_text()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from plmodel.cli import fleet_args
 from plmodel.cli.options import given
+from plmodel.cli.text import fit
 from plmodel.errors import PlmodelError
 from plmodel.fleet import PolicySpec
 from plmodel.fleet.capacity import Case, Search, Slo, analytic_capacity, simulated_capacity
@@ -212,4 +213,19 @@ def render(scn, args, out, flat, replicas, group) -> str:
     if args.subscribers:
         row(f"GPUs for {args.subscribers:,.0f} subscribers", "fleet_gpus", "{:,.0f}")
         lines.append(f"  (each sending {args.requests_per_hour:g} requests an hour, spread evenly)")
-    return "\n".join(lines)
+    return "\n".join(fit(lines + ["", *verdict_lines(scn, flat)]))
+
+
+def verdict_lines(scn, flat: dict) -> list:
+    """The verdict in words: which server carries more requests a GPU within the target, what binds the other,
+    and the command worth running next."""
+    rates = {k: flat.get(f"{k}_max_rate_per_s") for k in ("split", "cloud_only")}
+    if any(v is None for v in rates.values()):
+        return []
+    best = max(rates, key=lambda k: rates[k])
+    other = "cloud_only" if best == "split" else "split"
+    name = {"split": "split", "cloud_only": "cloud-only"}
+    ratio = rates[best] / rates[other] if rates[other] else float("inf")
+    how = "alone serves requests within the target" if rates[other] == 0 else f"serves {ratio:,.1f}x the requests/s"
+    return [f"Verdict: {name[best]} {how}; {name[other]} is bound by {flat.get(f'{other}_binding_limit')}.",
+            f"Next: plmodel plan --model {scn.model.name} --network {scn.link.name} (every design against the targets)"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 
 from plmodel.analysis.estimate import estimate
+from plmodel.analysis.verdict import verdict
 from plmodel.cli import scenario_args
+from plmodel.cli.text import fit
 from plmodel.errors import PlmodelError
 
 MS, KB, MB, GFLOP = 1e3, 1e-3, 1e-6, 1e-9
@@ -37,7 +39,10 @@ def run(args) -> int:
 
 
 def _row(label, *cells, width=34):
-    return f"  {label:<{width}}" + "".join(f"{c:>14}" for c in cells)
+    """A table row: a table of many columns narrows its label and cells to stay within 100 characters."""
+    cell = 14 if len(cells) <= 4 else 11
+    width = width if len(cells) <= 4 else 30
+    return f"  {label:<{width}}" + "".join(f"{c:>{cell}}" for c in cells)
 
 
 def _fmt(x, digits=1):
@@ -194,6 +199,10 @@ def energy(e) -> list:
 
 
 def render(e) -> str:
-    """The human-readable tables of an estimate."""
-    return "\n".join(header(e) + throughput(e) + [""] + breakdown(e) + [""] + traffic_and_device(e) + [""]
-                     + latency(e) + [""] + energy(e) + [""] + privacy(e))
+    """The human-readable tables of an estimate, ending with the verdict in words (lines of at most 100
+    characters)."""
+    lines = (header(e) + throughput(e) + [""] + breakdown(e) + [""] + traffic_and_device(e) + [""] + latency(e)
+             + [""] + energy(e) + [""] + privacy(e))
+    if e.inputs["mode"] == "realistic":
+        lines += ["", *verdict(e).lines()]
+    return "\n".join(fit(lines))

@@ -16,6 +16,7 @@ import json
 from dataclasses import asdict
 
 from plmodel.cli import scenario_args
+from plmodel.cli.text import fit
 from plmodel.design import Design
 from plmodel.designs import DESIGNS
 from plmodel.errors import PlmodelError
@@ -102,6 +103,21 @@ def recovered(d) -> str:
     return ", ".join(d.cloud_can_recover) or "nothing"
 
 
+#: Width of the design column: a longer name takes a line of its own above its figures.
+LABEL = 46
+
+
+def row(d) -> list:
+    """A design's lines: its name and figures, then what the cloud can recover and why it is out."""
+    mark = "*" if d.pareto else " "
+    figures = (f"{_cell(d.tpot_s, 1e3):>10}{_cell(d.ttft_s, 1e3, '{:,.0f}'):>10}"
+               f"{_cell(d.device_memory_bytes, 1e-6, '{:,.0f}'):>11}{_cell(d.device_energy_j_per_token, 1, '{:,.2f}'):>9}"
+               f"{_cell(d.usd_per_million_tokens, 1, '{:,.3f}'):>11}")
+    head = [f"{mark} {d.design:<{LABEL}}{figures}"] if len(d.design) <= LABEL else \
+        [f"{mark} {d.design}", f"  {'':<{LABEL}}{figures}"]
+    return head + [f"      cloud can recover: {recovered(d)}" + ("" if d.feasible else f"; out: {d.reason}")]
+
+
 def render(scn, args, designs, best) -> str:
     lines = [f"plmodel plan - {scn.model.name}, device {scn.device.name}, network {scn.link.name} (RTT "
              f"{scn.link.rtt_s * 1e3:.1f} ms), cloud {scn.cloud.name}; target {args.tpot_ms:g} ms a token"
@@ -110,14 +126,9 @@ def render(scn, args, designs, best) -> str:
              + f", the cloud must not recover: {', '.join(args.privacy) or 'none'}",
              "  realistic accounting; times from measured speeds where the profiles have them, else the runtime "
              "model; * marks the Pareto front of the feasible", "",
-             f"  {'design':<62}{'ms/token':>10}{'TTFT ms':>10}{'device MB':>11}{'J/token':>9}{'USD/M tok':>11}"
-             f"  {'cloud can recover':<23}"]
+             f"  {'design':<{LABEL}}{'ms/token':>10}{'TTFT ms':>10}{'device MB':>11}{'J/token':>9}{'USD/M tok':>11}"]
     for d in designs:
-        mark = "*" if d.pareto else " "
-        lines.append(f"{mark} {d.design:<62}{_cell(d.tpot_s, 1e3):>10}{_cell(d.ttft_s, 1e3, '{:,.0f}'):>10}"
-                     f"{_cell(d.device_memory_bytes, 1e-6, '{:,.0f}'):>11}{_cell(d.device_energy_j_per_token, 1, '{:,.2f}'):>9}"
-                     f"{_cell(d.usd_per_million_tokens, 1, '{:,.3f}'):>11}  {recovered(d):<23}"
-                     + ("" if d.feasible else f"  out: {d.reason}"))
+        lines += row(d)
     lines.append("")
     if best is None:
         lines.append("  recommendation: none of these designs meets the targets (see why each is out)")
@@ -127,4 +138,6 @@ def render(scn, args, designs, best) -> str:
                      "most, then uses the least device energy, then is fastest")
     lines.append("  fewer adapted layers mean fewer round trips but less room to adapt the model: quality is not "
                  "modelled here")
-    return "\n".join(lines)
+    lines.append(f"  Next: plmodel capacity --analytic --model {scn.model.name} --network {scn.link.name} "
+                 "(how many users a GPU serves, split vs cloud-only, and the cost)")
+    return "\n".join(fit(lines))

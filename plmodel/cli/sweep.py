@@ -46,6 +46,8 @@ def register_arguments(p) -> None:
     p.add_argument("--cache", metavar="DIR", help="keep each point's records here (keyed by its inputs and plmodel's "
                    "version): an interrupted or extended study computes only what is new (point by point)")
     p.add_argument("--force", action="store_true", help="replace --out if it is an existing folder")
+    p.add_argument("--html", action="store_true", help="also write REPORT.html: one self-contained page to share, "
+                   "its figures showing each point's values on hover (nothing fetched)")
     p.add_argument("--yes", action="store_true", help="run even if the estimate of time or memory is past its bound")
     p.add_argument("--progress", action=argparse_bool(), default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
@@ -118,7 +120,7 @@ def run(args) -> int:
             df = vector_frame(cfg, args.progress)
         else:
             df = to_frame(run_tasks(cfg.tasks, jobs, args.progress, cache_of(args.cache), args.backend, args.address))
-        names = write_study(out, config, df, cfg, args.force, figures)
+        names = write_study(out, config, df, cfg, args.force, figures, html=args.html)
     print(f"{len(df)} points ({cfg.n_points} configurations, engine {cfg.engine}"
           f"{', vectorised' if vectorised else ''}) -> {out}/: {', '.join(names)}")
     return 0
