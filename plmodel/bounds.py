@@ -9,6 +9,18 @@ import numpy as np
 from plmodel.errors import PlmodelError
 
 
+def shown(value) -> str:
+    """A value as an error message shows it: an integer too long to read (or to print) by its digit count."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
+    return repr(value)
+
+
+def too_large(value) -> bool:
+    """An integer beyond any float (math.isfinite would overflow on it)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1000
+
+
 def require_positive(name: str, value, *, integer: bool = False, allow_zero: bool = False,
                      maximum: float | None = None) -> None:
     """Raise PlmodelError (field `name`) unless `value` is a finite positive number (an integer where asked) no
@@ -28,12 +40,12 @@ def require_positive(name: str, value, *, integer: bool = False, allow_zero: boo
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type:
         kind = "an integer" if integer else "a number"
-        raise PlmodelError(f"must be {kind}, got {value!r}", field=name)
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise PlmodelError(f"must be {kind}, got {shown(value)}", field=name)
+    if too_large(value) or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise PlmodelError(f"must be finite and {bound}, got {value!r}", field=name)
+        raise PlmodelError(f"must be finite and {bound}, got {shown(value)}", field=name)
     if maximum is not None and value > maximum:
-        raise PlmodelError(f"must be at most {maximum:g}, got {value!r}", field=name)
+        raise PlmodelError(f"must be at most {maximum:g}, got {shown(value)}", field=name)
 
 
 #: Bounds on inputs, far beyond any real system, that stop absurd values (SI units).

@@ -84,6 +84,11 @@ CASES = [
      ["estimate", "--model", "{d}/c.json"], "c.json: hidden_size: expected an integer from 1 to 10,000,000"),
     ("config integer past Python's digits", {"c.json": '{"vocab_size": 1' + "0" * 5000 + "}"},
      ["estimate", "--model", "{d}/c.json"], "not valid JSON"),
+    ("network 400-digit number", {"n.yaml": "c2d_bandwidth_mbit_per_s: 1" + "0" * 400 + "\nd2c_bandwidth_mbit_per_s: 3\n"
+                                                "rtt_ms: 9\n"},
+     ["estimate", "--network", "{d}/n.yaml"], 'field "c2d_bandwidth_mbit_per_s": expected a finite number, got a number'),
+    ("sweep 400-digit rank", {"s.yaml": "models: 7b\nranks: [1" + "0" * 400 + "]\n"},
+     ["sweep", "{d}/s.yaml", "--out", "{d}/out"], 'field "ranks": expected integers from 1 to 10,000,000, got a number of'),
     ("config not JSON", {"c.json": "{hidden_size: 1"}, ["estimate", "--model", "{d}/c.json"], "not valid JSON"),
     ("config mixture of experts", {"c.json": json.dumps({**HF, "num_local_experts": 8})},
      ["estimate", "--model", "{d}/c.json"], "num_local_experts"),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from plmodel.bounds import shown, too_large
 from plmodel.errors import PlmodelError
 
 
@@ -90,10 +91,12 @@ MAXIMUM = {"memory_bandwidth_gbyte_per_s": 1e6, "peak_tflop_per_s": 1e7, "memory
 def number(data: dict, key: str, src: str, *, allow_zero: bool = False, prefix: str = "") -> float:
     """A finite, positive (or non-negative) number from a mapping, within the key's believable range."""
     value = data[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-        raise PlmodelError(f'field "{prefix}{key}": expected a finite number, got {value!r}', src)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or too_large(value) \
+            or not math.isfinite(float(value)):
+        raise PlmodelError(f'field "{prefix}{key}": expected a finite number, got {shown(value)}', src)
     if value < 0 or (value == 0 and not allow_zero):
-        raise PlmodelError(f'field "{prefix}{key}": expected a number {">= 0" if allow_zero else "> 0"}, got {value!r}', src)
+        raise PlmodelError(f'field "{prefix}{key}": expected a number {">= 0" if allow_zero else "> 0"}, '
+                           f'got {shown(value)}', src)
     if value > MAXIMUM.get(key, math.inf):
-        raise PlmodelError(f'field "{prefix}{key}": expected at most {MAXIMUM[key]:g}, got {value!r}', src)
+        raise PlmodelError(f'field "{prefix}{key}": expected at most {MAXIMUM[key]:g}, got {shown(value)}', src)
     return float(value)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from plmodel import designs
+from plmodel.bounds import shown
 from plmodel.errors import PlmodelError
 from plmodel.hardware.runtimes import lookup
 from plmodel.io.design_values import resolve
@@ -125,7 +126,7 @@ def _ints(values, key: str, src: str, minimum: int = 1) -> list:
     top = MAXIMA.get(key, 2**63)
     for v in values:
         if isinstance(v, bool) or not isinstance(v, int) or not minimum <= v <= top:
-            raise PlmodelError(f'field "{key}": expected integers from {minimum} to {top:,}, got {v!r}', src)
+            raise PlmodelError(f'field "{key}": expected integers from {minimum} to {top:,}, got {shown(v)}', src)
     return values
 
 
