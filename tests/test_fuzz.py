@@ -89,6 +89,8 @@ def test_hf_config_loader_with_random_json(tmp_path, data):
 def test_safe_loading_only():
     """YAML is read with the safe loader only, and nothing from a config is evaluated or imported."""
     src = "\n".join(p.read_text() for p in (Path(__file__).resolve().parents[1] / "plmodel").rglob("*.py"))
-    assert "yaml.safe_load" in src
-    assert not re.search(r"yaml\.(load|unsafe_load|full_load|load_all)\(", src)
+    assert "yaml.safe_load" in src and 'getattr(yaml, "CSafeLoader", yaml.SafeLoader)' in src
+    assert not re.search(r"yaml\.(unsafe_load|full_load|load_all)\(", src)
+    loads = [line for line in src.splitlines() if "yaml.load(" in line]
+    assert all("Loader=SAFE_LOADER" in line for line in loads), loads
     assert not re.search(r"(?<![.\w])(eval|exec)\(", src) and "__import__(" not in src and "import_module(" not in src
