@@ -168,6 +168,25 @@ class Design:
         return None
 
 
+
+@dataclass(frozen=True)
+class Flag(Design):
+    """A design switched on by its one 0/1 parameter (its first): 1 asks for it, 0 leaves it out."""
+
+    @classmethod
+    def from_values(cls, values: dict):
+        name = cls.params[0].name
+        flag = values.get(name, 0)
+        if flag not in (0, 1):
+            raise PlmodelError(f"expected 0 or 1, got {flag!r}", field=name)
+        return cls() if flag else None
+
+    def values(self) -> dict:
+        return {self.params[0].name: 1}
+
+    def columns(self) -> dict:
+        return {self.params[0].name: 1}
+
 def check_designs(scn) -> None:
     """Each design's own checks, its accountings, and one design of each kind."""
     seen = set()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from plmodel.design import Design, Param
+from plmodel.design import Flag, Param
 from plmodel.designs.exposure import Recovery
 from plmodel.errors import PlmodelError
 from plmodel.hardware.engine import engines, stack_s
@@ -32,7 +32,7 @@ def adapter_work(scn, step: Step) -> Work:
 
 
 @dataclass(frozen=True)
-class CloudLora(Design):
+class CloudLora(Flag):
     """Cloud-only serving each user's own LoRA, many adapters batched (S-LoRA / Punica)."""
 
     name: ClassVar[str] = "cloud_lora"
@@ -44,19 +44,6 @@ class CloudLora(Design):
               metavar="0|1"),
     )
     serves: ClassVar[str] = "cloud-only"
-
-    @classmethod
-    def from_values(cls, values: dict):
-        flag = values.get("cloud_lora", 0)
-        if flag not in (0, 1):
-            raise PlmodelError(f"expected 0 or 1, got {flag!r}", field="cloud_lora")
-        return cls() if flag else None
-
-    def values(self) -> dict:
-        return {"cloud_lora": 1}
-
-    def columns(self) -> dict:
-        return {"cloud_lora": 1}
 
     @classmethod
     def variants(cls, scn) -> list:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from plmodel.design import Design, Param
+from plmodel.design import Flag, Param
 from plmodel.errors import PlmodelError
 
 #: (first, last, adapters on the cloud's layers) that `plan` tries.
@@ -23,7 +23,7 @@ PLAN_VARIANTS = ((1, 0, True), (2, 2, True), (2, 2, False))
 
 
 @dataclass(frozen=True)
-class PrivateLayers(Design):
+class PrivateLayers(Flag):
     """The layers the device holds are private; `first`/`last` (plan's variants) set how many, None: the adapter's."""
 
     first: int | None = None
@@ -39,19 +39,6 @@ class PrivateLayers(Design):
               "there and the cloud lacks their weights (costs as held layers do)", "flag", absent=0, metavar="0|1"),
     )
     engines: ClassVar[tuple] = ("closed-form", "simulation", "fleet")  # it changes no time
-
-    @classmethod
-    def from_values(cls, values: dict):
-        flag = values.get("private_layers", 0)
-        if flag not in (0, 1):
-            raise PlmodelError(f"expected 0 or 1, got {flag!r}", field="private_layers")
-        return cls() if flag else None
-
-    def values(self) -> dict:
-        return {"private_layers": 1}
-
-    def columns(self) -> dict:
-        return {"private_layers": 1}
 
     @classmethod
     def variants(cls, scn) -> list:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from plmodel.design import Design, Param
+from plmodel.design import Flag, Param
 from plmodel.errors import PlmodelError
 from plmodel.hardware.engine import engines
 from plmodel.workload import bytes_per_weight, ends_work
@@ -22,7 +22,7 @@ ID_BYTES = 4
 
 
 @dataclass(frozen=True)
-class TokenIdsUp(Design):
+class TokenIdsUp(Flag):
     """The device sends token ids up; the cloud embeds them."""
 
     name: ClassVar[str] = "token_ids_up"
@@ -33,19 +33,6 @@ class TokenIdsUp(Design):
               "embeddings; the cloud holds the embedding table (hides nothing more)", "flag", absent=0,
               metavar="0|1"),
     )
-
-    @classmethod
-    def from_values(cls, values: dict):
-        flag = values.get("token_ids_up", 0)
-        if flag not in (0, 1):
-            raise PlmodelError(f"expected 0 or 1, got {flag!r}", field="token_ids_up")
-        return cls() if flag else None
-
-    def values(self) -> dict:
-        return {"token_ids_up": 1}
-
-    def columns(self) -> dict:
-        return {"token_ids_up": 1}
 
     @classmethod
     def variants(cls, scn) -> list:

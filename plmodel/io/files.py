@@ -9,11 +9,11 @@ from pathlib import Path
 
 import yaml
 
-#: The safe loader, libyaml's where PyYAML was built with it (the same documents, a few times faster).
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 from plmodel.bounds import shown, too_large
 from plmodel.errors import PlmodelError
+
+#: The safe loader, libyaml's where PyYAML was built with it (the same documents, a few times faster).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def profile_dirs() -> dict:
