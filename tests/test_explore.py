@@ -141,3 +141,20 @@ def test_explore_refuses_a_busy_port():
         s.listen()
         status, _, err = cli(f"plmodel explore --no-browser --port {s.getsockname()[1]}")
     assert status == 2 and err.startswith("ERROR: --port:") and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("choices", [
+    Choices(), Choices(model="llama-2-13b", rank=16, rtt_ms=20.0, targets="q,v", layers="0-9"),
+    Choices(rank_c2d=32, rank_d2c=96, device_layers_last=1, batch=2, prompt_tokens=256, cloud_bits=8),
+    Choices(design_values=(("draft_model", "tinyllama-1.1b"), ("draft_tokens", 3))),
+])
+def test_scenario_file_gives_the_pages_estimate(tmp_path, choices):
+    """The page's scenario YAML is a one-point sweep whose scenario estimates exactly as the page's does."""
+    from plmodel.analysis.estimate import estimate
+    from plmodel.explore.scenario import build_scenario, sweep_yaml
+    from plmodel.studies.sweep import load_sweep
+
+    path = tmp_path / "scenario.yaml"
+    path.write_text(sweep_yaml(choices))
+    (task,) = load_sweep(path).tasks
+    assert estimate(task.scenario, with_cost=False).flat() == estimate(build_scenario(choices), with_cost=False).flat()

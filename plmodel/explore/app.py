@@ -18,6 +18,8 @@ from plmodel.explore.scenario import (
     models,
     network_names,
     plan_command,
+    sweep_command,
+    sweep_yaml,
 )
 from plmodel.hardware.runtimes import RUNTIMES
 from plmodel.io.profiles import profile_dirs
@@ -130,6 +132,11 @@ def headline(st, cache, c: Choices):
                f"{views.shown(flat.get('break_even_rtt_s'), 1e3, '{:,.2f}')} ms")
     csv = "key,value\n" + "".join(f"{k},{str(v).replace(',', ';')}\n" for k, v in flat.items())
     command_block(st, estimate_command(c), "estimate", csv.encode(), "estimate")
+    try:
+        st.download_button("scenario (YAML)", sweep_yaml(c), "scenario.yaml", "application/yaml", key="scenario_yaml")
+        st.caption(f"the scenario file runs with: {sweep_command('scenario.yaml')}")
+    except PlmodelError as exc:
+        st.caption(f"no scenario file: {exc}")
     return flat
 
 

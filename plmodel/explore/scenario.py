@@ -174,3 +174,44 @@ def capacity_command(c: Choices, t: FleetTargets, json: bool = False) -> str:
         if v != default:
             args += [option, number(v)]
     return command(args + (["--json"] if json else []))
+
+
+#: (sweep key, Choices field) of the scenario's axes a one-point sweep file gives (studies/sweep.py's keys).
+SWEEP_KEYS = (("models", "model"), ("targets", "targets"), ("layers", "layers"), ("cloud", "cloud"),
+              ("device", "device"), ("network", "network"), ("rtt_ms", "rtt_ms"), ("cloud_runtime", "cloud_runtime"),
+              ("mode", "mode"), ("batch_sizes", "batch"), ("prompt_tokens", "prompt_tokens"), ("act_bits", "act_bits"),
+              ("cloud_bits", "cloud_bits"), ("device_bits", "device_bits"),
+              ("device_layers_first", "device_layers_first"), ("device_layers_last", "device_layers_last"))
+
+
+def sweep_yaml(c: Choices) -> str:
+    """The scenario of `c` as a one-point sweep file: `plmodel sweep FILE --out DIR` gives its figures (the
+    estimate's, both phases), `sweep_command` says so. A device runtime the sweep keys cannot name is refused."""
+    if c.device_runtime is not None:
+        raise PlmodelError("--device-runtime: a sweep file takes the device's runtime from its profile; save the "
+                           "command line instead")
+    lines = ["# plmodel explore's scenario: plmodel sweep THIS_FILE --out DIR"]
+    rank_c2d, rank_d2c = c.rank_c2d or c.rank, c.rank_d2c or c.rank
+    lines.append(f"rank_pairs: [[{rank_c2d}, {rank_d2c}]]")
+    for key, name in SWEEP_KEYS:
+        v = getattr(c, name)
+        if v is not None:
+            lines.append(f"{key}: {_yaml_scalar(v)}")
+    for p in designs.record_params():
+        v = c.design_value(p.name, p.default)
+        if v is not None and v != p.default:
+            lines.append(f"{p.name}: {_yaml_scalar(v)}")
+    lines.append(f"tokens: {c.output_tokens}")
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_scalar(v) -> str:
+    """A value as a YAML scalar: numbers bare, text quoted."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return number(v)
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def sweep_command(name: str) -> str:
+    """The command that runs a saved scenario file."""
+    return command(["sweep", name, "--out", name.rsplit(".", 1)[0]])
