@@ -123,12 +123,21 @@ def batch_curve(repeats: int, cache_bytes: int) -> tuple:
     return tuple(out)
 
 
-def calibrate(tokens: int = 256, repeats: int = 5, threads: int | None = None) -> Calibration:
-    """Measure this machine with the reference layers (float32), on `threads` torch threads."""
+#: The stages of a calibration with their shares of its time (measured here: the progress line's estimate).
+STAGES = (("memory bandwidth", 0.35), ("fixed costs", 0.1), ("FLOP/s", 0.1), ("compute after a wait", 0.3),
+          ("batched decode", 0.15))
+
+
+def calibrate(tokens: int = 256, repeats: int = 5, threads: int | None = None, progress=None) -> Calibration:
+    """Measure this machine with the reference layers (float32), on `threads` torch threads; `progress(i)` is
+    called as stage i of STAGES starts."""
+    tell = progress or (lambda i: None)
     if threads:
         torch.set_num_threads(threads)
     cache_bytes = last_level_cache_bytes()
+    tell(0)
     bw, layer_s, _ = fit_bandwidth(repeats, cache_bytes)
+    tell(1)
     tiny = stack_spec(64, 8)
     split = SplitModel(tiny, AdapterSpec(16, 16))
     plain = _decode_time(layers_of(tiny), 64, repeats * 4)
@@ -138,6 +147,7 @@ def calibrate(tokens: int = 256, repeats: int = 5, threads: int | None = None) -
     with torch.no_grad():
         device_call = _typical_time(lambda: split.device_part(xa, layer=0), repeats * 4)
     call_s = (cloud_call + device_call) / 2
+    tell(2)
     layers = layers_of(FLOP_SHAPE)
     x = torch.randn(1, tokens, FLOP_SHAPE.d_model)
     flop = FLOP_SHAPE.n_layers * layer_work(FLOP_SHAPE, Step("prefill", 1, tokens), 32, 32).cloud_flop
@@ -146,8 +156,10 @@ def calibrate(tokens: int = 256, repeats: int = 5, threads: int | None = None) -
     mm = 2 * 1024**3 / _typical_time(lambda: a @ b, repeats * 4)
     n = torch.get_num_threads()
     detail = f"torch {torch.__version__}, {n} thread{'s' if n > 1 else ''}, float32, {platform.processor() or platform.machine()}"
-    return Calibration(flop_s, bw, mm, layer_s, call_s, n, detail, *measure(cache_bytes, repeats),
-                       batch_curve(repeats, cache_bytes))
+    tell(3)
+    resume = measure(cache_bytes, repeats)
+    tell(4)
+    return Calibration(flop_s, bw, mm, layer_s, call_s, n, detail, *resume, batch_curve(repeats, cache_bytes))
 
 
 def profile_yaml(cal: Calibration, name: str, memory_bytes: float, date: str) -> str:
