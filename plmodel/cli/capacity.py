@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
 from pathlib import Path
 
 from plmodel.cli import fleet_args
@@ -153,12 +154,17 @@ def run_study(args) -> int:
 
 
 def progress(args, kind: str):
+    """A progress line on stderr (where a person watches): the step, the time so far and, for a study (whose
+    steps are alike), about how long is left."""
     if not fleet_args.show_progress(args):
         return None
+    start = time.perf_counter()
 
     def show(step, steps):
-        print(f"\r  {kind}: {step} of {'at most ' if kind != 'study' else ''}{steps}", end="", file=sys.stderr,
-              flush=True)
+        elapsed = time.perf_counter() - start
+        left = f", about {elapsed / step * (steps - step):.0f} s left" if kind == "study" and 0 < step < steps else ""
+        print(f"\r  {kind}: {step} of {'at most ' if kind != 'study' else ''}{steps}, {elapsed:.0f} s{left}   ",
+              end="", file=sys.stderr, flush=True)
         if step >= steps:
             print(file=sys.stderr)
     return show
