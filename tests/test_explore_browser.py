@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -159,3 +160,10 @@ def test_the_page_shows_the_clis_figures_and_follows_rtt_and_model(server, brows
     for name, (label, evidence) in shots.items():
         open_tab(browser, label, evidence)
         assert screenshot(browser, f"explore-{name}").stat().st_size < 400_000
+
+    # An uploaded network profile replaces the shipped one: the page's figures are the CLI's for that file.
+    upload = Path(tempfile.mkdtemp()) / "my-net.yaml"
+    upload.write_text("c2d_bandwidth_mbit_per_s: 50\nd2c_bandwidth_mbit_per_s: 8\nrtt_ms: 7\n")
+    browser.find_element(By.CSS_SELECTOR, ".st-key-network_upload input[type='file']").send_keys(str(upload))
+    saved = Path(tempfile.gettempdir()) / "plmodel-explore" / "network" / "my-net.yaml"
+    settle(browser, cli_headline(Choices(network=str(saved), rtt_ms=20.0)), "the figures on the uploaded network")

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Where the words of the outputs are defined, once.
+TERMS = "Terms (r_c2d, anchored, usable memory, round trip, break-even RTT): docs/model.md#terms"
 #: How much faster (or cheaper) one option must be before the verdict calls the others slower: below it, a tie.
 TIE = 0.02
 
@@ -27,7 +29,7 @@ class Verdict:
                + (f"; cheapest {self.cheapest}" if self.cheapest else "") + "."]
         out += _wrap(f"Why: {self.reason}.")
         out += _wrap(f"Next: {self.next_command}")
-        return out
+        return out + [TERMS]
 
 
 def _wrap(text: str, width: int = 100) -> list:

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from plmodel.analysis.verdict import TERMS
 from plmodel.cli import fleet_args
 from plmodel.cli.options import given
 from plmodel.cli.text import fit
@@ -234,4 +235,5 @@ def verdict_lines(scn, flat: dict) -> list:
     ratio = rates[best] / rates[other] if rates[other] else float("inf")
     how = "alone serves requests within the target" if rates[other] == 0 else f"serves {ratio:,.1f}x the requests/s"
     return [f"Verdict: {name[best]} {how}; {name[other]} is bound by {flat.get(f'{other}_binding_limit')}.",
-            f"Next: plmodel plan --model {scn.model.name} --network {scn.link.name} (every design against the targets)"]
+            f"Next: plmodel plan --model {scn.model.name} --network {scn.link.name} (every design against the targets)",
+            TERMS.replace("round trip, break-even RTT", "requests in flight, what binds")]

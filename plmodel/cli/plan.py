@@ -15,6 +15,7 @@ import argparse
 import json
 from dataclasses import asdict
 
+from plmodel.analysis.verdict import TERMS
 from plmodel.cli import scenario_args
 from plmodel.cli.text import fit
 from plmodel.design import Design
@@ -140,4 +141,5 @@ def render(scn, args, designs, best) -> str:
                  "modelled here")
     lines.append(f"  Next: plmodel capacity --analytic --model {scn.model.name} --network {scn.link.name} "
                  "(how many users a GPU serves, split vs cloud-only, and the cost)")
+    lines.append("  " + TERMS)
     return "\n".join(fit(lines))

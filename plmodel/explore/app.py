@@ -4,6 +4,9 @@ it. Bad input shows the CLI's one-line message where the figures would be. Strea
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from plmodel import designs
 from plmodel.designs.exposure import WHAT
 from plmodel.errors import PlmodelError
@@ -67,6 +70,19 @@ def design_controls(st) -> tuple:
     return tuple(out)
 
 
+def uploaded(s, what: str):
+    """The path of a profile YAML the person uploaded for `what` (saved under this session's folder), or None:
+    a shipped profile is picked instead. A bad file gets the CLI's one line where the figures would be."""
+    f = s.file_uploader(f"or upload a {what} profile (YAML)", type=["yaml", "yml"], key=f"{what}_upload")
+    if f is None:
+        return None
+    folder = Path(tempfile.gettempdir()) / "plmodel-explore" / what
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(f.name).name
+    path.write_bytes(f.getvalue())
+    return str(path)
+
+
 def controls(st) -> Choices:
     """The scenario the sidebar's controls hold."""
     s, d = st.sidebar, Choices()
@@ -76,8 +92,9 @@ def controls(st) -> Choices:
     targets = s.multiselect("adapted projections (none: a plain split)", PROJECTIONS, ["q", "k", "v"], key="targets")
     layers = s.text_input("adapted layers (all, or e.g. 0-15,20)", d.layers, key="layers")
     hw = hardware_names()
-    cloud, device = pick(s, "cloud", hw, d.cloud, "cloud"), pick(s, "device", hw, d.device, "device")
-    network = pick(s, "network", network_names(), d.network, "network")
+    cloud = uploaded(s, "cloud") or pick(s, "cloud", hw, d.cloud, "cloud")
+    device = uploaded(s, "device") or pick(s, "device", hw, d.device, "device")
+    network = uploaded(s, "network") or pick(s, "network", network_names(), d.network, "network")
     rtt = s.number_input("RTT ms (empty: the network's)", value=None, min_value=0.0, step=1.0, key="rtt_ms")
     runtimes = [PROFILE_RUNTIME, *RUNTIMES]
     cloud_rt, device_rt = (pick(s, f"{w} runtime", runtimes, PROFILE_RUNTIME, f"{w}_runtime") for w in ("cloud", "device"))
