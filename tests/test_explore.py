@@ -158,3 +158,22 @@ def test_scenario_file_gives_the_pages_estimate(tmp_path, choices):
     path.write_text(sweep_yaml(choices))
     (task,) = load_sweep(path).tasks
     assert estimate(task.scenario, with_cost=False).flat() == estimate(build_scenario(choices), with_cost=False).flat()
+
+
+def test_the_browser_opens_once_the_page_answers(monkeypatch):
+    """Without --no-browser the page's address is opened once its port answers (Streamlit itself runs headless:
+    no first-run e-mail prompt)."""
+    import threading
+    import webbrowser
+
+    from plmodel.cli.explore import open_when_serving
+
+    opened = threading.Event()
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.set())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        open_when_serving(f"http://localhost:{port}", port, bound_s=120)
+        assert not opened.is_set()  # nothing listens yet
+        s.listen()
+        assert opened.wait(120)  # the evidence, awaited with a generous bound

@@ -30,6 +30,24 @@ def check_port(port: int) -> None:
             raise PlmodelError(f"--port: {port} is in use on this machine; pick another") from None
 
 
+def open_when_serving(url: str, port: int, bound_s: float = 60.0) -> None:
+    """Open `url` in the person's browser once the page's port answers (a thread; gives up after `bound_s`)."""
+    import threading
+    import time
+    import webbrowser
+
+    def wait_then_open():
+        end = time.monotonic() + bound_s
+        while time.monotonic() < end:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    webbrowser.open(url)
+                    return
+            time.sleep(0.2)
+
+    threading.Thread(target=wait_then_open, daemon=True).start()
+
+
 def run(args) -> int:
     check_port(args.port)
     try:
@@ -38,8 +56,12 @@ def run(args) -> int:
         raise PlmodelError("the explorer needs Streamlit: pip install 'plmodel[explore]'") from None
     from plmodel.explore import app
 
-    print(f"plmodel explore: http://{HOST}:{args.port} (Ctrl-C stops it)", flush=True)
-    options = {"server.port": args.port, "server.address": HOST, "server.headless": bool(args.no_browser),
+    url = f"http://{HOST}:{args.port}"
+    print(f"plmodel explore: {url} (Ctrl-C stops it)", flush=True)
+    if not args.no_browser:
+        open_when_serving(url, args.port)
+    # Headless always: Streamlit then neither asks for an e-mail on its first run nor opens a browser itself.
+    options = {"server.port": args.port, "server.address": HOST, "server.headless": True,
                "server.fileWatcherType": "none", "server.runOnSave": False, "browser.gatherUsageStats": False,
                "browser.serverAddress": HOST, "global.developmentMode": False, "client.toolbarMode": "minimal",
                "client.showErrorDetails": "none", "theme.base": "light"}
