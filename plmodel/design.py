@@ -27,7 +27,7 @@ The hooks, by who asks:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import ClassVar
 
 from plmodel.errors import PlmodelError
@@ -79,10 +79,6 @@ class Design:
         """The design for parameter values (resolved at the edge: models, links, placements), or None where
         they leave it out (their defaults)."""
         raise NotImplementedError
-
-    def values(self) -> dict:
-        """{param name: value} of this design (what `from_values` takes back)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def columns(self) -> dict:
         """The record columns of this design (names and values)."""
@@ -168,24 +164,26 @@ class Design:
         return None
 
 
-
 @dataclass(frozen=True)
 class Flag(Design):
-    """A design switched on by its one 0/1 parameter (its first): 1 asks for it, 0 leaves it out."""
+    """A design switched on by its first parameter, 0 or 1: 1 asks for it, 0 leaves it out."""
 
     @classmethod
-    def from_values(cls, values: dict):
+    def asked(cls, values: dict) -> bool:
+        """Whether the switch is on (anything but 0 or 1 refused, naming it)."""
         name = cls.params[0].name
         flag = values.get(name, 0)
         if flag not in (0, 1):
             raise PlmodelError(f"expected 0 or 1, got {flag!r}", field=name)
-        return cls() if flag else None
+        return flag == 1
 
-    def values(self) -> dict:
-        return {self.params[0].name: 1}
+    @classmethod
+    def from_values(cls, values: dict):
+        return cls() if cls.asked(values) else None
 
     def columns(self) -> dict:
         return {self.params[0].name: 1}
+
 
 def check_designs(scn) -> None:
     """Each design's own checks, its accountings, and one design of each kind."""
@@ -211,11 +209,6 @@ def require_engine(scn, engine: str, users: int = 1) -> None:
         if engine == "simulation" and d.simulated_users is not None and users > d.simulated_users:
             raise PlmodelError(f"{d.title} is simulated for {d.simulated_users} device at most; use --devices 1 "
                                "or leave the design out", field=d.field)
-
-
-def find(scn, name: str):
-    """The scenario's design of that name, or None."""
-    return next((d for d in scn.designs if d.name == name), None)
 
 
 def decode_step(scn, step):

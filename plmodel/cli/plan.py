@@ -18,42 +18,37 @@ from dataclasses import asdict
 from plmodel.analysis.verdict import TERMS
 from plmodel.cli import scenario_args
 from plmodel.cli.text import fit
-from plmodel.design import Design
-from plmodel.designs import DESIGNS
+from plmodel.designs import DESIGNS, set_for_plan
 from plmodel.errors import PlmodelError
+from plmodel.io.scenario_options import PLAN_TRIES
 from plmodel.studies.plan import Targets, plan
 
 
 def privacy_names(text: str) -> tuple:
-    """--privacy: 'none' -> (); 'prompt,adapter' -> ('prompt', 'adapter'), each one of designs/exposure.WHAT."""
-    from plmodel.designs.exposure import WHAT
+    """--privacy: 'none' -> (); 'adapter,prompt' -> ('prompt', 'adapter') (analysis.privacy.parse_asked)."""
+    from plmodel.analysis.privacy import parse_asked
 
-    names = tuple(w.strip() for w in text.split(",") if w.strip() and w.strip() != "none")
-    bad = [w for w in names if w not in WHAT]
-    if bad or not text.strip():
-        raise argparse.ArgumentTypeError(f"expected none or any of {', '.join(WHAT)}, comma-separated; got {text!r}")
-    return names
-
-
-def given_designs() -> tuple:
-    """The designs a user sets for plan: those with no variants of their own (a chain of servers); plan tries
-    the others' variants itself (a pipelined prefill in 8 chunks, each draft preset drafting 4 tokens, ...)."""
-    return tuple(cls for cls in DESIGNS if cls.variants.__func__ is Design.variants.__func__)
+    try:
+        if not text.strip():
+            raise ValueError(f"expected none or a comma-separated list of what must stay hidden, got {text!r}")
+        return parse_asked(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-OWN = ("--rank", "--rank-c2d", "--rank-d2c", "--layers", "--device-layers-first", "--device-layers-last")
+OWN = PLAN_TRIES
 #: Options plan does not take, and why (it tries its own values).
 NOT_TAKEN = {**dict.fromkeys(OWN[:3], "plan tries its own ranks (16, 64)"),
              "--layers": "plan tries its own adapted layers (all, the last quarter, the last)",
              **dict.fromkeys(OWN[4:], "plan tries its own layers on the device (the first, the last, the first 2 and "
                                       "last 2)"),
              **{prm.option: f"plan tries its own variants of {cls.title}"
-                for cls in DESIGNS if cls not in given_designs() for prm in cls.params},
+                for cls in DESIGNS if cls not in set_for_plan() for prm in cls.params},
              "--mode": "plan uses the realistic accounting"}
 
 
 def register_arguments(p) -> None:
-    scenario_args.register(p, with_mode=False, without=OWN, design_classes=given_designs())
+    scenario_args.register(p, with_mode=False, without=OWN, design_classes=set_for_plan())
     t = p.add_argument_group("targets")
     t.add_argument("--tpot-ms", type=float, default=200.0, metavar="MS", help="most time per output token")
     t.add_argument("--ttft-ms", type=float, metavar="MS", help="most time to first token")

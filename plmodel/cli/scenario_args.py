@@ -7,17 +7,13 @@ import argparse
 
 from plmodel import designs
 from plmodel.hardware.runtimes import RUNTIMES
-from plmodel.io.scenario_options import (  # noqa: F401
+from plmodel.io.scenario_options import (  # noqa: F401 (the commands' one import for building their scenario)
     OPTION_OF,
     build_adapter,
-    build_designs,
     build_model,
     build_scenario,
-    check_designs_asked,
     check_workload,
     named,
-    parse_layers,
-    parse_targets,
 )
 from plmodel.models import model_choices
 from plmodel.specs import PROJECTIONS

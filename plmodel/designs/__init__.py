@@ -18,12 +18,17 @@ from plmodel.designs.token_ids import TokenIdsUp
 
 #: A TEE comes before per-user LoRA: its `whole_model_s` wraps the others' (design.first takes the first answer).
 DESIGNS = (ServerChain, PipelinedPrefill, Speculative, PrivateLayers, TokenIdsUp, ConfidentialCloud, CloudLora)
-BY_NAME = {d.name: d for d in DESIGNS}
 
 
 def params() -> list:
     """(design class, Param) of every registered design, in order."""
     return [(d, p) for d in DESIGNS for p in d.params]
+
+
+def set_for_plan() -> tuple:
+    """The designs `plan` takes from the user: those that offer no variants of their own (a chain of servers);
+    plan tries the others' variants itself (a pipelined prefill in 8 chunks, each draft preset, ...)."""
+    return tuple(cls for cls in DESIGNS if cls.variants.__func__ is Design.variants.__func__)
 
 
 def option_of() -> dict:
@@ -66,6 +71,6 @@ def param_table(cls) -> str:
     return "\n".join(rows) + "\n"
 
 
-__all__ = ["DESIGNS", "BY_NAME", "CloudLora", "ConfidentialCloud", "Design", "Param", "PipelinedPrefill",
+__all__ = ["DESIGNS", "CloudLora", "ConfidentialCloud", "Design", "Param", "PipelinedPrefill",
            "PrivateLayers", "ServerChain", "Speculative", "TokenIdsUp", "build",
-           "option_of", "param_table", "params", "record_columns", "record_params"]
+           "option_of", "param_table", "set_for_plan", "params", "record_columns", "record_params"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from plmodel.bounds import require_positive
-from plmodel.design import Design, Param
+from plmodel.design import Flag, Param
 from plmodel.designs.exposure import Exposure
 from plmodel.errors import PlmodelError
 from plmodel.hardware.engine import engines, stack_s
@@ -33,7 +33,7 @@ HIDDEN = "the cloud runs inside an attested GPU TEE: the operator sees ciphertex
 
 
 @dataclass(frozen=True)
-class ConfidentialCloud(Design):
+class ConfidentialCloud(Flag):
     """The cloud's work in a GPU TEE, `overhead` slower (a fraction)."""
 
     overhead: float = TEE_OVERHEAD
@@ -55,13 +55,7 @@ class ConfidentialCloud(Design):
 
     @classmethod
     def from_values(cls, values: dict):
-        flag = values.get("cloud_tee", 0)
-        if flag not in (0, 1):
-            raise PlmodelError(f"expected 0 or 1, got {flag!r}", field="cloud_tee")
-        return cls(values.get("tee_overhead", TEE_OVERHEAD)) if flag else None
-
-    def values(self) -> dict:
-        return {"cloud_tee": 1, "tee_overhead": self.overhead}
+        return cls(values.get("tee_overhead", TEE_OVERHEAD)) if cls.asked(values) else None
 
     def columns(self) -> dict:
         return {"cloud_tee": 1, "tee_overhead": self.overhead}

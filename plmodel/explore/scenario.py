@@ -12,10 +12,9 @@ import shlex
 from dataclasses import dataclass, field
 
 from plmodel import designs
-from plmodel.design import Design
 from plmodel.errors import PlmodelError
 from plmodel.io.profiles import available
-from plmodel.io.scenario_options import OPTION_OF, build_scenario, named  # noqa: F401 (the page's API)
+from plmodel.io.scenario_options import OPTION_OF, PLAN_TRIES, build_scenario, named  # noqa: F401 (the page's API)
 from plmodel.models import PRESETS
 
 
@@ -78,8 +77,6 @@ SCENARIO_OPTIONS = (("--model", "model"), ("--rank", "rank"), ("--rank-c2d", "ra
                     ("--cloud-bits", "cloud_bits"), ("--device-bits", "device_bits"), ("--cloud", "cloud"),
                     ("--device", "device"), ("--network", "network"), ("--rtt-ms", "rtt_ms"),
                     ("--cloud-runtime", "cloud_runtime"), ("--device-runtime", "device_runtime"))
-#: The scenario's options `plmodel plan` does not take: it tries its own.
-PLAN_TRIES = ("--rank", "--rank-c2d", "--rank-d2c", "--layers", "--device-layers-first", "--device-layers-last")
 #: Options each command gives always, even at their defaults (the scenario reads plainly).
 ALWAYS = ("--model", "--cloud", "--device", "--network")
 
@@ -95,11 +92,6 @@ def hardware_names() -> list:
 
 def network_names() -> list:
     return available("network")
-
-
-def own_designs() -> tuple:
-    """The designs `plan` takes from the user: those that offer no variants of their own (cli/plan.py)."""
-    return tuple(cls for cls in designs.DESIGNS if cls.variants.__func__ is Design.variants.__func__)
 
 
 def check_output(c: Choices) -> None:
@@ -156,7 +148,7 @@ def workload_args(c: Choices, options: tuple) -> list:
 
 def plan_command(c: Choices, t: PlanTargets, json: bool = False) -> str:
     """`plmodel plan ...` for `c` and the targets `t`."""
-    args = ["plan", *scenario_args(c, PLAN_TRIES, own_designs()),
+    args = ["plan", *scenario_args(c, PLAN_TRIES, designs.set_for_plan()),
             *workload_args(c, ("--batch", "--prompt-tokens", "--output-tokens"))]
     for option, v, default in (("--tpot-ms", t.tpot_ms, 200.0), ("--ttft-ms", t.ttft_ms, None),
                                ("--max-device-memory-mb", t.max_device_memory_mb, None)):

@@ -13,9 +13,10 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import pandas as pd
 
+from plmodel import designs
 from plmodel.analysis.estimate import estimate
 from plmodel.errors import PlmodelError
-from plmodel.explore.scenario import Choices, FleetTargets, PlanTargets, build_scenario, check_output, named, own_designs
+from plmodel.explore.scenario import Choices, FleetTargets, PlanTargets, build_scenario, check_output, named
 from plmodel.fleet import BatchingSpec, PolicySpec
 from plmodel.fleet.capacity import Case, Slo, analytic_capacity
 from plmodel.fleet.run import replica
@@ -99,7 +100,7 @@ def rtt_curves(c: Choices, n: int = 24) -> Curves:
 
 def plan_choices(c: Choices) -> Choices:
     """`c` as `plmodel plan` reads it: plan tries its own ranks, layers and variant designs."""
-    own = {p.name for cls in own_designs() for p in cls.params}
+    own = {p.name for cls in designs.set_for_plan() for p in cls.params}
     return replace(c, rank=64, rank_c2d=None, rank_d2c=None, layers="all", device_layers_first=0,
                    device_layers_last=0, mode="realistic", users=None,
                    design_values=tuple((k, v) for k, v in c.design_values if k in own))
@@ -112,11 +113,11 @@ def plan_table(c: Choices, t: PlanTargets) -> tuple:
         if v is not None and not 0 < v <= 1e9:
             raise PlmodelError(f"--{name.replace('_', '-')}: expected a positive number, got {v}")
     check_output(c)
-    scn = build_scenario(plan_choices(c), own_designs())
+    scn = build_scenario(plan_choices(c), designs.set_for_plan())
     targets = Targets(t.tpot_ms / MS, t.ttft_ms / MS if t.ttft_ms else None,
                       t.max_device_memory_mb / MB if t.max_device_memory_mb else None, tuple(t.privacy))
-    designs, best = named(lambda s: plan(s, targets, c.output_tokens), scn)
-    table = pd.DataFrame([asdict(d) for d in designs])
+    rows, best = named(lambda s: plan(s, targets, c.output_tokens), scn)
+    table = pd.DataFrame([asdict(d) for d in rows])
     table["cloud_can_recover"] = [", ".join(x) if not isinstance(x, str) else x for x in table["cloud_can_recover"]]
     return table, (best.design if best else None)
 

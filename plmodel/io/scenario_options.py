@@ -27,6 +27,9 @@ OPTION_OF = {"model": "--model", "rank_c2d": "--rank-c2d (or --rank)", "rank_d2c
              "cloud": "--cloud", "device": "--device", "network": "--network", **designs.option_of(),
              "past_tokens": "--prefill-chunks"}
 
+#: The scenario's options `plan` does not take from the user: it tries its own ranks and layers.
+PLAN_TRIES = ("--rank", "--rank-c2d", "--rank-d2c", "--layers", "--device-layers-first", "--device-layers-last")
+
 
 def design_value(o, name: str, default):
     """A design parameter's value in `o` (its default where `o` does not set it)."""

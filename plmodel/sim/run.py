@@ -16,7 +16,7 @@ from plmodel.errors import PlmodelError
 from plmodel.fleet.policies import PolicySpec
 from plmodel.hardware.feasibility import require_cloud_fit
 from plmodel.hardware.radio import RadioMeter
-from plmodel.route import layer_plan
+from plmodel.route import layer_plan, route
 from plmodel.sim.cloud import UNCAPPED, Cloud, DirectCloud
 from plmodel.sim.link import Link
 from plmodel.sim.metrics import Reservoir, SimMetrics, summarise
@@ -53,6 +53,16 @@ def segment_time(pieces, adapted: frozenset):
         return pieces(phase, batch, context).segment_s(adapted, layer, k)
 
     return segment_s
+
+
+def step_routes(pieces, plan):
+    """routes(phase, batch, context): a step's route (route.py), built once for all the users taking it."""
+
+    @lru_cache(maxsize=None)
+    def routes(phase, batch, context):
+        return route(pieces(phase, batch, context), plan)
+
+    return routes
 
 
 def validate(tokens, users, arrival, rate):
@@ -118,7 +128,7 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
         DirectCloud(env, segment_time(pieces, adapted), rec)
     link = acc.link(scn.link)
     tpot = Reservoir(np.random.default_rng([seed, 1]))  # its own stream: the jitter draws stay as they were
-    request = Request(pieces, plan, scn.batch, scn.prompt_tokens, tokens, on_token, tpot, tokens_per_pass(scn),
+    request = Request(step_routes(pieces, plan), scn.batch, scn.prompt_tokens, tokens, on_token, tpot, tokens_per_pass(scn),
                       design.first(scn, "prefill_routes", acc, scn))
     arrivals = np.zeros(users) if arrival == "closed" else np.cumsum(rng.exponential(1 / rate, users))
     people, links = populate(env, cloud, request, link=link, trace=rec, arrivals=arrivals, rng=rng)

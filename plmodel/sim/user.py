@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plmodel.route import route
 from plmodel.sim.pipelined import prefill
 
 
 @dataclass(frozen=True)
 class Request:
-    """What a user asks: `batch` sequences of `prompt_tokens` tokens, then `tokens` generated tokens, timed by
-    `pieces(phase, batch, context)` along `plan` (route.layer_plan: [(layer, round trips)] in layer order)."""
+    """What a user asks: `batch` sequences of `prompt_tokens` tokens, then `tokens` generated tokens, each step
+    walking `routes(phase, batch, context)`, its route (route.py; shared by the users that take the same step)."""
 
-    pieces: object
-    plan: list
+    routes: object
     batch: int
     prompt_tokens: int
     tokens: int
@@ -42,7 +40,7 @@ class User:
 
     def __init__(self, env, name, cloud, links: tuple, request: Request, trace):
         self.env, self.cloud, (self.up, self.down), self.trace = env, cloud, links, trace
-        self.pieces, self.plan, self.batch = request.pieces, request.plan, request.batch
+        self.routes, self.batch = request.routes, request.batch
         self.prompt_tokens, self.tokens, self.on_token = request.prompt_tokens, request.tokens, request.on_token
         self.tpot, self.per_pass, self.prefill_routes = request.tpot, request.per_pass, request.prefill_routes
         self.stats = UserStats(name)
@@ -57,8 +55,8 @@ class User:
     def step(self, phase: str, context: int):
         """One forward step: its route (route.py) walked segment by segment, the GPU's segments batched with
         other users' by their (phase, layer, stage)."""
-        p, b = self.pieces(phase, self.batch, context), self.batch
-        for seg in route(p, self.plan):
+        b = self.batch
+        for seg in self.routes(phase, b, context):
             kind = seg.kind
             if kind == "cloud":
                 yield self.cloud.submit((phase, *seg.key), b, context)

@@ -135,6 +135,7 @@ def variant_designs(cls, scn, tokens: int) -> list:
     a token and no sooner to the first token than that split), as cloud-only, and device-only with it (a draft)."""
     a, out, variants = r64(scn), [], cls.variants(scn)
     base = estimate(replace(scn, adapter=a), tokens) if variants else None
+    base_row = split_row("", base) if variants else None
     for label, d in variants:
         e = estimate(replace(scn, adapter=d.variant_adapter(a), designs=(d,)), tokens)
         if cls.serves == "cloud-only":
@@ -143,7 +144,7 @@ def variant_designs(cls, scn, tokens: int) -> list:
             out.append(cloud_only_row(label, e, None if usd is None or plain is None else plain * usd))
             continue
         row = split_row(f"split r64, {label}", e, f"the split part with {d.title} exceeds the device's memory")
-        if _helps(row, split_row("", base)) or d.cloud_sees(scn, base.exposure, "split") != base.exposure:
+        if _helps(row, base_row) or d.cloud_sees(scn, base.exposure, "split") != base.exposure:
             out.append(row)
         out += [device_only_row(f"device-only {x.bits}-bit, {label}", scn, e, x, tokens)
                 for x in e.device_only_with_designs]
