@@ -4,7 +4,7 @@ once (estimate, energy), each point by the same operations as a scenario of its 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, is_dataclass, replace
 
 import numpy as np
 
@@ -30,12 +30,24 @@ def _remap(scn, counts, seconds):
                    prompt_tokens=counts(scn.prompt_tokens), link=replace(ln, rtt_s=seconds(ln.rtt_s)))
 
 
-def take(scn, idx):
-    """The scenario at the points `idx` (an index array or a mask) of a vectorised one."""
-    def cut(v):
-        return v[idx] if np.ndim(v) else v
+def _cut(obj, idx):
+    """`obj` with every array in its fields, nested specs' included, cut at `idx` (rebuilt only where one is)."""
+    changes = {}
+    for f in fields(obj):
+        v = getattr(obj, f.name)
+        if isinstance(v, np.ndarray) and v.ndim:
+            changes[f.name] = v[idx]
+        elif is_dataclass(v) and not isinstance(v, type):
+            w = _cut(v, idx)
+            if w is not v:
+                changes[f.name] = w
+    return replace(obj, **changes) if changes else obj
 
-    return _remap(scn, cut, cut)
+
+def take(scn, idx):
+    """The scenario at the points `idx` (an index array or a mask) of a vectorised one: every array cut, the
+    grid's (ranks, batch, prompt, RTT) and the sampled figures' of `--uncertainty` (power, radio, runtimes)."""
+    return _cut(scn, idx)
 
 
 def point(scn, i: int):

@@ -10,7 +10,7 @@ import json
 
 from plmodel.analysis.estimate import estimate
 from plmodel.analysis.verdict import verdict
-from plmodel.cli import scenario_args
+from plmodel.cli import scenario_args, uncertainty
 from plmodel.cli.text import fit
 from plmodel.errors import PlmodelError
 
@@ -25,6 +25,7 @@ def register_arguments(p) -> None:
     o.add_argument("--users", type=float, metavar="N", help="users served at once (requests in flight, one sequence "
                    "each) for the cost figures (default: as many as one GPU replica's memory holds)")
     o.add_argument("--json", action="store_true", help="print one flat JSON object (SI units) instead of tables")
+    uncertainty.add_arguments(o)
 
 
 def run(args) -> int:
@@ -32,9 +33,14 @@ def run(args) -> int:
         raise PlmodelError(f"--output-tokens: expected an integer from 1 to 100,000, got {args.output_tokens}")
     if args.users is not None and not 1 <= args.users <= 1e12:
         raise PlmodelError(f"--users: expected a number from 1 to 1e12, got {args.users}")
+    uncertainty.check(args)
     scn = scenario_args.build_scenario(args)
     result = scenario_args.named(lambda s: estimate(s, args.output_tokens, args.users), scn)
-    print(json.dumps(result.flat(), indent=1) if args.json else render(result))
+    spread = scenario_args.named(lambda s: uncertainty.estimate_summary(s, args), scn) if args.uncertainty else None
+    if args.json:
+        print(json.dumps({**result.flat(), **(spread[0] if spread else {})}, indent=1))
+    else:
+        print(render(result) + ("\n\n" + "\n".join(fit(uncertainty.lines(*spread))) if spread else ""))
     return 0
 
 

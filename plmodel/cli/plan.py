@@ -16,12 +16,13 @@ import json
 from dataclasses import asdict
 
 from plmodel.analysis.verdict import TERMS
-from plmodel.cli import scenario_args
+from plmodel.cli import scenario_args, uncertainty
 from plmodel.cli.text import fit
 from plmodel.designs import DESIGNS, set_for_plan
 from plmodel.errors import PlmodelError
 from plmodel.io.scenario_options import PLAN_TRIES
 from plmodel.studies.plan import Targets, plan
+from plmodel.studies.plan_uncertainty import plan_uncertainty
 
 
 def privacy_names(text: str) -> tuple:
@@ -60,6 +61,7 @@ def register_arguments(p) -> None:
     o.add_argument("--output-tokens", type=int, default=128, metavar="N", help="generated tokens an answer, for "
                    "energy and cost")
     o.add_argument("--json", action="store_true", help="print the designs and the recommendation as JSON (SI units)")
+    uncertainty.add_arguments(o)
     o.add_argument("--jobs", type=int, default=1, metavar="N", help="processes or Ray CPUs for the search")
     from plmodel.cli.sweep import add_backend_arguments
 
@@ -74,6 +76,7 @@ def run(args) -> int:
             raise PlmodelError(f"--{name.replace('_', '-')}: expected a positive number, got {v}")
     if not 1 <= args.output_tokens <= 100_000:
         raise PlmodelError(f"--output-tokens: expected an integer from 1 to 100,000, got {args.output_tokens}")
+    uncertainty.check(args)
     args.mode = "realistic"
     scn = scenario_args.build_scenario(args)
     targets = Targets(args.tpot_ms / 1e3, args.ttft_ms / 1e3 if args.ttft_ms else None,
@@ -82,11 +85,14 @@ def run(args) -> int:
         raise PlmodelError(f"--jobs: expected an integer >= 1, got {args.jobs}")
     designs, best = scenario_args.named(lambda s: plan(s, targets, args.output_tokens, backend=args.backend, jobs=args.jobs,
                                                        address=args.address), scn)
+    spread = scenario_args.named(lambda s: plan_uncertainty(s, targets, args.output_tokens, args.uncertainty, args.seed),
+                                 scn) if args.uncertainty else None
     if args.json:
-        print(json.dumps({"designs": [asdict(d) for d in designs], "recommended": best.design if best else None},
-                         indent=1))
+        print(json.dumps({"designs": [asdict(d) | ((spread or {}).get("designs", {}).get(d.design) or {}) for d in designs],
+                          "recommended": best.design if best else None,
+                          **({"uncertainty": spread} if spread else {})}, indent=1))
     else:
-        print(render(scn, args, designs, best))
+        print(render(scn, args, designs, best) + ("\n" + "\n".join(fit(spread_lines(spread))) if spread else ""))
     return 0
 
 
@@ -138,3 +144,17 @@ def render(scn, args, designs, best) -> str:
                  "(how many users a GPU serves, split vs cloud-only, and the cost)")
     lines.append("  " + TERMS)
     return "\n".join(fit(lines))
+
+
+def spread_lines(s: dict) -> list:
+    """plan --uncertainty: how often each design is recommended, and its ms a token and J a token (p5-p95)."""
+    if not s["samples"]:
+        return ["  uncertainty: no figure of this scenario carries a range"]
+    out = [f"  under uncertainty ({s['samples']:,} samples of {s['ranged']} ranged figures, --seed): recommended"]
+    for name, share in s["recommended_shares"].items():
+        f = s["designs"].get(name, {})
+        figs = "" if not f else (f"; {_cell(f.get('tpot_s_p5'), 1e3)}-{_cell(f.get('tpot_s_p95'), 1e3)} ms a token, "
+                                 f"{_cell(f.get('device_energy_j_per_token_p5'), 1, '{:,.2f}')}-"
+                                 f"{_cell(f.get('device_energy_j_per_token_p95'), 1, '{:,.2f}')} J a token (p5-p95)")
+        out.append(f"    {name}: {100 * share:.1f} % of samples{figs}")
+    return out

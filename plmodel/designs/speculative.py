@@ -32,6 +32,9 @@ MAX_DRAFT_TOKENS = 16
 DRAFTS = ("tinyllama-1.1b", "llama-3.2-1b")
 #: Acceptances `plan` tries: the published range's middle and its optimistic end for an undistilled draft.
 ACCEPTANCES = (0.5, 0.7)
+#: The acceptance's plausible range (`--uncertainty` samples it): a 7B draft for LLaMA-2-70B 36 % (llama.cpp #2926)
+#: to Llama-3.2-1B for Llama-3.1-8B 72 % (llama.cpp #5877, tt-metal 71.3 %).
+ACCEPTANCE_RANGE = (0.36, 0.72)
 
 
 @dataclass(frozen=True)

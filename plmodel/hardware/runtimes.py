@@ -148,3 +148,19 @@ def resolve(scn) -> tuple:
     else:
         cloud = scn.cloud_runtime or lookup(scn.cloud.runtime or DEFAULT_CLOUD)
     return cloud, scn.device_runtime or lookup(scn.device.runtime or DEFAULT_DEVICE)
+
+#: Plausible ranges of the shipped runtimes' fitted or assumed figures, runtime -> field -> (low, high, why);
+#: `--uncertainty` samples them (analysis/uncertainty.py). A runtime or field not here is held fixed.
+RANGES = {
+    "optimized": {
+        "bandwidth_efficiency": (0.6, 0.75, "0.68-0.69 fitted on A100 (gpt-fast, lmdeploy); other GPUs and engines "
+                                 "+-10 %"),
+        "flop_efficiency": (0.5, 0.75, "0.69-0.72 at 2,048-token prompts; short prompts' small GEMMs run below"),
+        "call_host_s": (5e-6, 50e-6, "a graph launch a segment, assumed [U]")},
+    "hf-eager": {"call_host_s": (0.05e-3, 0.2e-3, "the 0.1 ms call is assumed [U], the layer time fitted around it")},
+    "mlc-llm": {
+        "bandwidth_efficiency": (0.25, 0.8, "0.72 fitted on one A15; MLC's published iPhone 15 Pro 7B 4-bit speeds "
+                                 "(3-6 tok/s) imply 0.22-0.45 of its bandwidth"),
+        "flop_efficiency": (0.02, 0.08, "0.041 fitted on one prefill figure (the paper's A15), against the Neural "
+                            "Engine's peak while MLC runs on the GPU")},
+}

@@ -11,6 +11,7 @@ import yaml
 
 from plmodel.bounds import shown, too_large
 from plmodel.errors import PlmodelError
+from plmodel.io.ranges import check_range, is_range_key
 
 #: The safe loader, libyaml's where PyYAML was built with it (the same documents, a few times faster).
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -71,9 +72,12 @@ def read_mapping(path: Path) -> dict:
 
 
 def check_keys(data: dict, schema: dict, src: str, prefix: str = "") -> None:
-    """Every required key present and no unknown key (with a did-you-mean)."""
+    """Every required key present and no unknown key (with a did-you-mean); a `<key>_range` beside a key is
+    checked (io/ranges.py)."""
     for key in data:
-        if key not in schema:
+        if is_range_key(key, schema):
+            check_range(data, key, src, prefix)
+        elif key not in schema:
             close = difflib.get_close_matches(str(key), list(schema), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; expected one of {', '.join(schema)}"
             raise PlmodelError(f'unknown field "{prefix}{key}"{hint}', src)

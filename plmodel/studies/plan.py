@@ -16,12 +16,15 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from plmodel.analysis.energy import device_only_energy
 from plmodel.analysis.estimate import estimate
 from plmodel.analysis.privacy import DEVICE_ONLY
 from plmodel.designs import DESIGNS
 from plmodel.specs import AdapterSpec
 from plmodel.studies.backends import ordered_map
+from plmodel.vectors import as_float
 
 RANKS = (16, 64)
 #: Adapted layers: all of them, the last quarter, the last one.
@@ -73,8 +76,8 @@ def _exposed(x) -> dict:
 def split_row(name: str, e, unfit: str = "the split part exceeds the device's memory") -> Design:
     """The split of an estimate as a plan row."""
     fits = bool(e.split_fits_device and e.cloud_fit.fits)
-    return Design(name, float(e.decode.total_s * e.inputs["batch"] / e.decode.tokens), float(e.prefill.total_s),
-                  float(e.device_memory_bytes), e.energy.split.j_per_token if e.energy else None,
+    return Design(name, as_float(e.decode.total_s * e.inputs["batch"] / e.decode.tokens), as_float(e.prefill.total_s),
+                  as_float(e.device_memory_bytes), e.energy.split.j_per_token if e.energy else None,
                   e.cost.split_usd_per_million_tokens if e.cost else None, **_exposed(e.exposure), feasible=fits,
                   reason="" if e.split_fits_device else unfit)
 
@@ -96,7 +99,7 @@ def device_only_row(name: str, scn, e, d, tokens: int) -> Design:
                   reason="" if d.fits else "the whole model exceeds the device's memory")
 
 
-def split_designs(scn, tokens: int) -> list:
+def split_designs(scn, tokens: int, cost: bool = True) -> list:
     out = []
     for rank in RANKS:
         for layers in LAYER_SETS:
@@ -104,23 +107,23 @@ def split_designs(scn, tokens: int) -> list:
                                                  layer_set(layers, scn.model.n_layers), scn.adapter.act_bits,
                                                  scn.adapter.cloud_weight_bits, scn.adapter.device_weight_bits))
             out.append(split_row(f"split r{rank}, adapters on {layers} layer{'s' if layers != 'last' else ''}",
-                                 estimate(s, tokens)))
+                                 estimate(s, tokens, with_cost=cost)))
     return out
 
 
-def plain_split_design(scn, tokens: int) -> list:
+def plain_split_design(scn, tokens: int, cost: bool = True) -> list:
     """No adapters: a plain split client, the hidden state crossing only at the stack's ends."""
     s = replace(scn, adapter=replace(scn.adapter, targets=(), layers=None, device_first=0, device_last=0))
-    return [split_row("split, no adapters", estimate(s, tokens))]
+    return [split_row("split, no adapters", estimate(s, tokens, with_cost=cost))]
 
 
-def held_designs(scn, tokens: int) -> list:
+def held_designs(scn, tokens: int, cost: bool = True) -> list:
     """PrivateLoRA at rank 64 with the first or the last decoder layer held on the device (public weights)."""
     out = []
     for first, last in ((1, 0), (0, 1), (2, 2)):
         a = replace(scn.adapter, r_c2d=64, r_d2c=64, layers=None, device_first=first, device_last=last)
         where = " + ".join(x for x in (f"first {first}" if first else "", f"last {last}" if last else "") if x)
-        out.append(split_row(f"split r64, device holds {where} layer(s)", estimate(replace(scn, adapter=a), tokens)))
+        out.append(split_row(f"split r64, device holds {where} layer(s)", estimate(replace(scn, adapter=a), tokens, with_cost=cost)))
     return out
 
 
@@ -130,16 +133,16 @@ def r64(scn):
                    device_first=0, device_last=0)
 
 
-def variant_designs(cls, scn, tokens: int) -> list:
+def variant_designs(cls, scn, tokens: int, cost: bool = True) -> list:
     """Each variant a registered design offers `plan`: as a split at rank 64 (not offered where it is no faster
     a token and no sooner to the first token than that split), as cloud-only, and device-only with it (a draft)."""
     a, out, variants = r64(scn), [], cls.variants(scn)
-    base = estimate(replace(scn, adapter=a), tokens) if variants else None
+    base = estimate(replace(scn, adapter=a), tokens, with_cost=cost) if variants else None
     base_row = split_row("", base) if variants else None
     for label, d in variants:
-        e = estimate(replace(scn, adapter=d.variant_adapter(a), designs=(d,)), tokens)
+        e = estimate(replace(scn, adapter=d.variant_adapter(a), designs=(d,)), tokens, with_cost=cost)
         if cls.serves == "cloud-only":
-            usd = d.usd_scale(scn, _batch(base))
+            usd = d.usd_scale(scn, _batch(base)) if cost else None  # no cost view: no scale
             plain = base.cost.cloud_only_usd_per_million_tokens if base.cost else None
             out.append(cloud_only_row(label, e, None if usd is None or plain is None else plain * usd))
             continue
@@ -153,7 +156,7 @@ def variant_designs(cls, scn, tokens: int) -> list:
 
 def _helps(row: Design, base: Design) -> bool:
     """Whether a variant is faster a token or sooner to the first token than the split it changes."""
-    return row.tpot_s < base.tpot_s or row.ttft_s < base.ttft_s
+    return bool(np.any(row.tpot_s < base.tpot_s) or np.any(row.ttft_s < base.ttft_s))  # in any sample, if arrays
 
 
 def _batch(e) -> float:
@@ -162,8 +165,8 @@ def _batch(e) -> float:
     return c.users / c.cloud_only_replicas if c and c.cloud_only_replicas else 1.0
 
 
-def baseline_designs(scn, tokens: int) -> list:
-    e = estimate(scn, tokens)
+def baseline_designs(scn, tokens: int, cost: bool = True) -> list:
+    e = estimate(scn, tokens, with_cost=cost)
     out = [cloud_only_row("cloud-only", e)]
     by_bits = {d.bits: d for d in e.device_only}
     return out + [device_only_row(f"device-only {b}-bit", scn, e, by_bits[b], tokens) for b in (4, 3)]

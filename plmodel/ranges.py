@@ -1,0 +1,36 @@
+"""A figure's plausible range: the interval a [U] or [D] figure could move within, and why.
+
+Profiles give one as a sibling key in the figure's own unit (`baseline_w_range: [0.6, 2.3]  # why`);
+io/ranges.py checks it where the profile is loaded and turns it into an `Uncertain` in SI units, which
+analysis/uncertainty.py samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Range:
+    """[low, high] in the figure's own unit, and where the bounds come from."""
+
+    low: float
+    high: float
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Uncertain:
+    """One sampled figure of a scenario: where it sits (`owner`: cloud, device, link, radio, cloud_runtime,
+    device_runtime, speculative; `path`: its dotted field there), its value and bounds in SI units, the
+    unit and scale a table shows it in, and the source that names the range."""
+
+    name: str  # as tables show it, e.g. "device power.baseline_w"
+    owner: str
+    path: str
+    value: float
+    low: float
+    high: float
+    unit: str = ""
+    scale: float = 1.0  # SI -> the shown unit: shown = si / scale
+    source: str = ""
