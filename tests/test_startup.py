@@ -28,7 +28,8 @@ def test_estimate_imports_its_command_alone_and_nothing_heavy():
     """`plmodel estimate` loads no other command's module, no simulation or study, and none of HEAVY."""
     loaded = modules_after(["estimate", "--json"])
     assert {m for m in loaded if m.startswith("plmodel.cli.")} == {"plmodel.cli.estimate", "plmodel.cli.scenario_args",
-                                                                   "plmodel.cli.text"}  # text: the 100-column fit
+                                                                   "plmodel.cli.text",  # text: the 100-column fit
+                                                                   "plmodel.cli.uncertainty"}  # --uncertainty
     assert not [m for m in loaded if m.startswith(("plmodel.sim", "plmodel.studies", "plmodel.testbed"))]
     assert not [m for m in loaded if m.split(".")[0] in HEAVY]
 

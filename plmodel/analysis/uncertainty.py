@@ -122,7 +122,10 @@ def with_verdicts(rec: dict) -> dict:
         return np.where(np.isnan(a) | np.isnan(b), np.nan, (a < b).astype(float))
 
     energy = rec.get("device_only_energy_j_per_token", np.nan)
-    return {**rec, "split_faster_than_device_only": holds(rec["device_only_decode_tokens_per_s"], rec["decode_tokens_per_s"]),
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratios = {"split_to_device_only_speed": np.asarray(rec["decode_tokens_per_s"]) / rec["device_only_decode_tokens_per_s"],
+                  "split_to_device_only_energy": np.asarray(rec.get("device_energy_j_per_token", np.nan)) / energy}
+    return {**rec, **ratios, "split_faster_than_device_only": holds(rec["device_only_decode_tokens_per_s"], rec["decode_tokens_per_s"]),
             "split_less_energy_than_device_only": holds(rec.get("device_energy_j_per_token", np.nan), energy),
             "split_faster_than_cloud_only": holds(rec["cloud_only_decode_tokens_per_s"], rec["decode_tokens_per_s"])}
 
@@ -163,10 +166,10 @@ def run(scn, params: list, n: int, seed: int, tokens: int = 128, progress=None) 
 
 
 #: What the tornado swings: (flat key, label, unit, SI per unit).
-TORNADO = (("energy_break_even_rtt_s", "energy break-even RTT", "ms", 1e-3),
-           ("break_even_rtt_s", "speed break-even RTT", "ms", 1e-3),
-           ("device_energy_j_per_token", "split device energy", "J/token", 1.0),
-           ("decode_tokens_per_s", "split decode", "tok/s", 1.0))
+TORNADO = (("split_to_device_only_energy", "split / device-only energy a token (below 1: split uses less)", "", 1.0),
+           ("split_to_device_only_speed", "split / device-only decode speed (above 1: split is faster)", "", 1.0),
+           ("energy_break_even_rtt_s", "energy break-even RTT", "ms", 1e-3),
+           ("break_even_rtt_s", "speed break-even RTT", "ms", 1e-3))
 
 
 def tornado(scn, params: list, tokens: int = 128) -> dict:

@@ -69,7 +69,8 @@ def lines(s: dict, swings: dict, params: list) -> list:
     by_name = {p.name: p for p in params}
     for key, label, unit, scale in uncertainty.TORNADO:
         at, sw = swings.get(key, (None, []))
-        top = [f"{name} {_ends(by_name[name])}: {_cell(lo, scale)} / {_cell(hi, scale)} {unit}" for name, lo, hi in sw[:2]]
+        u = f" {unit}" if unit else ""
+        top = [f"{name} {_ends(by_name[name])}: {_cell(lo, scale)} / {_cell(hi, scale)}{u}" for name, lo, hi in sw[:2]]
         if at is not None and at == at and top:
-            out.append(f"  {label} ({_cell(at, scale)} {unit} at the figures) moves most with " + "; ".join(top))
+            out.append(f"  {label} ({_cell(at, scale)}{u} at the figures) moves most with " + "; ".join(top))
     return out

@@ -18,7 +18,7 @@ from pathlib import Path
 from plmodel import paperdata
 from plmodel.errors import PlmodelError
 from plmodel.interrupt import die_with_parent
-from plmodel.studies import plots, report_html
+from plmodel.studies import plots, report_html, uncertainty_report
 from plmodel.studies.claims import claims_markdown
 from plmodel.studies.fleet_sweep import is_fleet, report_lines
 from plmodel.studies.provenance import provenance
@@ -201,10 +201,11 @@ def write_study(out, config_path, df, cfg, force: bool = False, figures: FigureW
                 drawn = worker.render(tmp, df, figure_jobs(df), html)
         else:
             drawn = figures.render(tmp, df, figure_jobs(df), html)
-        text = report_markdown(df, cfg, [name for name, _ in drawn])
+        text = "\n".join([report_markdown(df, cfg, [name for name, _ in drawn]), *uncertainty_report.section(tmp, cfg)])
         (tmp / "REPORT.md").write_text(text)
         if html:
-            (tmp / "REPORT.html").write_text(report_html.page(text, dict(drawn), cfg.name))
+            extra = {p.stem: p.read_text() for p in [tmp / "tornado.svg"] if p.exists()}  # the uncertainty section's
+            (tmp / "REPORT.html").write_text(report_html.page(text, {**dict(drawn), **extra}, cfg.name))
         (tmp / "PROVENANCE.json").write_text(json.dumps(provenance(config_path, cfg.profiles()), indent=1) + "\n")
         shutil.copyfile(config_path, tmp / Path(config_path).name)
         names = sorted(p.name for p in tmp.iterdir())

@@ -42,7 +42,8 @@ DESIGN_AXES = {"act_bits": [16], "cloud_bits": [16], "device_bits": [16], "devic
                "device_layers_last": [0], **{prm.name: [prm.default] for prm in designs.record_params()}}
 AXES.update(DESIGN_AXES)
 AXES.update(LOAD_AXES)
-SETTINGS = {"engine": "analytical", "tokens": 32, "requests": 200, "seed": 0, "name": None}
+SETTINGS = {"engine": "analytical", "tokens": 32, "requests": 200, "seed": 0, "name": None,
+            "uncertainty": 0}  # samples of the ranges for the report's uncertainty section (studies/uncertainty_report.py)
 SCHEMA = {**{k: False for k in AXES}, **{k: False for k in SETTINGS}, "grids": False}
 ENGINES = ("analytical", "simulation", "fleet")
 #: The sweep key that sets each scenario field, to name it in errors the core raises.
@@ -53,7 +54,7 @@ SWEEP_KEY_OF = {k: f'field "{v}"' for k, v in {
     "device_weight_bits": "device_bits", "device_first": "device_layers_first", "device_last": "device_layers_last",
     **{prm.name: prm.name for prm in designs.record_params()}}.items()}
 MAXIMA = {"ranks": LIMITS["width"], "rank_pairs": LIMITS["width"], "batch_sizes": LIMITS["batch"],
-          "prompt_tokens": LIMITS["tokens"], "tokens": SIM_LIMITS["tokens"], "requests": 100_000}
+          "prompt_tokens": LIMITS["tokens"], "tokens": SIM_LIMITS["tokens"], "requests": 100_000, "uncertainty": 1_000_000}
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def _setting(data: dict, key: str, src: str):
     value = data.get(key, SETTINGS[key])
     if key in ("tokens", "requests"):
         _ints([value], key, src)
-    elif key == "seed":
+    elif key in ("seed", "uncertainty"):
         _ints([value], key, src, minimum=0)
     elif key == "engine" and value not in ENGINES:
         raise PlmodelError(f'field "engine": expected analytical, simulation or fleet, got {value!r}', src)
