@@ -31,7 +31,8 @@ PROBE_IN = {("simulate", "--arrival"): ["--arrival", "poisson", "--rate", "3"],
 #: Arguments a probe needs beside its option to show its effect, on both runs: (command, option) -> arguments.
 CONTEXT = {("fleet", "--cloud-max-batch"): ["--rate", "50"], ("fleet", "--chunk-tokens"): ["--prompt-tokens", "256"],
            ("fleet", "--think-s"): ["--arrival", "closed", "--users", "4"], ("capacity", "--max-wait-ms"): ["--policy", "hold"],
-           ("capacity", "--hold-target"): ["--policy", "hold"], ("capacity", "--max-batch"): ["--policy", "greedy"]}
+           ("capacity", "--hold-target"): ["--policy", "hold"], ("capacity", "--max-batch"): ["--policy", "greedy"],
+           ("estimate", "--seed"): ["--uncertainty", "20"]}
 #: Options whose effect is not on what the command prints, with where it is: these need no probe.
 ELSEWHERE = {"--json": "the format", "--progress": "stderr", "--jobs": "where the work runs",
              "--backend": "where the work runs", "--address": "where the work runs", "--yes": "a bound's check",

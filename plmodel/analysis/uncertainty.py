@@ -11,6 +11,7 @@ others at their figures.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -105,7 +106,7 @@ def _numeric(flat: dict) -> dict:
            if v is None or isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
            or isinstance(v, np.ndarray) and v.dtype.kind in "fiu"}
     out.update({k: np.asarray(v, dtype=float) for k, v in flat.items() if k.endswith("_fits")})
-    bits = sorted({int(k.split("_")[2][:-3]) for k in flat if k.startswith("device_only_") and k.endswith("bit_fits")})
+    bits = sorted(int(m.group(1)) for m in (re.fullmatch(r"device_only_(\d+)bit_fits", k) for k in flat) if m)
     best = np.nan
     for b in bits:
         tps = np.asarray(out[f"device_only_{b}bit_decode_tokens_per_s"], dtype=float)

@@ -61,7 +61,7 @@ def register_arguments(p) -> None:
     o.add_argument("--output-tokens", type=int, default=128, metavar="N", help="generated tokens an answer, for "
                    "energy and cost")
     o.add_argument("--json", action="store_true", help="print the designs and the recommendation as JSON (SI units)")
-    uncertainty.add_arguments(o)
+    uncertainty.add_arguments(o, default=200)  # ~1.5 s on a shared 2-core machine (benchmarks/uncertainty_speed.py)
     o.add_argument("--jobs", type=int, default=1, metavar="N", help="processes or Ray CPUs for the search")
     from plmodel.cli.sweep import add_backend_arguments
 
@@ -92,7 +92,7 @@ def run(args) -> int:
                           "recommended": best.design if best else None,
                           **({"uncertainty": spread} if spread else {})}, indent=1))
     else:
-        print(render(scn, args, designs, best) + ("\n" + "\n".join(fit(spread_lines(spread))) if spread else ""))
+        print(render(scn, args, designs, best, spread))
     return 0
 
 
@@ -120,7 +120,7 @@ def row(d) -> list:
     return head + [f"      cloud can recover: {recovered(d)}" + ("" if d.feasible else f"; out: {d.reason}")]
 
 
-def render(scn, args, designs, best) -> str:
+def render(scn, args, designs, best, spread=None) -> str:
     lines = [f"plmodel plan - {scn.model.name}, device {scn.device.name}, network {scn.link.name} (RTT "
              f"{scn.link.rtt_s * 1e3:.1f} ms), cloud {scn.cloud.name}; target {args.tpot_ms:g} ms a token"
              + (f", first token within {args.ttft_ms:g} ms" if args.ttft_ms else "")
@@ -138,6 +138,7 @@ def render(scn, args, designs, best) -> str:
         lines.append(f"  recommendation: {best.design}: {best.tpot_s * 1e3:,.0f} ms a token, the cloud can recover "
                      f"{recovered(best)} ({best.privacy_reason}); chosen as the feasible design that hides the "
                      "most, then uses the least device energy, then is fastest")
+    lines += spread_lines(spread) if spread else []
     lines.append("  fewer adapted layers mean fewer round trips but less room to adapt the model: quality is not "
                  "modelled here")
     lines.append(f"  Next: plmodel capacity --analytic --model {scn.model.name} --network {scn.link.name} "
@@ -150,7 +151,8 @@ def spread_lines(s: dict) -> list:
     """plan --uncertainty: how often each design is recommended, and its ms a token and J a token (p5-p95)."""
     if not s["samples"]:
         return ["  uncertainty: no figure of this scenario carries a range"]
-    out = [f"  under uncertainty ({s['samples']:,} samples of {s['ranged']} ranged figures, --seed): recommended"]
+    out = [f"  under uncertainty ({s['samples']:,} samples of {s['ranged']} ranged figures, seed {s['seed']}; --uncertainty 0 "
+           "for none): recommended"]
     for name, share in s["recommended_shares"].items():
         f = s["designs"].get(name, {})
         figs = "" if not f else (f"; {_cell(f.get('tpot_s_p5'), 1e3)}-{_cell(f.get('tpot_s_p95'), 1e3)} ms a token, "

@@ -12,7 +12,7 @@ from plmodel.io.scenario_ranges import scenario_ranges
 def add_arguments(group, default: int = 0) -> None:
     group.add_argument("--uncertainty", type=int, default=default, metavar="N",
                        help="sample the ranges the profiles' and runtimes' [U]/[D] figures carry N times (Latin "
-                       f"hypercube) and print p5 / p50 / p95 of each headline figure and each verdict's share (default {default})")
+                       f"hypercube) and print p5 / p50 / p95 of each headline figure and how often each verdict holds (default {default})")
     group.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the --uncertainty samples (default 0)")
 
 
@@ -34,7 +34,7 @@ def estimate_summary(scn, args) -> tuple:
     params = scenario_ranges(scn)
     if not params:
         return {"uncertainty_samples": 0, "uncertainty_reason": "no figure of this scenario carries a range"}, {}, []
-    s = uncertainty.run(scn, params, args.uncertainty, args.seed, args.output_tokens, progress)
+    s = {**uncertainty.run(scn, params, args.uncertainty, args.seed, args.output_tokens, progress), "uncertainty_seed": args.seed}
     return s, uncertainty.tornado(scn, params, args.output_tokens), params
 
 
@@ -55,13 +55,13 @@ def lines(s: dict, swings: dict, params: list) -> list:
     if not params:
         return ["Uncertainty: no figure of this scenario carries a range"]
     out = [f"Uncertainty over {s['uncertainty_samples']:,} samples of {len(params)} ranged figures (Latin hypercube, seed "
-           "in --seed; profiles' *_range keys and runtimes.RANGES):", f"  {'':<40}{'p5':>10}{'p50':>10}{'p95':>10}"]
+           f"{s['uncertainty_seed']}; the profiles' *_range keys, runtimes.RANGES):", f"  {'':<47}{'p5':>9}{'p50':>9}{'p95':>9}"]
     for key, label, unit, scale in uncertainty.HEADLINES:
         if f"{key}_p50" in s:
-            cells = "".join(f"{_cell(s[f'{key}_{q}'], scale):>10}" for q in ("p5", "p50", "p95"))
+            cells = "".join(f"{_cell(s[f'{key}_{q}'], scale):>9}" for q in ("p5", "p50", "p95"))
             defined = s.get(f"{key}_defined_share")
             note = "" if defined is None else f"  (defined in {100 * defined:.0f} %)"
-            out.append(f"  {label + ' (' + unit + ')':<40}{cells}{note}")
+            out.append(f"  {label + ' (' + unit + ')':<47}{cells}{note}")
     for key, what in uncertainty.VERDICTS:
         v = s.get(f"{key}_share")
         out.append(f"  {what}: " + ("cannot be judged (no device-only precision fits)" if v is None

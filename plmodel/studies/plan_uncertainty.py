@@ -70,7 +70,7 @@ def plan_uncertainty(scn, targets: Targets, tokens: int, n: int, seed: int) -> d
     """{'samples', 'ranged', 'recommended_shares': {design or 'none': share}, 'designs': {design: {field_pX}}}."""
     params = [p for p in scenario_ranges(scn) if p.owner != "speculative"]
     if not params:
-        return {"samples": 0, "ranged": 0, "recommended_shares": {}, "designs": {}}
+        return {"samples": 0, "seed": seed, "ranged": 0, "recommended_shares": {}, "designs": {}}
     rows = sampled_designs(scn, params, uncertainty.sample(params, n, seed), tokens)
     best = recommended(rows, targets, n)
     names = [r[0] for r in rows] + ["none"]
@@ -83,4 +83,4 @@ def plan_uncertainty(scn, targets: Targets, tokens: int, n: int, seed: int) -> d
             if x is not None:
                 f.update(zip((f"{field}_p5", f"{field}_p50", f"{field}_p95"), uncertainty.percentiles(x), strict=True))
         figures[name] = f
-    return {"samples": n, "ranged": len(params), "recommended_shares": shares, "designs": figures}
+    return {"samples": n, "seed": seed, "ranged": len(params), "recommended_shares": shares, "designs": figures}
