@@ -124,3 +124,40 @@ def test_plan_shares_sum_to_one(edge):
     """plan's recommendation shares over the samples sum to 1."""
     s = plan_uncertainty(edge, Targets(), 128, 30, 0)
     assert sum(s["recommended_shares"].values()) == pytest.approx(1.0)
+
+
+#: Tagged figures that carry no range of their own, and why.
+UNRANGED = {"peak_tflop_per_s": "a phone's or board's peak read from its NPU or arithmetic: the runtime's flop_efficiency, "
+                                "fitted against it, carries the uncertainty (runtimes.RANGES)"}
+
+
+def test_every_unconfirmed_or_derived_figure_has_a_range():
+    """A profile line tagged [U] or [D] (on it or its continuation comments) has a `<key>_range` sibling."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    missing = []
+    for path in sorted([*root.glob("hardware_profiles/*.yaml"), *root.glob("network_profiles/*.yaml"),
+                        *root.glob("radio_profiles/*.yaml")]):
+        lines = path.read_text().splitlines()
+        ranged = {m.group(1) for m in (re.match(r"^\s*([a-z_0-9]+)_range:", x) for x in lines) if m}
+        for i, line in enumerate(lines):
+            m = re.match(r"^\s*([a-z_0-9]+):\s*[-0-9.]+\s*#(.*)$", line)
+            if not m or m.group(1) in ranged or m.group(1) in UNRANGED:
+                continue
+            tags, j = m.group(2), i + 1
+            while j < len(lines) and re.match(r"^\s+#", lines[j]):
+                tags, j = tags + lines[j], j + 1
+            if re.search(r"\[(U|D)[\],]", tags):
+                missing.append(f"{path.name}: {m.group(1)}")
+    assert not missing
+
+
+def test_runtime_ranges_hold_their_figures():
+    """Each runtime range names a shipped runtime's field and holds its figure."""
+    from plmodel.hardware.runtimes import RANGES, RUNTIMES
+
+    for name, fields in RANGES.items():
+        for field, (low, high, why) in fields.items():
+            assert low <= getattr(RUNTIMES[name], field) <= high and why, (name, field)

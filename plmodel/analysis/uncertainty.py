@@ -35,8 +35,6 @@ HEADLINES = (
 VERDICTS = (("split_faster_than_device_only", "split decodes faster than device-only"),
             ("split_less_energy_than_device_only", "split uses less device energy a token than device-only"),
             ("split_faster_than_cloud_only", "split decodes faster than cloud-only"))
-#: The most samples one run takes.
-MAX_SAMPLES = 1_000_000
 
 
 def latin_hypercube(n: int, k: int, seed: int) -> np.ndarray:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from plmodel.analysis import uncertainty
 from plmodel.errors import PlmodelError
-from plmodel.io.scenario_ranges import scenario_ranges
+
+#: The most samples one run takes.
+MAX_SAMPLES = 100_000  # all at once in memory: ~1 GB of arrays at this size
 
 
 def add_arguments(group, default: int = 0) -> None:
@@ -17,8 +18,8 @@ def add_arguments(group, default: int = 0) -> None:
 
 
 def check(args) -> None:
-    if not 0 <= args.uncertainty <= uncertainty.MAX_SAMPLES:
-        raise PlmodelError(f"--uncertainty: expected an integer from 0 to {uncertainty.MAX_SAMPLES:,}, got {args.uncertainty}")
+    if not 0 <= args.uncertainty <= MAX_SAMPLES:
+        raise PlmodelError(f"--uncertainty: expected an integer from 0 to {MAX_SAMPLES:,}, got {args.uncertainty}")
     if not 0 <= args.seed < 2**63:
         raise PlmodelError(f"--seed: expected a non-negative integer, got {args.seed}")
 
@@ -31,6 +32,9 @@ def progress(done: int, total: int) -> None:
 
 def estimate_summary(scn, args) -> tuple:
     """(summary fields, tornado, the sampled figures) of an estimate's scenario."""
+    from plmodel.analysis import uncertainty  # only when asked: estimate's start-up stays its own
+    from plmodel.io.scenario_ranges import scenario_ranges
+
     params = scenario_ranges(scn)
     if not params:
         return {"uncertainty_samples": 0, "uncertainty_reason": "no figure of this scenario carries a range"}, {}, []
@@ -52,6 +56,8 @@ def _ends(p) -> str:
 
 def lines(s: dict, swings: dict, params: list) -> list:
     """The printed block: each headline's p5 / p50 / p95 with its unit, each verdict's share, what moves each most."""
+    from plmodel.analysis import uncertainty
+
     if not params:
         return ["Uncertainty: no figure of this scenario carries a range"]
     out = [f"Uncertainty over {s['uncertainty_samples']:,} samples of {len(params)} ranged figures (Latin hypercube, seed "

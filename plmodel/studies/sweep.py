@@ -54,7 +54,7 @@ SWEEP_KEY_OF = {k: f'field "{v}"' for k, v in {
     "device_weight_bits": "device_bits", "device_first": "device_layers_first", "device_last": "device_layers_last",
     **{prm.name: prm.name for prm in designs.record_params()}}.items()}
 MAXIMA = {"ranks": LIMITS["width"], "rank_pairs": LIMITS["width"], "batch_sizes": LIMITS["batch"],
-          "prompt_tokens": LIMITS["tokens"], "tokens": SIM_LIMITS["tokens"], "requests": 100_000, "uncertainty": 1_000_000}
+          "prompt_tokens": LIMITS["tokens"], "tokens": SIM_LIMITS["tokens"], "requests": 100_000, "uncertainty": 100_000}
 
 
 @dataclass(frozen=True)
