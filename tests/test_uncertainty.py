@@ -161,3 +161,22 @@ def test_runtime_ranges_hold_their_figures():
     for name, fields in RANGES.items():
         for field, (low, high, why) in fields.items():
             assert low <= getattr(RUNTIMES[name], field) <= high and why, (name, field)
+
+
+def test_plan_over_samples_recommends_as_plan_does(edge):
+    """Each sample's recommendation (all samples at once) is what `plan` recommends on that sample alone."""
+    from plmodel.analysis import uncertainty as u
+    from plmodel.studies.plan import plan
+    from plmodel.studies.plan_uncertainty import recommended, sampled_designs
+
+    targets = Targets(tpot_s=0.011)  # cloud-only's time a token straddles it: the recommendation varies
+    params = [p for p in scenario_ranges(edge) if p.owner != "speculative"]
+    values = u.sample(params, 6, 2)
+    rows = sampled_designs(edge, params, values, 128)
+    best = recommended(rows, targets, 6)
+    got = [rows[i][0] if i >= 0 else None for i in best]
+    want = []
+    for row in values:
+        _, b = plan(u.applied(edge, params, [float(v) for v in row]), targets)
+        want.append(b.design if b else None)
+    assert got == want and len(set(got)) > 1

@@ -67,6 +67,8 @@ def runtime_ranges(scn) -> list:
     """The Uncertain figures of the runtimes that run the scenario's cloud and device."""
     out = []
     for owner, rt in zip(("cloud_runtime", "device_runtime"), resolve(scn), strict=True):
+        if owner == "cloud_runtime" and scn.mode == "paper":  # the paper's measured cloud, not a runtime to vary
+            continue
         for field, (low, high, why) in RANGES.get(rt.name, {}).items():
             unit, scale = RUNTIME_UNITS.get(field, ("", 1.0))
             out.append(Uncertain(f"{owner.replace('_', ' ')} {rt.name} {field}", owner, field, getattr(rt, field),
