@@ -1,22 +1,13 @@
-"""A figure's plausible range: the interval a [U] or [D] figure could move within, and why.
+"""A figure's plausible range, ready to sample: the interval a [U] or [D] figure could move within, and why.
 
-Profiles give one as a sibling key in the figure's own unit (`baseline_w_range: [0.6, 2.3]  # why`);
-io/ranges.py checks it where the profile is loaded and turns it into an `Uncertain` in SI units, which
-analysis/uncertainty.py samples.
+Profiles give one as a sibling key in the figure's own unit (`baseline_w_range: [0.6, 2.3]  # why`),
+checked where the profile is loaded (io/ranges.py); io/scenario_ranges.py gathers a scenario's as
+`Uncertain`s in SI units, with the runtimes' and a draft's acceptance's; analysis/uncertainty.py samples them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Range:
-    """[low, high] in the figure's own unit, and where the bounds come from."""
-
-    low: float
-    high: float
-    reason: str = ""
 
 
 @dataclass(frozen=True)
