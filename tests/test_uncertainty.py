@@ -1,9 +1,11 @@
 """--uncertainty: ranges checked at load, sampling seeded, percentiles and shares as the samples say."""
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,10 +13,11 @@ import pytest
 from plmodel.analysis import uncertainty
 from plmodel.analysis.estimate import estimate
 from plmodel.errors import PlmodelError
+from plmodel.hardware.runtimes import RANGES, RUNTIMES
 from plmodel.io.profiles import load_hardware, load_link
 from plmodel.io.scenario_ranges import scenario_ranges
-from plmodel.studies.plan import Targets
-from plmodel.studies.plan_uncertainty import plan_uncertainty
+from plmodel.studies.plan import Targets, plan
+from plmodel.studies.plan_uncertainty import plan_uncertainty, recommended, sampled_designs
 
 
 @pytest.fixture(scope="module")
@@ -133,9 +136,6 @@ UNRANGED = {"peak_tflop_per_s": "a phone's or board's peak read from its NPU or 
 
 def test_every_unconfirmed_or_derived_figure_has_a_range():
     """A profile line tagged [U] or [D] (on it or its continuation comments) has a `<key>_range` sibling."""
-    import re
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[1]
     missing = []
     for path in sorted([*root.glob("hardware_profiles/*.yaml"), *root.glob("network_profiles/*.yaml"),
@@ -156,8 +156,6 @@ def test_every_unconfirmed_or_derived_figure_has_a_range():
 
 def test_runtime_ranges_hold_their_figures():
     """Each runtime range names a shipped runtime's field and holds its figure."""
-    from plmodel.hardware.runtimes import RANGES, RUNTIMES
-
     for name, fields in RANGES.items():
         for field, (low, high, why) in fields.items():
             assert low <= getattr(RUNTIMES[name], field) <= high and why, (name, field)
@@ -165,18 +163,14 @@ def test_runtime_ranges_hold_their_figures():
 
 def test_plan_over_samples_recommends_as_plan_does(edge):
     """Each sample's recommendation (all samples at once) is what `plan` recommends on that sample alone."""
-    from plmodel.analysis import uncertainty as u
-    from plmodel.studies.plan import plan
-    from plmodel.studies.plan_uncertainty import recommended, sampled_designs
-
     targets = Targets(tpot_s=0.011)  # cloud-only's time a token straddles it: the recommendation varies
     params = [p for p in scenario_ranges(edge) if p.owner != "speculative"]
-    values = u.sample(params, 6, 2)
+    values = uncertainty.sample(params, 6, 2)
     rows = sampled_designs(edge, params, values, 128)
     best = recommended(rows, targets, 6)
     got = [rows[i][0] if i >= 0 else None for i in best]
     want = []
     for row in values:
-        _, b = plan(u.applied(edge, params, [float(v) for v in row]), targets)
+        _, b = plan(uncertainty.applied(edge, params, [float(v) for v in row]), targets)
         want.append(b.design if b else None)
     assert got == want and len(set(got)) > 1
