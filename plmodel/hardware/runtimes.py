@@ -133,7 +133,8 @@ HF_EAGER = RuntimeSpec(
 #: prefill of 128 tokens = 0.76 TFLOP/s of the A15 GPU's 1.71 (0.44; the same 0.76 TFLOP/s the earlier fit took
 #: as 0.041 of the profile's Neural Engine peak, so the paper's figures do not move). Its 3-bit kernels
 #: (q3f16) dequantise more slowly: 0.45 of the bandwidth fits three devices' 3-bit decodes within 14 %. The 4-bit
-#: efficiency rests on one phone (could be 0.5-0.8 on others, [U]); the iPhone 15 Pro's prefill comes out 31 %
+#: efficiency rests on one phone and could be 0.5-0.8 on others [U]: a Xiaomi 14 (Snapdragon 8 Gen 3, OpenCL)
+#: decoding q4f16_1 at 10 tok/s (mlc-llm #1359) is 0.49 of its 76.8 GB/s. The iPhone 15 Pro's prefill comes out 31 %
 #: fast (its GPU peak is [D]). Not anchored: the M2's MLC prefill of May 2023 (31.7 tok/s, 3.7x below this fit).
 MLC_LLM = RuntimeSpec(
     "mlc-llm", bandwidth_efficiency=0.72, flop_efficiency=0.7585 / 1.71, overlap=1.0, provenance="anchored",
