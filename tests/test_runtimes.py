@@ -150,6 +150,17 @@ def test_extrapolated_device_runtime_says_so_in_text_and_json(capsys):
     assert (out["device_runtime_provenance"], out["device_runtime_note"]) == ("anchored", "")
 
 
+def test_plan_says_when_the_device_runtime_is_extrapolated(capsys):
+    """plan --json carries the device runtime's provenance and note, as estimate does."""
+    import json
+
+    from plmodel.cli import main
+
+    assert main(["plan", "--model", "7b", "--device", "jetson-orin-nano", "--tpot-ms", "300", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["device_runtime_provenance"] == "extrapolated" and "apple-m3" in out["device_runtime_note"]
+
+
 def test_device_runtime_option_offers_every_runtime():
     """--device-runtime accepts each shipped runtime, the device classes' included."""
     import argparse
