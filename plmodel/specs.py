@@ -143,6 +143,27 @@ class MeasuredSpeed:
         require_positive("batch", self.batch, integer=True, maximum=LIMITS["batch"])
 
 
+#: The compute units a device may declare (profiles' `compute_units:`); a runtime names the one it runs on.
+COMPUTE_UNITS = ("gpu", "npu", "cpu")
+
+
+@dataclass(frozen=True)
+class ComputeUnit:
+    """One compute unit of a device: its peak FLOP/s and, where it cannot draw the whole memory bandwidth (a
+    phone's CPU cluster), the bytes/s it can; None: the profile's memory bandwidth."""
+
+    name: str
+    peak_flop_per_s: float
+    mem_bw_bytes_per_s: float | None = None
+
+    def __post_init__(self):
+        if self.name not in COMPUTE_UNITS:
+            raise PlmodelError(f"must be one of {', '.join(COMPUTE_UNITS)}, got {self.name!r}", field="compute_units")
+        require_positive(f"compute_units.{self.name}.peak_tflop_per_s", self.peak_flop_per_s, maximum=LIMITS["flop_per_s"])
+        if self.mem_bw_bytes_per_s is not None:
+            require_positive(f"compute_units.{self.name}.memory_bandwidth", self.mem_bw_bytes_per_s, maximum=LIMITS["bytes"])
+
+
 @dataclass(frozen=True)
 class HardwareSpec:
     """A cloud accelerator or a personal device: roofline figures plus optional measured speeds."""
@@ -164,6 +185,7 @@ class HardwareSpec:
     power: object = None  # power.DevicePower of a personal device; None: not known
     resume: object = None  # resume.ResumeSpec: slowdown of work after a wait for the peer; None: none
     decode_rows: object = None  # decode_rows.DecodeRowsSpec: a CPU's batched decode against one; None: roofline
+    compute_units: tuple = ()  # ComputeUnit; () for a profile that gives only its top-level peak
 
     def __post_init__(self):
         require_positive("layer_overhead", self.layer_overhead_s, allow_zero=True, maximum=1.0)
@@ -175,6 +197,19 @@ class HardwareSpec:
         for key in ("usable_memory_bytes", "price_usd_per_hour", "power_w", "interconnect_bytes_per_s"):
             if getattr(self, key) is not None:
                 require_positive(key, getattr(self, key), maximum=LIMITS["bytes"])
+
+    def unit_peaks(self, unit: str | None) -> tuple:
+        """(peak FLOP/s, memory bytes/s) of the compute unit a runtime runs on. `unit` None (a cloud runtime, the
+        datasheet peak) or a profile without compute units: the profile's own figures (assumed to be that unit's).
+        A profile that declares its units but not this one cannot run the runtime: refused."""
+        if unit is None or not self.compute_units:
+            return self.peak_flop_per_s, self.mem_bw_bytes_per_s
+        for u in self.compute_units:
+            if u.name == unit:
+                return u.peak_flop_per_s, u.mem_bw_bytes_per_s or self.mem_bw_bytes_per_s
+        have = ", ".join(u.name for u in self.compute_units)
+        raise PlmodelError(f"{self.name} has no {unit} in its compute_units ({have}): pick a runtime that runs on one "
+                           "of those", field="runtime")
 
     def measured_speed(self, model: str | None, phase: str, weight_bits: int, runtime: str) -> MeasuredSpeed | None:
         """The measured figure for this model, phase, weight precision and runtime, if the profile has one."""

@@ -19,7 +19,7 @@ from plmodel.io.profiles import (
 )
 
 REQUIRED_HARDWARE = {"a100-80g-pcie", "a100-80g-sxm", "h100-sxm", "h200", "l4", "iphone-13-pro-max", "iphone-15-pro",
-                     "snapdragon-8-gen3", "apple-m2", "raspberry-pi-5", "jetson-orin-nano"}
+                     "snapdragon-8-gen3", "apple-m2", "apple-m3", "raspberry-pi-5", "jetson-orin-nano"}
 REQUIRED_NETWORK = {"5g-paper", "5g-mmwave", "5g-nsa-lowband", "5g-sa-lowband", "5g-median", "lte", "wifi-home",
                     "fixed-broadband", "datacenter"}
 UNIT_SUFFIX = re.compile(r"_(gbyte_per_s|tflop_per_s|gbyte|gib|w|wh|s|usd_per_hour|mbit_per_s|mbit_s_up|mbit_s_down|ms|us|"

@@ -136,6 +136,7 @@ def estimate(scn: Scenario, tokens: int = 128, users: float | None = None, with_
     probes, break_even = latency_view(scn, sw.n_round_trips + 1, yardstick, real)
     one_layer = step_work(scn.model, whole(scn.adapter), Step("decode", 1, scn.prompt_tokens)).layers.cloud_flop
     cloud_rt, device_rt = runtimes.resolve(scn)
+    device_provenance, device_note = runtimes.on_machine(scn.device, device_rt)
     return Estimate(
         inputs=inputs(scn), prefill=acc.step_time(scn, pre_step), decode=dec,
         lora_prefill=acc.step_time(scn, pre_step.lora()), lora_decode=acc.step_time(scn, dec_step.lora()),
@@ -148,6 +149,7 @@ def estimate(scn: Scenario, tokens: int = 128, users: float | None = None, with_
         device_only_flop_per_token=as_float(one_layer + 2 * scn.model.d_model * scn.model.vocab_size),
         decode_tokens_per_s_at_rtt=probes, break_even=break_even, cloud_fit=fit, split_fits_device=split_fits_device(scn),
         cloud_runtime=cloud_rt.name, device_runtime=device_rt.name,
+        device_runtime_provenance=device_provenance, device_runtime_note=device_note,
         cost=cost_view(scn, tokens, users) if with_cost else None,
         adapter=scn.adapter, exposure=split_exposure(scn), cloud_only_exposure=cloud_only_exposure(scn),
         device_only_with_designs=tuple(d for d in (device_only_drafted(scn, b) for b in DEVICE_ONLY_BITS) if d))

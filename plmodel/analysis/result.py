@@ -99,6 +99,8 @@ class Estimate:
     cloud_only_exposure: object = None  # the same for the whole model on the cloud
     device_only_with_designs: tuple = ()  # DeviceOnly, one a precision, with the scenario's draft (speculative)
     extra: dict = field(default_factory=dict)
+    device_runtime_provenance: str = ""  # the device runtime on this device: anchored, extrapolated, measured, peak
+    device_runtime_note: str = ""  # why it is not anchored here (runtimes.on_machine); "" when it is
 
     def flat(self) -> dict:
         """The flat record of SI values `estimate --json`, sweeps and tables use."""
@@ -124,7 +126,8 @@ def flatten(e: Estimate) -> dict:
     dec = e.decode
     t = e.traffic
     out = dict(e.inputs)
-    out.update({"cloud_runtime": e.cloud_runtime, "device_runtime": e.device_runtime})
+    out.update({"cloud_runtime": e.cloud_runtime, "device_runtime": e.device_runtime,
+                "device_runtime_provenance": e.device_runtime_provenance, "device_runtime_note": e.device_runtime_note})
     out.update({
         "prefill_tokens_per_s": as_float(e.prefill.tokens_per_s), "ttft_s": as_float(e.prefill.total_s),
         "decode_tokens_per_s": as_float(dec.tokens_per_s),

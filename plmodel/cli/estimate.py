@@ -68,6 +68,7 @@ def header(e) -> list:
         f"{i['network']} (down {i['c2d_bandwidth_bps'] / 1e6:,.1f} Mbit/s, up {i['d2c_bandwidth_bps'] / 1e6:,.1f} "
         f"Mbit/s, RTT {i['rtt_s'] * MS:.1f} ms)",
         f"  mode {i['mode']}, batch {i['batch']}, prompt {i['prompt_tokens']} tokens", *cloud_warning(e),
+        *([f"  warning: {e.device_runtime_note}"] if e.device_runtime_note else []),
         *([f"  a chain of {i['servers']} servers ({chain_of(i)}) over {i['server_network']}: the hidden state forwarded "
            f"{i['servers'] - 1} times a step"] if "servers" in i else []),
         *([f"  prefill pipelined in {i['prefill_chunks']} chunks: {e.prefill.overlap_s * MS:,.0f} ms of its parts overlap "

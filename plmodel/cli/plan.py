@@ -20,6 +20,7 @@ from plmodel.cli import scenario_args, uncertainty
 from plmodel.cli.text import fit
 from plmodel.designs import DESIGNS, set_for_plan
 from plmodel.errors import PlmodelError
+from plmodel.hardware import runtimes
 from plmodel.io.scenario_options import PLAN_TRIES
 from plmodel.studies.plan import Targets, plan
 from plmodel.studies.plan_uncertainty import plan_uncertainty
@@ -87,12 +88,14 @@ def run(args) -> int:
                                                        address=args.address), scn)
     spread = scenario_args.named(lambda s: plan_uncertainty(s, targets, args.output_tokens, args.uncertainty, args.seed),
                                  scn) if args.uncertainty else None
+    provenance, note = runtimes.on_machine(scn.device, runtimes.resolve(scn)[1])
     if args.json:
         print(json.dumps({"designs": [asdict(d) | ((spread or {}).get("designs", {}).get(d.design) or {}) for d in designs],
                           "recommended": best.design if best else None,
+                          "device_runtime_provenance": provenance, "device_runtime_note": note,
                           **({"uncertainty": spread} if spread else {})}, indent=1))
     else:
-        print(render(scn, args, designs, best, spread))
+        print(render(scn, args, designs, best, spread, note))
     return 0
 
 
@@ -120,14 +123,14 @@ def row(d) -> list:
     return head + [f"      cloud can recover: {recovered(d)}" + ("" if d.feasible else f"; out: {d.reason}")]
 
 
-def render(scn, args, designs, best, spread=None) -> str:
+def render(scn, args, designs, best, spread=None, note: str = "") -> str:
     lines = [f"plmodel plan - {scn.model.name}, device {scn.device.name}, network {scn.link.name} (RTT "
              f"{scn.link.rtt_s * 1e3:.1f} ms), cloud {scn.cloud.name}; target {args.tpot_ms:g} ms a token"
              + (f", first token within {args.ttft_ms:g} ms" if args.ttft_ms else "")
              + (f", at most {args.max_device_memory_mb:g} MB on the device" if args.max_device_memory_mb else "")
              + f", the cloud must not recover: {', '.join(args.privacy) or 'none'}",
              "  realistic accounting; times from measured speeds where the profiles have them, else the runtime "
-             "model; * marks the Pareto front of the feasible", "",
+             "model; * marks the Pareto front of the feasible", *([f"  warning: {note}"] if note else []), "",
              f"  {'design':<{LABEL}}{'ms/token':>10}{'TTFT ms':>10}{'device MB':>11}{'J/token':>9}{'USD/M tok':>11}"]
     for d in designs:
         lines += row(d)

@@ -15,12 +15,13 @@ def register_arguments(p) -> None:
 def run(args) -> int:
     if args.kind in ("hardware", "all"):
         print(f"Hardware profiles ({profile_dirs()['hardware']})")
-        print(f"  {'name':<20}{'GB/s':>9}{'TFLOP/s':>10}{'memory GB':>11}  measured")
+        print(f"  {'name':<20}{'GB/s':>9}{'TFLOP/s':>10}{'memory GB':>11}  {'runtime':<14}measured")
         for name in available("hardware"):
             hw = load_hardware(name)
-            measured = ", ".join(f"{m.model} {m.phase} {m.weight_bits}b {m.tokens_per_s:g}" for m in hw.measured)
+            measured = ", ".join(f"{m.model} {m.phase} {m.weight_bits}b {m.tokens_per_s:g}"
+                                 + (f" ({m.runtime})" if m.runtime else "") for m in hw.measured)
             print(f"  {name:<20}{hw.mem_bw_bytes_per_s / 1e9:>9,.1f}{hw.peak_flop_per_s / 1e12:>10,.1f}"
-                  f"{hw.memory_bytes / 1e9:>11,.1f}  {measured or '-'}")
+                  f"{hw.memory_bytes / 1e9:>11,.1f}  {hw.runtime or '-':<14}{measured or '-'}")
     if args.kind == "all":
         print()
     if args.kind in ("network", "all"):

@@ -55,7 +55,8 @@ def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mod
         add(h, "--cloud-runtime", choices=list(RUNTIMES), metavar="NAME", help=f"cloud software: {', '.join(RUNTIMES)} "
             "(default: the profile's, else optimized; paper mode: hf-eager)")
         add(h, "--device-runtime", choices=list(RUNTIMES), metavar="NAME",
-            help="device software (default: the profile's, else mlc-llm)")
+            help="device software, named by the unit it runs on: mlc-llm (phone GPU), qnn-genie (phone NPU), llama-cpp "
+            "(CPU), llama-cpp-gpu (Apple silicon, Jetson) (default: the profile's runtime, else mlc-llm)")
         register_designs(p, design_classes)
     if not with_workload:  # the command has its own workload options (fleet, capacity)
         return

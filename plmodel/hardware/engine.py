@@ -65,9 +65,11 @@ class Engine:
 
     @functools.cached_property
     def rates(self) -> Rates:
-        """The machine's achieved rates (the runtime's efficiencies and host times on this hardware)."""
+        """The machine's achieved rates (the runtime's efficiencies of the peaks of the unit it runs on, and host
+        times on this hardware)."""
         hw, rt, n = self.hw, self.runtime, self.gpus
-        return Rates(hw.peak_flop_per_s * rt.flop_efficiency, hw.mem_bw_bytes_per_s * rt.bandwidth_efficiency,
+        flop_per_s, bytes_per_s = hw.unit_peaks(rt.unit)
+        return Rates(flop_per_s * rt.flop_efficiency, bytes_per_s * rt.bandwidth_efficiency,
                      rt.layer_host_s + hw.layer_overhead_s, rt.call_host_s + hw.call_overhead_s, 1.0 - rt.overlap, n,
                      hw.allreduce_latency_s if n > 1 else 0.0, 2 * (n - 1) / n,
                      hw.interconnect_bytes_per_s if n > 1 else float("inf"))
@@ -103,6 +105,11 @@ class Engine:
         measured curve, resume.py; 1 without one)."""
         return resume.slowdown(self.hw, wait_s)
 
+    def at_bits(self, bits) -> Engine:
+        """This engine for weights of `bits` (the runtime's bandwidth efficiency for them, if it has its own)."""
+        runtime = self.runtime.at_bits(bits)
+        return self if runtime is self.runtime else _with_runtime(self, runtime)
+
     @property
     def batched_decode(self):
         """The measured slowdown of a batched decode step against one sequence (decode_rows.py), or None:
@@ -110,9 +117,14 @@ class Engine:
         return self.hw.decode_rows
 
 
+def _with_runtime(engine: Engine, runtime: RuntimeSpec) -> Engine:
+    return Engine(engine.hw, runtime, engine.gpus)
+
+
 def modelled_stack_s(engine: Engine, model, step: Step, bits: tuple, with_ends: bool):
     """Time (s) of the decoder stack (and embedding and LM head if `with_ends`) on `engine`;
     `bits` is (weight bits, activation bits)."""
+    engine = engine.at_bits(bits[0])
     layer = layer_work(model, step, *bits)
     t = model.n_layers * engine.layer_s(layer, step.tokens * model.d_model * bits[1] / 8)
     if with_ends:
@@ -128,11 +140,11 @@ def stack_s(engine: Engine, model, step: Step, bits: tuple, *, with_ends: bool) 
     decode at batch b costs the measured step time plus what the model adds from the measured batch
     to b; prefill costs T / measured tokens/s. As the paper does, a measured whole-model speed stands
     for the decoder stack alone when the stack is split off. Otherwise the source is the runtime's
-    provenance (anchored or peak).
+    provenance on this machine (anchored, extrapolated or peak: runtimes.on_machine).
     """
     measured = engine.hw.measured_speed(model.key, step.phase, bits[0], engine.runtime.name)
     if measured is None:
-        return modelled_stack_s(engine, model, step, bits, with_ends), engine.runtime.provenance
+        return modelled_stack_s(engine, model, step, bits, with_ends), runtimes.on_machine(engine.hw, engine.runtime)[0]
     if step.phase == "prefill":
         return step.tokens / measured.tokens_per_s, "measured"
     ref = Step("decode", measured.batch, step.context_tokens, measured.batch)

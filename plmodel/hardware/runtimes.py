@@ -8,13 +8,14 @@ A new runtime is one entry here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from plmodel.errors import PlmodelError
-from plmodel.specs import require_positive
+from plmodel.specs import COMPUTE_UNITS, require_positive
 
 #: Where a speed comes from: a measurement of this model on this hardware and runtime; a runtime's
-#: efficiencies fitted to published measurements (anchored); or the datasheet's peak figures.
+#: efficiencies fitted to published measurements (anchored); or the datasheet's peak figures. A runtime
+#: anchored on other machines than the one it runs on is `extrapolated` there (on_machine).
 PROVENANCES = ("measured", "anchored", "peak")
 
 
@@ -24,7 +25,10 @@ class RuntimeSpec:
     bandwidth and FLOP/s its kernels achieve, the host (CPU) time it spends a decoder layer and a
     separately launched call, and how much of the shorter of host and accelerator time hides behind
     the longer (`overlap`: 0 when they add, 1 when launches are asynchronous and only the longer
-    counts). `anchors` are the published measurements the figures were fitted to."""
+    counts). `anchors` are the published measurements the figures were fitted to. A device runtime names the
+    compute `unit` it runs on (gpu, npu, cpu: its efficiencies are of that unit's peak); None: the profile's
+    top-level peak (a cloud accelerator). `bits_bandwidth_efficiency` ((bits, efficiency), ...) replaces the
+    bandwidth efficiency for weights of those bits (a 3-bit kernel that dequantises more slowly)."""
 
     name: str
     bandwidth_efficiency: float = 1.0
@@ -36,15 +40,26 @@ class RuntimeSpec:
     source: str = ""
     anchors: tuple = ()  # AnchorSpec
     tolerance: float = 0.0  # the largest relative error of the fit on its anchors
+    unit: str | None = None  # the compute unit it runs on (specs.COMPUTE_UNITS); None: the profile's peak
+    bits_bandwidth_efficiency: tuple = ()  # ((weight bits, bandwidth efficiency), ...)
 
     def __post_init__(self):
         for key in ("bandwidth_efficiency", "flop_efficiency"):
             require_positive(key, getattr(self, key), maximum=1.0)
+        for _, eff in self.bits_bandwidth_efficiency:
+            require_positive("bits_bandwidth_efficiency", eff, maximum=1.0)
+        if self.unit is not None and self.unit not in COMPUTE_UNITS:
+            raise PlmodelError(f"must be one of {', '.join(COMPUTE_UNITS)}, got {self.unit!r}", field="unit")
         require_positive("layer_host_s", self.layer_host_s, allow_zero=True, maximum=1.0)
         require_positive("call_host_s", self.call_host_s, allow_zero=True, maximum=1.0)
         require_positive("overlap", self.overlap, allow_zero=True, maximum=1.0)
         if self.provenance not in PROVENANCES:
             raise PlmodelError(f"must be one of {', '.join(PROVENANCES)}, got {self.provenance!r}", field="provenance")
+
+    def at_bits(self, bits) -> RuntimeSpec:
+        """This runtime for weights of `bits` (its bandwidth efficiency for those bits, if it has one)."""
+        eff = dict(self.bits_bandwidth_efficiency).get(int(bits)) if self.bits_bandwidth_efficiency else None
+        return self if eff is None else replace(self, bandwidth_efficiency=eff, bits_bandwidth_efficiency=())
 
 
 @dataclass(frozen=True)
@@ -109,17 +124,77 @@ HF_EAGER = RuntimeSpec(
     anchors=tuple(AnchorSpec("a100-80g-pcie", m, "decode", tps, 16, 1, 128, "PrivateLoRA paper")
                   for m, tps in (("llama-2-7b", 37.1), ("llama-2-13b", 27.8), ("llama-33b", 16.7))))
 
-#: MLC LLM on a phone GPU: the paper's iPhone 13 Pro Max, LLaMA-2 7B at 4 bit (q4f16, 4.5 bits a
-#: weight with its scales): 8.1 tok/s decode = 3.8 GB a token at 30.7 of 42.7 GB/s (0.72); 58 tok/s
-#: prefill of 128 tokens = 0.76 TFLOP/s of the profile's 18.5 (0.041: the peak is the Neural Engine's, MLC runs on
-#: the GPU). One device's anchors: other phones are extrapolated.
-MLC_LLM = RuntimeSpec(
-    "mlc-llm", bandwidth_efficiency=0.72, flop_efficiency=0.041, overlap=1.0, provenance="anchored",
-    tolerance=0.03, source="PrivateLoRA paper's 7B figure, device-only dashed lines (MLC Chat)",
-    anchors=(AnchorSpec("iphone-13-pro-max", "llama-2-7b", "decode", 8.1, 4, 1, 128, "PrivateLoRA paper, MLC Chat"),
-             AnchorSpec("iphone-13-pro-max", "llama-2-7b", "prefill", 58.0, 4, 1, 128, "PrivateLoRA paper, MLC Chat")))
+#: Device runtimes, one a class of device, each on the compute unit it runs on (the profile's `compute_units`).
+#: The GPU, NPU and CPU peaks are [D] or [U] (see the profiles), so each efficiency below is of a peak that may
+#: itself be 20-50 % off; the anchors hold the product (achieved speed), not the split between the two.
 
-RUNTIMES = {r.name: r for r in (OPTIMIZED, HF_EAGER, MLC_LLM, PEAK, CALIBRATED)}
+#: MLC LLM on a phone GPU (Metal / OpenCL), fitted to the paper's iPhone 13 Pro Max, LLaMA-2 7B at 4 bit (q4f16,
+#: 4.5 bits a weight with its scales): 8.1 tok/s decode = 3.8 GB a token at 30.7 of 42.7 GB/s (0.72); 58 tok/s
+#: prefill of 128 tokens = 0.76 TFLOP/s of the A15 GPU's 1.71 (0.44; the same 0.76 TFLOP/s the earlier fit took
+#: as 0.041 of the profile's Neural Engine peak, so the paper's figures do not move). Its 3-bit kernels
+#: (q3f16) dequantise more slowly: 0.45 of the bandwidth fits three devices' 3-bit decodes within 14 %. The 4-bit
+#: efficiency rests on one phone and could be 0.5-0.8 on others [U]: a Xiaomi 14 (Snapdragon 8 Gen 3, OpenCL)
+#: decoding q4f16_1 at 10 tok/s (mlc-llm #1359) is 0.49 of its 76.8 GB/s. The iPhone 15 Pro's prefill comes out 31 %
+#: fast (its GPU peak is [D]). Not anchored: the M2's MLC prefill of May 2023 (31.7 tok/s, 3.7x below this fit).
+MLC_LLM = RuntimeSpec(
+    "mlc-llm", bandwidth_efficiency=0.72, flop_efficiency=0.7585 / 1.71, overlap=1.0, provenance="anchored",
+    tolerance=0.03, unit="gpu", bits_bandwidth_efficiency=((3, 0.45),),
+    source="PrivateLoRA paper's 7B figure (MLC Chat); mlc-ai/mlc-llm issues #15 and #1359",
+    anchors=(AnchorSpec("iphone-13-pro-max", "llama-2-7b", "decode", 8.1, 4, 1, 128, "PrivateLoRA paper, MLC Chat"),
+             AnchorSpec("iphone-13-pro-max", "llama-2-7b", "prefill", 58.0, 4, 1, 128, "PrivateLoRA paper, MLC Chat"),
+             AnchorSpec("iphone-13-pro-max", "llama-2-7b", "decode", 5.7, 3, 1, 128,
+                        "PrivateLoRA paper's text, MLC Chat (read as q3f16 [U])", tolerance=0.2),
+             AnchorSpec("iphone-15-pro", "llama-2-7b", "decode", 9.0, 3, 1, 128,
+                        "mlc-llm issue #1359: CodeLlama-7B q3f16_1 (LLaMA-2-7B shapes)", tolerance=0.2),
+             AnchorSpec("iphone-15-pro", "llama-2-7b", "prefill", 56.0, 3, 1, 128,
+                        "mlc-llm issue #1359: CodeLlama-7B q3f16_1, prompt length not stated", tolerance=0.35),
+             AnchorSpec("apple-m2", "llama-2-7b", "decode", 15.0, 3, 1, 128,
+                        "mlc-llm issue #15: Vicuna-7B q3f16 on a MacBook Air M2", tolerance=0.2)))
+
+#: Qualcomm QNN / Genie on a Snapdragon NPU (Hexagon), w4a16: fitted to Qualcomm AI Hub's Llama-v2-7B-Chat on a
+#: Galaxy S24 (Snapdragon 8 Gen 3): 12.85 tok/s decode at 1,024 tokens of context (0.71 of 76.8 GB/s; the bandwidth
+#: is [D], so 0.6-0.8) and a
+#: 1,024-token prompt in 1,495.83 ms (685 tok/s: 0.21 of the NPU's 45 TOPS, a third-party INT8 figure read as
+#: FLOP/s [U], so this efficiency could move 2x with the peak). Vendor tool speeds; apps run up to ~3x slower
+#: (qualcomm/ai-hub-apps #60, #150). One device.
+QNN_GENIE = RuntimeSpec(
+    "qnn-genie", bandwidth_efficiency=0.71, flop_efficiency=0.21, overlap=1.0, provenance="anchored",
+    tolerance=0.03, unit="npu", source="quic/ai-hub-models perf.yaml, Llama-v2-7B-Chat w4a16, QNN",
+    anchors=(AnchorSpec("snapdragon-8-gen3", "llama-2-7b", "decode", 12.85, 4, 1, 1024,
+                        "quic/ai-hub-models perf.yaml (Galaxy S24, token generator)"),
+             AnchorSpec("snapdragon-8-gen3", "llama-2-7b", "prefill", 1024 / 1.49583, 4, 1, 1024,
+                        "quic/ai-hub-models perf.yaml (Galaxy S24, TTFT 1,495.83 ms at 1,024 tokens)")))
+
+#: llama.cpp on a CPU (NEON, 4 threads), fitted to the Raspberry Pi 5, whose profile's bandwidth (11.4 GB/s) is
+#: the CPU's own sustained figure: TinyLlama-1.1B Q8_0 decode 9 tok/s (1.17 GB a token: 0.87 of it with the
+#: KV and LM head) and LLaMA-2-7B Q4_0 prefill 8.1 tok/s of 109 tokens with llamafile's sgemm (0.69 of 4 x 2.4 GHz
+#: x 16 FP32 FLOP/cycle). Could move: bandwidth 0.75-1.0 (the Pi's ceiling is ~17 GB/s), FLOP 0.45-0.75 (the
+#: same page's TinyLlama prefill, 35 tok/s on the older kernels, comes out 1.5x fast: not an anchor). On a
+#: phone CPU the profile's bandwidth is the DRAM's, not what the CPU cluster draws, so this runtime is far off
+#: there (Snapdragon 8 Gen 3: 6.3 tok/s measured, 2.8x below it): such profiles carry measured entries or
+#: a unit bandwidth.
+LLAMA_CPP = RuntimeSpec(
+    "llama-cpp", bandwidth_efficiency=0.87, flop_efficiency=0.69, overlap=1.0, provenance="anchored",
+    tolerance=0.03, unit="cpu", source="llama.cpp PR #6928 (Pi 5 prefill); justine.lol/matmul (Pi 5 TinyLlama)",
+    anchors=(AnchorSpec("raspberry-pi-5", "llama-2-7b", "prefill", 8.1, 4, 1, 109,
+                        "llama.cpp PR #6928: Pi 5 8GB, Llama 2 7B Q4_0, llamafile sgemm"),
+             AnchorSpec("raspberry-pi-5", "tinyllama-1.1b", "decode", 9.0, 8, 1, 128,
+                        "justine.lol/matmul: Pi 5, TinyLlama 1.1B Q8_0, llama.cpp 2024-03-26 [S, via a mirror]")))
+
+#: llama.cpp with every layer on an integrated GPU (Metal on Apple silicon; CUDA on a Jetson), fitted to
+#: XiongjieDai/GPU-Benchmarks-on-LLM-Inference's M3 10-core GPU: LLaMA-2-7B Q4_0 20.79 tok/s decode (0.83 of
+#: 100 GB/s with 512 tokens of KV) and 184.51 tok/s prompt (pp512: 0.69 of the GPU's 3.53 TFLOP/s, a [D] peak).
+#: Could move: bandwidth 0.7-0.85 across base Apple chips (the same page's M1 Max, 48.65 tok/s, is 0.47 of its
+#: 400 GB/s: wider chips draw less of theirs), FLOP +-30 % with the peak. Apple silicon only: a Jetson with it
+#: is extrapolated.
+LLAMA_CPP_GPU = RuntimeSpec(
+    "llama-cpp-gpu", bandwidth_efficiency=0.83, flop_efficiency=0.69, overlap=1.0, provenance="anchored",
+    tolerance=0.03, unit="gpu", source="XiongjieDai/GPU-Benchmarks-on-LLM-Inference README (llama.cpp, Dec 2023)",
+    anchors=(AnchorSpec("apple-m3", "llama-2-7b", "decode", 20.79, 4, 1, 512, "XiongjieDai README, M3 10-core GPU"),
+             AnchorSpec("apple-m3", "llama-2-7b", "prefill", 184.51, 4, 1, 512,
+                        "XiongjieDai README, M3 10-core GPU, pp512")))
+
+RUNTIMES = {r.name: r for r in (OPTIMIZED, HF_EAGER, MLC_LLM, QNN_GENIE, LLAMA_CPP, LLAMA_CPP_GPU, PEAK, CALIBRATED)}
 DEFAULT_CLOUD, DEFAULT_DEVICE = "optimized", "mlc-llm"
 
 
@@ -134,20 +209,45 @@ def lookup(name: str, field: str = "runtime") -> RuntimeSpec:
     return RUNTIMES[name]
 
 
+def on_machine(hw, runtime: RuntimeSpec) -> tuple:
+    """(provenance, note) of a runtime on a machine: a device runtime (one that names its unit) is `anchored` where
+    its anchors include this machine and `extrapolated` where they are of others (the note names them); a cloud
+    runtime keeps its own provenance (anchored for its class of accelerator). The note also says when the profile
+    gives no compute units, so the runtime's unit is assumed to have the profile's peak."""
+    notes = []
+    if runtime.unit and not hw.compute_units:
+        notes.append(f"{hw.name} gives no compute_units: its peak_tflop_per_s is taken as its {runtime.unit}'s")
+    provenance = runtime.provenance
+    anchored_on = sorted({a.hardware for a in runtime.anchors})
+    if provenance == "anchored" and runtime.unit and hw.name not in anchored_on:
+        provenance = "extrapolated"
+        notes.insert(0, f"runtime {runtime.name} is anchored on {', '.join(anchored_on)}, not on {hw.name}: "
+                        "its speeds there are extrapolated")
+    return provenance, "; ".join(notes)
+
+
 def paper_cloud_runtime() -> RuntimeSpec:
     """The runtime of the paper's cloud measurements (its A100 decode speeds)."""
     return HF_EAGER
 
 
 def resolve(scn) -> tuple:
-    """(cloud runtime, device runtime) of a scenario: those it names, else the hardware profile's own
-    (a calibrated machine names `calibrated`), else optimized on the cloud and mlc-llm on the device.
+    """(cloud runtime, device runtime) of a scenario: those it names, else the hardware profile's own (its
+    class's runtime; a calibrated machine names `calibrated`), else optimized on the cloud and mlc-llm on the
+    device. A runtime whose compute unit the machine's profile lacks is refused.
     The paper's accounting runs the paper's cloud runtime."""
     if scn.mode == "paper":
         cloud = paper_cloud_runtime()
     else:
         cloud = scn.cloud_runtime or lookup(scn.cloud.runtime or DEFAULT_CLOUD)
-    return cloud, scn.device_runtime or lookup(scn.device.runtime or DEFAULT_DEVICE)
+    device = scn.device_runtime or lookup(scn.device.runtime or DEFAULT_DEVICE)
+    for hw, runtime, field in ((scn.cloud, cloud, "cloud_runtime"), (scn.device, device, "device_runtime")):
+        try:
+            hw.unit_peaks(runtime.unit)  # a runtime on a unit the machine lacks is refused, naming the option
+        except PlmodelError as exc:
+            raise PlmodelError(exc.message, field=field) from None
+    return cloud, device
+
 
 #: Plausible ranges of the shipped runtimes' fitted or assumed figures, runtime -> field -> (low, high, why);
 #: `--uncertainty` samples them (analysis/uncertainty.py). A runtime or field not here is held fixed.
@@ -159,8 +259,17 @@ RANGES = {
         "call_host_s": (5e-6, 50e-6, "a graph launch a segment, assumed [U]")},
     "hf-eager": {"call_host_s": (0.05e-3, 0.2e-3, "the 0.1 ms call is assumed [U], the layer time fitted around it")},
     "mlc-llm": {
-        "bandwidth_efficiency": (0.25, 0.8, "0.72 fitted on one A15; MLC's published iPhone 15 Pro 7B 4-bit speeds "
-                                 "(3-6 tok/s) imply 0.22-0.45 of its bandwidth"),
-        "flop_efficiency": (0.02, 0.08, "0.041 fitted on one prefill figure (the paper's A15), against the Neural "
-                            "Engine's peak while MLC runs on the GPU")},
+        "bandwidth_efficiency": (0.45, 0.8, "0.72 fitted on one A15 at 4 bit; a Xiaomi 14 (OpenCL) decodes "
+                                 "q4f16_1 at 0.49 of its bandwidth (mlc-llm #1359)"),
+        "flop_efficiency": (0.3, 0.6, "0.44 of the A15 GPU's [D] peak from one prefill figure; the iPhone 15 Pro's "
+                            "prefill comes out 31 % fast with it")},
+    "qnn-genie": {
+        "bandwidth_efficiency": (0.6, 0.8, "0.71 of a [D] bandwidth on one phone (Galaxy S24)"),
+        "flop_efficiency": (0.1, 0.42, "0.21 of 45 TOPS read as FLOP/s [U]: could move 2x with the peak")},
+    "llama-cpp": {
+        "bandwidth_efficiency": (0.75, 1.0, "0.87 on one Pi 5 decode; the Pi's ceiling is ~17 GB/s"),
+        "flop_efficiency": (0.45, 0.75, "0.69 on one prefill; older kernels ran 1.5x apart")},
+    "llama-cpp-gpu": {
+        "bandwidth_efficiency": (0.7, 0.85, "0.83 on an M3; wider Apple chips draw less of theirs (M1 Max 0.47)"),
+        "flop_efficiency": (0.48, 0.9, "0.69 of a [D] GPU peak: +-30 % with the peak")},
 }

@@ -1,7 +1,8 @@
 """YAML profiles -> specs: safe loading, required and unit-suffixed keys, errors naming file and field.
 
 Hardware keys: memory_bandwidth_gbyte_per_s, peak_tflop_per_s, memory_gbyte (required);
-usable_memory_gbyte, power_w, price_usd_per_hour, measured (optional).
+usable_memory_gbyte, power_w, price_usd_per_hour, measured, runtime, compute_units (optional). `compute_units`
+maps gpu / npu / cpu to {peak_tflop_per_s, memory_bandwidth_gbyte_per_s (optional)}: the unit a runtime runs on.
 Network keys: c2d_bandwidth_mbit_per_s, d2c_bandwidth_mbit_per_s, rtt_ms (required); jitter and
 bandwidth_jitter (optional).
 """
@@ -17,7 +18,7 @@ from plmodel.hardware.runtimes import lookup
 from plmodel.io.files import MAXIMUM, available, check_keys, find_profile, number, profile_dirs, read_mapping, relative_to_file  # noqa: F401
 from plmodel.io.power_profiles import power_from_mapping, radio_for
 from plmodel.models import canonical_model_name
-from plmodel.specs import BandwidthJitterSpec, HardwareSpec, JitterSpec, LinkSpec, MeasuredSpeed
+from plmodel.specs import BandwidthJitterSpec, ComputeUnit, HardwareSpec, JitterSpec, LinkSpec, MeasuredSpeed
 from plmodel.units import GBYTE, GIB, MBIT, MS, TERA, US
 
 HARDWARE_KEYS = {
@@ -25,13 +26,14 @@ HARDWARE_KEYS = {
     "usable_memory_gbyte": False, "power_w": False, "price_usd_per_hour": False, "measured": False, "name": False,
     "layer_overhead_us": False, "call_overhead_us": False, "runtime": False, "interconnect_gbyte_per_s": False,
     "allreduce_latency_us": False, "power": False, "resume_after_wait": False,
-    "decode_batch_slowdown": False,
+    "decode_batch_slowdown": False, "compute_units": False,
 }
 NETWORK_KEYS = {
     "c2d_bandwidth_mbit_per_s": True, "d2c_bandwidth_mbit_per_s": True, "rtt_ms": True,
     "jitter": False, "bandwidth_jitter": False, "name": False, "framing_bytes_per_message": False,
     "per_message_overhead_us": False, "radio": False,
 }
+UNIT_KEYS = {"peak_tflop_per_s": True, "memory_bandwidth_gbyte_per_s": False}
 MEASURED_KEYS = {"model": True, "phase": True, "tokens_per_s": True, "weight_bits": False, "batch": False,
                  "runtime": False}
 JITTER_KEYS = {"distribution": True, "median_ms": True, "p99_ms": True}
@@ -70,6 +72,24 @@ def parse_measured(items, src: str) -> tuple:
         except PlmodelError as exc:
             raise PlmodelError(f"{prefix[:-1]}: {exc}", src) from None
     return tuple(out)
+
+
+def parse_units(units, src: str) -> tuple:
+    """The `compute_units:` mapping of a hardware profile (unit name -> its peak and optional bandwidth)."""
+    if units is None:
+        return ()
+    if not isinstance(units, dict) or not units:
+        raise PlmodelError('field "compute_units": expected a mapping of gpu, npu or cpu to {peak_tflop_per_s}', src)
+    out = []
+    for name, unit in units.items():
+        prefix = f"compute_units.{name}."
+        if not isinstance(unit, dict):
+            raise PlmodelError(f'field "{prefix[:-1]}": expected a mapping with peak_tflop_per_s', src)
+        check_keys(unit, UNIT_KEYS, src, prefix)
+        with naming(src):
+            out.append(ComputeUnit(str(name), number(unit, "peak_tflop_per_s", src, prefix=prefix) * TERA,
+                                   optional(unit, "memory_bandwidth_gbyte_per_s", src, GBYTE)))
+    return tuple(sorted(out, key=lambda u: u.name))  # one order whatever the YAML's
 
 
 @contextlib.contextmanager
@@ -113,6 +133,7 @@ def hardware_from_mapping(data: dict, src: str, default_name: str) -> HardwareSp
             power=power_from_mapping(data.get("power"), src),
             resume=resume_from_mapping(data.get("resume_after_wait"), src),
             decode_rows=decode_rows_from_mapping(data.get("decode_batch_slowdown"), src),
+            compute_units=parse_units(data.get("compute_units"), src),
         )
 
 
@@ -176,6 +197,10 @@ def hardware_to_mapping(hw: HardwareSpec) -> dict:
     if hw.power:
         data["power"] = {"active_w": hw.power.active_w, "baseline_w": hw.power.baseline_w,
                          "battery_wh": hw.power.battery_wh}
+    if hw.compute_units:
+        data["compute_units"] = {u.name: {"peak_tflop_per_s": u.peak_flop_per_s / TERA, **(
+            {"memory_bandwidth_gbyte_per_s": u.mem_bw_bytes_per_s / GBYTE} if u.mem_bw_bytes_per_s else {})}
+            for u in hw.compute_units}
     if hw.measured:
         data["measured"] = [{"model": m.model, "phase": m.phase, "weight_bits": m.weight_bits, "batch": m.batch,
                              "tokens_per_s": m.tokens_per_s, **({"runtime": m.runtime} if m.runtime else {})}
