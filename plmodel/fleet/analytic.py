@@ -2,10 +2,13 @@
 
 N requests are being served, each a prompt of P tokens and O generated tokens (so, on average, N/O
 of them start a prompt each pass and their contexts average P + O/2); a replica holds at most
-floor(KV capacity / KV of P + O tokens) of them.
-- Cloud-only (continuous batching): an iteration runs N decode tokens and N/O prompts; its time t(N)
-  from the fleet's cost model is the time per output token, and the replica delivers N / t(N) tokens
-  a second.
+floor(KV capacity / KV of P + O tokens) of them when each reserves its whole length, and
+floor((1 - watermark) KV capacity / KV of P + O/2 + B/2 tokens) with paged KV in blocks of B (the mean
+context, not the longest: preemption near that limit is not modelled).
+- Cloud-only (continuous batching): with the chunked scheduler an iteration runs N decode tokens and the
+  N/O prompts' tokens; with prefill-first a decode iteration of N and, when prompts arrived, an iteration
+  of them alone; either cycle's time t(N) from the fleet's cost model (and the runtime's host time an
+  iteration) is the time per output token, and the replica delivers N / t(N) tokens a second.
 - Split (cohorts of b): a cohort's pass costs the GPU G (every chunk at b sequences) and its members
   R of round trips (a chunk waits for the slowest of b: the expected maximum of b draws where the link
   jitters). C = N/b cohorts share the GPU, so a pass takes max(G + R, C x G): latency-bound until the
@@ -21,7 +24,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from plmodel.fleet.costs import mix_of, parts_cost
+from plmodel.fleet.costs import mix_of
 from plmodel.fleet.memory import memory_of
 from plmodel.link import lognormal_mean, lognormal_sigma
 
@@ -105,10 +108,22 @@ def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
     iteration time t is the fixed point at which the n requests, O iterations each, arrive at n / (O t)
     a second, found by bisection. Where prompt work alone outruns the GPU there is none: the time per
     token is infinite (no steady state at n)."""
+    spec = server.spec
+
     def iteration_s(k):
-        return parts_cost(server.parts, server.rates, pass_mix(n, k, prompt, output), server.hidden_bytes)[0]
+        if spec.scheduler == "chunked":
+            return server.iteration_s(pass_mix(n, k, prompt, output), n + k)[0]
+        prefill = server.iteration_s(mix_of(0, 0, k * prompt, k * prompt * prompt, k), k)[0] if k > 0 else 0.0
+        return server.iteration_s(pass_mix(n, 0, prompt, output), n)[0] + prefill
 
     mean_k = n / output
+    if spec.scheduler == "chunked":  # prompts spread over iterations in chunks: their mean work, smoothly
+        tokens, chunk = mean_k * prompt, min(prompt, spec.budget)
+        if n + tokens > spec.budget:
+            return Load(n, float("inf"), 0.0, 1.0, output, 0.0)
+        t = server.iteration_s(mix_of(n, n * (prompt + output / 2), tokens, tokens * (prompt + chunk) / 2, mean_k),
+                               n + mean_k)[0]
+        return Load(n, t, n / t, 1.0, output, 0.0)
     if mean_k > MANY_PROMPTS:  # many prompts an iteration: their count barely varies with the last one's length
         t, sd = moments(iteration_s, mean_k)
         return Load(n, t, n / t, 1.0, output, sd / math.sqrt(output))
@@ -175,9 +190,13 @@ def pass_trips_s(server, tokens: int = 1, context: int = 1) -> float:
 
 
 def max_concurrency(scn, gpus: int, prompt: int, output: int, per_user_adapters: bool = False,
-                    server: str = "split") -> int:
-    """The most requests of P + O tokens one replica's memory holds at once."""
+                    server: str = "split", *, batching=None) -> int:
+    """The most requests of P + O tokens one replica's memory holds at once: each reserving its whole length,
+    or with `batching`'s paged KV (cloud-only) at their mean context in blocks, less the watermark."""
     mem = memory_of(scn, gpus, per_user_adapters, server)
+    if batching is not None and server == "cloud-only" and batching.kv == "paged":
+        held = mem.request_bytes(prompt + output / 2 + batching.block_tokens / 2)
+        return max(0, int((1 - batching.watermark) * mem.kv_capacity_bytes // held))
     return max(0, int(mem.kv_capacity_bytes // mem.request_bytes(prompt + output)))
 
 

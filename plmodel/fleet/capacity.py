@@ -106,7 +106,7 @@ class Model:
         self.case = case
         self.gpus, split, cloud = servers(case.scn, case.policy, case.batching, case.per_user_adapters)
         self.n_mem = analytic.max_concurrency(case.scn, self.gpus, case.prompt, case.output, case.per_user_adapters,
-                                              case.kind)
+                                              case.kind, batching=case.batching)
         self.server = split if case.kind == "split" else cloud
         self.cap = self.n_mem if case.kind == "split" else min(self.n_mem, case.batching.max_batch)
         self.fixed_s = fixed_legs_s(self.server, case.kind, case.prompt)
