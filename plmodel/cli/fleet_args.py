@@ -15,7 +15,8 @@ OPTION_OF = {"arrival": "--arrival", "rate": "--rate", "requests": "--requests",
              "think": "--think-s", "trace": "--trace-csv", "lengths": "--lengths", "prompt_tokens": "--prompt-tokens",
              "output_tokens": "--output-tokens", "policy": "--policy", "max_batch": "--max-batch",
              "cohort_size": "--cohort-size", "target": "--hold-target", "max_wait": "--max-wait-ms",
-             "max_batch ": "--cloud-max-batch", "chunk_tokens": "--chunk-tokens", "scheduler": "--scheduler", "kv": "--kv", "server": "--server",
+             "max_batch ": "--cloud-max-batch", "chunk_tokens": "--chunk-tokens", "scheduler": "--scheduler", "kv": "--kv",
+             "server": "--server",
              "percentile": "--percentile", "mode": "--mode", "cloud": "--cloud", **scenario_args.OPTION_OF}
 SERVER_CHOICES = ("both", "split", "cloud-only")
 #: Each server option, its default, and the --server and --policy values it has an effect with.

@@ -4,7 +4,7 @@ metrics; and what a study of them reports (a table, and latency and throughput a
 
 from __future__ import annotations
 
-from plmodel.fleet import PolicySpec, Workload, serve
+from plmodel.fleet import BatchingSpec, PolicySpec, Workload, serve
 from plmodel.fleet.capacity import cost
 from plmodel.fleet.run import replica
 from plmodel.studies.tables import markdown
@@ -24,11 +24,12 @@ def fleet_records(task, inputs: dict) -> list:
     gpus = replica(scn)[0]
     out = []
     for kind in ("split", "cloud-only"):
-        m = serve(scn, w, server=kind, policy=PolicySpec(load.policy), slo=(load.ttft_s, load.tpot_s),
-                  seed=task.seed).metrics
+        m = serve(scn, w, server=kind, policy=PolicySpec(load.policy), batching=BatchingSpec(scheduler=load.scheduler),
+                  slo=(load.ttft_s, load.tpot_s), seed=task.seed).metrics
         usd = cost(scn, gpus, m["throughput_tokens_per_s"], m["kv_mean_occupancy"] * m["kv_capacity_bytes"])[0]
         out.append({**inputs, "server": kind, "arrival": load.arrival, "users": load.users, "rate_per_s": load.rate_per_s,
                     "tpot_slo_s": load.tpot_s, "ttft_slo_s": load.ttft_s, "policy": load.policy,
+                    "scheduler": load.scheduler,
                     "requests": task.requests,
                     "tokens": task.tokens, "seed": task.seed, "gpus_a_replica": gpus,
                     **{k: m.get(k) for k in FLEET_KEYS}, "usd_per_million_tokens": usd})
