@@ -127,7 +127,8 @@ class Model:
         if load is None:
             return Capacity(c.kind, self.gpus, 0.0, 0.0, 0.0, float("nan"), binding, None, None, None, "analytic")
         rate = load.concurrency / analytic.time_in_system_s(load, self.fixed_s, c.kind)
-        kv = load.concurrency * memory_of(c.scn, self.gpus, c.per_user_adapters, c.kind).request_bytes(c.prompt + c.output)
+        mem = memory_of(c.scn, self.gpus, c.per_user_adapters, c.kind)
+        kv = load.concurrency * analytic.held_bytes(mem, c.prompt, c.output, c.kind, batching=c.batching)
         usd, gpu_s, kv_s = cost(c.scn, self.gpus, rate * load.output_tokens, kv)
         return Capacity(c.kind, self.gpus, rate, load.concurrency, rate * load.output_tokens,
                         load.tpot_at(c.slo.percentile), binding,
