@@ -145,13 +145,13 @@ def test_schedulers_trade_ttft_for_decode_interference(scenario):
 
 def test_sharegpt_lengths_have_the_asked_means(scenario):
     """ShareGPT lengths scaled to the asked means: the draws' means within 3 % over 20,000 requests, with a
-    long tail (the 99th percentile above three times the mean)."""
+    long tail (the 99th percentile above twice the mean)."""
     from plmodel.fleet.arrivals import draw_lengths
 
     w = Workload("closed", users=1, requests=20000, prompt_tokens=300, output_tokens=200, lengths="sharegpt")
     p, o = draw_lengths(w, np.random.default_rng(0), w.requests)
     assert p.mean() == pytest.approx(300, rel=0.03) and o.mean() == pytest.approx(200, rel=0.03)
-    assert np.percentile(p, 99) > 3 * 300
+    assert np.percentile(p, 99) > 2 * 300 and np.percentile(o, 99) > 2 * 200
 
 
 def test_per_user_adapters_cost_memory_and_reads(scenario):

@@ -92,10 +92,10 @@ TENSOR_PARALLEL_ANCHORS = tuple(
 #: 312 TFLOP/s), lmdeploy 139 ms (0.69); 0.685 fits all four within 4 %. Host time: a graph launch a segment (20 us, [U]); no layer
 #: time (the graph replays the layers). Short prompts (128 tokens: 16-22 ms measured) come out
 #: ~40 % fast: small GEMMs run below this efficiency; not modelled.
-#: Serving host time an iteration and a sequence: 0, fitted [D]: at lmdeploy's and TensorRT-LLM's A100
-#: serving benchmarks (paperdata/serving.py) the paged, prefill-first engine without it is already 6-16 %
-#: slow on four of six figures, so these C++ schedulers leave no host time to fit (a Python scheduler, vLLM
-#: before v0.6, spends milliseconds an iteration: not shipped, [U]).
+#: Serving host time an iteration and a sequence: 0, fitted [D]: against lmdeploy's and TensorRT-LLM's A100
+#: serving benchmarks (paperdata/serving.py) the paged, prefill-first engine without it is 1-11 % fast on
+#: three figures and 15-16 % slow on two (TensorRT-LLM's long sequences), so these C++ schedulers leave no
+#: host time to fit (a Python scheduler, vLLM before v0.6, spends milliseconds an iteration: not shipped, [U]).
 OPTIMIZED = RuntimeSpec(
     "optimized", bandwidth_efficiency=0.685, flop_efficiency=0.685, call_host_s=20e-6, overlap=1.0,
     iteration_host_s=0.0, sequence_host_s=0.0,
