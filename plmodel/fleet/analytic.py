@@ -5,10 +5,11 @@ of them start a prompt each pass and their contexts average P + O/2); a replica 
 floor(KV capacity / KV of P + O tokens) of them when each reserves its whole length, and
 floor((1 - watermark) KV capacity / KV of P + O/2 + B/2 tokens) with paged KV in blocks of B (the mean
 context, not the longest: preemption near that limit is not modelled).
-- Cloud-only (continuous batching): with the chunked scheduler an iteration runs N decode tokens and the
-  N/O prompts' tokens; with prefill-first a decode iteration of N and, when prompts arrived, an iteration
-  of them alone; either cycle's time t(N) from the fleet's cost model (and the runtime's host time an
-  iteration) is the time per output token, and the replica delivers N / t(N) tokens a second.
+- Cloud-only (continuous batching): with prefill-first a decode iteration of N and, when prompts arrived,
+  an iteration of them alone; with chunked a share of iterations runs N decode tokens and a full chunk of
+  prompt tokens (enough of them for the N/O prompts an iteration), the rest decode alone. The mean time
+  t(N) of a cycle from the fleet's cost model (and the runtime's host time an iteration) is the time per
+  output token, and the replica delivers N / t(N) tokens a second.
 - Split (cohorts of b): a cohort's pass costs the GPU G (every chunk at b sequences) and its members
   R of round trips (a chunk waits for the slowest of b: the expected maximum of b draws where the link
   jitters). C = N/b cohorts share the GPU, so a pass takes max(G + R, C x G): latency-bound until the
@@ -110,20 +111,23 @@ def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
     token is infinite (no steady state at n)."""
     spec = server.spec
 
-    def iteration_s(k):
-        if spec.scheduler == "chunked":
-            return server.iteration_s(pass_mix(n, k, prompt, output), n + k)[0]
+    def iteration_s(k):  # prefill-first: a decode iteration, then one of the k prompts that arrived
         prefill = server.iteration_s(mix_of(0, 0, k * prompt, k * prompt * prompt, k), k)[0] if k > 0 else 0.0
         return server.iteration_s(pass_mix(n, 0, prompt, output), n)[0] + prefill
 
     mean_k = n / output
-    if spec.scheduler == "chunked":  # prompts spread over iterations in chunks: their mean work, smoothly
-        tokens, chunk = mean_k * prompt, min(prompt, spec.budget)
-        if n + tokens > spec.budget:
+    if spec.scheduler == "chunked":  # a share f of iterations carries a full chunk of prompt tokens, the rest decode
+        need, room = mean_k * prompt, spec.budget - n  # prompt tokens an iteration must run; room for them
+        if need >= room:
             return Load(n, float("inf"), 0.0, 1.0, output, 0.0)
-        t = server.iteration_s(mix_of(n, n * (prompt + output / 2), tokens, tokens * (prompt + chunk) / 2, mean_k),
-                               n + mean_k)[0]
-        return Load(n, t, n / t, 1.0, output, 0.0)
+        c, f = min(room, prompt), need / min(room, prompt)
+        decode = server.iteration_s(pass_mix(n, 0, prompt, output), n)[0]
+        full = server.iteration_s(mix_of(n, n * (prompt + output / 2), c, c * (prompt + c) / 2, c / prompt), n + 1)[0]
+        if f > 1:  # short prompts, several whole an iteration (their full squares)
+            f, c = 1.0, need
+            full = server.iteration_s(mix_of(n, n * (prompt + output / 2), c, c * prompt, mean_k), n + 1)[0]
+        t = f * full + (1 - f) * decode
+        return Load(n, t, n / t, 1.0, output, math.sqrt(f * (1 - f)) * (full - decode) / math.sqrt(output))
     if mean_k > MANY_PROMPTS:  # many prompts an iteration: their count barely varies with the last one's length
         t, sd = moments(iteration_s, mean_k)
         return Load(n, t, n / t, 1.0, output, sd / math.sqrt(output))

@@ -10,7 +10,7 @@ from plmodel.fleet.run import replica
 from plmodel.studies.tables import markdown
 
 #: The fleet metrics a record carries (SI units), beside its inputs and load.
-FLEET_KEYS = ("completed", "rejected", "throughput_tokens_per_s", "goodput_tokens_per_s", "ttft_p50_s", "ttft_p90_s",
+FLEET_KEYS = ("completed", "rejected", "preemptions", "throughput_tokens_per_s", "goodput_tokens_per_s", "ttft_p50_s", "ttft_p90_s",
               "ttft_p99_s", "tpot_p50_s", "tpot_p90_s", "tpot_p99_s", "e2e_p90_s", "queue_p90_s", "mean_concurrency",
               "gpu_busy", "mean_batch_sequences", "kv_mean_occupancy", "kv_capacity_bytes")
 
