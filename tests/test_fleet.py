@@ -72,13 +72,15 @@ def batched_bound_tokens_per_s(scn, kind, prompt, output):
 @settings(max_examples=12, deadline=None)
 @given(kind=st.sampled_from(["split", "cloud-only"]), policy=st.sampled_from(["cohort", "greedy", "hold"]),
        rate=st.floats(0.5, 80), prompt=st.integers(16, 2048), output=st.integers(2, 64),
-       lengths=st.sampled_from(["fixed", "uniform", "exponential"]), seed=st.integers(0, 1000))
-def test_invariants_hold_under_random_load(scenario, kind, policy, rate, prompt, output, lengths, seed):
+       lengths=st.sampled_from(["fixed", "uniform", "exponential", "sharegpt"]), seed=st.integers(0, 1000),
+       scheduler=st.sampled_from(["prefill-first", "chunked"]), kv=st.sampled_from(["paged", "reserve"]))
+def test_invariants_hold_under_random_load(scenario, kind, policy, rate, prompt, output, lengths, seed, scheduler, kv):
     """Every admitted request completes (serve checks it, with KV never above capacity and the GPU never
     busier than the run) and the throughput stays under the engine's batched bound."""
     scn = scenario(link=load_link("datacenter"), prompt_tokens=prompt)
     w = Workload("poisson", rate_per_s=rate, requests=60, prompt_tokens=prompt, output_tokens=output, lengths=lengths)
-    m = serve(scn, w, server=kind, policy=PolicySpec(policy), seed=seed).metrics
+    m = serve(scn, w, server=kind, policy=PolicySpec(policy), batching=BatchingSpec(scheduler=scheduler, kv=kv),
+              seed=seed).metrics
     assert m["completed"] + m["rejected"] == 60
     assert m["kv_peak_bytes"] <= m["kv_capacity_bytes"]
     assert m["throughput_tokens_per_s"] <= batched_bound_tokens_per_s(scn, kind, prompt, output) * 1.05

@@ -80,9 +80,11 @@ class Front:
     `need(req)` is what a request reserves at admission (its whole length, or its prompt's blocks);
     the server's `room()` may hold admission back (a cap on requests at once)."""
 
-    def __init__(self, loop: Loop, pool, *, lead_s, max_context: int | None, on_tokens=None, need=None, margin=0.0):
+    def __init__(self, loop: Loop, pool, *, lead_s, max_context: int | None, on_tokens=None, need=None, margin=0.0,
+                 whole=None):
         self.loop, self.pool, self.lead_s, self.max_context = loop, pool, lead_s, max_context
         self.need = need or (lambda req: pool.memory.request_bytes(req.prompt + req.output))
+        self.whole = whole or self.need  # what a request needs alone at its longest (more than the cache: rejected)
         self.margin = margin  # bytes admission leaves free (paged KV's watermark)
         self.server = None
         self.queue = []  # admitted in order: a deque is not needed at these sizes (popped from the front by index)
@@ -99,7 +101,7 @@ class Front:
     def reach(self, req: Request) -> None:
         req.reach_s = self.loop.now
         too_long = self.max_context and req.prompt + req.output > self.max_context
-        if too_long or self.pool.memory.request_bytes(req.prompt + req.output) > self.pool.capacity:
+        if too_long or self.whole(req) + self.margin > self.pool.capacity:
             self.rejected.append(req)
             self.requests.remove(req)
             self._next(req)

@@ -128,6 +128,7 @@ def paging(srv, pool) -> dict:
         return {}
     srv.block_bytes = pool.memory.blocks_bytes(1, spec.block_tokens) - pool.memory.per_request_bytes
     return {"need": lambda req: pool.memory.blocks_bytes(req.todo, spec.block_tokens),
+            "whole": lambda req: pool.memory.blocks_bytes(req.prompt + req.output, spec.block_tokens),
             "margin": spec.watermark * pool.capacity}
 
 
