@@ -109,18 +109,22 @@ class CloudOnlyServer:
     def grow(self) -> None:
         """Paged: every decoding sequence gets the block its next token needs; where none is free the
         latest admitted request is preempted (its blocks freed, recomputed later)."""
-        pool, b = self.front.pool, self.spec.block_tokens
-        i = 0
-        while i < len(self.running):
-            m = self.running[i]
-            if m.context % b == 0:
-                while not pool.fits(self.block_bytes) and self.preempt(m):
-                    pass
-                if m not in self.running:
-                    continue
-                pool.reserve(self.block_bytes, self.loop.now)
-                m.kv_bytes += self.block_bytes
-            i += 1
+        pool, b, block = self.front.pool, self.spec.block_tokens, self.block_bytes
+        needing = [m for m in self.running if m.context % b == 0]
+        if not needing:
+            return
+        if pool.fits(block * len(needing)):  # the common case: one reservation for all
+            pool.reserve(block * len(needing), self.loop.now)
+            for m in needing:
+                m.kv_bytes += block
+            return
+        for m in needing:
+            while not pool.fits(block) and self.preempt(m):
+                pass
+            if m.context == 0:  # preempted itself (or by a later one's need)
+                continue
+            pool.reserve(block, self.loop.now)
+            m.kv_bytes += block
 
     def preempt(self, needing) -> bool:
         """Preempt the latest admitted request (waiting prompts first, then decoding, `needing` last);
