@@ -46,7 +46,7 @@ class BatchingSpec:
         if self.kv not in KV_POLICIES:
             raise PlmodelError(f"expected one of {', '.join(KV_POLICIES)}, got {self.kv!r}", field="kv")
         if self.chunk_tokens is not None and self.scheduler != "chunked":
-            raise PlmodelError("a token budget is the chunked scheduler's", field="chunk_tokens")
+            raise PlmodelError(f"a token budget only with the chunked scheduler, got {self.scheduler}", field="chunk_tokens")
 
     @property
     def budget(self) -> float:
