@@ -84,9 +84,9 @@ def stationary(chain):
 
 
 def prompt_chain_moments(times, n: float, output: int, t: float, log_factorial=None) -> tuple:
-    """(mean, sd) of the iteration time when prompts arrive at n / (O t) a second: the prompts an
-    iteration takes are those that arrived during the one before, k' ~ Poisson(rate x t(k)); (inf, 0)
-    when the chain runs off (more prompt work arrives than the GPU clears)."""
+    """(mean, sd, lag-one correlation) of the iteration time when prompts arrive at n / (O t) a second: the
+    prompts an iteration takes are those that arrived during the one before, k' ~ Poisson(rate x t(k));
+    (inf, 0, 0) when the chain runs off (more prompt work arrives than the GPU clears)."""
     ks = np.arange(len(times))
     if log_factorial is None:
         log_factorial = np.array([math.lgamma(k + 1) for k in ks])
@@ -97,9 +97,11 @@ def prompt_chain_moments(times, n: float, output: int, t: float, log_factorial=N
     law = stationary(chain)
     law /= law.sum()
     if law[-len(law) // 4:].sum() > 1e-6:
-        return float("inf"), 0.0
+        return float("inf"), 0.0, 0.0
     mean = float(law @ times)
-    return mean, math.sqrt(max(0.0, float(law @ times ** 2) - mean * mean))
+    var = max(0.0, float(law @ times ** 2) - mean * mean)
+    lag = float((law * times) @ (chain @ times)) - mean * mean  # a long iteration gathers more for the next
+    return mean, math.sqrt(var), min(max(lag / var, 0.0), 0.95) if var > 0 else 0.0
 
 
 def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
@@ -139,10 +141,11 @@ def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
     for _ in range(44):  # the mean it produces falls as the assumed mean rises: one crossing (to 2^-44)
         mid = math.sqrt(lo * hi)
         lo, hi = (mid, hi) if prompt_chain_moments(times, n, output, mid, logf)[0] > mid else (lo, mid)
-    t, sd = prompt_chain_moments(times, n, output, hi, logf)
+    t, sd, rho = prompt_chain_moments(times, n, output, hi, logf)
     if not math.isfinite(t):
         return Load(n, float("inf"), 0.0, 1.0, output, 0.0)
-    return Load(n, t, n / t, 1.0, output, sd / math.sqrt(output))
+    # a request's mean over its O iterations, which are correlated (an AR(1) of lag-one correlation rho)
+    return Load(n, t, n / t, 1.0, output, sd * math.sqrt((1 + rho) / (1 - rho) / output))
 
 
 def expected_max_extra_s(link, b: int) -> float:
