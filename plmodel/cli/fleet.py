@@ -1,6 +1,6 @@
 """Simulate many devices sharing one cloud replica (the smallest group of GPUs that holds the model):
-split inference under a batching policy and cloud-only serving with continuous batching, on the same
-engine and the same KV-cache admission, for open-loop (Poisson or a CSV trace) or closed-loop load.
+split inference under a batching policy and cloud-only serving with continuous batching (paged KV cache,
+prefill-first or chunked), on the same engine, for open-loop (Poisson or a CSV trace) or closed-loop load.
 
 Prints latency percentiles (TTFT, time per output token, end to end, queueing for memory),
 throughput and goodput at the SLO, GPU busy (accelerator and host apart), batch sizes, KV occupancy
