@@ -223,3 +223,16 @@ def test_same_seed_same_run(scenario):
     a, b, c = (serve(scenario(link=link), w, seed=s).metrics for s in (1, 1, 2))
     assert a == b and a != c
     assert np.isfinite(a["ttft_p99_s"])
+
+
+def test_runtime_host_time_adds_to_every_iteration(scenario):
+    """A runtime's serving host time (an iteration's and a sequence's) lengthens each cloud-only iteration and
+    each split batch by exactly that much: one request's time per token rises by their sum (both servers)."""
+    from plmodel.hardware.runtimes import OPTIMIZED
+
+    scn = scenario(link=load_link("datacenter"))
+    slow = replace(scn, cloud_runtime=replace(OPTIMIZED, iteration_host_s=2e-3, sequence_host_s=1e-4))
+    for server, batches in (("cloud-only", 1), ("split", None)):
+        base, host = (one_request(s, server, tokens=8)["tpot_mean_s"] for s in (scn, slow))
+        n = batches or len(servers(scn, PolicySpec(), BatchingSpec())[1].chunks)  # split: a batch a chunk
+        assert host - base == pytest.approx(n * 2.1e-3, rel=1e-6)
