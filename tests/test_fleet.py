@@ -72,13 +72,15 @@ def batched_bound_tokens_per_s(scn, kind, prompt, output):
 @settings(max_examples=12, deadline=None)
 @given(kind=st.sampled_from(["split", "cloud-only"]), policy=st.sampled_from(["cohort", "greedy", "hold"]),
        rate=st.floats(0.5, 80), prompt=st.integers(16, 2048), output=st.integers(2, 64),
-       lengths=st.sampled_from(["fixed", "uniform", "exponential"]), seed=st.integers(0, 1000))
-def test_invariants_hold_under_random_load(scenario, kind, policy, rate, prompt, output, lengths, seed):
+       lengths=st.sampled_from(["fixed", "uniform", "exponential", "sharegpt"]), seed=st.integers(0, 1000),
+       scheduler=st.sampled_from(["prefill-first", "chunked"]), kv=st.sampled_from(["paged", "reserve"]))
+def test_invariants_hold_under_random_load(scenario, kind, policy, rate, prompt, output, lengths, seed, scheduler, kv):
     """Every admitted request completes (serve checks it, with KV never above capacity and the GPU never
     busier than the run) and the throughput stays under the engine's batched bound."""
     scn = scenario(link=load_link("datacenter"), prompt_tokens=prompt)
     w = Workload("poisson", rate_per_s=rate, requests=60, prompt_tokens=prompt, output_tokens=output, lengths=lengths)
-    m = serve(scn, w, server=kind, policy=PolicySpec(policy), seed=seed).metrics
+    m = serve(scn, w, server=kind, policy=PolicySpec(policy), batching=BatchingSpec(scheduler=scheduler, kv=kv),
+              seed=seed).metrics
     assert m["completed"] + m["rejected"] == 60
     assert m["kv_peak_bytes"] <= m["kv_capacity_bytes"]
     assert m["throughput_tokens_per_s"] <= batched_bound_tokens_per_s(scn, kind, prompt, output) * 1.05
@@ -98,15 +100,60 @@ def test_cohorts_batch_where_jitter_scatters_greedy(scenario):
 
 
 def test_requests_queue_for_memory_and_oversized_are_rejected(scenario):
-    """Long requests fill the KV cache: later ones wait (queueing > 0, occupancy near full); one longer
-    than the model's context is refused, never served."""
+    """Reserving whole lengths, long requests fill the KV cache: later ones wait (queueing > 0, occupancy near
+    full); one longer than the model's context is refused, never served."""
     scn = scenario(prompt_tokens=3000)
     cap = analytic.max_concurrency(scn, 1, 3000, 1000)
     trace = tuple((0.0, 3000, 1000) for _ in range(cap + 5)) + ((0.0, 4000, 1000),)
-    m = serve(scn, Workload("trace", trace=trace), server="cloud-only").metrics
+    m = serve(scn, Workload("trace", trace=trace), server="cloud-only", batching=BatchingSpec(kv="reserve")).metrics
     assert m["rejected"] == 1 and m["completed"] == cap + 5
     assert m["queued"] >= 5 and m["queue_p99_s"] > 0
     assert m["kv_peak_bytes"] >= cap * memory_of(scn, 1).request_bytes(4000) * 0.99
+
+
+def test_paged_kv_admits_by_blocks_and_preempts_by_recompute(scenario):
+    """Paged KV: the same long requests are all admitted on their prompts' blocks, grow, and where blocks
+    run out the latest are preempted and recomputed; every one completes, KV never above capacity."""
+    scn = scenario(prompt_tokens=3000)
+    cap = analytic.max_concurrency(scn, 1, 3000, 1000)
+    trace = tuple((0.0, 3000, 1000) for _ in range(cap + 5))
+    m = serve(scn, Workload("trace", trace=trace), server="cloud-only").metrics
+    assert m["completed"] == cap + 5 and m["rejected"] == 0
+    assert m["preemptions"] > 0 and m["queued"] == 0
+    assert m["kv_peak_bytes"] <= m["kv_capacity_bytes"]
+
+
+def test_paged_kv_holds_more_requests_than_reserving(scenario):
+    """At the lengths of a chat (output long beside the prompt), blocks taken as contexts grow hold more
+    requests at once than whole-length reservations, and serve more tokens a second."""
+    scn = scenario()
+    w = Workload("closed", users=400, requests=1200, prompt_tokens=256, output_tokens=1024)
+    paged, whole = (serve(scn, w, server="cloud-only", batching=BatchingSpec(max_batch=400, kv=kv)).metrics
+                    for kv in ("paged", "reserve"))
+    assert paged["mean_concurrency"] > 1.2 * whole["mean_concurrency"]
+    assert paged["throughput_tokens_per_s"] > whole["throughput_tokens_per_s"]
+
+
+def test_schedulers_trade_ttft_for_decode_interference(scenario):
+    """Prefill-first runs prompts before decodes (short TTFT, decode stalls); chunked prefill keeps decodes
+    going a token budget an iteration (steadier time per token, later first tokens at this load)."""
+    scn = scenario(prompt_tokens=1024)
+    w = Workload("poisson", rate_per_s=6, requests=300, prompt_tokens=1024, output_tokens=64)
+    first, chunked = (serve(scn, w, server="cloud-only", batching=BatchingSpec(scheduler=s)).metrics
+                      for s in ("prefill-first", "chunked"))
+    assert first["ttft_p50_s"] < chunked["ttft_p50_s"]
+    assert chunked["tpot_p99_s"] < first["tpot_p99_s"]
+
+
+def test_sharegpt_lengths_have_the_asked_means(scenario):
+    """ShareGPT lengths scaled to the asked means: the draws' means within 3 % over 20,000 requests, with a
+    long tail (the 99th percentile above twice the mean)."""
+    from plmodel.fleet.arrivals import draw_lengths
+
+    w = Workload("closed", users=1, requests=20000, prompt_tokens=300, output_tokens=200, lengths="sharegpt")
+    p, o = draw_lengths(w, np.random.default_rng(0), w.requests)
+    assert p.mean() == pytest.approx(300, rel=0.03) and o.mean() == pytest.approx(200, rel=0.03)
+    assert np.percentile(p, 99) > 2 * 300 and np.percentile(o, 99) > 2 * 200
 
 
 def test_per_user_adapters_cost_memory_and_reads(scenario):
@@ -131,19 +178,25 @@ def test_bad_fleet_input_names_the_field(scenario):
     assert e.value.field == "mode"
 
 
-GRID = [("llama-2-7b", "datacenter", 60, 512, 64, "split"), ("llama-2-7b", "5g-edge", 2000, 1024, 64, "split"),
-        ("llama-2-7b", "datacenter", 30, 1024, 64, "cloud-only"), ("llama-2-13b", "5g-median", 100, 512, 128, "cloud-only")]
+#: (model, network, TPOT target ms, prompt, output, server, limits either may name, cloud-only's scheduler).
+#: 13B at 512 + 128 sits where compute (closed form, 83 requests) and paged memory (~95) bind together.
+GRID = [("llama-2-7b", "datacenter", 60, 512, 64, "split", (), "prefill-first"),
+        ("llama-2-7b", "5g-edge", 2000, 1024, 64, "split", (), "prefill-first"),
+        ("llama-2-7b", "datacenter", 30, 1024, 64, "cloud-only", (), "prefill-first"),
+        ("llama-2-13b", "5g-median", 100, 512, 128, "cloud-only", ("compute", "memory"), "prefill-first"),
+        ("llama-2-7b", "datacenter", 30, 1024, 64, "cloud-only", (), "chunked")]
 
 
-@pytest.mark.parametrize("model,network,tpot_ms,prompt,output,kind", GRID)
+@pytest.mark.parametrize("model,network,tpot_ms,prompt,output,kind,limits,scheduler", GRID)
 def test_closed_form_capacity_within_ten_percent_of_the_simulation(scenario, model, network, tpot_ms, prompt, output,
-                                                                   kind):
-    """The analytic capacity (fleet scale) is within 10 % of the simulated one, and both name the same limit."""
+                                                                   kind, limits, scheduler):
+    """The analytic capacity (fleet scale) is within 10 % of the simulated one, and both name the same limit
+    (or two that bind together, where stated)."""
     case = Case(scenario(model, link=load_link(network), prompt_tokens=prompt), kind, Slo(tpot_ms / 1e3, 10.0), prompt,
-                output)
+                output, batching=BatchingSpec(scheduler=scheduler))
     a, s = analytic_capacity(case), simulated_capacity(case, Search(steps=6))
     assert s.max_rate_per_s == pytest.approx(a.max_rate_per_s, rel=0.10)
-    assert s.binding_limit == a.binding_limit
+    assert s.binding_limit == a.binding_limit or {s.binding_limit, a.binding_limit} <= set(limits)
 
 
 def test_split_on_a_slow_link_serves_nothing_within_a_tight_target(scenario):
@@ -170,3 +223,16 @@ def test_same_seed_same_run(scenario):
     a, b, c = (serve(scenario(link=link), w, seed=s).metrics for s in (1, 1, 2))
     assert a == b and a != c
     assert np.isfinite(a["ttft_p99_s"])
+
+
+def test_runtime_host_time_adds_to_every_iteration(scenario):
+    """A runtime's serving host time (an iteration's and a sequence's) lengthens each cloud-only iteration and
+    each split batch by exactly that much: one request's time per token rises by their sum (both servers)."""
+    from plmodel.hardware.runtimes import OPTIMIZED
+
+    scn = scenario(link=load_link("datacenter"))
+    slow = replace(scn, cloud_runtime=replace(OPTIMIZED, iteration_host_s=2e-3, sequence_host_s=1e-4))
+    for server, batches in (("cloud-only", 1), ("split", None)):
+        base, host = (one_request(s, server, tokens=8)["tpot_mean_s"] for s in (scn, slow))
+        n = batches or len(servers(scn, PolicySpec(), BatchingSpec())[1].chunks)  # split: a batch a chunk
+        assert host - base == pytest.approx(n * 2.1e-3, rel=1e-6)

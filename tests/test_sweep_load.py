@@ -70,3 +70,18 @@ def test_fleet_policy_axis(tmp_path):
     with pytest.raises(PlmodelError) as e:
         sweep(tmp_path, "engine: simulation\npolicy: greedy\n")
     assert "only the fleet engine batches" in str(e.value)
+
+
+def test_fleet_scheduler_axis(tmp_path):
+    """The cloud-only scheduler is a fleet axis: each value in its record, changing cloud-only's figures; the
+    other engines and unknown names refused."""
+    cfg = sweep(tmp_path, "engine: fleet\ntokens: 8\nrequests: 20\nusers: 8\n"
+                          "scheduler: [prefill-first, chunked]\n")
+    recs = [r for r in run_tasks(cfg.tasks, 1, False) if r["server"] == "cloud-only"]
+    assert [r["scheduler"] for r in recs] == ["prefill-first", "chunked"]
+    assert recs[0]["ttft_p50_s"] != recs[1]["ttft_p50_s"]
+    for text, message in (("engine: simulation\nscheduler: chunked\n", "only the fleet engine schedules"),
+                          ("engine: fleet\nscheduler: fcfs\n", 'field "scheduler": expected one of')):
+        with pytest.raises(PlmodelError) as e:
+            sweep(tmp_path, text)
+        assert message in str(e.value)

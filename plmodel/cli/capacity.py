@@ -175,7 +175,7 @@ def flatten(scn, args, out: dict, replicas: int, group: int) -> dict:
     flat = {"model": scn.model.name, "cloud": scn.cloud.name, "network": scn.link.name, "rtt_s": scn.link.rtt_s,
             "gpus": replicas * group, "gpus_a_replica": group, "tpot_slo_s": args.tpot_ms / 1e3,
             "ttft_slo_s": args.ttft_ms / 1e3, "percentile": args.percentile, "prompt_tokens": args.prompt_tokens,
-            "output_tokens": args.output_tokens, "policy": args.policy}
+            "output_tokens": args.output_tokens, "policy": args.policy, "scheduler": args.scheduler, "kv": args.kv}
     for kind, (c, a) in out.items():
         k = kind.replace("-", "_")
         flat |= {f"{k}_max_rate_per_s": c.max_rate_per_s * replicas, f"{k}_max_users": c.max_users * replicas,

@@ -1,6 +1,6 @@
 """Simulate many devices sharing one cloud replica (the smallest group of GPUs that holds the model):
-split inference under a batching policy and cloud-only serving with continuous batching, on the same
-engine and the same KV-cache admission, for open-loop (Poisson or a CSV trace) or closed-loop load.
+split inference under a batching policy and cloud-only serving with continuous batching (paged KV cache,
+prefill-first or chunked), on the same engine, for open-loop (Poisson or a CSV trace) or closed-loop load.
 
 Prints latency percentiles (TTFT, time per output token, end to end, queueing for memory),
 throughput and goodput at the SLO, GPU busy (accelerator and host apart), batch sizes, KV occupancy
@@ -17,6 +17,7 @@ from plmodel.cli import fleet_args
 from plmodel.cli.options import given
 from plmodel.errors import PlmodelError
 from plmodel.fleet import Workload, read_trace, serve
+from plmodel.fleet.arrivals import LENGTHS
 from plmodel.fleet.capacity import cost
 from plmodel.fleet.run import replica
 from plmodel.interrupt import deferred
@@ -33,8 +34,9 @@ def register_arguments(p) -> None:
     a.add_argument("--think-s", type=float, default=0.0, metavar="S", help="closed: mean think time between requests")
     a.add_argument("--trace-csv", metavar="FILE", help="trace: the requests to replay, a CSV with arrival_s, "
                    "prompt_tokens, output_tokens")
-    a.add_argument("--lengths", choices=("fixed", "uniform", "exponential"), default="fixed",
-                   help="prompt and output lengths: fixed, uniform within +-50%%, or exponential about the mean")
+    a.add_argument("--lengths", choices=LENGTHS, default="fixed",
+                   help="prompt and output lengths: fixed, uniform within +-50%%, exponential about the mean, or "
+                        "sharegpt (ShareGPT's law scaled to the means; docs/model.md says what is measured)")
     a.add_argument("--tpot-ms", type=float, metavar="MS", help="SLO on time per output token, for goodput")
     a.add_argument("--ttft-ms", type=float, metavar="MS", help="SLO on time to first token, for goodput")
     a.add_argument("--seed", type=int, default=0, help="seed of arrivals, lengths and jitter")
@@ -102,17 +104,19 @@ def run(args) -> int:
         write_kv(args.kv_csv, results)
     if args.json:
         flat = {"model": scn.model.name, "cloud": scn.cloud.name, "device": scn.device.name, "network": scn.link.name,
-                "rtt_s": scn.link.rtt_s, "gpus": gpus, "policy": policy.name, "arrival": w.arrival, "seed": args.seed}
+                "rtt_s": scn.link.rtt_s, "gpus": gpus, "policy": policy.name, "scheduler": batching.scheduler,
+                "kv": batching.kv, "arrival": w.arrival, "seed": args.seed}
         for kind, r in results.items():
             flat |= {f"{kind.replace('-', '_')}_{k}": v for k, v in r.metrics.items()}
         print(json.dumps(flat, indent=1))
     else:
-        print(render(scn, gpus, policy, w, results))
+        print(render(scn, gpus, policy, w, results, batching))
     return 0
 
 
 ROWS = [("requests completed", "completed", 1, "{:,.0f}"), ("requests rejected", "rejected", 1, "{:,.0f}"),
         ("requests that queued for memory", "queued", 1, "{:,.0f}"),
+        ("preemptions (recomputed)", "preemptions", 1, "{:,.0f}"),
         ("throughput tok/s", "throughput_tokens_per_s", 1, "{:,.1f}"),
         ("goodput tok/s (within the SLO)", "goodput_tokens_per_s", 1, "{:,.1f}"),
         *[(f"TTFT p{q} ms", f"ttft_p{q}_s", 1e3, "{:,.1f}") for q in (50, 90, 99)],
@@ -128,14 +132,14 @@ ROWS = [("requests completed", "completed", 1, "{:,.0f}"), ("requests rejected",
         ("USD per million tokens", "usd_per_million_tokens", 1, "{:,.3f}")]
 
 
-def render(scn, gpus, policy, w, results) -> str:
+def render(scn, gpus, policy, w, results, batching) -> str:
     load = {"poisson": f"Poisson {w.rate_per_s:g} requests/s", "closed": f"closed loop, {w.users} users, think "
             f"{w.think_s:g} s", "trace": f"trace of {len(w.trace or ()):,} requests"}[w.arrival]
     lines = [f"plmodel fleet - {scn.model.name} on {gpus} x {scn.cloud.name} (one replica), device {scn.device.name}, "
              f"network {scn.link.name} (RTT {scn.link.rtt_s * 1e3:.1f} ms)",
              f"  {load}; prompt {w.prompt_tokens} + output {w.output_tokens} tokens ({w.lengths}); split policy "
-             f"{policy.name}; times are simulated on the runtime model (anchored or peak), latency figures over the "
-             "requests arriving in the middle 70 % of the run", "",
+             f"{policy.name}; cloud-only {batching.scheduler}, {batching.kv} KV; times are simulated on the runtime "
+             "model (anchored or peak), latency figures over the requests arriving in the middle 70 % of the run", "",
              "  " + " " * 36 + "".join(f"{k:>16}" for k in results)]
     for label, key, scale, fmt in ROWS:
         cells = []

@@ -8,13 +8,15 @@ import sys
 from plmodel.cli import scenario_args
 from plmodel.errors import PlmodelError
 from plmodel.fleet import POLICIES, BatchingSpec, PolicySpec
+from plmodel.fleet.cloud_only import CHUNK_TOKENS, KV_POLICIES, SCHEDULERS
 
 #: The option that sets each fleet field, to name it in errors the core raises.
 OPTION_OF = {"arrival": "--arrival", "rate": "--rate", "requests": "--requests", "users": "--users",
              "think": "--think-s", "trace": "--trace-csv", "lengths": "--lengths", "prompt_tokens": "--prompt-tokens",
              "output_tokens": "--output-tokens", "policy": "--policy", "max_batch": "--max-batch",
              "cohort_size": "--cohort-size", "target": "--hold-target", "max_wait": "--max-wait-ms",
-             "max_batch ": "--cloud-max-batch", "chunk_tokens": "--chunk-tokens", "server": "--server",
+             "max_batch ": "--cloud-max-batch", "chunk_tokens": "--chunk-tokens", "scheduler": "--scheduler", "kv": "--kv",
+             "server": "--server",
              "percentile": "--percentile", "mode": "--mode", "cloud": "--cloud", **scenario_args.OPTION_OF}
 SERVER_CHOICES = ("both", "split", "cloud-only")
 #: Each server option, its default, and the --server and --policy values it has an effect with.
@@ -24,7 +26,9 @@ SCOPED = {"policy": (PolicySpec.name, ("both", "split"), tuple(POLICIES)),
           "hold_target": (PolicySpec.target, ("both", "split"), ("hold",)),
           "max_wait_ms": (PolicySpec.max_wait_s * 1e3, ("both", "split"), ("hold",)),
           "cloud_max_batch": (BatchingSpec.max_batch, ("both", "cloud-only"), tuple(POLICIES)),
-          "chunk_tokens": (None, ("both", "cloud-only"), tuple(POLICIES))}
+          "chunk_tokens": (None, ("both", "cloud-only"), tuple(POLICIES)),
+          "scheduler": (BatchingSpec.scheduler, ("both", "cloud-only"), tuple(POLICIES)),
+          "kv": (BatchingSpec.kv, ("both", "cloud-only"), tuple(POLICIES))}
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -47,7 +51,15 @@ def register(p: argparse.ArgumentParser) -> None:
                    help="hold: the longest a batch waits to grow")
     s.add_argument("--cloud-max-batch", type=int, default=BatchingSpec.max_batch, metavar="N",
                    help="cloud-only: most sequences an iteration (vLLM's max_num_seqs)")
-    s.add_argument("--chunk-tokens", type=int, metavar="N", help="cloud-only: chunked prefill, N tokens an iteration")
+    s.add_argument("--scheduler", choices=SCHEDULERS, default=BatchingSpec.scheduler, metavar="NAME",
+                   help="cloud-only: prefill-first (whole prompts first, as vLLM before chunked prefill) or chunked "
+                        "(a token budget an iteration, decodes first, as Sarathi-Serve)")
+    s.add_argument("--chunk-tokens", type=int, metavar="N",
+                   help=f"cloud-only, --scheduler chunked: tokens an iteration (default {CHUNK_TOKENS})")
+    s.add_argument("--kv", choices=KV_POLICIES, default=BatchingSpec.kv, metavar="NAME",
+                   help="cloud-only KV memory: paged (blocks as the context grows, preemption by recompute, as "
+                        "vLLM) or reserve (prompt plus output reserved at admission)")
+
     s.add_argument("--per-user-adapters", action="store_true", help="each user their own A and B (default: shared)")
     o = p.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print one flat JSON object (SI units)")
@@ -72,7 +84,7 @@ def build(args) -> tuple:
     args.batch, args.mode = 1, "realistic"
     scn = scenario_args.build_scenario(args)
     policy = PolicySpec(args.policy, args.max_batch, args.max_wait_ms / 1e3, args.hold_target, args.cohort_size)
-    batching = BatchingSpec(args.cloud_max_batch, args.chunk_tokens)
+    batching = named(BatchingSpec, args.cloud_max_batch, args.chunk_tokens, args.scheduler, args.kv)
     kinds = ("split", "cloud-only") if args.server == "both" else (args.server,)
     return scn, policy, batching, kinds
 

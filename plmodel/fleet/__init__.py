@@ -1,5 +1,6 @@
 """Many devices sharing cloud GPUs: a split server and a cloud-only server (continuous batching) on
-one event loop, the same engine and the same KV admission; capacity and cost from them."""
+one event loop and the same engine (cloud-only's KV paged by default, split's reserved whole); capacity and
+cost from them."""
 
 from plmodel.fleet.arrivals import Workload, read_trace
 from plmodel.fleet.cloud_only import BatchingSpec

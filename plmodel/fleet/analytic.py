@@ -2,10 +2,14 @@
 
 N requests are being served, each a prompt of P tokens and O generated tokens (so, on average, N/O
 of them start a prompt each pass and their contexts average P + O/2); a replica holds at most
-floor(KV capacity / KV of P + O tokens) of them.
-- Cloud-only (continuous batching): an iteration runs N decode tokens and N/O prompts; its time t(N)
-  from the fleet's cost model is the time per output token, and the replica delivers N / t(N) tokens
-  a second.
+floor(KV capacity / KV of P + O tokens) of them when each reserves its whole length, and
+floor((1 - watermark) KV capacity / KV of P + O/2 + B/2 tokens) with paged KV in blocks of B (the mean
+context, not the longest: preemption near that limit is not modelled).
+- Cloud-only (continuous batching): with prefill-first a decode iteration of N and, when prompts arrived,
+  an iteration of them alone; with chunked a share of iterations runs N decode tokens and a full chunk of
+  prompt tokens (enough of them for the N/O prompts an iteration), the rest decode alone. The mean time
+  t(N) of a cycle from the fleet's cost model (and the runtime's host time an iteration) is the time per
+  output token, and the replica delivers N / t(N) tokens a second.
 - Split (cohorts of b): a cohort's pass costs the GPU G (every chunk at b sequences) and its members
   R of round trips (a chunk waits for the slowest of b: the expected maximum of b draws where the link
   jitters). C = N/b cohorts share the GPU, so a pass takes max(G + R, C x G): latency-bound until the
@@ -21,7 +25,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from plmodel.fleet.costs import mix_of, parts_cost
+from plmodel.fleet.costs import mix_of
 from plmodel.fleet.memory import memory_of
 from plmodel.link import lognormal_mean, lognormal_sigma
 
@@ -80,9 +84,9 @@ def stationary(chain):
 
 
 def prompt_chain_moments(times, n: float, output: int, t: float, log_factorial=None) -> tuple:
-    """(mean, sd) of the iteration time when prompts arrive at n / (O t) a second: the prompts an
-    iteration takes are those that arrived during the one before, k' ~ Poisson(rate x t(k)); (inf, 0)
-    when the chain runs off (more prompt work arrives than the GPU clears)."""
+    """(mean, sd, lag-one correlation) of the iteration time when prompts arrive at n / (O t) a second: the
+    prompts an iteration takes are those that arrived during the one before, k' ~ Poisson(rate x t(k));
+    (inf, 0, 0) when the chain runs off (more prompt work arrives than the GPU clears)."""
     ks = np.arange(len(times))
     if log_factorial is None:
         log_factorial = np.array([math.lgamma(k + 1) for k in ks])
@@ -93,9 +97,11 @@ def prompt_chain_moments(times, n: float, output: int, t: float, log_factorial=N
     law = stationary(chain)
     law /= law.sum()
     if law[-len(law) // 4:].sum() > 1e-6:
-        return float("inf"), 0.0
+        return float("inf"), 0.0, 0.0
     mean = float(law @ times)
-    return mean, math.sqrt(max(0.0, float(law @ times ** 2) - mean * mean))
+    var = max(0.0, float(law @ times ** 2) - mean * mean)
+    lag = float((law * times) @ (chain @ times)) - mean * mean  # a long iteration gathers more for the next
+    return mean, math.sqrt(var), min(max(lag / var, 0.0), 0.95) if var > 0 else 0.0
 
 
 def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
@@ -105,10 +111,25 @@ def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
     iteration time t is the fixed point at which the n requests, O iterations each, arrive at n / (O t)
     a second, found by bisection. Where prompt work alone outruns the GPU there is none: the time per
     token is infinite (no steady state at n)."""
-    def iteration_s(k):
-        return parts_cost(server.parts, server.rates, pass_mix(n, k, prompt, output), server.hidden_bytes)[0]
+    spec = server.spec
+
+    def iteration_s(k):  # prefill-first: a decode iteration, then one of the k prompts that arrived
+        prefill = server.iteration_s(mix_of(0, 0, k * prompt, k * prompt * prompt, k), k)[0] if k > 0 else 0.0
+        return server.iteration_s(pass_mix(n, 0, prompt, output), n)[0] + prefill
 
     mean_k = n / output
+    if spec.scheduler == "chunked":  # a share f of iterations carries a full chunk of prompt tokens, the rest decode
+        need, room = mean_k * prompt, spec.budget - n  # prompt tokens an iteration must run; room for them
+        if need >= room:
+            return Load(n, float("inf"), 0.0, 1.0, output, 0.0)
+        c, f = min(room, prompt), need / min(room, prompt)
+        decode = server.iteration_s(pass_mix(n, 0, prompt, output), n)[0]
+        full = server.iteration_s(mix_of(n, n * (prompt + output / 2), c, c * (prompt + c) / 2, c / prompt), n + 1)[0]
+        if f > 1:  # short prompts, several whole an iteration (their full squares)
+            f, c = 1.0, need
+            full = server.iteration_s(mix_of(n, n * (prompt + output / 2), c, c * prompt, mean_k), n + 1)[0]
+        t = f * full + (1 - f) * decode
+        return Load(n, t, n / t, 1.0, output, math.sqrt(f * (1 - f)) * (full - decode) / math.sqrt(output))
     if mean_k > MANY_PROMPTS:  # many prompts an iteration: their count barely varies with the last one's length
         t, sd = moments(iteration_s, mean_k)
         return Load(n, t, n / t, 1.0, output, sd / math.sqrt(output))
@@ -120,10 +141,11 @@ def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
     for _ in range(44):  # the mean it produces falls as the assumed mean rises: one crossing (to 2^-44)
         mid = math.sqrt(lo * hi)
         lo, hi = (mid, hi) if prompt_chain_moments(times, n, output, mid, logf)[0] > mid else (lo, mid)
-    t, sd = prompt_chain_moments(times, n, output, hi, logf)
+    t, sd, rho = prompt_chain_moments(times, n, output, hi, logf)
     if not math.isfinite(t):
         return Load(n, float("inf"), 0.0, 1.0, output, 0.0)
-    return Load(n, t, n / t, 1.0, output, sd / math.sqrt(output))
+    # a request's mean over its O iterations, which are correlated (an AR(1) of lag-one correlation rho)
+    return Load(n, t, n / t, 1.0, output, sd * math.sqrt((1 + rho) / (1 - rho) / output))
 
 
 def expected_max_extra_s(link, b: int) -> float:
@@ -174,11 +196,22 @@ def pass_trips_s(server, tokens: int = 1, context: int = 1) -> float:
                for _, k in server.chunks)
 
 
+def held_bytes(mem, prompt: int, output: int, server: str = "split", *, batching=None) -> float:
+    """KV bytes a request holds on average (B): its whole length reserved, or with `batching`'s paged KV
+    (cloud-only) its mean context in blocks."""
+    if batching is not None and server == "cloud-only" and batching.kv == "paged":
+        return mem.request_bytes(prompt + output / 2 + batching.block_tokens / 2)
+    return mem.request_bytes(prompt + output)
+
+
 def max_concurrency(scn, gpus: int, prompt: int, output: int, per_user_adapters: bool = False,
-                    server: str = "split") -> int:
-    """The most requests of P + O tokens one replica's memory holds at once."""
+                    server: str = "split", *, batching=None) -> int:
+    """The most requests of P + O tokens one replica's memory holds at once: each reserving its whole length,
+    or with `batching`'s paged KV (cloud-only) at their mean context in blocks, less the watermark."""
     mem = memory_of(scn, gpus, per_user_adapters, server)
-    return max(0, int(mem.kv_capacity_bytes // mem.request_bytes(prompt + output)))
+    paged = batching is not None and server == "cloud-only" and batching.kv == "paged"
+    usable = (1 - batching.watermark) * mem.kv_capacity_bytes if paged else mem.kv_capacity_bytes
+    return max(0, int(usable // held_bytes(mem, prompt, output, server, batching=batching)))
 
 
 def ttft_s(load: Load, fixed_s: float, kind: str) -> float:

@@ -1,6 +1,7 @@
 """Who asks, when, for how much: open-loop arrivals (a Poisson rate, or a CSV trace of arrival time,
 prompt tokens, output tokens) or closed-loop users who send a request, read the answer, think and ask
-again. Lengths are fixed, or drawn uniformly within +-50 % or exponentially around the given mean."""
+again. Lengths are fixed, or drawn uniformly within +-50 %, exponentially, or from the ShareGPT law
+(paperdata/serving.py: its shape scaled to the given means) around the given mean."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from plmodel.errors import PlmodelError
+from plmodel.paperdata.serving import SHAREGPT_OUTPUT_Q, SHAREGPT_PROMPT_Q
 from plmodel.specs import require_positive
 
 ARRIVALS = ("poisson", "trace", "closed")
-LENGTHS = ("fixed", "uniform", "exponential")
+LENGTHS = ("fixed", "uniform", "exponential", "sharegpt")
 #: Most requests one fleet run takes (a bound on time and memory).
 MAX_REQUESTS = 1_000_000
 
@@ -54,13 +56,16 @@ class Workload:
 
 def draw_lengths(w: Workload, rng, n: int) -> tuple:
     """(prompt tokens, output tokens) arrays of n requests."""
-    def one(mean):
+    def one(mean, table):
         if w.lengths == "fixed":
             return np.full(n, mean, dtype=int)
         if w.lengths == "uniform":
             return np.maximum(1, rng.integers(max(1, mean // 2), mean + mean // 2 + 1, size=n))
+        if w.lengths == "sharegpt":  # the inverse CDF at uniform draws, scaled to the mean
+            u = rng.random(n) * (len(table) - 1)
+            return np.maximum(1, np.rint(mean * np.interp(u, np.arange(len(table)), table)).astype(int))
         return np.maximum(1, np.rint(rng.exponential(mean, size=n)).astype(int))
-    return one(w.prompt_tokens), one(w.output_tokens)
+    return one(w.prompt_tokens, SHAREGPT_PROMPT_Q), one(w.output_tokens, SHAREGPT_OUTPUT_Q)
 
 
 def open_requests(w: Workload, rng) -> list:

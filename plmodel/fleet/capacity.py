@@ -106,7 +106,7 @@ class Model:
         self.case = case
         self.gpus, split, cloud = servers(case.scn, case.policy, case.batching, case.per_user_adapters)
         self.n_mem = analytic.max_concurrency(case.scn, self.gpus, case.prompt, case.output, case.per_user_adapters,
-                                              case.kind)
+                                              case.kind, batching=case.batching)
         self.server = split if case.kind == "split" else cloud
         self.cap = self.n_mem if case.kind == "split" else min(self.n_mem, case.batching.max_batch)
         self.fixed_s = fixed_legs_s(self.server, case.kind, case.prompt)
@@ -127,7 +127,8 @@ class Model:
         if load is None:
             return Capacity(c.kind, self.gpus, 0.0, 0.0, 0.0, float("nan"), binding, None, None, None, "analytic")
         rate = load.concurrency / analytic.time_in_system_s(load, self.fixed_s, c.kind)
-        kv = load.concurrency * memory_of(c.scn, self.gpus, c.per_user_adapters, c.kind).request_bytes(c.prompt + c.output)
+        mem = memory_of(c.scn, self.gpus, c.per_user_adapters, c.kind)
+        kv = load.concurrency * analytic.held_bytes(mem, c.prompt, c.output, c.kind, batching=c.batching)
         usd, gpu_s, kv_s = cost(c.scn, self.gpus, rate * load.output_tokens, kv)
         return Capacity(c.kind, self.gpus, rate, load.concurrency, rate * load.output_tokens,
                         load.tpot_at(c.slo.percentile), binding,

@@ -1,24 +1,57 @@
 """Cloud-only serving on the same engine: continuous batching (Orca, vLLM). Each iteration runs the
-whole model once for every running sequence (one decode token each) and for admitted prompts, whole
-or in chunks of at most `chunk_tokens` (chunked prefill, Sarathi); new requests join and finished
-ones leave between iterations. The device only sends its prompt and receives tokens, half an RTT
-each way. One event an iteration."""
+whole model once for the sequences a scheduler picks; new requests join and finished ones leave between
+iterations. The device only sends its prompt and receives tokens, half an RTT each way. One event an
+iteration.
+
+Schedulers (`BatchingSpec.scheduler`):
+- prefill-first: while admitted prompts wait, an iteration runs them whole and nothing else; decoding
+  sequences wait for it (vLLM before chunked prefill, its default scheduler until v0.6);
+- chunked: a token budget an iteration, decodes first, then prompt chunks in what is left (Sarathi-Serve,
+  vLLM's chunked prefill).
+KV memory (`BatchingSpec.kv`): paged (vLLM's PagedAttention: blocks of `block_tokens`, a request takes
+blocks as its context grows; when a decoding sequence finds none free, the latest admitted request is
+preempted and later recomputed, vLLM's default) or reserve (prompt plus output reserved at admission).
+Host time: the runtime's per-iteration and per-sequence scheduling and sampling time, added to the GPU's.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from plmodel.errors import PlmodelError
 from plmodel.fleet.costs import ends_part, layer_part, mix_of, parts_cost, rates
 from plmodel.link import hold_s
 
 #: Bytes a token id takes on the wire (a 32-bit integer).
 TOKEN_ID_BYTES = 4
+SCHEDULERS = ("prefill-first", "chunked")
+KV_POLICIES = ("paged", "reserve")
+#: The token budget of an iteration with chunked prefill when none is given: vLLM's max_num_batched_tokens
+#: with chunked prefill on (512, vLLM 0.4-0.5 EngineArgs), Sarathi-Serve's small budget.
+CHUNK_TOKENS = 512
 
 
 @dataclass(frozen=True)
 class BatchingSpec:
-    max_batch: int = 256  # most sequences an iteration (vLLM's max_num_seqs)
-    chunk_tokens: int | None = None  # most prompt tokens an iteration; None: whole prompts
+    max_batch: int = 256  # most sequences an iteration and requests admitted (vLLM's max_num_seqs)
+    chunk_tokens: int | None = None  # chunked: tokens an iteration (decodes and prompt chunks); None: CHUNK_TOKENS
+    scheduler: str = "prefill-first"
+    kv: str = "paged"
+    block_tokens: int = 16  # paged: tokens a KV block (vLLM's default block size)
+    watermark: float = 0.01  # paged: share of the KV blocks admission leaves free (vLLM's default)
+
+    def __post_init__(self):
+        if self.scheduler not in SCHEDULERS:
+            raise PlmodelError(f"expected one of {', '.join(SCHEDULERS)}, got {self.scheduler!r}", field="scheduler")
+        if self.kv not in KV_POLICIES:
+            raise PlmodelError(f"expected one of {', '.join(KV_POLICIES)}, got {self.kv!r}", field="kv")
+        if self.chunk_tokens is not None and self.scheduler != "chunked":
+            raise PlmodelError(f"a token budget only with the chunked scheduler, got {self.scheduler}", field="chunk_tokens")
+
+    @property
+    def budget(self) -> float:
+        """Tokens an iteration (inf: prefill-first runs whole prompts)."""
+        return (self.chunk_tokens or CHUNK_TOKENS) if self.scheduler == "chunked" else float("inf")
 
 
 class CloudOnlyServer:
@@ -27,65 +60,113 @@ class CloudOnlyServer:
         self.parts = [(layer_part(scn), float(scn.model.n_layers)), (ends_part(scn), 1.0)]
         self.hidden_bytes = scn.model.d_model * scn.adapter.act_bits / 8
         self.rates = rates(engine)
+        rt = engine.runtime
+        self.host_s = (rt.iteration_host_s, rt.sequence_host_s)  # an iteration's, a sequence's
         self.running, self.waiting = [], []  # decoding; admitted prompts not yet (fully) run
         self.idle = True
+        self.block_bytes = None  # paged: bytes of a KV block (set by serve)
 
     def lead_s(self, prompt: int) -> float:
         """From send to the cloud: the prompt's token ids up and half an RTT (s)."""
         return hold_s(prompt * TOKEN_ID_BYTES, 1, self.link.d2c_bps, self.link) + self.link.rtt_s / 2
+
+    def room(self) -> bool:
+        """Whether another request may be admitted (max_batch sequences at once)."""
+        return len(self.running) + len(self.waiting) < self.spec.max_batch
 
     def enter(self, req) -> None:
         self.waiting.append(req)
         if self.idle:
             self.dispatch()
 
+    def iteration_s(self, mix: list, sequences: int) -> tuple:
+        """(seconds, accelerator seconds, host seconds) of an iteration: the GPU's parts and the host's
+        scheduling and sampling."""
+        total, accel, host = parts_cost(self.parts, self.rates, mix, self.hidden_bytes)
+        extra = self.host_s[0] + self.host_s[1] * sequences
+        return total + extra, accel, host + extra
+
     def compose(self) -> tuple:
-        """(mix, [(request, prompt tokens run)], tokens) of the next iteration."""
-        mix, tokens = mix_of(), 0
-        run = self.running[:self.spec.max_batch]
+        """(mix, decoding members, [(request, prompt tokens run)], tokens) of the next iteration."""
+        mix, budget, chunks = mix_of(), self.spec.budget, []
+        run = [] if self.waiting and self.spec.scheduler == "prefill-first" else self.running[:self.spec.max_batch]
+        run = run[:int(min(len(run), budget))]
         for m in run:
             mix[0] += 1
             mix[1] += m.context
-        tokens += len(run)
-        budget = self.spec.chunk_tokens or float("inf")
-        chunks = []
+        budget -= len(run)
         for req in self.waiting:
-            if len(run) + len(chunks) >= self.spec.max_batch or budget <= 0:
+            if budget <= 0:
                 break
-            c = int(min(req.prompt - req.prefilled, budget))
+            c = int(min(req.todo - req.prefilled, budget))
             mix[2] += c
             mix[3] += c * (req.prefilled + c)  # the chunk's queries against every key so far (the full square)
-            mix[4] += c == req.prompt - req.prefilled
+            mix[4] += c == req.todo - req.prefilled
             chunks.append((req, c))
             budget -= c
-            tokens += c
-        return mix, run, chunks, tokens
+        return mix, run, chunks, len(run) + sum(c for _, c in chunks)
+
+    def grow(self) -> None:
+        """Paged: every decoding sequence gets the block its next token needs; where none is free the
+        latest admitted request is preempted (its blocks freed, recomputed later)."""
+        pool, b, block = self.front.pool, self.spec.block_tokens, self.block_bytes
+        needing = [m for m in self.running if m.context % b == 0]
+        if not needing:
+            return
+        if pool.fits(block * len(needing)):  # the common case: one reservation for all
+            pool.reserve(block * len(needing), self.loop.now)
+            for m in needing:
+                m.kv_bytes += block
+            return
+        for m in needing:
+            while not pool.fits(block) and self.preempt(m):
+                pass
+            if m.context == 0:  # preempted itself (or by a later one's need)
+                continue
+            pool.reserve(block, self.loop.now)
+            m.kv_bytes += block
+
+    def preempt(self, needing) -> bool:
+        """Preempt the latest admitted request (waiting prompts first, then decoding, `needing` last);
+        False when none is left."""
+        victim = self.waiting.pop() if self.waiting else (self.running.pop() if self.running else None)
+        if victim is None:
+            return False
+        victim.todo, victim.prefilled, victim.context = victim.context + 1 if victim.generated else victim.prompt, 0, 0
+        self.front.requeue(victim, self.loop.now)
+        return victim is not needing
 
     def dispatch(self) -> None:
-        if not self.idle or not (self.running or self.waiting):
+        if not self.idle:
+            return
+        if self.block_bytes is not None and self.running:
+            self.grow()
+        if not (self.running or self.waiting):
             return
         mix, run, chunks, tokens = self.compose()
-        total, accel, host = parts_cost(self.parts, self.rates, mix, self.hidden_bytes)
+        total, accel, host = self.iteration_s(mix, len(run) + len(chunks))
         self.idle = False
         self.gpu.record(self.loop.now, total, accel, host, len(run) + len(chunks), tokens)
         self.loop.at(self.loop.now + total, self.finished, run, chunks)
 
     def finished(self, run: list, chunks: list) -> None:
         at = self.loop.now + self.link.rtt_s / 2
-        front, done = self.front, set()
+        front, done, tokens = self.front, set(), len(run)
         for m in run:
             m.context += 1
             if front.delivered(m, at):
                 done.add(m.id)
         for req, c in chunks:
             req.prefilled += c
-            if req.prefilled == req.prompt:
+            if req.prefilled == req.todo:
                 self.waiting.remove(req)
-                req.context = req.prompt
+                req.context = req.todo
+                tokens += 1
                 if not front.delivered(req, at):
                     self.running.append(req)
         if done:
             self.running = [m for m in self.running if m.id not in done]
-        front.on_tokens(len(run) + sum(1 for req, _ in chunks if req.prefilled == req.prompt))
+        front.on_tokens(tokens)
         self.idle = True  # only now: requests admitted above wait for this iteration's end to be composed
+        self.front.admit()
         self.dispatch()

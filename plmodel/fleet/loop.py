@@ -38,7 +38,7 @@ class Request:
     """One request's life (times in s) and its place in the stack while it is served."""
 
     __slots__ = ("id", "user", "arrival_s", "prompt", "output", "reach_s", "admit_s", "first_s", "done_s",
-                 "generated", "context", "kv_bytes", "prefilled")
+                 "generated", "context", "kv_bytes", "prefilled", "todo")
 
     def __init__(self, rid: int, arrival_s: float, prompt: int, output: int, user=None):
         self.id, self.user, self.arrival_s, self.prompt, self.output = rid, user, arrival_s, prompt, output
@@ -47,6 +47,7 @@ class Request:
         self.context = 0  # tokens in its KV cache
         self.kv_bytes = 0.0
         self.prefilled = 0  # prompt tokens run so far (chunked prefill)
+        self.todo = prompt  # tokens its prefill runs: the prompt, or after a preemption its context to recompute
 
 
 class Gpu:
@@ -75,14 +76,21 @@ class Gpu:
 
 
 class Front:
-    """Arrivals, admission against the KV pool, token delivery, completion and closed-loop users."""
+    """Arrivals, admission against the KV pool, token delivery, completion and closed-loop users.
+    `need(req)` is what a request reserves at admission (its whole length, or its prompt's blocks);
+    the server's `room()` may hold admission back (a cap on requests at once)."""
 
-    def __init__(self, loop: Loop, pool, *, lead_s, max_context: int | None, on_tokens=None):
+    def __init__(self, loop: Loop, pool, *, lead_s, max_context: int | None, on_tokens=None, need=None, margin=0.0,
+                 whole=None):
         self.loop, self.pool, self.lead_s, self.max_context = loop, pool, lead_s, max_context
+        self.need = need or (lambda req: pool.memory.request_bytes(req.prompt + req.output))
+        self.whole = whole or self.need  # what a request needs alone at its longest (more than the cache: rejected)
+        self.margin = margin  # bytes admission leaves free (paged KV's watermark)
         self.server = None
         self.queue = []  # admitted in order: a deque is not needed at these sizes (popped from the front by index)
         self.head = 0
         self.requests, self.rejected = [], []
+        self.preemptions = 0
         self.on_tokens = on_tokens or (lambda n: None)
         self.next_user_request = None  # closed loop: callback(user, now) that issues the user's next request
 
@@ -92,9 +100,8 @@ class Front:
 
     def reach(self, req: Request) -> None:
         req.reach_s = self.loop.now
-        req.kv_bytes = self.pool.memory.request_bytes(req.prompt + req.output)
         too_long = self.max_context and req.prompt + req.output > self.max_context
-        if too_long or req.kv_bytes > self.pool.capacity:
+        if too_long or self.whole(req) + self.margin > self.pool.capacity:
             self.rejected.append(req)
             self.requests.remove(req)
             self._next(req)
@@ -103,16 +110,28 @@ class Front:
         self.admit()
 
     def admit(self) -> None:
-        q = self.queue
-        while self.head < len(q) and self.pool.fits(q[self.head].kv_bytes):
+        q, room = self.queue, getattr(self.server, "room", None)
+        while self.head < len(q) and (room is None or room()):
             req = q[self.head]
+            need = self.need(req)
+            if not self.pool.fits(need + self.margin):
+                break
             self.head += 1
-            self.pool.reserve(req.kv_bytes, self.loop.now)
-            req.admit_s = self.loop.now
+            self.pool.reserve(need, self.loop.now)
+            req.kv_bytes = need
+            if req.admit_s is None:
+                req.admit_s = self.loop.now
             self.server.enter(req)
         if self.head > 4096 and self.head * 2 > len(q):
             del q[:self.head]
             self.head = 0
+
+    def requeue(self, req: Request, now: float) -> None:
+        """A preempted request frees its KV and waits again, first in line."""
+        self.pool.release(req.kv_bytes, now)
+        req.kv_bytes = 0.0
+        self.preemptions += 1
+        self.queue.insert(self.head, req)
 
     def delivered(self, req: Request, at_s: float) -> bool:
         """A token of `req` reaches the device at `at_s`; True when it was the last."""

@@ -1,7 +1,8 @@
-"""The cloud's memory for requests: weights stay, each admitted request reserves its KV cache for its
-whole length (prompt plus output) from admission to its last token, and requests wait, first come
-first served, while the reservation does not fit (admission control without preemption, as a server
-that never evicts a running request must do). Occupancy is integrated over time."""
+"""The cloud's memory for requests: weights stay, and the KV cache is either reserved for a request's
+whole length (prompt plus output) from admission to its last token (the split server, and cloud-only's
+`reserve` policy: admission control without preemption), or paged (cloud-only's default: blocks of a
+few tokens taken as the context grows, cloud_only.py preempts when none is free). Requests wait, first
+come first served, while what they need at admission does not fit. Occupancy is integrated over time."""
 
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ class Memory:
     def request_bytes(self, tokens: int) -> float:
         """What a request of `tokens` tokens (prompt plus output) reserves."""
         return tokens * self.kv_bytes_per_token + self.per_request_bytes
+
+    def blocks_bytes(self, tokens: int, block_tokens: int) -> float:
+        """What a request holds with `tokens` tokens in paged KV: whole blocks, and its own adapters."""
+        return -(-tokens // block_tokens) * block_tokens * self.kv_bytes_per_token + self.per_request_bytes
 
 
 def memory_of(scn, gpus: int, per_user_adapters: bool = False, server: str = "split") -> Memory:

@@ -41,8 +41,8 @@ class FleetResult:
         return self.summary.flat()
 
 
-def replica(scn) -> tuple:
-    """(GPUs of the smallest group that holds the model and one request, its Engine)."""
+def replica(scn, gpus: int | None = None) -> tuple:
+    """(GPUs of the group, its Engine): `gpus`, else the smallest group that holds the model and one request."""
     if scn.mode == "paper":
         raise PlmodelError("the fleet model is realistic only: the paper's accounting has no time to share",
                            field="mode")
@@ -50,7 +50,9 @@ def replica(scn) -> tuple:
     fit = cloud_fit(replace(scn, batch=1))
     if not fit.fits:
         raise PlmodelError(f"{scn.model.name} does not fit a group of {scn.cloud.name} GPUs", field="cloud")
-    return fit.gpus, Engine(scn.cloud, runtimes.resolve(scn)[0], fit.gpus)
+    if gpus is not None and not fit.gpus <= gpus <= 64:
+        raise PlmodelError(f"expected {fit.gpus} to 64 GPUs a replica for {scn.model.name}, got {gpus}", field="gpus")
+    return gpus or fit.gpus, Engine(scn.cloud, runtimes.resolve(scn)[0], gpus or fit.gpus)
 
 
 def check(spec_name: str, options: dict) -> None:
@@ -82,16 +84,17 @@ def closed_users(loop, front, w: Workload, rng) -> None:
 
 def serve(scn, workload: Workload, *, server: str = "split", policy: PolicySpec = PolicySpec(),
           batching: BatchingSpec = BatchingSpec(), per_user_adapters: bool = False, slo: tuple = (None, None),
-          seed: int = 0, on_tokens=None, poll=None) -> FleetResult:
+          seed: int = 0, on_tokens=None, poll=None, gpus: int | None = None) -> FleetResult:
     """Serve `workload` on one replica of `scn`'s cloud: `server` split (with `policy`) or cloud-only
-    (continuous batching per `batching`); `slo` (TTFT s, TPOT s) for goodput. Requests a second are
+    (continuous batching per `batching`); `slo` (TTFT s, TPOT s) for goodput; `gpus` a replica (None: the
+    smallest that holds the model). Requests a second are
     to this replica; N replicas behind a load balancer each see 1/N of a Poisson stream."""
     if server not in SERVERS:
         raise PlmodelError(f"expected split or cloud-only, got {server!r}", field="server")
     check(policy.name, {"max_batch": policy.max_batch, "cohort_size": policy.cohort_size, "target": policy.target,
                         "max_wait": policy.max_wait_s, "max_batch ": batching.max_batch,
-                        "chunk_tokens": batching.chunk_tokens})
-    gpus, engine = replica(scn)
+                        "chunk_tokens": batching.chunk_tokens, "block_tokens": batching.block_tokens})
+    gpus, engine = replica(scn, gpus)
     rng = np.random.default_rng(seed)
     pool = KvPool(memory_of(scn, gpus, per_user_adapters, server))
     opened = open_requests(workload, rng) if workload.arrival != "closed" else None
@@ -103,7 +106,7 @@ def serve(scn, workload: Workload, *, server: str = "split", policy: PolicySpec 
         front.server = SplitServer(loop, front, gpu, engine, trips, policy, scn=scn, per_user_adapters=per_user_adapters)
     else:
         srv = CloudOnlyServer(loop, None, gpu, engine, trips.link, batching, scn=scn)
-        front = Front(loop, pool, lead_s=srv.lead_s, max_context=limit, on_tokens=on_tokens)
+        front = Front(loop, pool, lead_s=srv.lead_s, max_context=limit, on_tokens=on_tokens, **paging(srv, pool))
         srv.front, front.server = front, srv
     if opened is None:
         closed_users(loop, front, workload, rng)
@@ -115,6 +118,18 @@ def serve(scn, workload: Workload, *, server: str = "split", policy: PolicySpec 
     wall = time.perf_counter() - wall
     invariants(front, gpu, pool, loop.now)
     return FleetResult(server, gpus, summarise(front, gpu, pool, window, slo=slo), pool.samples, loop.events, wall)
+
+
+def paging(srv, pool) -> dict:
+    """The Front's admission of a cloud-only server with paged KV: a request's prompt blocks (its context
+    when recomputed), the watermark left free; the whole length otherwise (the Front's default)."""
+    spec = srv.spec
+    if spec.kv != "paged":
+        return {}
+    srv.block_bytes = pool.memory.blocks_bytes(1, spec.block_tokens) - pool.memory.per_request_bytes
+    return {"need": lambda req: pool.memory.blocks_bytes(req.todo, spec.block_tokens),
+            "whole": lambda req: pool.memory.blocks_bytes(req.prompt + req.output, spec.block_tokens),
+            "margin": spec.watermark * pool.capacity}
 
 
 def invariants(front, gpu, pool, end_s: float) -> None:

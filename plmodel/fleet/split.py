@@ -51,6 +51,7 @@ class SplitServer:
         self.chunks = chunks(scn, per_user_adapters)
         self.hidden_bytes = scn.model.d_model * scn.adapter.act_bits / 8
         self.rates = rates(engine)
+        self.host_s = (engine.runtime.iteration_host_s, engine.runtime.sequence_host_s)  # a batch's, a sequence's
         self.idle = True
         self.wake_at = float("inf")  # when the idle GPU looks again for a group back from its trips
         self.cohorts = []  # cohort policy: the decoding cohorts, to join
@@ -79,8 +80,11 @@ class SplitServer:
         self.dispatch()
 
     def cost(self, pos: int, mix: list) -> tuple:
-        """(seconds, accelerator seconds, host seconds) of chunk `pos` for a batch of composition `mix`."""
-        return parts_cost(self.chunks[pos][0], self.rates, mix, self.hidden_bytes)
+        """(seconds, accelerator seconds, host seconds) of chunk `pos` for a batch of composition `mix`, with the
+        runtime's serving host time a batch and a sequence (as cloud-only's iterations)."""
+        total, accel, host = parts_cost(self.chunks[pos][0], self.rates, mix, self.hidden_bytes)
+        extra = self.host_s[0] + self.host_s[1] * (mix[0] + mix[4])
+        return total + extra, accel, host + extra
 
     def dispatch(self) -> None:
         if not self.idle:

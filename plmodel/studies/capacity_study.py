@@ -3,8 +3,8 @@ and cloud-only, each by simulation (closed form beside it), written like a sweep
 results.csv and results.parquet, fleet_capacity.png, REPORT.md, PROVENANCE.json and the config, atomically.
 
 The YAML keys: name, models, networks (profiles), tpot_ms (targets), ttft_ms, percentile,
-prompt_tokens, output_tokens, rank, cloud, device, policy, cohort_size. Lists or single values where
-plural; paths relative to the file.
+prompt_tokens, output_tokens, rank, cloud, device, policy, cohort_size, scheduler (cloud-only's:
+prefill-first or chunked). Lists or single values where plural; paths relative to the file.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from plmodel.errors import PlmodelError
 from plmodel.fleet.capacity import Case, Search, Slo, analytic_capacity, simulated_capacity
+from plmodel.fleet.cloud_only import BatchingSpec
 from plmodel.fleet.policies import POLICIES, PolicySpec
 from plmodel.io.profiles import check_keys, load_hardware, load_link, read_mapping, relative_to_file
 from plmodel.models import resolve_model
@@ -29,7 +30,7 @@ from plmodel.studies.tables import markdown
 
 SCHEMA = {"name": False, "models": True, "networks": True, "tpot_ms": True, "ttft_ms": False, "percentile": False,
           "prompt_tokens": False, "output_tokens": False, "rank": False, "cloud": False, "device": False,
-          "policy": False, "cohort_size": False}
+          "policy": False, "cohort_size": False, "scheduler": False}
 
 
 #: Requests a user sends an hour, to turn a request rate into users a GPU serves (an assumption, stated).
@@ -74,6 +75,10 @@ def load_study(path) -> Study:
     if policy_name not in POLICIES:
         raise PlmodelError(f'field "policy": expected one of {", ".join(POLICIES)}, got {policy_name!r}', src)
     policy = PolicySpec(policy_name, cohort_size=_number(data, "cohort_size", src, 64, True))
+    try:
+        batching = BatchingSpec(scheduler=data.get("scheduler", BatchingSpec.scheduler))
+    except PlmodelError as exc:
+        raise PlmodelError(f'field "scheduler": {exc}', src) from None
     rank, prompt = _number(data, "rank", src, 64, True), _number(data, "prompt_tokens", src, 128, True)
     output, ttft = _number(data, "output_tokens", src, 128, True), _number(data, "ttft_ms", src, 10000)
     pct = data.get("percentile", 90)
@@ -91,7 +96,7 @@ def load_study(path) -> Study:
             raise exc.named({}, src) from None
         slo = Slo(_number({"tpot_ms": tpot}, "tpot_ms", src, None) / 1e3, ttft / 1e3, pct)
         for kind in ("split", "cloud-only"):
-            points.append(Point(scn, Case(scn, kind, slo, prompt, output, policy)))
+            points.append(Point(scn, Case(scn, kind, slo, prompt, output, policy, batching)))
     return Study(data.get("name") or path.stem, tuple(points))
 
 
@@ -154,7 +159,8 @@ def report_markdown(study: Study, df, markdown) -> str:
              f"Requests of {c.prompt} prompt + {c.output} generated tokens, Poisson arrivals, on "
              f"{c.scn.cloud.name} replicas (the smallest group of GPUs that holds the model), devices "
              f"{c.scn.device.name}, PrivateLoRA rank {c.scn.adapter.r_c2d} on q, k, v; split served with the "
-             f"`{c.policy.name}` policy, cloud-only with continuous batching. For each time-per-token target "
+             f"`{c.policy.name}` policy, cloud-only with continuous batching ({c.batching.scheduler}, {c.batching.kv} "
+             "KV). For each time-per-token target "
              f"(p{c.slo.percentile}, TTFT within {c.slo.ttft_s:g} s), the largest request rate one replica "
              "carries, found by simulation (`source`), with the closed form's beside it. Times come from the "
              "runtime model (anchored to published speeds, or peak). Cost: the replica's GPUs at the "

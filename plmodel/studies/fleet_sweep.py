@@ -4,13 +4,13 @@ metrics; and what a study of them reports (a table, and latency and throughput a
 
 from __future__ import annotations
 
-from plmodel.fleet import PolicySpec, Workload, serve
+from plmodel.fleet import BatchingSpec, PolicySpec, Workload, serve
 from plmodel.fleet.capacity import cost
 from plmodel.fleet.run import replica
 from plmodel.studies.tables import markdown
 
 #: The fleet metrics a record carries (SI units), beside its inputs and load.
-FLEET_KEYS = ("completed", "rejected", "throughput_tokens_per_s", "goodput_tokens_per_s", "ttft_p50_s", "ttft_p90_s",
+FLEET_KEYS = ("completed", "rejected", "preemptions", "throughput_tokens_per_s", "goodput_tokens_per_s", "ttft_p50_s", "ttft_p90_s",
               "ttft_p99_s", "tpot_p50_s", "tpot_p90_s", "tpot_p99_s", "e2e_p90_s", "queue_p90_s", "mean_concurrency",
               "gpu_busy", "mean_batch_sequences", "kv_mean_occupancy", "kv_capacity_bytes")
 
@@ -24,11 +24,12 @@ def fleet_records(task, inputs: dict) -> list:
     gpus = replica(scn)[0]
     out = []
     for kind in ("split", "cloud-only"):
-        m = serve(scn, w, server=kind, policy=PolicySpec(load.policy), slo=(load.ttft_s, load.tpot_s),
-                  seed=task.seed).metrics
+        m = serve(scn, w, server=kind, policy=PolicySpec(load.policy), batching=BatchingSpec(scheduler=load.scheduler),
+                  slo=(load.ttft_s, load.tpot_s), seed=task.seed).metrics
         usd = cost(scn, gpus, m["throughput_tokens_per_s"], m["kv_mean_occupancy"] * m["kv_capacity_bytes"])[0]
         out.append({**inputs, "server": kind, "arrival": load.arrival, "users": load.users, "rate_per_s": load.rate_per_s,
                     "tpot_slo_s": load.tpot_s, "ttft_slo_s": load.ttft_s, "policy": load.policy,
+                    "scheduler": load.scheduler,
                     "requests": task.requests,
                     "tokens": task.tokens, "seed": task.seed, "gpus_a_replica": gpus,
                     **{k: m.get(k) for k in FLEET_KEYS}, "usd_per_million_tokens": usd})

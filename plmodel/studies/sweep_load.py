@@ -1,4 +1,5 @@
-"""The load axes of a sweep - users, arrival, rate, tpot_ms, ttft_ms, and the split server's policy -
+"""The load axes of a sweep - users, arrival, rate, tpot_ms, ttft_ms, the split server's policy and the
+cloud-only server's scheduler -
 that the simulation and fleet engines serve (the analytical engine serves none), validated into Loads."""
 
 from __future__ import annotations
@@ -7,11 +8,12 @@ import itertools
 from dataclasses import dataclass
 
 from plmodel.errors import PlmodelError
+from plmodel.fleet.cloud_only import SCHEDULERS
 from plmodel.fleet.policies import POLICIES
 from plmodel.specs import SIM_LIMITS
 
 LOAD_AXES = {"users": [1], "arrival": ["closed"], "rate": [None], "tpot_ms": [None], "ttft_ms": [None],
-             "policy": ["cohort"]}
+             "policy": ["cohort"], "scheduler": ["prefill-first"]}
 ARRIVALS = ("closed", "poisson")
 
 
@@ -26,6 +28,7 @@ class Load:
     tpot_s: float | None = None
     ttft_s: float | None = None
     policy: str = "cohort"  # the fleet's split batching policy (fleet/policies.py)
+    scheduler: str = "prefill-first"  # the fleet's cloud-only scheduler (fleet/cloud_only.py)
 
 
 def _numbers(values: list, key: str, src: str) -> list:
@@ -41,6 +44,15 @@ def _policies(values: list, engine: str, src: str) -> list:
             raise PlmodelError(f'field "policy": expected one of {", ".join(POLICIES)}, got {v!r}', src)
     if engine != "fleet" and values != ["cohort"]:
         raise PlmodelError('field "policy": only the fleet engine batches with a policy', src)
+    return values
+
+
+def _schedulers(values: list, engine: str, src: str) -> list:
+    for v in values:
+        if v not in SCHEDULERS:
+            raise PlmodelError(f'field "scheduler": expected one of {", ".join(SCHEDULERS)}, got {v!r}', src)
+    if engine != "fleet" and values != ["prefill-first"]:
+        raise PlmodelError('field "scheduler": only the fleet engine schedules a cloud-only server', src)
     return values
 
 
@@ -63,11 +75,12 @@ def load_values(axes: dict, engine: str, src: str, as_list) -> list:
     if engine != "fleet" and (tpots != [None] or ttfts != [None]):
         raise PlmodelError('field "tpot_ms"/"ttft_ms": only the fleet engine counts goodput against an SLO', src)
     policies = _policies(as_list(axes, "policy", src), engine, src)
+    schedulers = _schedulers(as_list(axes, "scheduler", src), engine, src)
     out = {}
-    for u, a, r, tp, tt, pol in itertools.product(users, arrivals, rates, tpots, ttfts, policies):
+    for u, a, r, tp, tt, pol, sch in itertools.product(users, arrivals, rates, tpots, ttfts, policies, schedulers):
         if a == "poisson" and r is None:
             raise PlmodelError('field "rate": a Poisson arrival needs a rate (requests a second)', src)
         load = Load(u, a, None if a == "closed" else float(r), None if tp is None else tp / 1e3,
-                    None if tt is None else tt / 1e3, pol)
+                    None if tt is None else tt / 1e3, pol, sch)
         out.setdefault(load, load)
     return list(out)
