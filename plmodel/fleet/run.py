@@ -41,8 +41,9 @@ class FleetResult:
         return self.summary.flat()
 
 
-def replica(scn) -> tuple:
-    """(GPUs of the smallest group that holds the model and one request, its Engine)."""
+def replica(scn, gpus: int | None = None) -> tuple:
+    """(GPUs of the replica, its Engine): `gpus` a tensor-parallel group (fleet/replicas.py checks it), or
+    None for the smallest group that holds the model and one request."""
     if scn.mode == "paper":
         raise PlmodelError("the fleet model is realistic only: the paper's accounting has no time to share",
                            field="mode")
@@ -50,7 +51,8 @@ def replica(scn) -> tuple:
     fit = cloud_fit(replace(scn, batch=1))
     if not fit.fits:
         raise PlmodelError(f"{scn.model.name} does not fit a group of {scn.cloud.name} GPUs", field="cloud")
-    return fit.gpus, Engine(scn.cloud, runtimes.resolve(scn)[0], fit.gpus)
+    n = gpus or fit.gpus
+    return n, Engine(scn.cloud, runtimes.resolve(scn)[0], n)
 
 
 def check(spec_name: str, options: dict) -> None:
@@ -82,16 +84,17 @@ def closed_users(loop, front, w: Workload, rng) -> None:
 
 def serve(scn, workload: Workload, *, server: str = "split", policy: PolicySpec = PolicySpec(),
           batching: BatchingSpec = BatchingSpec(), per_user_adapters: bool = False, slo: tuple = (None, None),
-          seed: int = 0, on_tokens=None, poll=None) -> FleetResult:
+          seed: int = 0, on_tokens=None, poll=None, gpus: int | None = None) -> FleetResult:
     """Serve `workload` on one replica of `scn`'s cloud: `server` split (with `policy`) or cloud-only
     (continuous batching per `batching`); `slo` (TTFT s, TPOT s) for goodput. Requests a second are
-    to this replica; N replicas behind a load balancer each see 1/N of a Poisson stream."""
+    to this replica; N replicas behind a load balancer each see 1/N of a Poisson stream. `gpus`: the
+    replica's tensor-parallel group (None: the smallest that holds the model and one request)."""
     if server not in SERVERS:
         raise PlmodelError(f"expected split or cloud-only, got {server!r}", field="server")
     check(policy.name, {"max_batch": policy.max_batch, "cohort_size": policy.cohort_size, "target": policy.target,
                         "max_wait": policy.max_wait_s, "max_batch ": batching.max_batch,
                         "chunk_tokens": batching.chunk_tokens})
-    gpus, engine = replica(scn)
+    gpus, engine = replica(scn, gpus)
     rng = np.random.default_rng(seed)
     pool = KvPool(memory_of(scn, gpus, per_user_adapters, server))
     opened = open_requests(workload, rng) if workload.arrival != "closed" else None
