@@ -4,8 +4,10 @@ results.csv and results.parquet, fleet_capacity.png, REPORT.md, PROVENANCE.json 
 
 The YAML keys: name, models, networks (profiles), tpot_ms (targets), ttft_ms, percentile,
 prompt_tokens, output_tokens, rank, cloud, device, policy, cohort_size, gpus_per_replica (auto, the
-default: the size with the lowest cost a token by the closed forms, fleet/replicas.py; or 1, 2, 4, 8).
-Lists or single values where plural; paths relative to the file.
+default: the size with the lowest cost a token by the closed forms, fleet/replicas.py; or 1, 2, 4, 8),
+max_simulated_users (default MAX_SIMULATED_USERS: a point whose closed form puts more requests in flight on
+its replica keeps the closed form, `source` analytic, and the report says so). Lists or single values where
+plural; paths relative to the file.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ from plmodel.studies.tables import markdown
 
 SCHEMA = {"name": False, "models": True, "networks": True, "tpot_ms": True, "ttft_ms": False, "percentile": False,
           "prompt_tokens": False, "output_tokens": False, "rank": False, "cloud": False, "device": False,
-          "policy": False, "cohort_size": False, "gpus_per_replica": False}
+          "policy": False, "cohort_size": False, "gpus_per_replica": False, "max_simulated_users": False}
+#: Requests in flight above which a point is not simulated: a search runs ~10 runs of 10x this many requests,
+#: and a run's time grows with its requests x output tokens (a 400-user replica at 256 output tokens: minutes).
+MAX_SIMULATED_USERS = 400
 
 
 #: Requests a user sends an hour, to turn a request rate into users a GPU serves (an assumption, stated).
@@ -45,6 +50,7 @@ class Point:
     scenario: Scenario  # what provenance reads
     case: Case
     gpus_per_replica: str = "auto"  # replicas.CHOICES
+    max_simulated_users: float = MAX_SIMULATED_USERS
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,7 @@ def load_study(path) -> Study:
     asked = str(data.get("gpus_per_replica", "auto"))
     if asked not in replicas.CHOICES:
         raise PlmodelError(f'field "gpus_per_replica": expected one of {", ".join(replicas.CHOICES)}, got {asked!r}', src)
+    most = _number(data, "max_simulated_users", src, MAX_SIMULATED_USERS)
     cloud = load_hardware(relative_to_file(src, data.get("cloud", "a100-80g-pcie")), f"{src}: cloud")
     device = load_hardware(relative_to_file(src, data.get("device", "iphone-13-pro-max")), f"{src}: device")
     points = []
@@ -99,7 +106,7 @@ def load_study(path) -> Study:
             raise exc.named({}, src) from None
         slo = Slo(_number({"tpot_ms": tpot}, "tpot_ms", src, None) / 1e3, ttft / 1e3, pct)
         for kind in ("split", "cloud-only"):
-            points.append(Point(scn, Case(scn, kind, slo, prompt, output, policy), asked))
+            points.append(Point(scn, Case(scn, kind, slo, prompt, output, policy), asked, most))
     return Study(data.get("name") or path.stem, tuple(points))
 
 
@@ -128,11 +135,13 @@ def study_row(p: Point, analytic_only: bool = False, poll=None) -> dict:
     unless `analytic_only`), and each size tried (`replica_<GPUs>_<key>`, closed forms)."""
     sized = replicas.size(p.case, p.gpus_per_replica)
     a = sized.of(sized.chosen)
-    c = a if analytic_only else simulated_capacity(replace(p.case, gpus=sized.chosen), Search(), poll=poll)
+    simulate = not analytic_only and a.max_users <= p.max_simulated_users
+    c = simulated_capacity(replace(p.case, gpus=sized.chosen), Search(), poll=poll) if simulate else a
     s = p.scenario
     tried = {f"replica_{r['gpus_a_replica']}_{k}": r[k] for r in replicas.table_rows(sized) for k in SIZE_KEYS}
     return {"model": s.model.name, "network": s.link.name, "rtt_s": s.link.rtt_s, "server": p.case.kind,
             "tpot_slo_s": p.case.slo.tpot_s, "ttft_slo_s": p.case.slo.ttft_s, "gpus_a_replica": c.gpus,
+            "heads": s.model.n_heads, "kv_heads": s.model.n_kv_heads,
             "kv_bytes_per_token": memory_of(s, c.gpus, False, p.case.kind).kv_bytes_per_token,
             "max_rate_per_s": c.max_rate_per_s, "max_users": c.max_users, "requests_per_s_per_gpu": c.max_rate_per_s / c.gpus,
             "users_per_gpu_at_10_an_hour": c.max_rate_per_s / c.gpus * 3600 / USER_REQUESTS_PER_HOUR,
@@ -176,7 +185,10 @@ def report_markdown(study: Study, df, markdown) -> str:
              f"{c.scn.device.name}, PrivateLoRA rank {c.scn.adapter.r_c2d} on q, k, v; split served with the "
              f"`{c.policy.name}` policy, cloud-only with continuous batching. For each time-per-token target "
              f"(p{c.slo.percentile}, TTFT within {c.slo.ttft_s:g} s), the largest request rate one replica "
-             "carries, found by simulation (`source`), with the closed form's beside it. Times come from the "
+             "carries, found by simulation (`source`), with the closed form's beside it; a replica the closed form "
+             f"fills with more than {study.tasks[0].max_simulated_users:g} requests in flight is not simulated (its "
+             "search would take hours), its `source` analytic: the tests hold the closed forms within 10 % of the "
+             "simulation. Times come from the "
              "runtime model (anchored to published speeds, or peak). Cost: the replica's GPUs at the "
              "profile's hourly price over the tokens delivered at that rate, per million output tokens "
              "(`usd_per_million_output_tokens`) and per million tokens, prompt and output, as API price lists count "

@@ -87,5 +87,7 @@ def kv_findings(df) -> list:
             parts.append(f"{network}: {gap} (split {s['max_users'] / s['gpus_a_replica']:,.0f} users in flight a GPU, "
                          f"{s['binding_limit']}; cloud-only {c['max_users'] / c['gpus_a_replica']:,.0f}, "
                          f"{c['binding_limit']})")
-        lines.append(f"- {model} ({kv[model] / 1e3:,.0f} KB a token): " + "; ".join(parts) + ".")
+        r = d[d["model"] == model].iloc[0]
+        attention = "MHA" if r["kv_heads"] == r["heads"] else f"GQA, {r['kv_heads']} KV heads for {r['heads']}"
+        lines.append(f"- {model} ({attention}; {kv[model] / 1e3:,.0f} KB a token): " + "; ".join(parts) + ".")
     return lines
