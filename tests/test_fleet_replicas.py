@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+import pandas as pd
 import pytest
 
 from plmodel.errors import PlmodelError
@@ -84,3 +85,36 @@ def test_cost_per_token_counts_the_prompt(scenario):
     """USD per million tokens is USD per million output tokens times output / (prompt + output)."""
     c = analytic_capacity(case(scenario))
     assert c.usd_per_million_tokens == pytest.approx(c.usd_per_million_output_tokens * 256 / (512 + 256), rel=1e-12)
+
+
+def test_the_study_report_states_replica_sizes_and_the_kv_bytes_a_token(tmp_path):
+    """A capacity study (closed forms) records the chosen size and each size tried, and its report has the
+    sizes table and how the verdict moves with the KV cache a token, GQA named."""
+    from plmodel.studies import capacity_study
+    from plmodel.studies.tables import markdown
+
+    path = tmp_path / "s.yaml"
+    path.write_text("models: [7b, llama-3-8b]\nnetworks: [5g-edge]\ntpot_ms: 2000\nprompt_tokens: 512\n"
+                    "output_tokens: 256\ncloud: a100-80g-sxm\n")
+    study = capacity_study.load_study(path)
+    rows = capacity_study.run_study(study, analytic_only=True)
+    df = pd.DataFrame(rows)
+    assert set(df["binding_limit"]) <= set(BINDINGS)
+    for _, r in df.iterrows():
+        assert pd.notna(r.get(f"replica_{r['gpus_a_replica']}_requests_per_s_per_gpu"))  # the chosen was tried
+        assert r["usd_per_million_tokens"] == pytest.approx(r["usd_per_million_output_tokens"] / 3, rel=1e-12)
+    text = capacity_study.report_markdown(study, df, markdown)
+    assert "## Replica size" in text and "## The verdict and the KV cache a token" in text
+    assert "llama-3-8b (GQA, 8 KV heads for 32" in text and "llama-2-7b (MHA" in text
+    kv = df.groupby("model")["kv_bytes_per_token"].max()
+    assert kv["llama-2-7b"] == pytest.approx(4 * kv["llama-3-8b"])
+
+
+def test_a_study_simulates_no_replica_fuller_than_its_bound(tmp_path):
+    """max_simulated_users: a point whose closed form holds more requests in flight keeps the closed form."""
+    from plmodel.studies import capacity_study
+
+    path = tmp_path / "s.yaml"
+    path.write_text("models: 7b\nnetworks: datacenter\ntpot_ms: 200\nmax_simulated_users: 1\n")
+    rows = capacity_study.run_study(capacity_study.load_study(path))
+    assert {r["source"] for r in rows} == {"analytic"} and all(r["max_users"] > 1 for r in rows)
