@@ -150,9 +150,11 @@ def capacity(c: Choices, t: FleetTargets) -> pd.DataFrame:
 
 
 def capacity_curve(c: Choices, t: FleetTargets, tpots_ms: tuple = (50, 100, 200, 500, 1000, 2000, 5000)) -> pd.DataFrame:
-    """The most requests/s a replica serves, split and cloud-only, at each time-per-token target (ms)."""
+    """The most requests/s a GPU serves (on a replica of the size chosen at each target), split and cloud-only, at
+    each time-per-token target (ms)."""
     rows = []
     for tpot in sorted({*tpots_ms, t.tpot_ms}):
-        got = capacity(c, replace(t, tpot_ms=float(tpot))).set_index("server")["max_rate_per_s"]
-        rows.append({"tpot_ms": tpot, "split_max_rate_per_s": got["split"], "cloud_only_max_rate_per_s": got["cloud-only"]})
+        got = capacity(c, replace(t, tpot_ms=float(tpot))).set_index("server")
+        rate = got["max_rate_per_s"] / got["gpus_a_replica"]
+        rows.append({"tpot_ms": tpot, "split_max_rate_per_s": rate["split"], "cloud_only_max_rate_per_s": rate["cloud-only"]})
     return pd.DataFrame(rows)
