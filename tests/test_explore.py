@@ -109,7 +109,9 @@ def test_capacity_equals_the_cli():
     for server in ("split", "cloud-only"):
         k = server.replace("-", "_")
         assert table.loc[server, "max_rate_per_s"] == got[f"{k}_max_rate_per_s"]
+        assert table.loc[server, "usd_per_million_output_tokens"] == got[f"{k}_usd_per_million_output_tokens"]
         assert table.loc[server, "usd_per_million_tokens"] == got[f"{k}_usd_per_million_tokens"]
+        assert table.loc[server, "gpus_a_replica"] == got[f"{k}_gpus_a_replica"]
         assert table.loc[server, "binding_limit"] == got[f"{k}_binding_limit"]
 
 

@@ -8,24 +8,29 @@ import sys
 import pytest
 from evidence import wait_for_output
 
+from plmodel.fleet.capacity import BINDINGS
+
 
 def plmodel(*args):
     return subprocess.run([sys.executable, "-m", "plmodel", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_capacity_json_has_the_issue_fields_and_gpus_scale_rates():
-    """The closed-form capacity names both servers' rates, users, costs and what binds; --gpus 4 is four
-    replicas of one GPU: four times the rate at the same cost a token."""
-    one = json.loads(plmodel("capacity", "--analytic", "--network", "datacenter", "--tpot-ms", "100", "--json").stdout)
-    four = json.loads(plmodel("capacity", "--analytic", "--network", "datacenter", "--tpot-ms", "100", "--gpus", "4",
-                              "--json").stdout)
+    """The closed-form capacity names both servers' rates, users, both costs, the replica size and what binds;
+    --gpus 4 at one GPU a replica is four replicas: four times the rate at the same cost a token."""
+    base = ("capacity", "--analytic", "--network", "datacenter", "--tpot-ms", "100", "--json", "--gpus-per-replica", "1")
+    one, four = json.loads(plmodel(*base).stdout), json.loads(plmodel(*base, "--gpus", "4").stdout)
     for key in ("split_max_rate_per_s", "split_max_users", "cloud_only_max_rate_per_s", "cloud_only_max_users",
-                "split_usd_per_million_tokens", "cloud_only_usd_per_million_tokens", "binding_limit"):
+                "split_usd_per_million_output_tokens", "cloud_only_usd_per_million_output_tokens",
+                "split_usd_per_million_tokens", "cloud_only_usd_per_million_tokens", "binding_limit",
+                "split_gpus_a_replica", "cloud_only_replica_1_requests_per_s_per_gpu"):
         assert key in one
-    assert one["binding_limit"] in ("SLO", "memory", "compute", "max_batch")
+    assert one["binding_limit"] in BINDINGS and one["split_gpus_a_replica"] == 1 and four["split_replicas"] == 4
     assert four["split_max_rate_per_s"] == pytest.approx(4 * one["split_max_rate_per_s"], rel=1e-9)
     assert four["split_usd_per_million_tokens"] == pytest.approx(one["split_usd_per_million_tokens"], rel=1e-9)
     assert one["cloud_only_usd_per_million_tokens"] < one["split_usd_per_million_tokens"]
+    share = one["output_tokens"] / (one["prompt_tokens"] + one["output_tokens"])
+    assert one["split_usd_per_million_tokens"] == pytest.approx(one["split_usd_per_million_output_tokens"] * share)
 
 
 def test_capacity_simulated_table_and_fleet_sizing():
@@ -33,7 +38,8 @@ def test_capacity_simulated_table_and_fleet_sizing():
     out = plmodel("capacity", "--network", "5g-edge", "--tpot-ms", "2000", "--prompt-tokens", "1024",
                   "--output-tokens", "32", "--server", "split", "--steps", "3", "--subscribers", "1e6", "--ttft-ms", "20000")
     assert out.returncode == 0, out.stderr
-    for text in ("max requests/s", "closed form", "what binds", "memory", "USD per million tokens",
+    for text in ("max requests/s", "closed form", "what binds", "kv_memory", "USD per million output tokens",
+                 "USD per million tokens (in + out)", "Replica size", "GPUs a replica",
                  "GPUs for 1,000,000 subscribers", "ms"):
         assert text in out.stdout
 
@@ -65,6 +71,7 @@ def test_fleet_json_and_trace(tmp_path):
     (["fleet", "--kv-csv", "/nonexistent/kv.csv"], "--kv-csv"),
     (["capacity", "--tpot-ms", "-1"], "--tpot-ms"),
     (["capacity", "--model", "70b", "--gpus", "3"], "--gpus"),
+    (["capacity", "--model", "70b", "--gpus-per-replica", "1", "--analytic"], "--gpus-per-replica"),
     (["capacity", "--prompt-tokens", "5000", "--analytic"], "--prompt-tokens"),
 ])
 def test_bad_fleet_options_get_one_line(args, fragment):

@@ -175,6 +175,8 @@ def _cost_fields(c) -> dict:
             "cloud_only_replicas": c.cloud_only_replicas, "split_fleet_tokens_per_s": c.split_tokens_per_s,
             "cloud_only_fleet_tokens_per_s": c.cloud_only_tokens_per_s, "split_fleet_tpot_s": c.split_tpot_s,
             "cloud_only_fleet_tpot_s": c.cloud_only_tpot_s,
+            "split_usd_per_million_output_tokens": c.split_usd_per_million_output_tokens,
+            "cloud_only_usd_per_million_output_tokens": c.cloud_only_usd_per_million_output_tokens,
             "split_usd_per_million_tokens": c.split_usd_per_million_tokens,
             "cloud_only_usd_per_million_tokens": c.cloud_only_usd_per_million_tokens}
 

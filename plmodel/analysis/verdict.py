@@ -67,7 +67,8 @@ def verdict(e) -> Verdict:
         energy = _best(en)
     cheapest = None
     if e.cost is not None:
-        cost = {"split": e.cost.split_usd_per_million_tokens, "cloud-only": e.cost.cloud_only_usd_per_million_tokens}
+        cost = {"split": e.cost.split_usd_per_million_output_tokens,
+                "cloud-only": e.cost.cloud_only_usd_per_million_output_tokens}
         cheapest = _best(cost)
     return Verdict(_best(times), energy, cheapest, _reason(e, device), _next(e))
 

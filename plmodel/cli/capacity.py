@@ -3,7 +3,9 @@
 The largest Poisson request rate whose simulated run keeps the time per output token and to first token
 (at --percentile) within --tpot-ms and --ttft-ms and turns nobody away, by bisection from the closed form
 (--analytic: the closed form alone); the users in flight at that rate, what binds, the cost per million
-tokens, and the GPUs --subscribers need. --gpus N: N / (GPUs a replica) replicas behind a load balancer.
+output tokens and per million tokens, and the GPUs --subscribers need. A replica's size (1, 2, 4 or 8 GPUs,
+--gpus-per-replica) is the one with the lowest cost a token by the closed forms (fleet/replicas.py), the
+others shown beside it. --gpus N: N / (GPUs a replica) replicas behind a load balancer.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import math
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from plmodel.analysis.verdict import TERMS
@@ -20,8 +23,8 @@ from plmodel.cli.options import given
 from plmodel.cli.text import fit
 from plmodel.errors import PlmodelError
 from plmodel.fleet import PolicySpec
-from plmodel.fleet.capacity import Case, Search, Slo, analytic_capacity, simulated_capacity
-from plmodel.fleet.run import replica
+from plmodel.fleet import replicas as sizing
+from plmodel.fleet.capacity import Case, Search, Slo, simulated_capacity
 from plmodel.interrupt import deferred
 
 REQUESTS_PER_HOUR = 10.0
@@ -42,6 +45,8 @@ def register_arguments(p) -> None:
     s.add_argument("--percentile", type=int, choices=(50, 90, 99), default=90, metavar="P",
                    help="percentile the SLO holds at: 50, 90, 99")
     s.add_argument("--gpus", type=int, metavar="N", help="GPUs in all, whole replicas (default: one replica)")
+    s.add_argument("--gpus-per-replica", choices=sizing.CHOICES, default="auto", metavar="N",
+                   help="GPUs a replica (tensor parallel): auto (the lowest cost a token), 1, 2, 4, 8")
     s.add_argument("--analytic", action="store_true", help="closed forms only (no simulation)")
     s.add_argument("--requests", type=int, metavar="N", help="requests a simulated run (default: 10x concurrency)")
     s.add_argument("--steps", type=int, default=8, metavar="N", help="bisection steps of the simulated search")
@@ -111,24 +116,27 @@ def run(args) -> int:
             raise PlmodelError(f"--{name}: only with --study")
     check(args)
     scn, policy, batching, kinds = fleet_args.build(args)
-    group = fleet_args.named(replica, scn)[0]
-    gpus = args.gpus or group
-    if gpus % group:
-        raise PlmodelError(f"--gpus: {scn.model.name} needs {group} GPUs a replica; expected a multiple of {group}, "
-                           f"got {gpus}")
-    replicas = gpus // group
     slo = Slo(args.tpot_ms / 1e3, args.ttft_ms / 1e3, args.percentile)
     out = {}
     with deferred() as poll:
         for kind in kinds:
             case = Case(scn, kind, slo, args.prompt_tokens, args.output_tokens, policy, batching, args.per_user_adapters)
-            guess = fleet_args.named(analytic_capacity, case)
+            sized = sized_replica(case, args)
+            case, guess = replace(case, gpus=sized.chosen), sized.of(sized.chosen)
             found = guess if args.analytic else fleet_args.named(
                 simulated_capacity, case, Search(args.requests, args.steps, args.seed), progress(args, kind), poll)
-            out[kind] = (found, guess)
-    flat = flatten(scn, args, out, replicas, group)
-    print(json.dumps(flat, indent=1) if args.json else render(scn, args, out, flat, replicas, group))
+            out[kind] = (found, guess, sized)
+    flat = flatten(scn, args, out)
+    print(json.dumps(flat, indent=1) if args.json else render(scn, args, out, flat))
     return 0
+
+
+def sized_replica(case, args):
+    """The replica sizes of `case` (fleet/replicas.py), an error naming --gpus or --gpus-per-replica."""
+    try:
+        return sizing.size(case, args.gpus_per_replica, args.gpus)
+    except PlmodelError as exc:
+        raise exc.named({**fleet_args.OPTION_OF, "gpus": "--gpus", "gpus_per_replica": "--gpus-per-replica"}) from None
 
 
 def run_study(args) -> int:
@@ -171,19 +179,27 @@ def progress(args, kind: str):
     return show
 
 
-def flatten(scn, args, out: dict, replicas: int, group: int) -> dict:
+def flatten(scn, args, out: dict) -> dict:
     flat = {"model": scn.model.name, "cloud": scn.cloud.name, "network": scn.link.name, "rtt_s": scn.link.rtt_s,
-            "gpus": replicas * group, "gpus_a_replica": group, "tpot_slo_s": args.tpot_ms / 1e3,
+            "gpus": args.gpus, "gpus_per_replica": args.gpus_per_replica, "tpot_slo_s": args.tpot_ms / 1e3,
             "ttft_slo_s": args.ttft_ms / 1e3, "percentile": args.percentile, "prompt_tokens": args.prompt_tokens,
             "output_tokens": args.output_tokens, "policy": args.policy, "scheduler": args.scheduler, "kv": args.kv}
-    for kind, (c, a) in out.items():
-        k = kind.replace("-", "_")
-        flat |= {f"{k}_max_rate_per_s": c.max_rate_per_s * replicas, f"{k}_max_users": c.max_users * replicas,
+    for kind, (c, a, sized) in out.items():
+        k, group = kind.replace("-", "_"), sized.chosen
+        replicas = (args.gpus or group) // group
+        flat |= {f"{k}_gpus_a_replica": group, f"{k}_replicas": replicas,
+                 f"{k}_max_rate_per_s": c.max_rate_per_s * replicas, f"{k}_requests_per_s_per_gpu": c.max_rate_per_s / group,
+                 f"{k}_max_users": c.max_users * replicas,
                  f"{k}_tokens_per_s": c.tokens_per_s * replicas, f"{k}_tpot_s": c.tpot_s,
-                 f"{k}_binding_limit": c.binding_limit, f"{k}_usd_per_million_tokens": c.usd_per_million_tokens,
+                 f"{k}_binding_limit": c.binding_limit, f"{k}_slo_missed": c.slo_missed,
+                 f"{k}_usd_per_million_output_tokens": c.usd_per_million_output_tokens,
+                 f"{k}_usd_per_million_tokens": c.usd_per_million_tokens,
                  f"{k}_gpu_s_per_token": c.gpu_s_per_token, f"{k}_kv_byte_s_per_token": c.kv_byte_s_per_token,
                  f"{k}_source": c.source, f"{k}_analytic_max_rate_per_s": a.max_rate_per_s * replicas,
                  f"{k}_analytic_max_users": a.max_users * replicas}
+        for row in sizing.table_rows(sized):
+            n = row["gpus_a_replica"]
+            flat |= {f"{k}_replica_{n}_{key}": row[key] for key in SIZE_KEYS}
         if args.subscribers:
             need = args.subscribers * args.requests_per_hour / 3600
             flat[f"{k}_fleet_gpus"] = math.ceil(need / c.max_rate_per_s) * group if c.max_rate_per_s > 0 else None
@@ -192,10 +208,15 @@ def flatten(scn, args, out: dict, replicas: int, group: int) -> dict:
     return flat
 
 
-def render(scn, args, out, flat, replicas, group) -> str:
-    lines = [f"plmodel capacity - {scn.model.name} on {replicas * group} x {scn.cloud.name} ({replicas} replica(s) of "
-             f"{group}), network {scn.link.name} (RTT {scn.link.rtt_s * 1e3:.1f} ms), prompt {args.prompt_tokens} + "
-             f"output {args.output_tokens} tokens",
+#: What the JSON says of each replica size tried, as `<server>_replica_<GPUs>_<key>`.
+SIZE_KEYS = ("requests_per_s_per_gpu", "max_users", "usd_per_million_output_tokens", "usd_per_million_tokens",
+             "binding_limit")
+
+
+def render(scn, args, out, flat) -> str:
+    gpus = f"{args.gpus} x " if args.gpus else ""
+    lines = [f"plmodel capacity - {scn.model.name} on {gpus}{scn.cloud.name}, network {scn.link.name} (RTT "
+             f"{scn.link.rtt_s * 1e3:.1f} ms), prompt {args.prompt_tokens} + output {args.output_tokens} tokens",
              f"  target: p{args.percentile} time per output token <= {args.tpot_ms:g} ms and TTFT <= {args.ttft_ms:g} ms; "
              f"{'closed forms' if args.analytic else 'simulated (bisection), closed form beside it'}; times from the "
              "runtime model (anchored or peak)", "", "  " + " " * 38 + "".join(f"{k:>16}" for k in out)]
@@ -208,32 +229,52 @@ def render(scn, args, out, flat, replicas, group) -> str:
                          (v if isinstance(v, str) else fmt.format(v * scale)))
         lines.append(f"  {label:<38}" + "".join(f"{c:>16}" for c in cells))
 
+    row("GPUs a replica (tensor parallel)", "gpus_a_replica", "{:,.0f}")
+    row("replicas", "replicas", "{:,.0f}")
     row("max requests/s", "max_rate_per_s", "{:,.2f}")
     row("  closed form", "analytic_max_rate_per_s", "{:,.2f}")
+    row("requests/s a GPU", "requests_per_s_per_gpu", "{:,.2f}")
     row("users in flight at that rate", "max_users", "{:,.0f}")
     row("tokens/s delivered", "tokens_per_s", "{:,.0f}")
     row(f"time per output token p{args.percentile} ms", "tpot_s", "{:,.1f}", 1e3)
     row("what binds", "binding_limit", "{}")
-    row("USD per million tokens", "usd_per_million_tokens", "{:,.3f}")
+    row("  target missed first", "slo_missed", "{}")
+    row("USD per million output tokens", "usd_per_million_output_tokens", "{:,.3f}")
+    row("USD per million tokens (in + out)", "usd_per_million_tokens", "{:,.3f}")
     row("GPU-seconds per token (ms)", "gpu_s_per_token", "{:,.3f}", 1e3)
     row("KV GB-seconds per token", "kv_byte_s_per_token", "{:,.3f}", 1e-9)
     if args.subscribers:
         row(f"GPUs for {args.subscribers:,.0f} subscribers", "fleet_gpus", "{:,.0f}")
         lines.append(f"  (each sending {args.requests_per_hour:g} requests an hour, spread evenly)")
-    return "\n".join(fit(lines + ["", *verdict_lines(scn, flat)]))
+    return "\n".join(fit(lines + ["", *size_lines(args, out), "", *verdict_lines(scn, flat)]))
+
+
+def size_lines(args, out: dict) -> list:
+    """The replica sizes tried, a row each (closed forms), the chosen one marked."""
+    how = "auto: the lowest cost a token" if args.gpus_per_replica == "auto" else "fixed by --gpus-per-replica"
+    lines = [f"  Replica size, closed forms ({how}; * chosen):",
+             f"  {'server':<12}{'GPUs':>6}{'req/s a GPU':>13}{'users':>8}{'USD/M out':>11}{'USD/M tok':>11}  what binds"]
+    for kind, (_, _, sized) in out.items():
+        for r in sizing.table_rows(sized):
+            usd = [("-" if v is None else f"{v:,.3f}") for v in (r["usd_per_million_output_tokens"],
+                                                                 r["usd_per_million_tokens"])]
+            lines.append(f"  {kind:<12}{('* ' if r['chosen'] else '') + str(r['gpus_a_replica']):>6}"
+                         f"{r['requests_per_s_per_gpu']:>13,.2f}{r['max_users']:>8,.0f}{usd[0]:>11}{usd[1]:>11}"
+                         f"  {r['binding_limit']}")
+    return lines
 
 
 def verdict_lines(scn, flat: dict) -> list:
     """The verdict in words: which server carries more requests a GPU within the target, what binds the other,
     and the command worth running next."""
-    rates = {k: flat.get(f"{k}_max_rate_per_s") for k in ("split", "cloud_only")}
-    if any(v is None for v in rates.values()):
+    if any(f"{k}_max_rate_per_s" not in flat for k in ("split", "cloud_only")):
         return []
+    rates = {k: flat[f"{k}_requests_per_s_per_gpu"] for k in ("split", "cloud_only")}  # replicas may differ in size
     best = max(rates, key=lambda k: rates[k])
     other = "cloud_only" if best == "split" else "split"
     name = {"split": "split", "cloud_only": "cloud-only"}
     ratio = rates[best] / rates[other] if rates[other] else float("inf")
-    how = "alone serves requests within the target" if rates[other] == 0 else f"serves {ratio:,.1f}x the requests/s"
+    how = "alone serves requests within the target" if rates[other] == 0 else f"serves {ratio:,.1f}x the requests/s a GPU"
     return [f"Verdict: {name[best]} {how}; {name[other]} is bound by {flat.get(f'{other}_binding_limit')}.",
             f"Next: plmodel plan --model {scn.model.name} --network {scn.link.name} (every design against the targets)",
             TERMS.replace("round trip, break-even RTT", "requests in flight, what binds")]

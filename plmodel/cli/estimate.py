@@ -172,14 +172,16 @@ def cost(e) -> list:
     c = e.cost
     if c is None:
         return []
-    usd = [("-" if v is None else f"{v:,.3f} USD") for v in (c.split_usd_per_million_tokens,
-                                                             c.cloud_only_usd_per_million_tokens)]
+    def usd(out, both):
+        return "-" if out is None else f"{out:,.3f} USD per million output tokens ({both:,.3f} per million in + out)"
     return [f"Cost at {c.users:,.0f} requests in flight ({c.prompt_tokens} + {c.output_tokens}"
             f" tokens each; closed forms of plmodel fleet, runtime model):",
-            f"  split: {usd[0]} per million tokens on {c.split_replicas} replica(s) of {c.gpus_a_replica} GPU(s), "
-            f"{c.split_tokens_per_s:,.0f} tok/s, {c.split_tpot_s * MS:,.1f} ms a token",
-            f"  cloud-only: {usd[1]} per million tokens on {c.cloud_only_replicas} replica(s), "
-            f"{c.cloud_only_tokens_per_s:,.0f} tok/s, {c.cloud_only_tpot_s * MS:,.1f} ms a token"]
+            f"  split: {usd(c.split_usd_per_million_output_tokens, c.split_usd_per_million_tokens)} on "
+            f"{c.split_replicas} replica(s) of {c.gpus_a_replica} GPU(s), {c.split_tokens_per_s:,.0f} tok/s, "
+            f"{c.split_tpot_s * MS:,.1f} ms a token",
+            f"  cloud-only: {usd(c.cloud_only_usd_per_million_output_tokens, c.cloud_only_usd_per_million_tokens)} on "
+            f"{c.cloud_only_replicas} replica(s), {c.cloud_only_tokens_per_s:,.0f} tok/s, "
+            f"{c.cloud_only_tpot_s * MS:,.1f} ms a token"]
 
 
 def energy(e) -> list:

@@ -4,7 +4,7 @@ prefill-first or chunked), on the same engine, for open-loop (Poisson or a CSV t
 
 Prints latency percentiles (TTFT, time per output token, end to end, queueing for memory),
 throughput and goodput at the SLO, GPU busy (accelerator and host apart), batch sizes, KV occupancy
-and the cost per million tokens at the load served. Rates are to this one replica.
+and the cost per million output tokens and per million tokens (prompt and output) at the load served. Rates are to this one replica.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from plmodel.cli.options import given
 from plmodel.errors import PlmodelError
 from plmodel.fleet import Workload, read_trace, serve
 from plmodel.fleet.arrivals import LENGTHS
-from plmodel.fleet.capacity import cost
+from plmodel.fleet.capacity import all_tokens, cost, mean_lengths
 from plmodel.fleet.run import replica
 from plmodel.interrupt import deferred
 
@@ -98,8 +98,9 @@ def run(args) -> int:
                                              per_user_adapters=args.per_user_adapters, slo=slo, seed=args.seed,
                                              on_tokens=bar.update, poll=poll)
     for r in results.values():
-        r.metrics["usd_per_million_tokens"] = cost(scn, gpus, r.metrics["throughput_tokens_per_s"],
-                                                   r.metrics["kv_mean_occupancy"] * r.metrics["kv_capacity_bytes"])[0]
+        usd = cost(scn, gpus, r.metrics["throughput_tokens_per_s"],
+                   r.metrics["kv_mean_occupancy"] * r.metrics["kv_capacity_bytes"])[0]
+        r.metrics |= {"usd_per_million_output_tokens": usd, "usd_per_million_tokens": all_tokens(usd, *mean_lengths(w))}
     if args.kv_csv:
         write_kv(args.kv_csv, results)
     if args.json:
@@ -129,7 +130,8 @@ ROWS = [("requests completed", "completed", 1, "{:,.0f}"), ("requests rejected",
         ("mean batch (tokens)", "mean_batch_tokens", 1, "{:,.1f}"),
         ("KV occupancy % (mean)", "kv_mean_occupancy", 100, "{:,.1f}"),
         ("KV peak GB", "kv_peak_bytes", 1e-9, "{:,.2f}"), ("KV capacity GB", "kv_capacity_bytes", 1e-9, "{:,.2f}"),
-        ("USD per million tokens", "usd_per_million_tokens", 1, "{:,.3f}")]
+        ("USD per million output tokens", "usd_per_million_output_tokens", 1, "{:,.3f}"),
+        ("USD per million tokens (in + out)", "usd_per_million_tokens", 1, "{:,.3f}")]
 
 
 def render(scn, gpus, policy, w, results, batching) -> str:

@@ -50,15 +50,15 @@ def register(p: argparse.ArgumentParser) -> None:
     s.add_argument("--max-wait-ms", type=float, default=PolicySpec.max_wait_s * 1e3, metavar="MS",
                    help="hold: the longest a batch waits to grow")
     s.add_argument("--cloud-max-batch", type=int, default=BatchingSpec.max_batch, metavar="N",
-                   help="cloud-only: most sequences an iteration (vLLM's max_num_seqs)")
+                   help="cloud-only: most sequences an iteration")
     s.add_argument("--scheduler", choices=SCHEDULERS, default=BatchingSpec.scheduler, metavar="NAME",
-                   help="cloud-only: prefill-first (whole prompts first, as vLLM before chunked prefill) or chunked "
-                        "(a token budget an iteration, decodes first, as Sarathi-Serve)")
+                   help="cloud-only: prefill-first (as vLLM before chunked prefill) or chunked (a token "
+                        "budget, as Sarathi-Serve)")
     s.add_argument("--chunk-tokens", type=int, metavar="N",
                    help=f"cloud-only, --scheduler chunked: tokens an iteration (default {CHUNK_TOKENS})")
     s.add_argument("--kv", choices=KV_POLICIES, default=BatchingSpec.kv, metavar="NAME",
-                   help="cloud-only KV memory: paged (blocks as the context grows, preemption by recompute, as "
-                        "vLLM) or reserve (prompt plus output reserved at admission)")
+                   help="cloud-only KV memory: paged (as vLLM, preemption by recompute) or reserve (the "
+                        "whole length at admission)")
 
     s.add_argument("--per-user-adapters", action="store_true", help="each user their own A and B (default: shared)")
     o = p.add_argument_group("output")

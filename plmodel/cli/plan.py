@@ -117,7 +117,7 @@ def row(d) -> list:
     mark = "*" if d.pareto else " "
     figures = (f"{_cell(d.tpot_s, 1e3):>10}{_cell(d.ttft_s, 1e3, '{:,.0f}'):>10}"
                f"{_cell(d.device_memory_bytes, 1e-6, '{:,.0f}'):>11}{_cell(d.device_energy_j_per_token, 1, '{:,.2f}'):>9}"
-               f"{_cell(d.usd_per_million_tokens, 1, '{:,.3f}'):>11}")
+               f"{_cell(d.usd_per_million_output_tokens, 1, '{:,.3f}'):>11}")
     head = [f"{mark} {d.design:<{LABEL}}{figures}"] if len(d.design) <= LABEL else \
         [f"{mark} {d.design}", f"  {'':<{LABEL}}{figures}"]
     return head + [f"      cloud can recover: {recovered(d)}" + ("" if d.feasible else f"; out: {d.reason}")]
@@ -131,7 +131,7 @@ def render(scn, args, designs, best, spread=None, note: str = "") -> str:
              + f", the cloud must not recover: {', '.join(args.privacy) or 'none'}",
              "  realistic accounting; times from measured speeds where the profiles have them, else the runtime "
              "model; * marks the Pareto front of the feasible", *([f"  warning: {note}"] if note else []), "",
-             f"  {'design':<{LABEL}}{'ms/token':>10}{'TTFT ms':>10}{'device MB':>11}{'J/token':>9}{'USD/M tok':>11}"]
+             f"  {'design':<{LABEL}}{'ms/token':>10}{'TTFT ms':>10}{'device MB':>11}{'J/token':>9}{'USD/M out':>11}"]
     for d in designs:
         lines += row(d)
     lines.append("")

@@ -52,11 +52,11 @@ def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mod
         add(h, "--device", default=DEFAULTS["device"], metavar="NAME", help="personal device profile")
         add(h, "--network", default=DEFAULTS["network"], metavar="NAME", help="network profile")
         add(h, "--rtt-ms", type=float, metavar="MS", help="round-trip time, overriding the network profile's")
-        add(h, "--cloud-runtime", choices=list(RUNTIMES), metavar="NAME", help=f"cloud software: {', '.join(RUNTIMES)} "
-            "(default: the profile's, else optimized; paper mode: hf-eager)")
+        add(h, "--cloud-runtime", choices=list(RUNTIMES), metavar="NAME", help="cloud software: optimized, hf-eager, peak, "
+            "calibrated (default: the profile's, else optimized; paper mode: hf-eager)")
         add(h, "--device-runtime", choices=list(RUNTIMES), metavar="NAME",
-            help="device software, named by the unit it runs on: mlc-llm (phone GPU), qnn-genie (phone NPU), llama-cpp "
-            "(CPU), llama-cpp-gpu (Apple silicon, Jetson) (default: the profile's runtime, else mlc-llm)")
+            help="device software: mlc-llm (phone GPU), qnn-genie (NPU), llama-cpp (CPU), llama-cpp-gpu "
+            "(Apple) (default: the profile's)")
         register_designs(p, design_classes)
     if not with_workload:  # the command has its own workload options (fleet, capacity)
         return

@@ -58,9 +58,9 @@ def add_backend_arguments(p, what: str) -> None:
     from plmodel.studies.backends import BACKENDS
 
     p.add_argument("--backend", choices=BACKENDS, default="process", metavar="NAME", help=f"where {what} run: "
-                   "serial (here), process (--jobs cores), ray (pip install 'plmodel[ray]')")
-    p.add_argument("--address", metavar="URL", help="--backend ray: the cluster (e.g. ray://head:10001; default: "
-                   "a local Ray of --jobs CPUs)")
+                   "serial, process (--jobs cores), ray")
+    p.add_argument("--address", metavar="URL", help="--backend ray: the cluster (default: "
+                   "a local Ray)")
 
 
 def argparse_bool():

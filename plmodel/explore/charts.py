@@ -86,7 +86,7 @@ def plan_chart(table: pd.DataFrame, best: str | None) -> bytes:
 
 
 def capacity_chart(curve: pd.DataFrame, tpot_ms: float) -> bytes:
-    """The most requests/s one replica serves against the time-per-token target, split and cloud-only."""
+    """The most requests/s a GPU serves against the time-per-token target, split and cloud-only."""
     fig = Figure(figsize=SIZE)
     ax = fig.subplots()
     for server in ("split", "cloud-only"):
@@ -98,7 +98,7 @@ def capacity_chart(curve: pd.DataFrame, tpot_ms: float) -> bytes:
     ax.set_yscale("symlog", linthresh=0.1)
     ax.set_ylim(0, top * 3)  # 0 (nothing served within the target) on the same axis as the rates
     ax.set_xlabel("target ms a token (p90)")
-    ax.set_ylabel("max requests/s a replica")
+    ax.set_ylabel("max requests/s a GPU")
     ax.legend(fontsize=8, loc="center right")
     ax.grid(alpha=0.3)
     return png(fig)

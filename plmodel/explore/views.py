@@ -17,8 +17,8 @@ from plmodel import designs
 from plmodel.analysis.estimate import estimate
 from plmodel.errors import PlmodelError
 from plmodel.explore.scenario import Choices, FleetTargets, PlanTargets, build_scenario, check_output, named
-from plmodel.fleet import BatchingSpec, PolicySpec
-from plmodel.fleet.capacity import Case, Slo, analytic_capacity
+from plmodel.fleet import BatchingSpec, PolicySpec, replicas
+from plmodel.fleet.capacity import Case, Slo
 from plmodel.fleet.run import replica
 from plmodel.studies.plan import Targets, plan
 
@@ -28,8 +28,8 @@ HEADLINE = (("time per token", "tpot_s", MS, "{:,.1f}", "ms"), ("decode", "decod
             ("time to first token", "ttft_s", MS, "{:,.0f}", "ms"),
             ("device memory", "device_memory_bytes", MB, "{:,.1f}", "MB"),
             ("device energy", "device_energy_j_per_token", 1, "{:,.3f}", "J/token"),
-            ("split cost", "split_usd_per_million_tokens", 1, "{:,.3f}", "USD/M tok"),
-            ("cloud-only cost", "cloud_only_usd_per_million_tokens", 1, "{:,.3f}", "USD/M tok"))
+            ("split cost", "split_usd_per_million_output_tokens", 1, "{:,.3f}", "USD/M output tok"),
+            ("cloud-only cost", "cloud_only_usd_per_million_output_tokens", 1, "{:,.3f}", "USD/M output tok"))
 #: The parts of a decode step: (label, flat key).
 STEP_PARTS = (("cloud", "decode_cloud_s"), ("device", "decode_device_s"), ("transfer", "decode_transfer_s"),
               ("latency", "decode_latency_s"))
@@ -123,8 +123,9 @@ def plan_table(c: Choices, t: PlanTargets) -> tuple:
 
 
 def capacity(c: Choices, t: FleetTargets) -> pd.DataFrame:
-    """`plmodel capacity --analytic` for `c` (one replica): per server (split, cloud-only), the most requests/s
-    within the SLO, the users in flight, tokens/s, time per token, what binds and USD per million tokens."""
+    """`plmodel capacity --analytic` for `c` (one replica of the size chosen, fleet/replicas.py): per server (split,
+    cloud-only), the GPUs a replica, the most requests/s within the SLO, the users in flight, tokens/s, time per
+    token, what binds and USD per million output tokens and per million tokens (prompt and output)."""
     for name, v in (("tpot-ms", t.tpot_ms), ("ttft-ms", t.ttft_ms)):
         if not 0 < v <= 1e9:
             raise PlmodelError(f"--{name}: expected a positive number, got {v}")
@@ -138,17 +139,22 @@ def capacity(c: Choices, t: FleetTargets) -> pd.DataFrame:
     rows = []
     for kind in ("split", "cloud-only"):
         case = Case(scn, kind, slo, c.prompt_tokens, c.output_tokens, PolicySpec(), BatchingSpec(), False)
-        got = named(lambda _: analytic_capacity(case), scn)
-        rows.append({"server": kind, "max_rate_per_s": got.max_rate_per_s, "max_users": got.max_users,
-                     "tokens_per_s": got.tokens_per_s, "tpot_s": got.tpot_s, "binding_limit": got.binding_limit,
+        sized = named(lambda _: replicas.size(case), scn)
+        got = sized.of(sized.chosen)
+        rows.append({"server": kind, "gpus_a_replica": got.gpus, "max_rate_per_s": got.max_rate_per_s,
+                     "max_users": got.max_users, "tokens_per_s": got.tokens_per_s, "tpot_s": got.tpot_s,
+                     "binding_limit": got.binding_limit,
+                     "usd_per_million_output_tokens": got.usd_per_million_output_tokens,
                      "usd_per_million_tokens": got.usd_per_million_tokens})
     return pd.DataFrame(rows)
 
 
 def capacity_curve(c: Choices, t: FleetTargets, tpots_ms: tuple = (50, 100, 200, 500, 1000, 2000, 5000)) -> pd.DataFrame:
-    """The most requests/s a replica serves, split and cloud-only, at each time-per-token target (ms)."""
+    """The most requests/s a GPU serves (on a replica of the size chosen at each target), split and cloud-only, at
+    each time-per-token target (ms)."""
     rows = []
     for tpot in sorted({*tpots_ms, t.tpot_ms}):
-        got = capacity(c, replace(t, tpot_ms=float(tpot))).set_index("server")["max_rate_per_s"]
-        rows.append({"tpot_ms": tpot, "split_max_rate_per_s": got["split"], "cloud_only_max_rate_per_s": got["cloud-only"]})
+        got = capacity(c, replace(t, tpot_ms=float(tpot))).set_index("server")
+        rate = got["max_rate_per_s"] / got["gpus_a_replica"]
+        rows.append({"tpot_ms": tpot, "split_max_rate_per_s": rate["split"], "cloud_only_max_rate_per_s": rate["cloud-only"]})
     return pd.DataFrame(rows)

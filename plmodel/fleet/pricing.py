@@ -1,7 +1,8 @@
 """What a million tokens cost at a given load, split against cloud-only, by the closed forms: the
 users' requests (one sequence each, in flight at once) are spread over as many replicas as their KV
 caches need, each replica runs at its steady state (analytic.py), and its GPUs are paid at the
-profile's hourly price. Replaces dividing one GPU-hour by one user's tokens."""
+profile's hourly price: per million output tokens, and per million tokens (prompt and output, as API
+price lists count them). Replaces dividing one GPU-hour by one user's tokens."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from plmodel.fleet import analytic
-from plmodel.fleet.capacity import servers
+from plmodel.fleet.capacity import all_tokens, servers
 from plmodel.fleet.cloud_only import BatchingSpec
 from plmodel.fleet.policies import PolicySpec
 
@@ -26,7 +27,9 @@ class CostAtLoad:
     cloud_only_tokens_per_s: float
     split_tpot_s: float
     cloud_only_tpot_s: float
-    split_usd_per_million_tokens: float | None
+    split_usd_per_million_output_tokens: float | None
+    cloud_only_usd_per_million_output_tokens: float | None
+    split_usd_per_million_tokens: float | None  # prompt and output tokens
     cloud_only_usd_per_million_tokens: float | None
 
 
@@ -50,4 +53,5 @@ def cost_at_load(scn, prompt: int, output: int, users: float | None = None, *, p
 
     s = served(mem_cap, lambda n: analytic.split_load(split, n, policy.cohort_size, prompt, output))
     c = served(min(cloud_cap, batching.max_batch), lambda n: analytic.cloud_only_load(cloud, n, prompt, output))
-    return CostAtLoad(users, prompt, output, gpus, s[0], c[0], s[1], c[1], s[2], c[2], s[3], c[3])
+    return CostAtLoad(users, prompt, output, gpus, s[0], c[0], s[1], c[1], s[2], c[2], s[3], c[3],
+                      all_tokens(s[3], prompt, output), all_tokens(c[3], prompt, output))

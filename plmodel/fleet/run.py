@@ -42,7 +42,8 @@ class FleetResult:
 
 
 def replica(scn, gpus: int | None = None) -> tuple:
-    """(GPUs of the group, its Engine): `gpus`, else the smallest group that holds the model and one request."""
+    """(GPUs of the replica, its Engine): `gpus` a tensor-parallel group (fleet/replicas.py checks it), or
+    None for the smallest group that holds the model and one request."""
     if scn.mode == "paper":
         raise PlmodelError("the fleet model is realistic only: the paper's accounting has no time to share",
                            field="mode")
@@ -86,9 +87,9 @@ def serve(scn, workload: Workload, *, server: str = "split", policy: PolicySpec 
           batching: BatchingSpec = BatchingSpec(), per_user_adapters: bool = False, slo: tuple = (None, None),
           seed: int = 0, on_tokens=None, poll=None, gpus: int | None = None) -> FleetResult:
     """Serve `workload` on one replica of `scn`'s cloud: `server` split (with `policy`) or cloud-only
-    (continuous batching per `batching`); `slo` (TTFT s, TPOT s) for goodput; `gpus` a replica (None: the
-    smallest that holds the model). Requests a second are
-    to this replica; N replicas behind a load balancer each see 1/N of a Poisson stream."""
+    (continuous batching per `batching`); `slo` (TTFT s, TPOT s) for goodput. Requests a second are
+    to this replica; N replicas behind a load balancer each see 1/N of a Poisson stream. `gpus`: the
+    replica's tensor-parallel group (None: the smallest that holds the model and one request)."""
     if server not in SERVERS:
         raise PlmodelError(f"expected split or cloud-only, got {server!r}", field="server")
     check(policy.name, {"max_batch": policy.max_batch, "cohort_size": policy.cohort_size, "target": policy.target,

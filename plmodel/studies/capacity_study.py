@@ -4,7 +4,11 @@ results.csv and results.parquet, fleet_capacity.png, REPORT.md, PROVENANCE.json 
 
 The YAML keys: name, models, networks (profiles), tpot_ms (targets), ttft_ms, percentile,
 prompt_tokens, output_tokens, rank, cloud, device, policy, cohort_size, scheduler (cloud-only's:
-prefill-first or chunked). Lists or single values where plural; paths relative to the file.
+prefill-first or chunked), gpus_per_replica (auto, the
+default: the size with the lowest cost a token by the closed forms, fleet/replicas.py; or 1, 2, 4, 8),
+max_simulated_users (default MAX_SIMULATED_USERS: a point whose closed form puts more requests in flight on
+its replica keeps the closed form, `source` analytic, and the report says so). Lists or single values where
+plural; paths relative to the file.
 """
 
 from __future__ import annotations
@@ -12,17 +16,20 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from plmodel.errors import PlmodelError
-from plmodel.fleet.capacity import Case, Search, Slo, analytic_capacity, simulated_capacity
+from plmodel.fleet import replicas
+from plmodel.fleet.capacity import Case, Search, Slo, simulated_capacity
 from plmodel.fleet.cloud_only import BatchingSpec
+from plmodel.fleet.memory import memory_of
 from plmodel.fleet.policies import POLICIES, PolicySpec
 from plmodel.io.profiles import check_keys, load_hardware, load_link, read_mapping, relative_to_file
 from plmodel.models import resolve_model
 from plmodel.specs import AdapterSpec, Scenario
 from plmodel.studies.backends import ordered_map
+from plmodel.studies.capacity_text import kv_findings, replica_lines
 from plmodel.studies.plots import fleet_capacity, save
 from plmodel.studies.provenance import provenance, scenario_specs
 from plmodel.studies.report import atomic_folder
@@ -30,7 +37,10 @@ from plmodel.studies.tables import markdown
 
 SCHEMA = {"name": False, "models": True, "networks": True, "tpot_ms": True, "ttft_ms": False, "percentile": False,
           "prompt_tokens": False, "output_tokens": False, "rank": False, "cloud": False, "device": False,
-          "policy": False, "cohort_size": False, "scheduler": False}
+          "policy": False, "cohort_size": False, "scheduler": False, "gpus_per_replica": False, "max_simulated_users": False}
+#: Requests in flight above which a point is not simulated: a search runs ~10 runs of 10x this many requests,
+#: and a run's time grows with its requests x output tokens (a 400-user replica at 256 output tokens: minutes).
+MAX_SIMULATED_USERS = 400
 
 
 #: Requests a user sends an hour, to turn a request rate into users a GPU serves (an assumption, stated).
@@ -41,6 +51,8 @@ USER_REQUESTS_PER_HOUR = 10
 class Point:
     scenario: Scenario  # what provenance reads
     case: Case
+    gpus_per_replica: str = "auto"  # replicas.CHOICES
+    max_simulated_users: float = MAX_SIMULATED_USERS
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,10 @@ def load_study(path) -> Study:
     pct = data.get("percentile", 90)
     if pct not in (50, 90, 99):
         raise PlmodelError(f'field "percentile": expected 50, 90 or 99, got {pct!r}', src)
+    asked = str(data.get("gpus_per_replica", "auto"))
+    if asked not in replicas.CHOICES:
+        raise PlmodelError(f'field "gpus_per_replica": expected one of {", ".join(replicas.CHOICES)}, got {asked!r}', src)
+    most = _number(data, "max_simulated_users", src, MAX_SIMULATED_USERS)
     cloud = load_hardware(relative_to_file(src, data.get("cloud", "a100-80g-pcie")), f"{src}: cloud")
     device = load_hardware(relative_to_file(src, data.get("device", "iphone-13-pro-max")), f"{src}: device")
     points = []
@@ -96,7 +112,7 @@ def load_study(path) -> Study:
             raise exc.named({}, src) from None
         slo = Slo(_number({"tpot_ms": tpot}, "tpot_ms", src, None) / 1e3, ttft / 1e3, pct)
         for kind in ("split", "cloud-only"):
-            points.append(Point(scn, Case(scn, kind, slo, prompt, output, policy, batching)))
+            points.append(Point(scn, Case(scn, kind, slo, prompt, output, policy, batching), asked, most))
     return Study(data.get("name") or path.stem, tuple(points))
 
 
@@ -121,17 +137,28 @@ def run_study(study: Study, analytic_only: bool = False, progress=None, poll=Non
 
 
 def study_row(p: Point, analytic_only: bool = False, poll=None) -> dict:
-    """The record of one point of a study."""
-    a = analytic_capacity(p.case)
-    c = a if analytic_only else simulated_capacity(p.case, Search(), poll=poll)
+    """The record of one point of a study: the replica size chosen by the closed forms, its capacity (simulated
+    unless `analytic_only`), and each size tried (`replica_<GPUs>_<key>`, closed forms)."""
+    sized = replicas.size(p.case, p.gpus_per_replica)
+    a = sized.of(sized.chosen)
+    simulate = not analytic_only and a.max_users <= p.max_simulated_users
+    c = simulated_capacity(replace(p.case, gpus=sized.chosen), Search(), poll=poll) if simulate else a
     s = p.scenario
+    tried = {f"replica_{r['gpus_a_replica']}_{k}": r[k] for r in replicas.table_rows(sized) for k in SIZE_KEYS}
     return {"model": s.model.name, "network": s.link.name, "rtt_s": s.link.rtt_s, "server": p.case.kind,
             "tpot_slo_s": p.case.slo.tpot_s, "ttft_slo_s": p.case.slo.ttft_s, "gpus_a_replica": c.gpus,
+            "heads": s.model.n_heads, "kv_heads": s.model.n_kv_heads,
+            "kv_bytes_per_token": memory_of(s, c.gpus, False, p.case.kind).kv_bytes_per_token,
             "max_rate_per_s": c.max_rate_per_s, "max_users": c.max_users, "requests_per_s_per_gpu": c.max_rate_per_s / c.gpus,
             "users_per_gpu_at_10_an_hour": c.max_rate_per_s / c.gpus * 3600 / USER_REQUESTS_PER_HOUR,
-            "tokens_per_s": c.tokens_per_s, "tpot_s": c.tpot_s, "binding_limit": c.binding_limit,
+            "tokens_per_s": c.tokens_per_s, "tpot_s": c.tpot_s, "binding_limit": c.binding_limit, "slo_missed": c.slo_missed,
+            "usd_per_million_output_tokens": c.usd_per_million_output_tokens,
             "usd_per_million_tokens": c.usd_per_million_tokens, "gpu_s_per_token": c.gpu_s_per_token, "source": c.source,
-            "analytic_max_rate_per_s": a.max_rate_per_s, "analytic_max_users": a.max_users}
+            "analytic_max_rate_per_s": a.max_rate_per_s, "analytic_max_users": a.max_users, **tried}
+
+
+#: What a record says of each replica size tried, as `replica_<GPUs>_<key>`.
+SIZE_KEYS = ("requests_per_s_per_gpu", "usd_per_million_output_tokens", "usd_per_million_tokens", "binding_limit")
 
 
 def write(out, config_path, study: Study, rows: list, force: bool = False) -> list:
@@ -152,23 +179,43 @@ def write(out, config_path, study: Study, rows: list, force: bool = False) -> li
 
 
 def report_markdown(study: Study, df, markdown) -> str:
-    c = study.tasks[0].case
+    c, asked = study.tasks[0].case, study.tasks[0].gpus_per_replica
+    size = "the size with the lowest cost a token by the closed forms" if asked == "auto" else f"{asked} GPUs"
     cols = ["model", "network", "tpot_slo_s", "server", "gpus_a_replica", "max_rate_per_s", "analytic_max_rate_per_s",
-            "max_users", "users_per_gpu_at_10_an_hour", "tpot_s", "binding_limit", "usd_per_million_tokens"]
+            "max_users", "users_per_gpu_at_10_an_hour", "tpot_s", "binding_limit", "slo_missed", "usd_per_million_output_tokens",
+            "usd_per_million_tokens"]
     lines = [f"# Capacity study: {study.name}", "",
              f"Requests of {c.prompt} prompt + {c.output} generated tokens, Poisson arrivals, on "
-             f"{c.scn.cloud.name} replicas (the smallest group of GPUs that holds the model), devices "
+             f"{c.scn.cloud.name} replicas (tensor-parallel groups of 1, 2, 4 or 8 GPUs: {size}; the sizes tried "
+             "are below), devices "
              f"{c.scn.device.name}, PrivateLoRA rank {c.scn.adapter.r_c2d} on q, k, v; split served with the "
              f"`{c.policy.name}` policy, cloud-only with continuous batching ({c.batching.scheduler}, {c.batching.kv} "
              "KV). For each time-per-token target "
              f"(p{c.slo.percentile}, TTFT within {c.slo.ttft_s:g} s), the largest request rate one replica "
-             "carries, found by simulation (`source`), with the closed form's beside it. Times come from the "
+             "carries, found by simulation (`source`), with the closed form's beside it; a replica the closed form "
+             f"fills with more than {study.tasks[0].max_simulated_users:g} requests in flight is not simulated (its "
+             "search would take hours), its `source` analytic: the tests hold the closed forms within 10 % of the "
+             "simulation. Times come from the "
              "runtime model (anchored to published speeds, or peak). Cost: the replica's GPUs at the "
-             "profile's hourly price over the tokens delivered at that rate. `max_users`: requests in flight at "
+             "profile's hourly price over the tokens delivered at that rate, per million output tokens "
+             "(`usd_per_million_output_tokens`) and per million tokens, prompt and output, as API price lists count "
+             "(`usd_per_million_tokens`). What binds: docs/commands/capacity.md. `max_users`: requests in flight at "
              f"that rate; `users_per_gpu_at_10_an_hour`: users a GPU serves if each sends {USER_REQUESTS_PER_HOUR} "
              "requests an hour (an assumption).", "",
-             markdown(df[cols]), "", "![capacity](fleet_capacity.png)", "", *findings(df)]
+             markdown(df[cols]), "", "![capacity](fleet_capacity.png)", "", *findings(df), "",
+             *replica_lines(df, markdown), *kv_findings(df)]
     return "\n".join(lines) + "\n"
+
+
+def gpus(r) -> str:
+    return f"{r['gpus_a_replica']} GPU{'s' if r['gpus_a_replica'] > 1 else ''}"
+
+
+def binds(r) -> str:
+    """What binds a record, and the target missed where a target, the GPU or the link binds."""
+    missed = r.get("slo_missed")
+    shown = isinstance(missed, str) and r["binding_limit"] in ("link", "compute")
+    return f"{r['binding_limit']} binds" + (f", {missed} missed first" if shown else "")
 
 
 def findings(df) -> list:
@@ -178,14 +225,16 @@ def findings(df) -> list:
         parts = []
         for network, n in d.groupby("network", sort=False):
             s, c = (n[n["server"] == k].iloc[0] for k in ("split", "cloud-only"))
-            cloud = (f"cloud-only {c['requests_per_s_per_gpu']:,.2f} ({c['binding_limit']} binds, "
+            cloud = (f"cloud-only {c['requests_per_s_per_gpu']:,.2f} ({gpus(c)} a replica, "
+                     f"{binds(c)}, {c['usd_per_million_output_tokens']:,.3f} USD/M output tokens, "
                      f"{c['usd_per_million_tokens']:,.3f} USD/M tokens)")
             if s["max_rate_per_s"] > 0:
-                split = (f"split {s['requests_per_s_per_gpu']:,.2f} requests/s a GPU ({s['binding_limit']} binds, "
-                         f"{s['usd_per_million_tokens']:,.2f} USD/M tokens), "
+                split = (f"split {s['requests_per_s_per_gpu']:,.2f} requests/s a GPU ({gpus(s)} a "
+                         f"replica, {binds(s)}, {s['usd_per_million_output_tokens']:,.2f} USD/M "
+                         f"output tokens, {s['usd_per_million_tokens']:,.2f} USD/M tokens), "
                          f"{c['requests_per_s_per_gpu'] / s['requests_per_s_per_gpu']:,.1f}x less than ")
             else:
-                split = f"split nothing within the target ({s['binding_limit']} binds), against "
+                split = f"split nothing within the target ({binds(s)}), against "
             parts.append(f"{network}: {split}{cloud}")
         out.append(f"- {model} at {tpot * 1e3:g} ms a token: " + "; ".join(parts) + ".")
     return out

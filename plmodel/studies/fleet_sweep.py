@@ -5,7 +5,7 @@ metrics; and what a study of them reports (a table, and latency and throughput a
 from __future__ import annotations
 
 from plmodel.fleet import BatchingSpec, PolicySpec, Workload, serve
-from plmodel.fleet.capacity import cost
+from plmodel.fleet.capacity import all_tokens, cost
 from plmodel.fleet.run import replica
 from plmodel.studies.tables import markdown
 
@@ -32,7 +32,8 @@ def fleet_records(task, inputs: dict) -> list:
                     "scheduler": load.scheduler,
                     "requests": task.requests,
                     "tokens": task.tokens, "seed": task.seed, "gpus_a_replica": gpus,
-                    **{k: m.get(k) for k in FLEET_KEYS}, "usd_per_million_tokens": usd})
+                    **{k: m.get(k) for k in FLEET_KEYS}, "usd_per_million_output_tokens": usd,
+                    "usd_per_million_tokens": all_tokens(usd, w.prompt_tokens, w.output_tokens)})
     return out
 
 
@@ -48,6 +49,7 @@ def report_lines(df) -> list:
     t = df.groupby(keys, sort=False, as_index=False).agg(
         throughput_tokens_per_s=("throughput_tokens_per_s", "mean"), tpot_p90_ms=("tpot_p90_s", "mean"),
         ttft_p90_ms=("ttft_p90_s", "mean"), gpu_busy=("gpu_busy", "mean"),
+        usd_per_million_output_tokens=("usd_per_million_output_tokens", "mean"),
         usd_per_million_tokens=("usd_per_million_tokens", "mean"))
     t["tpot_p90_ms"] *= 1e3
     t["ttft_p90_ms"] *= 1e3

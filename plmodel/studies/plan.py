@@ -30,7 +30,7 @@ RANKS = (16, 64)
 #: Adapted layers: all of them, the last quarter, the last one.
 LAYER_SETS = ("all", "last quarter", "last")
 #: The Pareto front's metrics, each the less the better (`exposed`: how many things the cloud can recover).
-METRICS = ("tpot_s", "device_energy_j_per_token", "usd_per_million_tokens", "device_memory_bytes", "exposed")
+METRICS = ("tpot_s", "device_energy_j_per_token", "usd_per_million_output_tokens", "device_memory_bytes", "exposed")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Design:
     ttft_s: float
     device_memory_bytes: float
     device_energy_j_per_token: float | None
-    usd_per_million_tokens: float | None
+    usd_per_million_output_tokens: float | None
     cloud_can_recover: list
     privacy_reason: str
     feasible: bool = True
@@ -78,14 +78,14 @@ def split_row(name: str, e, unfit: str = "the split part exceeds the device's me
     fits = bool(e.split_fits_device and e.cloud_fit.fits)
     return Design(name, as_float(e.decode.total_s * e.inputs["batch"] / e.decode.tokens), as_float(e.prefill.total_s),
                   as_float(e.device_memory_bytes), e.energy.split.j_per_token if e.energy else None,
-                  e.cost.split_usd_per_million_tokens if e.cost else None, **_exposed(e.exposure), feasible=fits,
+                  e.cost.split_usd_per_million_output_tokens if e.cost else None, **_exposed(e.exposure), feasible=fits,
                   reason="" if e.split_fits_device else unfit)
 
 
 def cloud_only_row(name: str, e, usd=None) -> Design:
     """Cloud-only of an estimate as a plan row (`usd`: its cost where the estimate has none)."""
     c = e.cloud_only
-    usd = e.cost.cloud_only_usd_per_million_tokens if e.cost else usd
+    usd = e.cost.cloud_only_usd_per_million_output_tokens if e.cost else usd
     return Design(name, 1 / c.decode_tokens_per_s, c.ttft_s, 0.0, e.energy.cloud_only.j_per_token if e.energy else None,
                   usd, **_exposed(e.cloud_only_exposure), feasible=bool(e.cloud_fit.fits),
                   reason="" if e.cloud_fit.fits else "no group of the cloud's GPUs holds it")
@@ -143,7 +143,7 @@ def variant_designs(cls, scn, tokens: int, cost: bool = True) -> list:
         e = estimate(replace(scn, adapter=d.variant_adapter(a), designs=(d,)), tokens, with_cost=cost)
         if cls.serves == "cloud-only":
             usd = d.usd_scale(scn, _batch(base)) if cost else None  # no cost view: no scale
-            plain = base.cost.cloud_only_usd_per_million_tokens if base.cost else None
+            plain = base.cost.cloud_only_usd_per_million_output_tokens if base.cost else None
             out.append(cloud_only_row(label, e, None if usd is None or plain is None else plain * usd))
             continue
         row = split_row(f"split r64, {label}", e, f"the split part with {d.title} exceeds the device's memory")
