@@ -12,7 +12,9 @@ from dataclasses import replace
 
 from simulation_speed import bare_simpy
 
-from plmodel.fleet import PolicySpec, Workload, serve
+from plmodel.fleet.arrivals import Workload
+from plmodel.fleet.policies import PolicySpec
+from plmodel.fleet.run import serve
 from plmodel.io.profiles import load_hardware, load_link
 from plmodel.models import PRESETS
 from plmodel.sim import simulate

@@ -11,10 +11,15 @@ from hypothesis import strategies as st
 from plmodel.analysis.baselines import cloud_only
 from plmodel.analysis.estimate import estimate
 from plmodel.errors import PlmodelError
-from plmodel.fleet import BatchingSpec, PolicySpec, Workload, analytic, serve
-from plmodel.fleet.capacity import Case, Search, Slo, analytic_capacity, servers, simulated_capacity
+from plmodel.fleet import analytic
+from plmodel.fleet.arrivals import Workload
+from plmodel.fleet.capacity import Case, Search, Slo, analytic_capacity, simulated_capacity
+from plmodel.fleet.cloud_only import BatchingSpec
 from plmodel.fleet.costs import features, layer_part, stage_parts
 from plmodel.fleet.memory import memory_of
+from plmodel.fleet.policies import PolicySpec
+from plmodel.fleet.replica import servers
+from plmodel.fleet.run import serve
 from plmodel.io.profiles import load_link
 from plmodel.specs import JitterSpec
 from plmodel.step import Step

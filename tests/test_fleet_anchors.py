@@ -3,7 +3,9 @@ lmdeploy's ShareGPT request throughput (closed loop at its concurrency) and Tens
 
 import pytest
 
-from plmodel.fleet import BatchingSpec, Workload, serve
+from plmodel.fleet.arrivals import Workload
+from plmodel.fleet.cloud_only import BatchingSpec
+from plmodel.fleet.run import serve
 from plmodel.io.profiles import load_hardware, load_link
 from plmodel.models import PRESETS
 from plmodel.paperdata.serving import ANCHOR_TOLERANCE, ANCHORS, KNOWN_MISSES, MISS_BAND

@@ -14,7 +14,7 @@ from plmodel.designs import CloudLora, ConfidentialCloud, PrivateLayers, TokenId
 from plmodel.designs.cloud_lora import adapter_work
 from plmodel.designs.tee import TEE_OVERHEAD
 from plmodel.errors import PlmodelError
-from plmodel.fleet.run import replica
+from plmodel.fleet.replica import replica
 from plmodel.io.profiles import load_link
 from plmodel.sim import simulate
 from plmodel.step import Step

@@ -11,7 +11,8 @@ import pytest
 from plmodel.analysis.estimate import estimate
 from plmodel.designs import ServerChain
 from plmodel.errors import PlmodelError
-from plmodel.fleet import Workload, serve
+from plmodel.fleet.arrivals import Workload
+from plmodel.fleet.run import serve
 from plmodel.io.profiles import load_link
 from plmodel.models import layer_matmul_params
 from plmodel.sim import simulate

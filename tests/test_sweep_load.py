@@ -4,7 +4,8 @@ engines; the analytical engine refuses them in one line."""
 import pytest
 
 from plmodel.errors import PlmodelError
-from plmodel.fleet import Workload, serve
+from plmodel.fleet.arrivals import Workload
+from plmodel.fleet.run import serve
 from plmodel.studies.records import run_tasks
 from plmodel.studies.sweep import load_sweep
 

@@ -22,9 +22,9 @@ from plmodel.cli import fleet_args
 from plmodel.cli.options import given
 from plmodel.cli.text import fit
 from plmodel.errors import PlmodelError
-from plmodel.fleet import PolicySpec
 from plmodel.fleet import replicas as sizing
 from plmodel.fleet.capacity import Case, Search, Slo, simulated_capacity
+from plmodel.fleet.policies import PolicySpec
 from plmodel.interrupt import deferred
 
 REQUESTS_PER_HOUR = 10.0

@@ -16,10 +16,11 @@ from pathlib import Path
 from plmodel.cli import fleet_args
 from plmodel.cli.options import given
 from plmodel.errors import PlmodelError
-from plmodel.fleet import Workload, read_trace, serve
-from plmodel.fleet.arrivals import LENGTHS
-from plmodel.fleet.capacity import all_tokens, cost, mean_lengths
-from plmodel.fleet.run import replica
+from plmodel.fleet.arrivals import LENGTHS, Workload, read_trace
+from plmodel.fleet.capacity import mean_lengths
+from plmodel.fleet.pricing import all_tokens, cost
+from plmodel.fleet.replica import replica
+from plmodel.fleet.run import serve
 from plmodel.interrupt import deferred
 
 

@@ -7,8 +7,8 @@ import sys
 
 from plmodel.cli import scenario_args
 from plmodel.errors import PlmodelError
-from plmodel.fleet import POLICIES, BatchingSpec, PolicySpec
-from plmodel.fleet.cloud_only import CHUNK_TOKENS, KV_POLICIES, SCHEDULERS
+from plmodel.fleet.cloud_only import CHUNK_TOKENS, KV_POLICIES, SCHEDULERS, BatchingSpec
+from plmodel.fleet.policies import POLICIES, PolicySpec
 
 #: The option that sets each fleet field, to name it in errors the core raises.
 OPTION_OF = {"arrival": "--arrival", "rate": "--rate", "requests": "--requests", "users": "--users",

@@ -17,9 +17,11 @@ from plmodel import designs
 from plmodel.analysis.estimate import estimate
 from plmodel.errors import PlmodelError
 from plmodel.explore.scenario import Choices, FleetTargets, PlanTargets, build_scenario, check_output, named
-from plmodel.fleet import BatchingSpec, PolicySpec, replicas
+from plmodel.fleet import replicas
 from plmodel.fleet.capacity import Case, Slo
-from plmodel.fleet.run import replica
+from plmodel.fleet.cloud_only import BatchingSpec
+from plmodel.fleet.policies import PolicySpec
+from plmodel.fleet.replica import replica
 from plmodel.studies.plan import Targets, plan
 
 MS, MB = 1e3, 1e-6

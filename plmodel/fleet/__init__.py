@@ -1,10 +1,4 @@
 """Many devices sharing cloud GPUs: a split server and a cloud-only server (continuous batching) on
-one event loop and the same engine (cloud-only's KV paged by default, split's reserved whole); capacity and
-cost from them."""
-
-from plmodel.fleet.arrivals import Workload, read_trace
-from plmodel.fleet.cloud_only import BatchingSpec
-from plmodel.fleet.policies import POLICIES, PolicySpec
-from plmodel.fleet.run import FleetResult, serve
-
-__all__ = ["BatchingSpec", "FleetResult", "POLICIES", "PolicySpec", "Workload", "read_trace", "serve"]
+one event loop (run.py), the same engine and KV memory; a replica's cost models (replica.py), the closed
+forms (analytic.py), capacity, replica sizes and cost from them. Import the module you need: nothing is
+re-exported here, so `plmodel estimate` loads only the closed forms and not the simulation."""

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-
 from plmodel.bounds import LIMITS
 from plmodel.errors import PlmodelError
 from plmodel.fleet import analytic
 from plmodel.fleet.arrivals import Workload
-from plmodel.fleet.cloud_only import BatchingSpec, CloudOnlyServer
+from plmodel.fleet.cloud_only import BatchingSpec
 from plmodel.fleet.memory import memory_of
 from plmodel.fleet.policies import PolicySpec
-from plmodel.fleet.run import replica, serve
-from plmodel.fleet.split import SplitServer
-from plmodel.fleet.trips import Trips
+from plmodel.fleet.pricing import all_tokens, cost
+from plmodel.fleet.replica import servers
+from plmodel.fleet.run import serve
 
 #: What binds a replica's capacity, by name (docs/commands/capacity.md).
 BINDINGS = {
@@ -88,9 +86,6 @@ class Capacity:
     slo_missed: str | None = None  # ttft or tpot: the target the first load outside the SLO misses by more
 
 
-def all_tokens(usd_per_output: float | None, prompt: int, output: int) -> float | None:
-    """USD per million tokens, prompt and output, from USD per million output tokens (requests of P + O)."""
-    return None if usd_per_output is None else usd_per_output * output / (prompt + output)
 
 
 def mean_lengths(w: Workload) -> tuple:
@@ -100,15 +95,6 @@ def mean_lengths(w: Workload) -> tuple:
     return w.prompt_tokens, w.output_tokens
 
 
-def servers(scn, policy: PolicySpec, batching: BatchingSpec, per_user_adapters: bool = False,
-            gpus: int | None = None) -> tuple:
-    """(gpus, SplitServer, CloudOnlyServer) for the closed forms (their cost models, no loop) on a replica
-    of `gpus` (None: the smallest group that holds the model)."""
-    gpus, engine = replica(scn, gpus)
-    trips = Trips(scn, np.random.default_rng(0))
-    split = SplitServer(None, None, None, engine, trips, policy, scn=scn, per_user_adapters=per_user_adapters)
-    cloud = CloudOnlyServer(None, None, None, engine, trips.link, batching, scn=scn)
-    return gpus, split, cloud
 
 
 def fixed_legs_s(server, kind: str, prompt: int) -> float:
@@ -119,14 +105,6 @@ def fixed_legs_s(server, kind: str, prompt: int) -> float:
     return server.lead_s(prompt) + server.link.rtt_s / 2
 
 
-def cost(scn, gpus: int, tokens_per_s: float, kv_bytes: float) -> tuple:
-    """(USD per million output tokens or None, GPU-seconds an output token, KV byte-seconds an output token)
-    at `tokens_per_s` output tokens a second."""
-    if tokens_per_s <= 0:
-        return None, None, None
-    price = scn.cloud.price_usd_per_hour
-    usd = gpus * price / 3600 / tokens_per_s * 1e6 if price else None
-    return usd, gpus / tokens_per_s, kv_bytes / tokens_per_s
 
 
 class Model:

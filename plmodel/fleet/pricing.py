@@ -10,9 +10,24 @@ import math
 from dataclasses import dataclass
 
 from plmodel.fleet import analytic
-from plmodel.fleet.capacity import all_tokens, servers
 from plmodel.fleet.cloud_only import BatchingSpec
 from plmodel.fleet.policies import PolicySpec
+from plmodel.fleet.replica import servers
+
+
+def all_tokens(usd_per_output: float | None, prompt: int, output: int) -> float | None:
+    """USD per million tokens, prompt and output, from USD per million output tokens (requests of P + O)."""
+    return None if usd_per_output is None else usd_per_output * output / (prompt + output)
+
+
+def cost(scn, gpus: int, tokens_per_s: float, kv_bytes: float) -> tuple:
+    """(USD per million output tokens or None, GPU-seconds an output token, KV byte-seconds an output token)
+    at `tokens_per_s` output tokens a second."""
+    if tokens_per_s <= 0:
+        return None, None, None
+    price = scn.cloud.price_usd_per_hour
+    usd = gpus * price / 3600 / tokens_per_s * 1e6 if price else None
+    return usd, gpus / tokens_per_s, kv_bytes / tokens_per_s
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from plmodel.errors import PlmodelError
 from plmodel.fleet.analytic import max_concurrency
 from plmodel.fleet.capacity import Capacity, Case, analytic_capacity
-from plmodel.fleet.run import replica
+from plmodel.fleet.replica import replica
 from plmodel.hardware.feasibility import GROUPS
 
 #: Costs a token within this share of each other are a tie (the smaller group is kept: fewer GPUs to fail).

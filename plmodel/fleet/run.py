@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from plmodel.design import require_engine
 from plmodel.errors import PlmodelError
 from plmodel.fleet.arrivals import Workload, draw_lengths, open_requests
 from plmodel.fleet.cloud_only import BatchingSpec, CloudOnlyServer
@@ -17,11 +16,9 @@ from plmodel.fleet.loop import Front, Gpu, Loop, Request
 from plmodel.fleet.memory import KvPool, memory_of
 from plmodel.fleet.metrics import FleetMetrics, summarise, window_of
 from plmodel.fleet.policies import POLICIES, PolicySpec
+from plmodel.fleet.replica import replica
 from plmodel.fleet.split import SplitServer
 from plmodel.fleet.trips import Trips
-from plmodel.hardware import runtimes
-from plmodel.hardware.engine import Engine
-from plmodel.hardware.feasibility import cloud_fit
 
 SERVERS = ("split", "cloud-only")
 
@@ -41,19 +38,6 @@ class FleetResult:
         return self.summary.flat()
 
 
-def replica(scn, gpus: int | None = None) -> tuple:
-    """(GPUs of the replica, its Engine): `gpus` a tensor-parallel group (fleet/replicas.py checks it), or
-    None for the smallest group that holds the model and one request."""
-    if scn.mode == "paper":
-        raise PlmodelError("the fleet model is realistic only: the paper's accounting has no time to share",
-                           field="mode")
-    require_engine(scn, "fleet")
-    fit = cloud_fit(replace(scn, batch=1))
-    if not fit.fits:
-        raise PlmodelError(f"{scn.model.name} does not fit a group of {scn.cloud.name} GPUs", field="cloud")
-    if gpus is not None and not fit.gpus <= gpus <= 64:
-        raise PlmodelError(f"expected {fit.gpus} to 64 GPUs a replica for {scn.model.name}, got {gpus}", field="gpus")
-    return gpus or fit.gpus, Engine(scn.cloud, runtimes.resolve(scn)[0], gpus or fit.gpus)
 
 
 def check(spec_name: str, options: dict) -> None:

@@ -4,9 +4,12 @@ metrics; and what a study of them reports (a table, and latency and throughput a
 
 from __future__ import annotations
 
-from plmodel.fleet import BatchingSpec, PolicySpec, Workload, serve
-from plmodel.fleet.capacity import all_tokens, cost
-from plmodel.fleet.run import replica
+from plmodel.fleet.arrivals import Workload
+from plmodel.fleet.cloud_only import BatchingSpec
+from plmodel.fleet.policies import PolicySpec
+from plmodel.fleet.pricing import all_tokens, cost
+from plmodel.fleet.replica import replica
+from plmodel.fleet.run import serve
 from plmodel.studies.tables import markdown
 
 #: The fleet metrics a record carries (SI units), beside its inputs and load.

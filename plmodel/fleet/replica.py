@@ -1,0 +1,42 @@
+"""A replica: the tensor-parallel group of GPUs that holds one copy of the model, its engine, and the cost
+models of the two servers on it (no event loop: what the closed forms, capacity and pricing read)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from plmodel.design import require_engine
+from plmodel.errors import PlmodelError
+from plmodel.fleet.cloud_only import BatchingSpec, CloudOnlyServer
+from plmodel.fleet.policies import PolicySpec
+from plmodel.fleet.split import SplitServer
+from plmodel.fleet.trips import Trips
+from plmodel.hardware import runtimes
+from plmodel.hardware.engine import Engine
+from plmodel.hardware.feasibility import cloud_fit
+
+
+def replica(scn, gpus: int | None = None) -> tuple:
+    """(GPUs of the replica, its Engine): `gpus` a tensor-parallel group (fleet/replicas.py checks it), or
+    None for the smallest group that holds the model and one request."""
+    if scn.mode == "paper":
+        raise PlmodelError("the fleet model is realistic only: the paper's accounting has no time to share",
+                           field="mode")
+    require_engine(scn, "fleet")
+    fit = cloud_fit(replace(scn, batch=1))
+    if not fit.fits:
+        raise PlmodelError(f"{scn.model.name} does not fit a group of {scn.cloud.name} GPUs", field="cloud")
+    if gpus is not None and not fit.gpus <= gpus <= 64:
+        raise PlmodelError(f"expected {fit.gpus} to 64 GPUs a replica for {scn.model.name}, got {gpus}", field="gpus")
+    return gpus or fit.gpus, Engine(scn.cloud, runtimes.resolve(scn)[0], gpus or fit.gpus)
+
+
+def servers(scn, policy: PolicySpec, batching: BatchingSpec, per_user_adapters: bool = False,
+            gpus: int | None = None) -> tuple:
+    """(gpus, SplitServer, CloudOnlyServer) for the closed forms (their cost models, no loop) on a replica
+    of `gpus` (None: the smallest group that holds the model)."""
+    gpus, engine = replica(scn, gpus)
+    trips = Trips(scn, None)  # no draws: the closed forms take expectations
+    split = SplitServer(None, None, None, engine, trips, policy, scn=scn, per_user_adapters=per_user_adapters)
+    cloud = CloudOnlyServer(None, None, None, engine, trips.link, batching, scn=scn)
+    return gpus, split, cloud
