@@ -38,21 +38,19 @@ def _numbers(values: list, key: str, src: str) -> list:
     return values
 
 
-def _policies(values: list, engine: str, src: str) -> list:
-    for v in values:
-        if v not in POLICIES:
-            raise PlmodelError(f'field "policy": expected one of {", ".join(POLICIES)}, got {v!r}', src)
-    if engine != "fleet" and values != ["cohort"]:
-        raise PlmodelError('field "policy": only the fleet engine batches with a policy', src)
-    return values
+#: The fleet's own choices a sweep may vary: key -> (the choices, the only value other engines take, what they lack).
+FLEET_CHOICES = {"policy": (tuple(POLICIES), "cohort", "batches with a policy"),
+                 "scheduler": (tuple(SCHEDULERS), "prefill-first", "schedules a cloud-only server")}
 
 
-def _schedulers(values: list, engine: str, src: str) -> list:
+def _fleet_choice(key: str, values: list, engine: str, src: str) -> list:
+    """The values of a fleet choice, each one of its choices; other engines take only its default."""
+    choices, default, what = FLEET_CHOICES[key]
     for v in values:
-        if v not in SCHEDULERS:
-            raise PlmodelError(f'field "scheduler": expected one of {", ".join(SCHEDULERS)}, got {v!r}', src)
-    if engine != "fleet" and values != ["prefill-first"]:
-        raise PlmodelError('field "scheduler": only the fleet engine schedules a cloud-only server', src)
+        if v not in choices:
+            raise PlmodelError(f'field "{key}": expected one of {", ".join(choices)}, got {v!r}', src)
+    if engine != "fleet" and values != [default]:
+        raise PlmodelError(f'field "{key}": only the fleet engine {what}', src)
     return values
 
 
@@ -74,8 +72,8 @@ def load_values(axes: dict, engine: str, src: str, as_list) -> list:
         raise PlmodelError(f'field "{key}": the analytical engine serves no load; set engine to simulation or fleet', src)
     if engine != "fleet" and (tpots != [None] or ttfts != [None]):
         raise PlmodelError('field "tpot_ms"/"ttft_ms": only the fleet engine counts goodput against an SLO', src)
-    policies = _policies(as_list(axes, "policy", src), engine, src)
-    schedulers = _schedulers(as_list(axes, "scheduler", src), engine, src)
+    policies = _fleet_choice("policy", as_list(axes, "policy", src), engine, src)
+    schedulers = _fleet_choice("scheduler", as_list(axes, "scheduler", src), engine, src)
     out = {}
     for u, a, r, tp, tt, pol, sch in itertools.product(users, arrivals, rates, tpots, ttfts, policies, schedulers):
         if a == "poisson" and r is None:
