@@ -18,6 +18,10 @@ LMDEPLOY_SOURCE = "InternLM/lmdeploy docs/en/benchmark/a100_fp16.md (v0.2.0, Req
 #: TensorRT-LLM docs/source/performance.md (NVIDIA/TensorRT-LLM), "Peak Throughput", A100 GPUs (FP16),
 #: v0.6.1: gptSessionBenchmark, a static batch (every sequence prefilled, then decoded together).
 TRTLLM_SOURCE = "NVIDIA/TensorRT-LLM docs/source/performance.md (v0.6.1, Peak Throughput, A100 FP16)"
+#: The same lmdeploy file's "Static Inference Benchmark" (v0.1.0a1, TurboMind, A100-80G, FP16): `batch` requests
+#: of 128 + 128 tokens started together, output tokens a second. They localise the 70B TP4 miss below: the
+#: engine holds at batch 1 on one GPU and on four, and its error grows with the batch on 7B and on 70B TP4.
+LMDEPLOY_STATIC_SOURCE = "InternLM/lmdeploy docs/en/benchmark/a100_fp16.md (v0.1.0a1, Static Inference, FP16)"
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,15 @@ ANCHORS = (
                   TRTLLM_SOURCE),
     ServingAnchor("TensorRT-LLM LLaMA 7B bs52 2048/128", "llama-2-7b", 1, 52, 52, 2048, 128, "fixed", 591.0, None,
                   TRTLLM_SOURCE),
-)
+) + tuple(
+    ServingAnchor(f"lmdeploy static {name} bs{batch} 128/128", model, gpus, batch, batch, 128, 128, "fixed", tps, None,
+                  LMDEPLOY_STATIC_SOURCE)
+    for name, model, gpus, batch, tps in (
+        ("llama2-7b", "llama-2-7b", 1, 1, 102.21), ("llama2-7b", "llama-2-7b", 1, 16, 1272.47),
+        ("llama2-7b", "llama-2-7b", 1, 64, 3024.07), ("llama2-13b", "llama-2-13b", 1, 1, 56.58),
+        ("llama2-13b", "llama-2-13b", 1, 16, 757.3), ("llama2-13b", "llama-2-13b", 1, 64, 2033.22),
+        ("llama2-70b tp4", "llama-2-70b", 4, 1, 33.63), ("llama2-70b tp4", "llama-2-70b", 4, 16, 439.77),
+        ("llama2-70b tp4", "llama-2-70b", 4, 64, 1159.84)))
 #: The acceptance of issue 24: the engine within 15 % of every anchor.
 ANCHOR_TOLERANCE = 0.15
 #: Anchors the engine misses (paged KV, prefill-first, sharegpt or fixed lengths, runtime `optimized`, host
@@ -68,8 +80,12 @@ ANCHOR_TOLERANCE = 0.15
 #:   1.4 PFLOP of prefill and 127 decode steps reading ~70 GB each: 11.3 s (591 tok/s) is ~80 % of the A100's
 #:   peaks, and 128/2048 at 60 reads ~1.6 TB/s a step (0.79 of peak) where the runtime's 0.685 is fitted at
 #:   batch 1; bs384 128/128 meanwhile comes out 11 % fast: one efficiency does not fit all three.
+#: - lmdeploy static, 7B at batch 64 and 70B TP4 at 16 and 64: 1.17x, 1.18x, 1.36x (the engine fast), where
+#:   batch 1 holds within 7 % (7B 1.03, 13B 0.95, 70B TP4 1.07) and 13B stays at 0.94-0.96 to batch 64: the
+#:   step's time rises with the batch faster than the roofline of the one-GPU fit says on 7B and on 4 GPUs.
 KNOWN_MISSES = {"lmdeploy llama2-70b tp4": 1.40, "TensorRT-LLM LLaMA 7B bs60 128/2048": 0.85,
-                "TensorRT-LLM LLaMA 7B bs52 2048/128": 0.84}
+                "TensorRT-LLM LLaMA 7B bs52 2048/128": 0.84, "lmdeploy static llama2-7b bs64 128/128": 1.17,
+                "lmdeploy static llama2-70b tp4 bs16 128/128": 1.18, "lmdeploy static llama2-70b tp4 bs64 128/128": 1.36}
 MISS_BAND = 0.05
 
 #: ShareGPT lengths. Measured: only the means above and the sampler's filter (lmdeploy
