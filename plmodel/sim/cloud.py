@@ -22,10 +22,10 @@ UNCAPPED = PolicySpec("greedy", max_batch=10**9)
 
 
 class Job:
-    __slots__ = ("key", "batch", "context", "done")
+    __slots__ = ("key", "batch", "context", "seconds", "done")
 
-    def __init__(self, env, key, batch, context):
-        self.key, self.batch, self.context, self.done = key, batch, context, env.event()
+    def __init__(self, env, key, batch, context, seconds):
+        self.key, self.batch, self.context, self.seconds, self.done = key, batch, context, seconds, env.event()
 
 
 class Cloud:
@@ -43,9 +43,9 @@ class Cloud:
         self.batches = 0
         env.process(self.serve())
 
-    def submit(self, key, batch: int, context: int):
-        """An event that fires when this job's segment has run."""
-        job = Job(self.env, key, batch, context)
+    def submit(self, key, batch: int, context: int, seconds: float):
+        """An event that fires when this job's segment (`seconds` alone, from its route) has run."""
+        job = Job(self.env, key, batch, context, seconds)
         self.policy.add(Group([job], key, self.env.now))
         if self.wakeup is not None and not self.wakeup.triggered:
             self.wakeup.succeed()
@@ -66,12 +66,11 @@ class Cloud:
         while True:
             jobs = yield from self._next()
             key = jobs[0].key
-            if len(jobs) == 1:
-                batch, context = jobs[0].batch, jobs[0].context
+            if len(jobs) == 1:  # alone: its route's time
+                batch, dur = jobs[0].batch, jobs[0].seconds
             else:
                 batch = sum(j.batch for j in jobs)
-                context = round(sum(j.context * j.batch for j in jobs) / batch)
-            dur = self.segment_s(key, batch, context)
+                dur = self.segment_s(key, batch, round(sum(j.context * j.batch for j in jobs) / batch))
             start = env.now
             yield env.timeout(dur)
             self.busy_s += dur
@@ -90,8 +89,9 @@ class DirectCloud:
         self.busy_s = 0.0
         self.batches = 0
 
-    def submit(self, key, batch: int, context: int):
-        dur = self.segment_s(key, batch, context)
+    def submit(self, key, batch: int, context: int, seconds: float):
+        """A timeout of the segment's `seconds` (its route's: the user's own batch and context)."""
+        dur = seconds
         self.busy_s += dur
         self.batches += 1
         if self.trace.enabled:

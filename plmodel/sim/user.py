@@ -59,7 +59,7 @@ class User:
         for seg in self.routes(phase, b, context):
             kind = seg.kind
             if kind == "cloud":
-                yield self.cloud.submit((phase, *seg.key), b, context)
+                yield self.cloud.submit((phase, *seg.key), b, context, seg.value)
             elif kind == "device" and seg.value:  # (a whole step counts the device's ends at its end: 0 s first)
                 yield from self.device_work(seg.value, seg.label)
             elif kind in ("c2d", "d2c"):
