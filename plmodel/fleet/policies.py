@@ -50,7 +50,7 @@ class FirstReady:
     def __init__(self, spec: PolicySpec):
         self.spec, self.heap, self.order = spec, [], 0
 
-    def add(self, group: Group) -> None:
+    def add(self, group: Group, now: float | None = None) -> None:
         """A group, ready now or at its `ready_at` (back from its trips later: no event needed)."""
         heapq.heappush(self.heap, (group.ready_at, self.order, group))
         self.order += 1
@@ -76,19 +76,28 @@ class SamePoint:
         self.heap, self.order = [], 0  # (ready_at, order, group): the oldest waiting group (lazy removal)
         self.coming = []  # (ready_at, order, group): groups still away on their trips
 
-    def add(self, group: Group) -> None:
-        """A group, ready now or at its `ready_at` (back from its trips later: no event needed)."""
-        heapq.heappush(self.coming, (group.ready_at, self.order, group))
+    def add(self, group: Group, now: float | None = None) -> None:
+        """A group, ready now or at its `ready_at` (back from its trips later: no event needed). Given `now`, a
+        group ready by then joins the waiting at once, after those back by then (the order `pick` would give
+        it where groups are added in the order they are ready, as a simulation's users submit)."""
+        entry = (group.ready_at, self.order, group)
         self.order += 1
+        if now is not None and group.ready_at <= now:
+            self._arrive(now)
+            self._wait(entry)
+        else:
+            heapq.heappush(self.coming, entry)
+
+    def _wait(self, entry) -> None:
+        g = entry[2]
+        self.at.setdefault(g.pos, []).append(g)
+        self.count[g.pos] = self.count.get(g.pos, 0) + len(g.members)
+        heapq.heappush(self.heap, entry)
 
     def _arrive(self, now: float) -> None:
         """Groups whose trips are over join the waiting."""
         while self.coming and self.coming[0][0] <= now:
-            entry = heapq.heappop(self.coming)
-            g = entry[2]
-            self.at.setdefault(g.pos, []).append(g)
-            self.count[g.pos] = self.count.get(g.pos, 0) + len(g.members)
-            heapq.heappush(self.heap, entry)
+            self._wait(heapq.heappop(self.coming))
 
     def _oldest(self):
         while self.heap and not self.heap[0][2].live:

@@ -46,7 +46,7 @@ class Cloud:
     def submit(self, key, batch: int, context: int, seconds: float):
         """An event that fires when this job's segment (`seconds` alone, from its route) has run."""
         job = Job(self.env, key, batch, context, seconds)
-        self.policy.add(Group([job], key, self.env.now))
+        self.policy.add(Group([job], key, self.env.now), self.env.now)
         if self.wakeup is not None and not self.wakeup.triggered:
             self.wakeup.succeed()
         return job.done
