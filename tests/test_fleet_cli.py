@@ -91,3 +91,17 @@ def test_sigterm_during_fleet_is_clean():
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143 and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("ERROR: interrupted by SIGTERM")
+
+
+def test_fleet_runs_the_replica_size_asked():
+    """--gpus-per-replica sets the tensor-parallel group the fleet serves on: 13B on four GPUs reads a quarter of
+    its weights a GPU, so cloud-only's iterations are shorter, and the group is paid for; a size that cannot hold
+    the model or divide its heads is refused in one line naming the option."""
+    base = ("fleet", "--model", "13b", "--cloud", "a100-80g-sxm", "--network", "datacenter", "--server", "cloud-only",
+            "--rate", "4", "--requests", "60", "--json")
+    one, four = (json.loads(plmodel(*base, "--gpus-per-replica", n).stdout) for n in ("1", "4"))
+    assert (one["gpus"], four["gpus"]) == (1, 4)
+    assert four["cloud_only_tpot_mean_s"] < one["cloud_only_tpot_mean_s"]
+    assert four["cloud_only_usd_per_million_output_tokens"] > one["cloud_only_usd_per_million_output_tokens"]
+    bad = plmodel("fleet", "--model", "70b", "--gpus-per-replica", "1")
+    assert bad.returncode == 2 and bad.stderr.startswith("ERROR: --gpus-per-replica:") and len(bad.stderr.splitlines()) == 1

@@ -41,6 +41,9 @@ def register_arguments(p) -> None:
     a.add_argument("--tpot-ms", type=float, metavar="MS", help="SLO on time per output token, for goodput")
     a.add_argument("--ttft-ms", type=float, metavar="MS", help="SLO on time to first token, for goodput")
     a.add_argument("--seed", type=int, default=0, help="seed of arrivals, lengths and jitter")
+    a.add_argument("--gpus-per-replica", type=int, choices=(1, 2, 4, 8), metavar="N",
+                   help="GPUs a replica (tensor parallel): 1, 2, 4, 8 (default: the fewest that hold the model; "
+                        "plmodel capacity chooses by cost)")
     a.add_argument("--kv-csv", metavar="FILE", help="write KV-cache occupancy over time here (CSV: server, time_s, "
                    "kv_bytes, kv_fraction)")
 
@@ -87,7 +90,7 @@ def run(args) -> int:
     slo = tuple(None if v is None else v / 1e3 for v in (args.ttft_ms, args.tpot_ms))
     if any(v is not None and not v > 0 for v in slo):
         raise PlmodelError("--ttft-ms/--tpot-ms: expected a positive number of milliseconds")
-    gpus = fleet_args.named(replica, scn)[0]
+    gpus = fleet_args.named(replica, scn, args.gpus_per_replica)[0]
     results = {}
     from tqdm import tqdm
 
@@ -97,7 +100,7 @@ def run(args) -> int:
         for kind in kinds:
             results[kind] = fleet_args.named(serve, scn, w, server=kind, policy=policy, batching=batching,
                                              per_user_adapters=args.per_user_adapters, slo=slo, seed=args.seed,
-                                             on_tokens=bar.update, poll=poll)
+                                             on_tokens=bar.update, poll=poll, gpus=gpus)
     for r in results.values():
         usd = cost(scn, gpus, r.metrics["throughput_tokens_per_s"],
                    r.metrics["kv_mean_occupancy"] * r.metrics["kv_capacity_bytes"])[0]

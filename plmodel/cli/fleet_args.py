@@ -16,7 +16,7 @@ OPTION_OF = {"arrival": "--arrival", "rate": "--rate", "requests": "--requests",
              "output_tokens": "--output-tokens", "policy": "--policy", "max_batch": "--max-batch",
              "cohort_size": "--cohort-size", "target": "--hold-target", "max_wait": "--max-wait-ms",
              "max_batch ": "--cloud-max-batch", "chunk_tokens": "--chunk-tokens", "scheduler": "--scheduler", "kv": "--kv",
-             "server": "--server",
+             "server": "--server", "gpus": "--gpus-per-replica",
              "percentile": "--percentile", "mode": "--mode", "cloud": "--cloud", **scenario_args.OPTION_OF}
 SERVER_CHOICES = ("both", "split", "cloud-only")
 #: Each server option, its default, and the --server and --policy values it has an effect with.

@@ -28,6 +28,10 @@ def replica(scn, gpus: int | None = None) -> tuple:
         raise PlmodelError(f"{scn.model.name} does not fit a group of {scn.cloud.name} GPUs", field="cloud")
     if gpus is not None and not fit.gpus <= gpus <= 64:
         raise PlmodelError(f"expected {fit.gpus} to 64 GPUs a replica for {scn.model.name}, got {gpus}", field="gpus")
+    m = scn.model
+    if gpus is not None and (m.n_heads % gpus or m.n_kv_heads % gpus):
+        raise PlmodelError(f"expected a group that divides {m.name}'s {m.n_heads} heads and {m.n_kv_heads} KV heads, "
+                           f"got {gpus} GPUs", field="gpus")
     return gpus or fit.gpus, Engine(scn.cloud, runtimes.resolve(scn)[0], gpus or fit.gpus)
 
 
