@@ -8,7 +8,13 @@ import pytest
 from plmodel.errors import PlmodelError
 from plmodel.fleet import replicas
 from plmodel.fleet.capacity import BINDINGS, Case, Slo, analytic_capacity
+from plmodel.fleet.cloud_only import BatchingSpec
+from plmodel.fleet.policies import PolicySpec
+from plmodel.fleet.pricing import cost_at_load, served_on, usd_of
+from plmodel.fleet.replica import groups
 from plmodel.io.profiles import load_hardware, load_link
+from plmodel.models import PRESETS
+from plmodel.specs import AdapterSpec, Scenario
 
 
 def case(scenario, model="llama-2-7b", network="datacenter", kind="split", tpot_s=0.2, ttft_s=10.0, prompt=512,
@@ -119,3 +125,19 @@ def test_a_study_simulates_no_replica_fuller_than_its_bound(tmp_path):
     path.write_text("models: 7b\nnetworks: datacenter\ntpot_ms: 200\nmax_simulated_users: 1\n")
     rows = capacity_study.run_study(capacity_study.load_study(path))
     assert {r["source"] for r in rows} == {"analytic"} and all(r["max_users"] > 1 for r in rows)
+
+
+def test_the_estimate_cost_view_prices_each_server_on_its_cheapest_replica_size():
+    """cost_at_load tries every group that holds the model and keeps, for each server, the one of the lowest cost
+    a token at the load: 70B at 300 requests in flight on NVLinked A100s is cheapest on 4 GPUs for both, below
+    the 2-GPU group a replica was before."""
+    scn = Scenario(PRESETS["llama-2-70b"], AdapterSpec(64, 64), load_hardware("a100-80g-sxm"),
+                   load_hardware("iphone-15-pro"), load_link("datacenter"), 1, 512, "realistic")
+    c = cost_at_load(scn, 512, 256, 300)
+    each = {g: served_on(scn, g, 300, 512, 256, policy=PolicySpec(), batching=BatchingSpec()) for g in groups(scn)}
+    split = {g: usd_of(scn, o[0]) for g, o in each.items()}
+    cloud = {g: usd_of(scn, o[1]) for g, o in each.items()}
+    assert groups(scn) == [2, 4, 8]
+    assert c.split_gpus_a_replica == min(split, key=split.get) == 4 and c.cloud_only_gpus_a_replica == min(cloud, key=cloud.get) == 4
+    assert c.split_usd_per_million_output_tokens == pytest.approx(split[4]) and split[4] < split[2]
+    assert c.cloud_only_usd_per_million_output_tokens == pytest.approx(cloud[4]) and cloud[4] < cloud[2]

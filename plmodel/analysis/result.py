@@ -171,7 +171,8 @@ def flatten(e: Estimate) -> dict:
 def _cost_fields(c) -> dict:
     if c is None:
         return {}
-    return {"cost_users": c.users, "cost_gpus_a_replica": c.gpus_a_replica, "split_replicas": c.split_replicas,
+    return {"cost_users": c.users, "split_gpus_a_replica": c.split_gpus_a_replica,
+            "cloud_only_gpus_a_replica": c.cloud_only_gpus_a_replica, "split_replicas": c.split_replicas,
             "cloud_only_replicas": c.cloud_only_replicas, "split_fleet_tokens_per_s": c.split_tokens_per_s,
             "cloud_only_fleet_tokens_per_s": c.cloud_only_tokens_per_s, "split_fleet_tpot_s": c.split_tpot_s,
             "cloud_only_fleet_tpot_s": c.cloud_only_tpot_s,

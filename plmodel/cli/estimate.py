@@ -175,12 +175,13 @@ def cost(e) -> list:
     def usd(out, both):
         return "-" if out is None else f"{out:,.3f} USD per million output tokens ({both:,.3f} per million in + out)"
     return [f"Cost at {c.users:,.0f} requests in flight ({c.prompt_tokens} + {c.output_tokens}"
-            f" tokens each; closed forms of plmodel fleet, runtime model):",
+            f" tokens each; closed forms of plmodel fleet, runtime model; each on its cheapest replica size):",
             f"  split: {usd(c.split_usd_per_million_output_tokens, c.split_usd_per_million_tokens)} on "
-            f"{c.split_replicas} replica(s) of {c.gpus_a_replica} GPU(s), {c.split_tokens_per_s:,.0f} tok/s, "
+            f"{c.split_replicas} replica(s) of {c.split_gpus_a_replica} GPU(s), {c.split_tokens_per_s:,.0f} tok/s, "
             f"{c.split_tpot_s * MS:,.1f} ms a token",
             f"  cloud-only: {usd(c.cloud_only_usd_per_million_output_tokens, c.cloud_only_usd_per_million_tokens)} on "
-            f"{c.cloud_only_replicas} replica(s), {c.cloud_only_tokens_per_s:,.0f} tok/s, "
+            f"{c.cloud_only_replicas} replica(s) of {c.cloud_only_gpus_a_replica} GPU(s), {c.cloud_only_tokens_per_s:,.0f} "
+            f"tok/s, "
             f"{c.cloud_only_tpot_s * MS:,.1f} ms a token"]
 
 

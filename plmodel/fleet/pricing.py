@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from plmodel.fleet import analytic
 from plmodel.fleet.cloud_only import BatchingSpec
 from plmodel.fleet.policies import PolicySpec
-from plmodel.fleet.replica import servers
+from plmodel.fleet.replica import groups, servers
 
 
 def all_tokens(usd_per_output: float | None, prompt: int, output: int) -> float | None:
@@ -35,7 +35,8 @@ class CostAtLoad:
     users: float  # requests in flight, one sequence each, over all replicas
     prompt_tokens: int
     output_tokens: int
-    gpus_a_replica: int
+    split_gpus_a_replica: int  # the group of each server's lowest cost a token at this load
+    cloud_only_gpus_a_replica: int
     split_replicas: int
     cloud_only_replicas: int
     split_tokens_per_s: float  # delivered by all replicas
@@ -50,23 +51,42 @@ class CostAtLoad:
 
 def cost_at_load(scn, prompt: int, output: int, users: float | None = None, *, policy: PolicySpec = PolicySpec(),
                  batching: BatchingSpec = BatchingSpec()) -> CostAtLoad | None:
-    """Cost at `users` requests in flight (None: as many as one replica's memory holds for split);
-    None where no request fits a replica."""
-    gpus, split, cloud = servers(scn, policy, batching)
+    """Cost at `users` requests in flight (None: as many as the smallest replica's memory holds for split), each
+    server on the replica size (groups of 1, 2, 4, 8 GPUs that hold the model) that serves them with the fewest
+    GPU-seconds a token; None where no request fits a replica."""
+    smallest = groups(scn)[0]
+    users = float(users or analytic.max_concurrency(scn, smallest, prompt, output))
+    if users < 1:
+        return None
+    options = [o for o in (served_on(scn, g, users, prompt, output, policy=policy, batching=batching) for g in groups(scn)) if o]
+    if not options:
+        return None
+    s = min((o[0] for o in options), key=lambda r: r[0] * r[1] / r[2])  # (gpus, replicas, tokens/s, tpot)
+    c = min((o[1] for o in options), key=lambda r: r[0] * r[1] / r[2])
+    usd = [usd_of(scn, r) for r in (s, c)]
+    return CostAtLoad(users, prompt, output, s[0], c[0], s[1], c[1], s[2], c[2], s[3], c[3], *usd,
+                      all_tokens(usd[0], prompt, output), all_tokens(usd[1], prompt, output))
+
+
+def served_on(scn, gpus: int, users: float, prompt: int, output: int, *, policy, batching) -> tuple | None:
+    """((gpus, replicas, tokens/s, tpot s) of split, of cloud-only) serving `users` on replicas of `gpus`, or
+    None where a request does not fit one."""
+    gpus, split, cloud = servers(scn, policy, batching, gpus=gpus)
     mem_cap = analytic.max_concurrency(scn, gpus, prompt, output)
     cloud_cap = analytic.max_concurrency(scn, gpus, prompt, output, server="cloud-only")
     if min(mem_cap, cloud_cap) < 1:
         return None
-    users = float(users or mem_cap)
-    price = scn.cloud.price_usd_per_hour
 
     def served(cap, load_of):
         replicas = math.ceil(users / cap)
         load = load_of(users / replicas)
-        tokens = replicas * load.tokens_per_s
-        return replicas, tokens, load.tpot_s, replicas * gpus * price / 3600 / tokens * 1e6 if price else None
+        return gpus, replicas, replicas * load.tokens_per_s, load.tpot_s
 
-    s = served(mem_cap, lambda n: analytic.split_load(split, n, policy.cohort_size, prompt, output))
-    c = served(min(cloud_cap, batching.max_batch), lambda n: analytic.cloud_only_load(cloud, n, prompt, output))
-    return CostAtLoad(users, prompt, output, gpus, s[0], c[0], s[1], c[1], s[2], c[2], s[3], c[3],
-                      all_tokens(s[3], prompt, output), all_tokens(c[3], prompt, output))
+    return (served(mem_cap, lambda n: analytic.split_load(split, n, policy.cohort_size, prompt, output)),
+            served(min(cloud_cap, batching.max_batch), lambda n: analytic.cloud_only_load(cloud, n, prompt, output)))
+
+
+def usd_of(scn, r: tuple) -> float | None:
+    """USD per million output tokens of (gpus, replicas, tokens/s, tpot) at the profile's price."""
+    price = scn.cloud.price_usd_per_hour
+    return r[0] * r[1] * price / 3600 / r[2] * 1e6 if price and r[2] > 0 else None

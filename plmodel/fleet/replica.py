@@ -13,7 +13,7 @@ from plmodel.fleet.split import SplitServer
 from plmodel.fleet.trips import Trips
 from plmodel.hardware import runtimes
 from plmodel.hardware.engine import Engine
-from plmodel.hardware.feasibility import cloud_fit
+from plmodel.hardware.feasibility import GROUPS, cloud_fit
 
 
 def replica(scn, gpus: int | None = None) -> tuple:
@@ -44,3 +44,11 @@ def servers(scn, policy: PolicySpec, batching: BatchingSpec, per_user_adapters: 
     split = SplitServer(None, None, None, engine, trips, policy, scn=scn, per_user_adapters=per_user_adapters)
     cloud = CloudOnlyServer(None, None, None, engine, trips.link, batching, scn=scn)
     return gpus, split, cloud
+
+
+def groups(scn, total: int | None = None) -> list:
+    """The tensor-parallel groups a replica of `scn` can be: from the smallest that holds the model, dividing
+    its heads (and `total` GPUs, if given), with an interconnect beyond one GPU."""
+    smallest, m = replica(scn)[0], scn.model
+    return [n for n in GROUPS if n >= smallest and m.n_heads % n == 0 and m.n_kv_heads % n == 0
+            and (n == 1 or scn.cloud.interconnect_bytes_per_s) and (total is None or total % n == 0)]

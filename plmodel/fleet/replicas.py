@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from plmodel.errors import PlmodelError
 from plmodel.fleet.analytic import max_concurrency
 from plmodel.fleet.capacity import Capacity, Case, analytic_capacity
-from plmodel.fleet.replica import replica
+from plmodel.fleet.replica import groups
 from plmodel.hardware.feasibility import GROUPS
 
 #: Costs a token within this share of each other are a tie (the smaller group is kept: fewer GPUs to fail).
@@ -41,11 +41,8 @@ class Sizing:
 def sizes(case: Case, total: int | None = None) -> list:
     """The groups a replica of `case` can be: they divide the model's heads (and `total` GPUs, if given),
     have an interconnect beyond one GPU, and hold the weights and at least one request's KV cache."""
-    scn, model = case.scn, case.scn.model
-    smallest = replica(scn)[0]
-    return [n for n in GROUPS if n >= smallest and model.n_heads % n == 0 and model.n_kv_heads % n == 0
-            and (n == 1 or scn.cloud.interconnect_bytes_per_s) and (total is None or total % n == 0)
-            and max_concurrency(scn, n, case.prompt, case.output, case.per_user_adapters, case.kind) >= 1]
+    return [n for n in groups(case.scn, total)
+            if max_concurrency(case.scn, n, case.prompt, case.output, case.per_user_adapters, case.kind) >= 1]
 
 
 def per_token_s(c: Capacity) -> float:
