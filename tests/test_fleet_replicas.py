@@ -10,7 +10,7 @@ from plmodel.fleet import replicas
 from plmodel.fleet.capacity import BINDINGS, Case, Slo, analytic_capacity
 from plmodel.fleet.cloud_only import BatchingSpec
 from plmodel.fleet.policies import PolicySpec
-from plmodel.fleet.pricing import cost_at_load, served_on, usd_of
+from plmodel.fleet.pricing import cost_at_load, served_cost, served_on
 from plmodel.fleet.replica import groups
 from plmodel.io.profiles import load_hardware, load_link
 from plmodel.models import PRESETS
@@ -135,8 +135,8 @@ def test_the_estimate_cost_view_prices_each_server_on_its_cheapest_replica_size(
                    load_hardware("iphone-15-pro"), load_link("datacenter"), 1, 512, "realistic")
     c = cost_at_load(scn, 512, 256, 300)
     each = {g: served_on(scn, g, 300, 512, 256, policy=PolicySpec(), batching=BatchingSpec()) for g in groups(scn)}
-    split = {g: usd_of(scn, o[0]) for g, o in each.items()}
-    cloud = {g: usd_of(scn, o[1]) for g, o in each.items()}
+    split = {g: served_cost(scn, o[0])[0] for g, o in each.items()}
+    cloud = {g: served_cost(scn, o[1])[0] for g, o in each.items()}
     assert groups(scn) == [2, 4, 8]
     assert c.split_gpus_a_replica == min(split, key=split.get) == 4 and c.cloud_only_gpus_a_replica == min(cloud, key=cloud.get) == 4
     assert c.split_usd_per_million_output_tokens == pytest.approx(split[4]) and split[4] < split[2]

@@ -54,16 +54,15 @@ def cost_at_load(scn, prompt: int, output: int, users: float | None = None, *, p
     """Cost at `users` requests in flight (None: as many as the smallest replica's memory holds for split), each
     server on the replica size (groups of 1, 2, 4, 8 GPUs that hold the model) that serves them with the fewest
     GPU-seconds a token; None where no request fits a replica."""
-    smallest = groups(scn)[0]
-    users = float(users or analytic.max_concurrency(scn, smallest, prompt, output))
+    sizes = groups(scn)
+    users = float(users or analytic.max_concurrency(scn, sizes[0], prompt, output))
     if users < 1:
         return None
-    options = [o for o in (served_on(scn, g, users, prompt, output, policy=policy, batching=batching) for g in groups(scn)) if o]
+    options = [o for o in (served_on(scn, g, users, prompt, output, policy=policy, batching=batching) for g in sizes) if o]
     if not options:
         return None
-    s = min((o[0] for o in options), key=lambda r: r[0] * r[1] / r[2])  # (gpus, replicas, tokens/s, tpot)
-    c = min((o[1] for o in options), key=lambda r: r[0] * r[1] / r[2])
-    usd = [usd_of(scn, r) for r in (s, c)]
+    s, c = (min((o[i] for o in options), key=lambda r: served_cost(scn, r)[1] or float("inf")) for i in (0, 1))
+    usd = [served_cost(scn, r)[0] for r in (s, c)]
     return CostAtLoad(users, prompt, output, s[0], c[0], s[1], c[1], s[2], c[2], s[3], c[3], *usd,
                       all_tokens(usd[0], prompt, output), all_tokens(usd[1], prompt, output))
 
@@ -86,7 +85,7 @@ def served_on(scn, gpus: int, users: float, prompt: int, output: int, *, policy,
             served(min(cloud_cap, batching.max_batch), lambda n: analytic.cloud_only_load(cloud, n, prompt, output)))
 
 
-def usd_of(scn, r: tuple) -> float | None:
-    """USD per million output tokens of (gpus, replicas, tokens/s, tpot) at the profile's price."""
-    price = scn.cloud.price_usd_per_hour
-    return r[0] * r[1] * price / 3600 / r[2] * 1e6 if price and r[2] > 0 else None
+def served_cost(scn, r: tuple) -> tuple:
+    """`cost` (USD per million output tokens, GPU-seconds an output token) of a `served_on` result, all its
+    replicas' GPUs over the tokens they deliver."""
+    return cost(scn, r[0] * r[1], r[2], 0.0)[:2]

@@ -108,17 +108,13 @@ class Engine:
     def at_bits(self, bits) -> Engine:
         """This engine for weights of `bits` (the runtime's bandwidth efficiency for them, if it has its own)."""
         runtime = self.runtime.at_bits(bits)
-        return self if runtime is self.runtime else _with_runtime(self, runtime)
+        return self if runtime is self.runtime else Engine(self.hw, runtime, self.gpus)
 
     @property
     def batched_decode(self):
         """The measured slowdown of a batched decode step against one sequence (decode_rows.py), or None:
         the roofline's."""
         return self.hw.decode_rows
-
-
-def _with_runtime(engine: Engine, runtime: RuntimeSpec) -> Engine:
-    return Engine(engine.hw, runtime, engine.gpus)
 
 
 def modelled_stack_s(engine: Engine, model, step: Step, bits: tuple, with_ends: bool):

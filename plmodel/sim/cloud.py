@@ -84,8 +84,8 @@ class Cloud:
 class DirectCloud:
     """The GPU of a single user: nothing to batch or queue, so a segment is one timeout."""
 
-    def __init__(self, env: simpy.Environment, segment_s, trace):
-        self.env, self.segment_s, self.trace = env, segment_s, trace
+    def __init__(self, env: simpy.Environment, trace):
+        self.env, self.trace = env, trace
         self.busy_s = 0.0
         self.batches = 0
 

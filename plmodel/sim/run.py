@@ -125,7 +125,7 @@ def simulate(scn: Scenario, tokens: int = 128, users: int = 1, *, arrival: str =
     adapted = frozenset(pieces("prefill", scn.batch, scn.prompt_tokens).adapted)
     plan = layer_plan(cloud_layer_indices(scn.model, scn.adapter), adapted, len(stages(scn.adapter.targets)))
     cloud = Cloud(env, segment_time(pieces, adapted), rec, policy) if users > 1 else \
-        DirectCloud(env, segment_time(pieces, adapted), rec)
+        DirectCloud(env, rec)
     link = acc.link(scn.link)
     tpot = Reservoir(np.random.default_rng([seed, 1]))  # its own stream: the jitter draws stay as they were
     request = Request(step_routes(pieces, plan), scn.batch, scn.prompt_tokens, tokens, on_token, tpot, tokens_per_pass(scn),
