@@ -3,7 +3,6 @@
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -51,27 +50,26 @@ def test_frame_overhead_is_32_bytes():
 
 
 def test_killed_cloud_gives_clear_error_and_no_hang():
-    """If the cloud process dies, the device fails fast with the tool's error."""
+    """If the cloud process dies, the device fails on the dead connection (closed or reset) with the tool's error,
+    not by waiting out its 5 s read timeout."""
     s = session()
     cfg = config(s.model, s.adapter, seed=0, host="127.0.0.1", timeout_s=5, c2d_bps=None, delay_s=0.0)
     proc, port = start_cloud(cfg, [])
-    conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+    conn = socket.create_connection(("127.0.0.1", port), timeout=60)
     conn.settimeout(5)
     proc.kill()
     proc.wait()
     from plmodel.testbed.pacing import PacedSender
 
-    t0 = time.perf_counter()
-    with pytest.raises(PlmodelError, match="cloud process"):
+    with pytest.raises(PlmodelError, match="cloud process (closed the connection|failed)"):
         device_loop(conn, build(cfg), PacedSender(conn, None, 0.0, "cloud"), torch.zeros(1, 4, dtype=torch.long), 3)
-    assert time.perf_counter() - t0 < 10
 
 
 def test_silent_peer_times_out():
     """A peer that never answers gives a timeout error, not a hang."""
     srv = socket.create_server(("127.0.0.1", 0))
-    conn = socket.create_connection(srv.getsockname(), timeout=0.5)
-    conn.settimeout(0.5)
+    conn = socket.create_connection(srv.getsockname(), timeout=60)
+    conn.settimeout(0.5)  # the read's timeout under test: a silent peer never answers, however busy the machine
     with pytest.raises(PlmodelError, match="within the timeout"):
         read_frame(conn, "cloud")
     srv.close()
