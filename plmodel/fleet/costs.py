@@ -97,7 +97,7 @@ class Part:
         if self.split and r.gpus > 1:
             flop, nbytes = flop / r.gpus, nbytes / r.gpus
             extra = self.allreduces * r.allreduce_s((mix[0] + mix[2]) * hidden_bytes_per_token)
-        accel, host = r.accel_s(flop, nbytes, max), r.host_s(self.layers, self.calls)
+        accel, host = r.accel_s(flop, nbytes, max, min), r.host_s(self.layers, self.calls)
         return r.combine(accel, host, max, min) + extra, accel, host
 
 

@@ -1,8 +1,10 @@
 """A machine running a runtime: the time of a piece of work, and of a whole decoder stack.
 
-Time of work = the accelerator's time, max(FLOP / achieved FLOP/s, bytes / achieved bytes/s),
-combined with the host's time (a fixed time a decoder layer and a launched call): the longer of the
-two plus the part of the shorter that the runtime does not overlap. Pure; inputs may be arrays.
+Time of work = the accelerator's time, max(FLOP / achieved FLOP/s, bytes / achieved bytes/s) plus the
+part of the shorter of the two that the runtime's kernels do not hide (near the roofline's ridge a GEMM
+reaches neither peak: `roofline_overlap` 1 is the ideal roofline, 0 adds them), combined with the host's
+time (a fixed time a decoder layer and a launched call): the longer of the two plus the part of the shorter
+that the runtime does not overlap. Pure; inputs may be arrays.
 """
 
 from __future__ import annotations
@@ -30,14 +32,17 @@ class Rates:
     layer_host_s: float
     call_host_s: float
     unoverlapped: float  # share of the shorter of accelerator and host time not hidden
+    roofline_unhidden: float  # share of the shorter of compute and memory time not hidden
     gpus: int
     allreduce_fixed_s: float  # fixed time of an all-reduce (0 on one GPU)
     ring: float  # 2 (N - 1) / N: the share of an all-reduce's bytes that crosses each GPU's link
     interconnect_bytes_per_s: float  # inf on one GPU
 
-    def accel_s(self, flop, nbytes, maximum=np.maximum):
-        """Accelerator time (s): bound by compute or memory at the runtime's achieved fractions."""
-        return maximum(flop / self.flop_per_s, nbytes / self.bytes_per_s)
+    def accel_s(self, flop, nbytes, maximum=np.maximum, minimum=np.minimum):
+        """Accelerator time (s): the longer of compute and memory time at the runtime's achieved fractions,
+        plus the part of the shorter its kernels do not hide."""
+        compute, memory = flop / self.flop_per_s, nbytes / self.bytes_per_s
+        return maximum(compute, memory) + self.roofline_unhidden * minimum(compute, memory)
 
     def host_s(self, layers=0, calls=0):
         """Host time (s) of `layers` decoder layers and `calls` launched calls (runtime + machine)."""
@@ -70,7 +75,8 @@ class Engine:
         hw, rt, n = self.hw, self.runtime, self.gpus
         flop_per_s, bytes_per_s = hw.unit_peaks(rt.unit)
         return Rates(flop_per_s * rt.flop_efficiency, bytes_per_s * rt.bandwidth_efficiency,
-                     rt.layer_host_s + hw.layer_overhead_s, rt.call_host_s + hw.call_overhead_s, 1.0 - rt.overlap, n,
+                     rt.layer_host_s + hw.layer_overhead_s, rt.call_host_s + hw.call_overhead_s, 1.0 - rt.overlap,
+                     1.0 - rt.roofline_overlap, n,
                      hw.allreduce_latency_s if n > 1 else 0.0, 2 * (n - 1) / n,
                      hw.interconnect_bytes_per_s if n > 1 else float("inf"))
 
