@@ -22,6 +22,10 @@ TRTLLM_SOURCE = "NVIDIA/TensorRT-LLM docs/source/performance.md (v0.6.1, Peak Th
 #: of 128 + 128 tokens started together, output tokens a second: a check across batch sizes (1, 16, 64) of the
 #: roofline overlap fitted on the request-throughput rows.
 LMDEPLOY_STATIC_SOURCE = "InternLM/lmdeploy docs/en/benchmark/a100_fp16.md (v0.1.0a1, Static Inference, FP16)"
+#: The same file's request-throughput table at v0.1.0a1 (TurboMind, A100-80G, CUDA 11.8, 3,000 ShareGPT prompts):
+#: Llama-2-7B at concurrency 64 and 128. Checks, not fitted: the mean lengths are derived [D] from each row
+#: (output tok/s / RPS; (total - output) tok/s / RPS), as for v0.2.0 below.
+LMDEPLOY_V01_SOURCE = "InternLM/lmdeploy docs/en/benchmark/a100_fp16.md (v0.1.0a1, Request Throughput, FP16)"
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,10 @@ ANCHORS = (
                   TRTLLM_SOURCE, "tensorrt-llm"),
     ServingAnchor("TensorRT-LLM LLaMA 7B bs52 2048/128", "llama-2-7b", 1, 52, 52, 2048, 128, "fixed", 591.0, None,
                   TRTLLM_SOURCE, "tensorrt-llm"),
+    ServingAnchor("lmdeploy v0.1 llama2-7b bs64", "llama-2-7b", 1, 64, 3000, 265, 249, "sharegpt", 2562.435, 10.275,
+                  LMDEPLOY_V01_SOURCE),
+    ServingAnchor("lmdeploy v0.1 llama2-7b bs128", "llama-2-7b", 1, 128, 3000, 270, 255, "sharegpt", 3210.3, 12.611,
+                  LMDEPLOY_V01_SOURCE),
 ) + tuple(
     ServingAnchor(f"lmdeploy static {name} bs{batch} 128/128", model, gpus, batch, batch, 128, 128, "fixed", tps, None,
                   LMDEPLOY_STATIC_SOURCE)
