@@ -8,12 +8,14 @@ from dataclasses import replace
 
 import pytest
 
+from plmodel import designs
 from plmodel.analysis.estimate import estimate
-from plmodel.designs import HeldLayers, ServerChain
+from plmodel.designs import HeldLayers, PrivateLayers, ServerChain
 from plmodel.errors import PlmodelError
 from plmodel.fleet.arrivals import Workload
 from plmodel.fleet.run import serve
 from plmodel.io.profiles import load_link
+from plmodel.layer_sets import LayerSplit
 from plmodel.models import layer_matmul_params
 from plmodel.sim import simulate
 from plmodel.step import Step
@@ -73,6 +75,22 @@ def test_refusals(scenario):
     with pytest.raises(PlmodelError) as e:
         held(scenario, 1, 0, mode="paper")
     assert e.value.field == "device_layers_first"
+
+
+def test_the_layers_on_the_device_are_a_designs(scenario):
+    """The design supplies the partition and the scenario's adapter carries it; an adapter naming layers no design
+    supplies, or two designs naming different ones, is refused in one line."""
+    scn = held(scenario, 2, 1)
+    assert scn.adapter.split == LayerSplit(2, 1) and scn.adapter.adapted_layers(32) == tuple(range(2, 31))
+    with pytest.raises(PlmodelError) as e:
+        replace(scn, designs=())
+    assert e.value.field == "split"
+    with pytest.raises(PlmodelError) as e:
+        scenario(designs=(HeldLayers(1, 0), PrivateLayers(2, 2)))
+    assert e.value.field == "designs"
+    variant = scenario(designs=(PrivateLayers(2, 2),))
+    assert variant.adapter.split == LayerSplit(2, 2)
+    assert designs.record_columns(variant)["device_layers_first"] == 2  # the columns read the partition itself
 
 
 def test_cli_names_the_option_and_states_the_privacy():
