@@ -1,5 +1,5 @@
-"""Does an adapter (and its placement) fit a model: ranks within the hidden size, adapted layers inside
-the model and on the cloud's side, and the device-held layers leaving the cloud at least one."""
+"""Does an adapter fit a model: ranks within the hidden size, adapted layers inside the model. Whether a
+partition of the layers (LayerSplit) fits is checked by the design that supplies it."""
 
 from __future__ import annotations
 
@@ -18,11 +18,3 @@ def check_adapter_fits(model, adapter) -> None:
     layers = adapter.layers or ()
     if layers and max(layers) >= model.n_layers:
         raise PlmodelError(f"index {max(layers)} is outside 0..{model.n_layers - 1}", field="layers")
-    first, last = adapter.device_first, adapter.device_last
-    if np.any(np.asarray(first) + np.asarray(last) >= model.n_layers):
-        raise PlmodelError(f"{first} + {last} device-held layers leave the cloud none of {model.n_layers} "
-                           "(that is device-only)", field="device_first")
-    held = [i for i in layers if i < first or i >= model.n_layers - last]
-    if held:
-        raise PlmodelError(f"layer {held[0]} is held by the device, which applies no PrivateLoRA adapter; adapt "
-                           f"layers {first}..{model.n_layers - last - 1}", field="layers")

@@ -9,6 +9,8 @@ accounting, the simulation, the fleet and the estimate call the hooks of the des
 
 The hooks, by who asks:
 - the scenario: `check(scn)` (and `modes`, the accountings it has: the paper's has none of these);
+- the layers: `layer_split()`, the partition of the decoder layers it supplies (layer_sets.LayerSplit: the
+  device runs the first and last K), installed on the scenario's adapter, which the counts read;
 - the counts: `decode_step(scn, step)` (the decode step a design runs instead: a verification pass),
   `tokens_per_pass()` (tokens a decode pass yields a sequence), `device_bytes(scn)` (device memory it adds);
 - the accounting: `pieces(scn, step, base)` (wraps the pieces `base(step)` gives), `cloud_pieces(...)`
@@ -27,10 +29,11 @@ The hooks, by who asks:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from plmodel.errors import PlmodelError
+from plmodel.layer_sets import LayerSplit
 
 #: The engines a design may support: the closed form, the per-message simulation, the many-user fleet.
 ENGINES = ("closed-form", "simulation", "fleet")
@@ -73,6 +76,7 @@ class Design:
     simulated_users: ClassVar[int | None] = None  # most users the simulation serves it for; None: any
     vectorised: ClassVar[bool] = True  # the closed form takes it on a vectorised scenario (sweeps' fast path)
     serves: ClassVar[str] = "split"  # what plan reads a variant as: the split, or "cloud-only" (the whole model there)
+    listed: ClassVar[bool] = False  # every estimate's inputs list its columns, the scenario's values (scenario_columns)
 
     @classmethod
     def from_values(cls, values: dict):
@@ -102,6 +106,12 @@ class Design:
         """The record columns of a scenario without this design."""
         return {p.name: p.absent for p in cls.params if p.record}
 
+    @classmethod
+    def scenario_columns(cls, scn) -> dict:
+        """This design's record columns for a scenario: its instance's there, else the absent ones."""
+        mine = next((d for d in scn.designs if d.name == cls.name), None)
+        return mine.columns() if mine is not None else cls.absent_columns()
+
     @property
     def field(self) -> str:
         """The field errors about this design name (its first parameter)."""
@@ -109,6 +119,10 @@ class Design:
 
     def check(self, scn) -> None:
         """Raise a PlmodelError naming the field where the scenario cannot hold this design."""
+
+    def layer_split(self):
+        """The partition of the decoder layers this design supplies (layer_sets.LayerSplit), or None: the adapter's."""
+        return None
 
     def decode_step(self, scn, step):
         return step
@@ -155,7 +169,7 @@ class Design:
         return 0.0
 
     def variant_adapter(self, adapter):
-        """The adapter `plan` runs this variant with (layers held on the device for it, say)."""
+        """The adapter `plan` runs this variant with (no adapters on the cloud's layers, say)."""
         return adapter
 
     def usd_scale(self, scn, batch) -> float | None:
@@ -198,6 +212,21 @@ def check_designs(scn) -> None:
             raise PlmodelError(f"{ACCOUNTING_OF.get(scn.mode, scn.mode)} has no {d.title}; use the "
                                f"{' or '.join(d.modes)} mode", field=d.field)
         d.check(scn)
+
+
+def with_layer_split(adapter, designs):
+    """The adapter with the partition of the decoder layers the designs supply (the paper's where none does); two
+    different partitions, or an adapter that names one no design supplies, are refused."""
+    splits = {s for s in (d.layer_split() for d in designs if isinstance(d, Design)) if s is not None}
+    if len(splits) > 1:
+        raise PlmodelError("two designs put different decoder layers on the device; give one", field="designs")
+    split = splits.pop() if splits else LayerSplit()
+    if adapter.split == split:
+        return adapter
+    if adapter.split.on_device:
+        raise PlmodelError("the decoder layers the device runs are set by a design of the scenario (Scenario.designs),"
+                           " not on the adapter", field="split")
+    return replace(adapter, split=split)
 
 
 def require_engine(scn, engine: str, users: int = 1) -> None:
@@ -279,5 +308,6 @@ def inputs(scn) -> dict:
     """The designs' keys of an estimate's inputs (only the designs the scenario holds), in its order."""
     out = {}
     for d in scn.designs:
-        out.update(d.inputs())
+        if not d.listed:  # a listed design's inputs are in every estimate's, where the estimate puts them
+            out.update(d.inputs())
     return out

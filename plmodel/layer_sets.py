@@ -1,8 +1,40 @@
-"""A set of decoder layers as people write it: 'all', or indices and ranges like '0-15,20'."""
+"""Sets of decoder layers: as people write them ('all', or indices and ranges like '0-15,20'), and the partition
+of a model's layers between the device and the cloud (`LayerSplit`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from plmodel.bounds import LIMITS, require_positive
 from plmodel.errors import PlmodelError
+
+
+@dataclass(frozen=True)
+class LayerSplit:
+    """Which decoder layers the device runs: the first `first` and the last `last`; the cloud runs those between.
+
+    The paper's split is LayerSplit() (the cloud runs every decoder layer). A design supplies any other
+    (design.Design.layer_split); the workload counts (workload.py) and the torch reference read it."""
+
+    first: int = 0
+    last: int = 0
+
+    def __post_init__(self):
+        for key in ("first", "last"):
+            require_positive(f"split.{key}", getattr(self, key), integer=True, allow_zero=True, maximum=LIMITS["layers"])
+
+    @property
+    def on_device(self) -> int:
+        """How many decoder layers the device runs."""
+        return self.first + self.last
+
+    def cloud_range(self, n_layers: int) -> range:
+        """Indices of the layers the cloud runs in a model of `n_layers` layers."""
+        return range(self.first, int(n_layers) - self.last)
+
+    def device_ranges(self, n_layers: int) -> tuple:
+        """(indices the device runs before the cloud's, indices it runs after them)."""
+        return range(self.first), range(int(n_layers) - self.last, int(n_layers))
 
 
 def parse_layers(text) -> tuple | None:

@@ -12,8 +12,9 @@ import numpy as np
 
 from plmodel.adapter_fit import check_adapter_fits
 from plmodel.bounds import LIMITS, SIM_LIMITS, require_positive  # noqa: F401 (the specs' bounds, imported from here too)
-from plmodel.design import check_designs
+from plmodel.design import check_designs, with_layer_split
 from plmodel.errors import PlmodelError
+from plmodel.layer_sets import LayerSplit
 
 #: Projections that may carry an adapter, in the order they run inside a decoder layer.
 PROJECTIONS = ("q", "k", "v", "o", "gate", "up", "down")
@@ -72,7 +73,8 @@ class ModelSpec:
 class AdapterSpec:
     """PrivateLoRA adapter: dW = A M B with A (d_in x r_c2d), M (r_c2d x r_d2c), B (r_d2c x d_out).
 
-    `layers` is None for every layer, or the indices of the layers that carry adapters.
+    `layers` is None for every layer the cloud runs, or the indices of the layers that carry adapters. `split`:
+    the decoder layers the device runs (LayerSplit; a design supplies it, see Scenario).
     Bits: `act_bits` per activation on the wire, `cloud_weight_bits` for the decoder stack and A, B,
     `device_weight_bits` for embedding, LM head and M.
     """
@@ -84,13 +86,12 @@ class AdapterSpec:
     act_bits: int = 16
     cloud_weight_bits: int = 16
     device_weight_bits: int = 16
-    device_first: int = 0  # decoder layers the device holds before the cloud's (the blog's activation security)
-    device_last: int = 0  # decoder layers the device holds after the cloud's
+    split: LayerSplit = LayerSplit()  # the decoder layers the device runs (none: the paper's split)
 
     def __post_init__(self):
         require_positive("rank_c2d", self.r_c2d, integer=True, maximum=LIMITS["width"])
-        for key in ("device_first", "device_last"):
-            require_positive(key, getattr(self, key), integer=True, allow_zero=True, maximum=LIMITS["layers"])
+        if not isinstance(self.split, LayerSplit):
+            raise PlmodelError(f"expected a LayerSplit, got {type(self.split).__name__}", field="split")
         require_positive("rank_d2c", self.r_d2c, integer=True, maximum=LIMITS["width"])
         for key in ("act_bits", "cloud_weight_bits", "device_weight_bits"):
             require_positive(key, getattr(self, key), integer=True)
@@ -115,12 +116,7 @@ class AdapterSpec:
         whose hidden state crosses only at the ends)."""
         if not self.targets:
             return ()
-        return tuple(range(self.device_first, n_layers - self.device_last)) if self.layers is None else self.layers
-
-    @property
-    def held(self) -> int:
-        """Decoder layers the device runs."""
-        return self.device_first + self.device_last
+        return tuple(self.split.cloud_range(n_layers)) if self.layers is None else self.layers
 
 
 @dataclass(frozen=True)
@@ -302,13 +298,12 @@ class Scenario:
         require_positive("prompt_tokens", self.prompt_tokens, integer=True, maximum=LIMITS["tokens"])
         if self.mode not in MODES:
             raise PlmodelError(f"must be paper or realistic, got {self.mode!r}", field="mode")
-        if self.mode == "paper" and self.adapter.held:
-            raise PlmodelError("the paper's accounting has no such design; use the realistic mode", field="device_first")
         if self.mode == "paper" and self.cloud_runtime is not None:
             raise PlmodelError("the paper's accounting runs the paper's measured cloud (hf-eager); name a cloud "
                                "runtime in realistic mode only", field="cloud_runtime")
         check_adapter_fits(self.model, self.adapter)
         object.__setattr__(self, "designs", tuple(self.designs))
+        object.__setattr__(self, "adapter", with_layer_split(self.adapter, self.designs))
         check_designs(self)
         limit = self.model.max_context_tokens
         if limit and np.max(self.prompt_tokens) > limit and self.mode != "paper":

@@ -21,8 +21,9 @@ Every function takes specs whose numeric fields may be numpy arrays, so a grid e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
+from plmodel.layer_sets import LayerSplit
 from plmodel.models import layer_matmul_params
 from plmodel.shapes import projection_shape
 from plmodel.specs import PROJECTIONS, STAGE_OF
@@ -76,27 +77,23 @@ def adapted_layer_indices(model, adapter) -> tuple:
 
 
 def cloud_layers(model, adapter):
-    """Decoder layers the cloud runs (all but those the device holds)."""
-    return model.n_layers - adapter.held
+    """Decoder layers the cloud runs (all but those the device runs: adapter.split)."""
+    return model.n_layers - adapter.split.on_device
 
 
 def cloud_layer_indices(model, adapter) -> range:
-    return range(adapter.device_first, int(model.n_layers) - adapter.device_last)
+    return adapter.split.cloud_range(model.n_layers)
 
 
 def whole(adapter):
     """The adapter with every decoder layer on the cloud (what cloud-only and device-only run)."""
-    from dataclasses import replace
-
-    return adapter if not adapter.held else replace(adapter, device_first=0, device_last=0, layers=None)
+    return adapter if not adapter.split.on_device else replace(adapter, split=LayerSplit(), layers=None)
 
 
 def cloud_view(model, adapter):
     """The model as the cloud's stack sees it: its own layers only (and no measured whole-model speed,
     which is for every layer)."""
-    from dataclasses import replace
-
-    return model if not adapter.held else replace(model, n_layers=cloud_layers(model, adapter), key=None)
+    return model if not adapter.split.on_device else replace(model, n_layers=cloud_layers(model, adapter), key=None)
 
 
 def n_adapted_layers(model, adapter):
@@ -183,33 +180,34 @@ def ends_work(model, step: Step, weight_bits=16, act_bits=16) -> Work:
     )
 
 
-def held_work(model, adapter, step: Step) -> Work:
-    """Work of the decoder layers the device holds (at its weight bits, KV cache in its memory); with
-    layers held at the end, a prefill sends every prompt token's hidden state down, not only the
-    logit tokens' (those layers must build their KV cache)."""
-    if not adapter.held:
+def device_layer_work(model, adapter, step: Step) -> Work:
+    """Work of the decoder layers the device runs (adapter.split; at its weight bits, KV cache in its memory);
+    with layers on the device at the end, a prefill sends every prompt token's hidden state down, not only
+    the logit tokens' (those layers must build their KV cache)."""
+    n = adapter.split.on_device
+    if not n:
         return Work()
-    w = layer_work(model, step, adapter.device_weight_bits, adapter.act_bits).scaled(adapter.held)
-    extra_down = (step.tokens - step.logit_tokens) * model.d_model * adapter.act_bits / 8 if adapter.device_last else 0
+    w = layer_work(model, step, adapter.device_weight_bits, adapter.act_bits).scaled(n)
+    extra_down = (step.tokens - step.logit_tokens) * model.d_model * adapter.act_bits / 8 if adapter.split.last else 0
     return Work(device_flop=w.cloud_flop, device_weight_bytes=w.cloud_weight_bytes,
                 device_act_bytes=w.cloud_kv_bytes + w.cloud_act_bytes, c2d_bytes=extra_down)
 
 
 @dataclass(frozen=True)
 class StepWork:
-    """A whole forward step: the cloud's layers, the adapters, the two ends and the layers the device
-    holds, each summed."""
+    """A whole forward step: the cloud's layers, the adapters, the two ends and the decoder layers the
+    device runs, each summed."""
 
     layers: Work
     adapters: Work
     ends: Work
     n_adapted: object
     n_round_trips: object  # adapter round trips in the step (adapted layers x stages)
-    held: Work = Work()
+    device_layers: Work = Work()
 
     @property
     def total(self) -> Work:
-        return self.layers + self.adapters + self.ends + self.held
+        return self.layers + self.adapters + self.ends + self.device_layers
 
 
 def step_work(model, adapter, step: Step, works=None) -> StepWork:
@@ -224,14 +222,14 @@ def step_work(model, adapter, step: Step, works=None) -> StepWork:
         ends=ends_work(model, step, adapter.device_weight_bits, adapter.act_bits),
         n_adapted=n_ad,
         n_round_trips=n_ad * len(stages(adapter.targets)),
-        held=held_work(model, adapter, step),
+        device_layers=device_layer_work(model, adapter, step),
     )
 
 
 def per_layer_wire_bytes(model, adapter, step: Step) -> list:
     """[(layer, c2d_bytes, d2c_bytes)] for every layer: what crosses the link inside the stack."""
     adapted = set(adapted_layer_indices(model, adapter))
-    w = adapter_work(model, adapter, step)  # layers the device holds carry no adapter
+    w = adapter_work(model, adapter, step)  # layers the device runs carry no adapter
     return [(i, w.c2d_bytes if i in adapted else 0, w.d2c_bytes if i in adapted else 0) for i in range(model.n_layers)]
 
 
@@ -245,7 +243,7 @@ class Residency:
     device_weight_bytes: float  # embedding, LM head (unless tied), final norm
     device_adapter_bytes: float  # M
     device_matmul_weight_bytes: float  # LM head + M: the paper's resource-table convention
-    device_kv_bytes: float = 0.0  # KV cache of the layers the device holds
+    device_kv_bytes: float = 0.0  # KV cache of the decoder layers the device runs
 
     @property
     def device_bytes(self):
@@ -267,8 +265,8 @@ def residency(model, adapter, batch, context_tokens) -> Residency:
         cloud_weight_bytes=cloud_layers(model, adapter) * layer_params * cw,
         cloud_adapter_bytes=n_ad * ab_params * cw,
         cloud_kv_bytes=kv_layer * cloud_layers(model, adapter),
-        device_weight_bytes=(table + head + model.d_model + adapter.held * layer_params) * dw,
+        device_weight_bytes=(table + head + model.d_model + adapter.split.on_device * layer_params) * dw,
         device_adapter_bytes=m_params * dw,
         device_matmul_weight_bytes=(table + m_params) * dw,
-        device_kv_bytes=kv_layer * adapter.held,
+        device_kv_bytes=kv_layer * adapter.split.on_device,
     )

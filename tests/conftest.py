@@ -32,10 +32,11 @@ def paper_link():
 
 @pytest.fixture(scope="session")
 def scenario(a100, iphone, paper_link):
-    """A factory of scenarios on the paper's hardware: scenario('7b', rank=64, mode='paper', ...)."""
+    """A factory of scenarios on the paper's hardware: scenario('7b', rank=64, mode='paper', designs=(...), ...)."""
 
-    def make(model="llama-2-7b", rank=64, link=paper_link, mode="realistic", batch=1, prompt_tokens=128, **adapter):
+    def make(model="llama-2-7b", rank=64, link=paper_link, mode="realistic", batch=1, prompt_tokens=128, designs=(),
+             **adapter):
         return Scenario(PRESETS[model], AdapterSpec(rank, rank, **adapter), a100, iphone, link, batch,
-                        prompt_tokens, mode)
+                        prompt_tokens, mode, designs=designs)
 
     return make

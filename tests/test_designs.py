@@ -90,7 +90,7 @@ def test_an_engine_refuses_a_design_it_does_not_model_in_one_line(scenario):
 
 def test_the_paper_accounting_refuses_every_registered_design(scenario):
     """The paper's accounting has none of the designs beyond it; each is refused naming its own field."""
-    for d in (designs.PipelinedPrefill(2), designs.Speculative(scenario().model)):
+    for d in (designs.PipelinedPrefill(2), designs.Speculative(scenario().model), designs.HeldLayers(1, 0)):
         with pytest.raises(PlmodelError) as e:
             replace(scenario(mode="paper"), designs=(d,))
         assert e.value.field == d.field

@@ -147,7 +147,7 @@ def test_explore_refuses_a_busy_port():
 
 @pytest.mark.parametrize("choices", [
     Choices(), Choices(model="llama-2-13b", rank=16, rtt_ms=20.0, targets="q,v", layers="0-9"),
-    Choices(rank_c2d=32, rank_d2c=96, device_layers_last=1, batch=2, prompt_tokens=256, cloud_bits=8),
+    Choices(rank_c2d=32, rank_d2c=96, design_values=(("device_layers_last", 1),), batch=2, prompt_tokens=256, cloud_bits=8),
     Choices(design_values=(("draft_model", "tinyllama-1.1b"), ("draft_tokens", 3))),
 ])
 def test_scenario_file_gives_the_pages_estimate(tmp_path, choices):

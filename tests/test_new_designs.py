@@ -10,12 +10,13 @@ from dataclasses import replace
 import pytest
 
 from plmodel.analysis.estimate import estimate
-from plmodel.designs import CloudLora, ConfidentialCloud, PrivateLayers, TokenIdsUp
+from plmodel.designs import CloudLora, ConfidentialCloud, HeldLayers, PrivateLayers, TokenIdsUp
 from plmodel.designs.cloud_lora import adapter_work
 from plmodel.designs.tee import TEE_OVERHEAD
 from plmodel.errors import PlmodelError
 from plmodel.fleet.replica import replica
 from plmodel.io.profiles import load_link
+from plmodel.layer_sets import LayerSplit
 from plmodel.sim import simulate
 from plmodel.step import Step
 from plmodel.workload import residency
@@ -31,8 +32,8 @@ def edge(scenario, **kw):
 
 def test_private_layers_cost_what_held_layers_cost(scenario):
     """The flag changes no figure of time, memory or traffic: held layers already cost what they cost."""
-    held = edge(scenario, device_first=2, device_last=1)
-    a, b = estimate(held).flat(), estimate(replace(held, designs=(PrivateLayers(),))).flat()
+    held = edge(scenario, designs=(HeldLayers(2, 1),))
+    a, b = estimate(held).flat(), estimate(replace(held, designs=(*held.designs, PrivateLayers()))).flat()
     for key in ("tpot_s", "ttft_s", "device_memory_bytes", "c2d_bytes_per_token", "d2c_bytes_per_token",
                 "round_trips_per_step", "split_usd_per_million_tokens"):
         assert a[key] == b[key]
@@ -45,8 +46,9 @@ def test_private_layers_need_held_layers(scenario):
 
 def test_private_layers_variant_holds_its_layers(scenario):
     """plan's variant runs with its own held layers (and no cloud adapters where it says so)."""
-    a = PrivateLayers(2, 2, False).variant_adapter(scenario().adapter)
-    assert (a.device_first, a.device_last, a.targets) == (2, 2, ())
+    d = PrivateLayers(2, 2, False)
+    a = replace(scenario(), adapter=d.variant_adapter(scenario().adapter), designs=(d,)).adapter
+    assert (a.split, a.targets) == (LayerSplit(2, 2), ())
 
 
 def test_token_ids_up_removes_the_embedding_upload(scenario):
@@ -62,7 +64,7 @@ def test_token_ids_up_removes_the_embedding_upload(scenario):
 
 def test_token_ids_up_refuses_layers_held_first(scenario):
     with pytest.raises(PlmodelError, match="held first"):
-        replace(scenario(device_first=1), designs=(TokenIdsUp(),))
+        scenario(designs=(HeldLayers(1, 0), TokenIdsUp()))
 
 
 @pytest.mark.parametrize("design", [TokenIdsUp(), ConfidentialCloud(0.07)], ids=["token_ids", "tee"])
@@ -92,7 +94,7 @@ def test_the_fleet_refuses_what_it_does_not_model(scenario, design):
 
 
 def test_private_layers_run_in_the_fleet(scenario):
-    replica(replace(edge(scenario, device_first=1), designs=(PrivateLayers(),)))
+    replica(edge(scenario, designs=(HeldLayers(1, 0), PrivateLayers())))
 
 
 def test_cloud_lora_adds_each_users_adapter(scenario):

@@ -8,12 +8,14 @@ from dataclasses import replace
 
 import pytest
 
+from plmodel import designs
 from plmodel.analysis.estimate import estimate
-from plmodel.designs import ServerChain
+from plmodel.designs import HeldLayers, PrivateLayers, ServerChain
 from plmodel.errors import PlmodelError
 from plmodel.fleet.arrivals import Workload
 from plmodel.fleet.run import serve
 from plmodel.io.profiles import load_link
+from plmodel.layer_sets import LayerSplit
 from plmodel.models import layer_matmul_params
 from plmodel.sim import simulate
 from plmodel.step import Step
@@ -21,8 +23,7 @@ from plmodel.workload import bytes_per_weight, residency, step_work
 
 
 def held(scenario, first=0, last=0, **kw):
-    scn = scenario(**kw)
-    return replace(scn, adapter=replace(scn.adapter, device_first=first, device_last=last))
+    return scenario(designs=(HeldLayers(first, last),) if first or last else (), **kw)
 
 
 def test_held_layers_move_work_and_memory_to_the_device(scenario):
@@ -33,7 +34,7 @@ def test_held_layers_move_work_and_memory_to_the_device(scenario):
     a, b = step_work(base.model, base.adapter, step), step_work(moved.model, moved.adapter, step)
     per_layer = a.layers.cloud_flop / base.model.n_layers
     assert b.layers.cloud_flop == pytest.approx(a.layers.cloud_flop - 2 * per_layer, rel=1e-12)
-    assert b.held.device_flop == pytest.approx(2 * per_layer, rel=1e-12)
+    assert b.device_layers.device_flop == pytest.approx(2 * per_layer, rel=1e-12)
     assert b.n_round_trips == a.n_round_trips - 2
     ra, rb = (residency(s.model, s.adapter, 1, 128) for s in (base, moved))
     layer_bytes = (layer_matmul_params(base.model) + 2 * base.model.d_model) * bytes_per_weight(16)
@@ -48,7 +49,7 @@ def test_last_layers_on_the_device_send_the_whole_prompt_down(scenario):
     """A prefill with the last layers on the device sends every prompt token's hidden state down."""
     scn = held(scenario, 0, 1)
     w = step_work(scn.model, scn.adapter, Step("prefill", 1, 128))
-    assert w.held.c2d_bytes == 127 * scn.model.d_model * 2
+    assert w.device_layers.c2d_bytes == 127 * scn.model.d_model * 2
 
 
 @pytest.mark.parametrize("first,last", [(1, 0), (0, 2), (3, 1)])
@@ -67,13 +68,29 @@ def test_simulations_equal_the_closed_form(scenario, first, last):
 def test_refusals(scenario):
     with pytest.raises(PlmodelError) as e:
         held(scenario, 16, 16)
-    assert e.value.field == "device_first"
+    assert e.value.field == "device_layers_first"
     with pytest.raises(PlmodelError) as e:
         held(scenario, 2, 0, layers=(0, 5))
     assert e.value.field == "layers"
     with pytest.raises(PlmodelError) as e:
         held(scenario, 1, 0, mode="paper")
-    assert e.value.field == "device_first"
+    assert e.value.field == "device_layers_first"
+
+
+def test_the_layers_on_the_device_are_a_designs(scenario):
+    """The design supplies the partition and the scenario's adapter carries it; an adapter naming layers no design
+    supplies, or two designs naming different ones, is refused in one line."""
+    scn = held(scenario, 2, 1)
+    assert scn.adapter.split == LayerSplit(2, 1) and scn.adapter.adapted_layers(32) == tuple(range(2, 31))
+    with pytest.raises(PlmodelError) as e:
+        replace(scn, designs=())
+    assert e.value.field == "split"
+    with pytest.raises(PlmodelError) as e:
+        scenario(designs=(HeldLayers(1, 0), PrivateLayers(2, 2)))
+    assert e.value.field == "designs"
+    variant = scenario(designs=(PrivateLayers(2, 2),))
+    assert variant.adapter.split == LayerSplit(2, 2)
+    assert designs.record_columns(variant)["device_layers_first"] == 2  # the columns read the partition itself
 
 
 def test_cli_names_the_option_and_states_the_privacy():

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from plmodel.analysis.estimate import estimate
-from plmodel.designs import ServerChain
+from plmodel.designs import HeldLayers, ServerChain
 from plmodel.io.placements import load_placement
 from plmodel.io.profiles import load_hardware, load_link
 from plmodel.models import PRESETS
@@ -24,13 +24,14 @@ def write(tmp_path, servers, **extra):
     return str(path)
 
 
-def chain(tmp_path, *hardware, model="llama-2-13b", **kw):
-    lo, hi = kw.get("device_first", 0), PRESETS[model].n_layers - kw.get("device_last", 0)
+def chain(tmp_path, *hardware, model="llama-2-13b", held=HeldLayers(0, 0)):
+    lo, hi = held.device_layers_first, PRESETS[model].n_layers - held.device_layers_last
     cut = [lo + round(i * (hi - lo) / len(hardware)) for i in range(len(hardware) + 1)]
     placement, link = load_placement(write(tmp_path, [{"layers": f"{a}-{b - 1}", "cloud": h}
                                                       for a, b, h in zip(cut, cut[1:], hardware)]))
-    return Scenario(PRESETS[model], AdapterSpec(64, 64, **kw), placement.servers[0].hardware,
-                    load_hardware("iphone-15-pro"), load_link("5g-edge"), designs=(ServerChain(len(hardware), link, placement),))
+    chosen = (held,) if held.device_layers_first or held.device_layers_last else ()
+    return Scenario(PRESETS[model], AdapterSpec(64, 64), placement.servers[0].hardware, load_hardware("iphone-15-pro"),
+                    load_link("5g-edge"), designs=(*chosen, ServerChain(len(hardware), link, placement)))
 
 
 def test_even_hardware_equals_servers(tmp_path):
@@ -51,7 +52,7 @@ def test_mixed_hardware_adds_each_servers_time(tmp_path):
 
 
 def test_simulation_agrees(tmp_path):
-    scn = chain(tmp_path, "h100-sxm", "a100-80g-sxm", "l4", device_first=1)
+    scn = chain(tmp_path, "h100-sxm", "a100-80g-sxm", "l4", held=HeldLayers(1, 0))
     e = estimate(scn).flat()
     m = simulate(scn, 3, 1).metrics
     assert m["ttft_s"] == pytest.approx(e["ttft_s"], rel=1e-9)

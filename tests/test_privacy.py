@@ -11,7 +11,7 @@ import pytest
 
 from plmodel.analysis.estimate import estimate
 from plmodel.analysis.privacy import DEVICE_ONLY, parse_asked, split_exposure
-from plmodel.designs import ConfidentialCloud, PrivateLayers, TokenIdsUp
+from plmodel.designs import ConfidentialCloud, HeldLayers, PrivateLayers, TokenIdsUp
 from plmodel.designs.exposure import of_split
 
 
@@ -47,15 +47,15 @@ def test_no_adapters_no_m(scenario):
 
 def test_public_held_layers_change_how_not_what(scenario):
     """Held layers with public weights: the prompt by inversion rather than lookup; still recoverable."""
-    scn = scenario(device_first=2, device_last=1)
+    scn = scenario(designs=(HeldLayers(2, 1),))
     x = split_exposure(scn)
     assert x.cloud_can_recover == ["prompt", "output", "adapter"] and "invert" in x.of("prompt").how
 
 
 def test_private_layers_hide_what_they_cover(scenario):
     """Private first layers hide the prompt, private last layers the output; M on the cloud's layers stays."""
-    first = replace(scenario(device_first=2), designs=(PrivateLayers(),))
-    both = replace(scenario(device_first=2, device_last=2, targets=()), designs=(PrivateLayers(),))
+    first = scenario(designs=(HeldLayers(2, 0), PrivateLayers()))
+    both = scenario(targets=(), designs=(HeldLayers(2, 2), PrivateLayers()))
     assert split_exposure(first).cloud_can_recover == ["output", "adapter"]
     assert split_exposure(both).cloud_can_recover == []
 

@@ -8,6 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from plmodel.layer_sets import LayerSplit  # noqa: E402
 from plmodel.reference.recovery import adapter_recovery, record, recover, underdetermined  # noqa: E402
 from plmodel.reference.split import SplitModel  # noqa: E402
 from plmodel.specs import PROJECTIONS, AdapterSpec, ModelSpec  # noqa: E402
@@ -18,7 +19,7 @@ CASES = {
     "qkv": AdapterSpec(8, 8),
     "rc2d!=rd2c": AdapterSpec(12, 5),
     "all seven, r_c2d = d_model": AdapterSpec(64, 16, PROJECTIONS),
-    "device holds both ends": AdapterSpec(6, 10, PROJECTIONS, device_first=1, device_last=1),
+    "device holds both ends": AdapterSpec(6, 10, PROJECTIONS, split=LayerSplit(1, 1)),
 }
 
 

@@ -4,6 +4,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from plmodel.layer_sets import LayerSplit  # noqa: E402
 from plmodel.models import PRESETS  # noqa: E402
 from plmodel.reference.checks import count_checks, faithfulness, scaled_down  # noqa: E402
 from plmodel.reference.model import KVCache  # noqa: E402
@@ -18,10 +19,10 @@ SMALL_CASES = {
     "q,v only": AdapterSpec(8, 8, ("q", "v")),
     "all seven": AdapterSpec(6, 10, PROJECTIONS),
     "layer subset": AdapterSpec(8, 8, ("q", "k", "v", "down"), layers=(0, 2)),
-    "device holds the first layer": AdapterSpec(8, 8, device_first=1),
-    "device holds the last layer": AdapterSpec(8, 8, ("q", "k", "v", "o"), device_last=1),
-    "device holds both ends": AdapterSpec(6, 10, PROJECTIONS, device_first=1, device_last=1),
-    "no adapters, last layer held": AdapterSpec(8, 8, (), device_last=1),
+    "device holds the first layer": AdapterSpec(8, 8, split=LayerSplit(1, 0)),
+    "device holds the last layer": AdapterSpec(8, 8, ("q", "k", "v", "o"), split=LayerSplit(0, 1)),
+    "device holds both ends": AdapterSpec(6, 10, PROJECTIONS, split=LayerSplit(1, 1)),
+    "no adapters, last layer held": AdapterSpec(8, 8, (), split=LayerSplit(0, 1)),
 }
 
 
@@ -46,7 +47,7 @@ def test_full_size_shapes_on_meta(name):
 def test_held_layers_full_size_on_meta():
     """LLaMA-2-7B with its first two and last layer on the device: every token's hidden state comes down
     in a prefill, the held layers' weights and KV cache are the device's, exactly as counted."""
-    adapter = AdapterSpec(64, 64, device_first=2, device_last=1)
+    adapter = AdapterSpec(64, 64, split=LayerSplit(2, 1))
     checks = count_checks(PRESETS["llama-2-7b"], adapter, 1, 8, build_layers=5)
     assert mismatches(checks) == []
     assert any(c.name == "KV cache bytes on the device" and c.measured > 0 for c in checks)
@@ -69,7 +70,7 @@ def test_split_equals_merged_and_training_touches_only_m(case):
     assert result["device_changed"] == result["m_names"] and result["cloud_changed"] == []
 
 
-@pytest.mark.parametrize("adapter", [AdapterSpec(8, 8), AdapterSpec(8, 8, device_first=1, device_last=1)])
+@pytest.mark.parametrize("adapter", [AdapterSpec(8, 8), AdapterSpec(8, 8, split=LayerSplit(1, 1))])
 def test_decode_with_cache_equals_full_forward(adapter):
     """Decoding the last token with the KV cache (the held layers' on the device) gives the same logits as a
     full forward."""

@@ -4,6 +4,7 @@ off-GPU runs, and the travel law is the one every closed form counts."""
 import pytest
 
 from plmodel import accounting
+from plmodel.designs import HeldLayers
 from plmodel.io.profiles import load_link
 from plmodel.link import hold_s, mean_slowdown
 from plmodel.route import layer_plan, route, totals, travel_s, trips
@@ -18,7 +19,7 @@ def route_of(scn, step):
 
 
 @pytest.mark.parametrize("phase", ["prefill", "decode"])
-@pytest.mark.parametrize("kw", [{}, {"targets": ("q", "v"), "layers": (3, 7, 30)}, {"device_first": 2, "device_last": 1},
+@pytest.mark.parametrize("kw", [{}, {"targets": ("q", "v"), "layers": (3, 7, 30)}, {"designs": (HeldLayers(2, 1),)},
                                 {"targets": ()}])
 def test_the_fold_is_the_sum_of_the_segments(scenario, phase, kw):
     """Cloud, device, bytes each way, messages and latency of the realistic closed form are the route's sums."""

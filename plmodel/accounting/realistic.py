@@ -43,7 +43,7 @@ class RealisticAccounting(Accounting):
         a, model = scn.adapter, scn.model
         works = stage_works(model, a, step)
         sw = step_work(model, a, step, works)
-        ends, held = sw.ends, sw.held
+        ends, on_device = sw.ends, sw.device_layers
         n_cloud, adapted, bits = cloud_layers(model, a), adapted_layer_indices(model, a), (a.cloud_weight_bits, a.act_bits)
         timed = design.first(scn, "cloud_pieces", scn, step, works, bits)
         if timed is None:
@@ -56,8 +56,9 @@ class RealisticAccounting(Accounting):
             stage_cloud_s=stage_cloud,
             stage_device_s=[device.device_s(w, calls=1) for w in works],
             stage_c2d_bytes=[w.c2d_bytes for w in works], stage_d2c_bytes=[w.d2c_bytes for w in works],
-            up_bytes=ends.d2c_bytes, down_bytes=ends.c2d_bytes + held.c2d_bytes,
-            device_ends_s=device.device_s(ends, calls=1) + (device.device_s(held, layers=a.held) if a.held else 0.0),
+            up_bytes=ends.d2c_bytes, down_bytes=ends.c2d_bytes + on_device.c2d_bytes,
+            device_ends_s=device.device_s(ends, calls=1) + (device.device_s(on_device, layers=a.split.on_device)
+                                                             if a.split.on_device else 0.0),
             cloud_source=source, hops_s=design.hops_s(scn, step))
 
     def step_time(self, scn, step) -> StepTime:

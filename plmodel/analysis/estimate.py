@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from plmodel import accounting, design
+from plmodel import accounting, design, designs
 from plmodel.accounting import StepTime
 from plmodel.analysis.baselines import DEVICE_ONLY_BITS, cloud_only, device_only, device_only_drafted
 from plmodel.analysis.energy import cloud_only_energy, device_only_energy, energy_break_even_rtt_s, split_energy
@@ -143,7 +143,7 @@ def estimate(scn: Scenario, tokens: int = 128, users: float | None = None, with_
         round_trips_per_step=int(sw.n_round_trips), traffic=traffic(scn),
         device_memory_bytes=as_float(mem.device_bytes + draft_mem),
         device_matmul_weight_bytes=as_float(mem.device_matmul_weight_bytes),
-        device_flop_per_token=as_float((sw.adapters.device_flop + sw.ends.device_flop + sw.held.device_flop) / scn.batch),
+        device_flop_per_token=as_float((sw.adapters.device_flop + sw.ends.device_flop + sw.device_layers.device_flop) / scn.batch),
         cloud_memory_bytes=as_float(mem.cloud_weight_bytes + mem.cloud_adapter_bytes + mem.cloud_kv_bytes),
         cloud_only=cloud, device_only=devices, energy=energy_view(scn, devices, cloud, tokens),
         device_only_flop_per_token=as_float(one_layer + 2 * scn.model.d_model * scn.model.vocab_size),
@@ -159,8 +159,8 @@ def inputs(scn: Scenario) -> dict:
     """The inputs of a scenario, flattened for JSON and tables."""
     a = scn.adapter
     return {"model": scn.model.name, "rank_c2d": a.r_c2d, "rank_d2c": a.r_d2c, "targets": ",".join(a.targets) or "none",
-            "adapted_layers": len(a.adapted_layers(scn.model.n_layers)), "device_layers_first": a.device_first,
-            "device_layers_last": a.device_last, "act_bits": a.act_bits,
+            "adapted_layers": len(a.adapted_layers(scn.model.n_layers)), **designs.listed_inputs(scn),
+            "act_bits": a.act_bits,
             "cloud_weight_bits": a.cloud_weight_bits, "device_weight_bits": a.device_weight_bits,
             **design.inputs(scn),
             "cloud": scn.cloud.name, "device": scn.device.name, "network": scn.link.name, "mode": scn.mode,

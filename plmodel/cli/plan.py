@@ -42,10 +42,10 @@ OWN = PLAN_TRIES
 #: Options plan does not take, and why (it tries its own values).
 NOT_TAKEN = {**dict.fromkeys(OWN[:3], "plan tries its own ranks (16, 64)"),
              "--layers": "plan tries its own adapted layers (all, the last quarter, the last)",
-             **dict.fromkeys(OWN[4:], "plan tries its own layers on the device (the first, the last, the first 2 and "
-                                      "last 2)"),
              **{prm.option: f"plan tries its own variants of {cls.title}"
                 for cls in DESIGNS if cls not in set_for_plan() for prm in cls.params},
+             **dict.fromkeys(OWN[4:], "plan tries its own layers on the device (the first, the last, the first 2 and "
+                                      "last 2)"),
              "--mode": "plan uses the realistic accounting"}
 
 

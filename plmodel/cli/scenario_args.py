@@ -39,10 +39,6 @@ def register(p: argparse.ArgumentParser, *, with_profiles: bool = True, with_mod
     add(g, "--targets", default="q,k,v", metavar="LIST", help=f"adapted projections ({','.join(PROJECTIONS)}) or "
         "none: a plain split")
     add(g, "--layers", default="all", metavar="LIST", help="adapted layers, e.g. 0-15,20")
-    add(g, "--device-layers-first", type=int, default=0, metavar="K",
-        help="the first K decoder layers on the device (KV there)")
-    add(g, "--device-layers-last", type=int, default=0, metavar="K",
-        help="the last K decoder layers on the device (KV there)")
     add(g, "--act-bits", type=int, default=16, metavar="BITS", help="bits an activation on the wire")
     add(g, "--cloud-bits", type=int, default=16, metavar="BITS", help="bits a cloud weight (decoder, A, B)")
     add(g, "--device-bits", type=int, default=16, metavar="BITS", help="bits a device weight (LM head, M)")

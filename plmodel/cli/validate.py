@@ -18,21 +18,36 @@ from dataclasses import replace
 
 from plmodel.adapter_fit import check_adapter_fits
 from plmodel.cli import scenario_args
+from plmodel.design import with_layer_split
+from plmodel.designs import HeldLayers
+from plmodel.designs.held_layers import check_split
 from plmodel.errors import PlmodelError
+from plmodel.io.scenario_options import build_designs
 
 
 def register_arguments(p) -> None:
     scenario_args.register(p, with_profiles=False, with_mode=False)
+    scenario_args.register_designs(p, (HeldLayers,))  # the layers the device runs: the reference builds them
     p.add_argument("--build-layers", type=int, metavar="N", help="build only the first N layers (default: all; meta device)")
     p.add_argument("--json", action="store_true", help="print one JSON object (bytes, FLOPs) instead of the table")
 
 
-def run(args) -> int:
+def model_and_adapter(args) -> tuple:
+    """The model and the adapter the options give, with the layers the device runs (--device-layers-*), checked."""
     model, adapter = scenario_args.build_model(args), scenario_args.build_adapter(args)
     try:
         check_adapter_fits(model, adapter)
+        held = build_designs(args, (HeldLayers,))
+        adapter = with_layer_split(adapter, held)
+        for d in held:
+            check_split(model, adapter, d.field)
     except PlmodelError as exc:
         raise exc.named(scenario_args.OPTION_OF) from None
+    return model, adapter
+
+
+def run(args) -> int:
+    model, adapter = model_and_adapter(args)
     scenario_args.check_workload(args)
     if model.mlp != "swiglu":
         raise PlmodelError(f"--model: the torch reference builds LLaMA-style layers (SwiGLU); {model.name} has a "
@@ -42,9 +57,10 @@ def run(args) -> int:
     build = model.n_layers if args.build_layers is None else args.build_layers
     if not 1 <= build <= model.n_layers:
         raise PlmodelError(f"--build-layers: expected 1..{model.n_layers}, got {build}")
-    if build <= adapter.held:
-        raise PlmodelError(f"--build-layers: expected more than the {adapter.held} layers the device holds, got {build}")
-    if adapter.layers is not None and min(adapter.layers) >= build - adapter.device_last:
+    if build <= adapter.split.on_device:
+        raise PlmodelError(f"--build-layers: expected more than the {adapter.split.on_device} layers the device holds, "
+                           f"got {build}")
+    if adapter.layers is not None and min(adapter.layers) >= build - adapter.split.last:
         raise PlmodelError(f"--build-layers: none of the adapted layers is among the first {build} on the cloud")
     from plmodel.reference import require_torch
 
@@ -54,8 +70,8 @@ def run(args) -> int:
 
     dtype = torch.float16 if adapter.act_bits == 16 else torch.float32
     checks = count_checks(model, adapter, args.batch, args.prompt_tokens, dtype=dtype, build_layers=build)
-    small = scaled_down(model, 2 + adapter.held)  # two cloud layers between those the device holds
-    first = adapter.device_first
+    small = scaled_down(model, 2 + adapter.split.on_device)  # two cloud layers between those the device holds
+    first = adapter.split.first
     small_adapter = replace(adapter, r_c2d=min(adapter.r_c2d, small.d_model), r_d2c=min(adapter.r_d2c, small.d_model),
                             layers=None if adapter.layers is None else tuple(first + (i - first) % 2 for i in adapter.layers))
     faith = faithfulness(small, small_adapter)

@@ -10,14 +10,16 @@ from __future__ import annotations
 from plmodel.design import Design, Param
 from plmodel.designs.chain import ServerChain
 from plmodel.designs.cloud_lora import CloudLora
+from plmodel.designs.held_layers import HeldLayers
 from plmodel.designs.pipelined import PipelinedPrefill
 from plmodel.designs.private_layers import PrivateLayers
 from plmodel.designs.speculative import Speculative
 from plmodel.designs.tee import ConfidentialCloud
 from plmodel.designs.token_ids import TokenIdsUp
 
-#: A TEE comes before per-user LoRA: its `whole_model_s` wraps the others' (design.first takes the first answer).
-DESIGNS = (ServerChain, PipelinedPrefill, Speculative, PrivateLayers, TokenIdsUp, ConfidentialCloud, CloudLora)
+#: The layers on the device come first: their columns follow the adapter's in records and sweeps, and their checks run
+#: first. A TEE comes before per-user LoRA: its `whole_model_s` wraps the others' (design.first takes the first answer).
+DESIGNS = (HeldLayers, ServerChain, PipelinedPrefill, Speculative, PrivateLayers, TokenIdsUp, ConfidentialCloud, CloudLora)
 
 
 def params() -> list:
@@ -54,10 +56,18 @@ def build(values: dict) -> tuple:
 
 def record_columns(scn) -> dict:
     """Every registered design's record columns for a scenario: its values, or the absent ones."""
-    held = {d.name: d for d in scn.designs}
     out = {}
     for cls in DESIGNS:
-        out.update(held[cls.name].columns() if cls.name in held else cls.absent_columns())
+        out.update(cls.scenario_columns(scn))
+    return out
+
+
+def listed_inputs(scn) -> dict:
+    """The estimate's inputs of the designs every estimate lists (the layers on the device), the scenario's values."""
+    out = {}
+    for cls in DESIGNS:
+        if cls.listed:
+            out.update(cls.scenario_columns(scn))
     return out
 
 
@@ -71,6 +81,6 @@ def param_table(cls) -> str:
     return "\n".join(rows) + "\n"
 
 
-__all__ = ["DESIGNS", "CloudLora", "ConfidentialCloud", "Design", "Param", "PipelinedPrefill",
+__all__ = ["DESIGNS", "CloudLora", "ConfidentialCloud", "Design", "HeldLayers", "Param", "PipelinedPrefill",
            "PrivateLayers", "ServerChain", "Speculative", "TokenIdsUp", "build",
-           "option_of", "param_table", "set_for_plan", "params", "record_columns", "record_params"]
+           "listed_inputs", "option_of", "param_table", "set_for_plan", "params", "record_columns", "record_params"]

@@ -63,7 +63,7 @@ class ServerChain(Design):
         return None if self.placement is None else self.placement.servers[0].hardware
 
     def check(self, scn) -> None:
-        require_positive("servers", self.servers, integer=True, maximum=scn.model.n_layers - scn.adapter.held)
+        require_positive("servers", self.servers, integer=True, maximum=scn.model.n_layers - scn.adapter.split.on_device)
         if self.placement is not None:
             self.placement.check(scn.model, scn.adapter)
             if len(self.placement.servers) != self.servers:
@@ -79,7 +79,7 @@ class ServerChain(Design):
 
     def cloud_share(self, scn) -> float:
         """What one server holds of the cloud's memory need: the largest share of the layers."""
-        n = scn.model.n_layers - scn.adapter.held
+        n = scn.model.n_layers - scn.adapter.split.on_device
         return math.ceil(n / self.servers) / n
 
     def cloud_fit(self, scn):

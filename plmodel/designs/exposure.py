@@ -91,7 +91,7 @@ def of_cloud_only() -> Exposure:
 
 def of_split(model, adapter) -> Exposure:
     """What the cloud can recover from the split as published (layers the device holds run public weights)."""
-    first, last = adapter.device_first, adapter.device_last
+    first, last = adapter.split.first, adapter.split.last
     prompt = ("the embeddings sent up are rows of the public embedding table: a lookup gives each token" if not first
               else f"it inverts the {first} public layer(s) the device holds first from the hidden state it receives "
               "(their weights are public; no longer a table lookup)")

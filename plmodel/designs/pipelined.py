@@ -157,7 +157,7 @@ class PipelinedPrefill(Design):
 
     def check(self, scn) -> None:
         require_positive("prefill_chunks", self.chunks, integer=True, maximum=min(np.min(scn.prompt_tokens), MAX_CHUNKS))
-        if scn.adapter.held:
+        if scn.adapter.split.on_device:
             raise PlmodelError("a pipelined prefill with decoder layers on the device is not modelled; use one chunk "
                                "or hold no layers", field="prefill_chunks")
 

@@ -46,7 +46,7 @@ class Placement:
 
     def check(self, model, adapter) -> None:
         """The ranges cover the cloud's layers in order (raises PlmodelError, field placement)."""
-        want, at = range(adapter.device_first, model.n_layers - adapter.device_last), adapter.device_first
+        want, at = adapter.split.cloud_range(model.n_layers), adapter.split.first
         for i, s in enumerate(self.servers):
             if s.start != at or s.stop <= s.start:
                 after = "the previous server's" if i else "the layers the device holds first"
@@ -61,7 +61,7 @@ class Placement:
 def server_fits(scn, placement: Placement) -> list:
     """A placement's servers, each holding its share of the cloud's layers on its own group."""
     need = float(np.max(cloud_need_bytes(scn.model, scn.adapter, scn.batch, scn.prompt_tokens)))
-    n = scn.model.n_layers - scn.adapter.held
+    n = scn.model.n_layers - scn.adapter.split.on_device
     return [group_fit(need * s.n_layers / n, s.hardware, scn.model) for s in placement.servers]
 
 
@@ -98,4 +98,4 @@ def whole_model_s(scn, placement: Placement, step, bits: tuple) -> tuple:
     one_layer = stack_s(first, replace(scn.model, n_layers=1, key=None), step, bits, with_ends=False)[0]
     ends = ends_work(scn.model, step, *bits)
     ends_s = first.time_s(ends.device_flop / first.gpus, ends.device_bytes / first.gpus, calls=1)
-    return t + scn.adapter.held * one_layer + ends_s, source
+    return t + scn.adapter.split.on_device * one_layer + ends_s, source

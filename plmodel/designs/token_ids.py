@@ -39,7 +39,7 @@ class TokenIdsUp(Flag):
         return [("token ids up", cls())]
 
     def check(self, scn) -> None:
-        if scn.adapter.device_first:
+        if scn.adapter.split.first:
             raise PlmodelError("with layers held first the device sends their hidden state up, not embeddings; hold "
                                "none first or send embeddings", field="token_ids_up")
 

@@ -102,8 +102,6 @@ def controls(st) -> Choices:
     with s.expander("adapter, precision and workload"):
         more = {k: st.number_input(label, 0, LIMITS["width"] if "rank" in k else 10**6, getattr(d, k) or 0, key=k)
                 for k, label in (("rank_c2d", "r_c2d (0: the rank)"), ("rank_d2c", "r_d2c (0: the rank)"),
-                                 ("device_layers_first", "first decoder layers on the device"),
-                                 ("device_layers_last", "last decoder layers on the device"),
                                  ("act_bits", "bits an activation"), ("cloud_bits", "bits a cloud weight"),
                                  ("device_bits", "bits a device weight"), ("batch", "batch"),
                                  ("prompt_tokens", "prompt tokens"), ("output_tokens", "tokens an answer"),

@@ -30,8 +30,6 @@ class Choices:
     rank_d2c: int | None = None
     targets: str = "q,k,v"
     layers: str = "all"
-    device_layers_first: int = 0
-    device_layers_last: int = 0
     act_bits: int = 16
     cloud_bits: int = 16
     device_bits: int = 16
@@ -72,8 +70,7 @@ class FleetTargets:
 
 #: (option, Choices field) of the scenario's options, in the order a command line gives them.
 SCENARIO_OPTIONS = (("--model", "model"), ("--rank", "rank"), ("--rank-c2d", "rank_c2d"), ("--rank-d2c", "rank_d2c"),
-                    ("--targets", "targets"), ("--layers", "layers"), ("--device-layers-first", "device_layers_first"),
-                    ("--device-layers-last", "device_layers_last"), ("--act-bits", "act_bits"),
+                    ("--targets", "targets"), ("--layers", "layers"), ("--act-bits", "act_bits"),
                     ("--cloud-bits", "cloud_bits"), ("--device-bits", "device_bits"), ("--cloud", "cloud"),
                     ("--device", "device"), ("--network", "network"), ("--rtt-ms", "rtt_ms"),
                     ("--cloud-runtime", "cloud_runtime"), ("--device-runtime", "device_runtime"))
@@ -172,8 +169,7 @@ def capacity_command(c: Choices, t: FleetTargets, json: bool = False) -> str:
 SWEEP_KEYS = (("models", "model"), ("targets", "targets"), ("layers", "layers"), ("cloud", "cloud"),
               ("device", "device"), ("network", "network"), ("rtt_ms", "rtt_ms"), ("cloud_runtime", "cloud_runtime"),
               ("mode", "mode"), ("batch_sizes", "batch"), ("prompt_tokens", "prompt_tokens"), ("act_bits", "act_bits"),
-              ("cloud_bits", "cloud_bits"), ("device_bits", "device_bits"),
-              ("device_layers_first", "device_layers_first"), ("device_layers_last", "device_layers_last"))
+              ("cloud_bits", "cloud_bits"), ("device_bits", "device_bits"))
 
 
 def sweep_yaml(c: Choices) -> str:

@@ -103,8 +103,7 @@ def rtt_curves(c: Choices, n: int = 24) -> Curves:
 def plan_choices(c: Choices) -> Choices:
     """`c` as `plmodel plan` reads it: plan tries its own ranks, layers and variant designs."""
     own = {p.name for cls in designs.set_for_plan() for p in cls.params}
-    return replace(c, rank=64, rank_c2d=None, rank_d2c=None, layers="all", device_layers_first=0,
-                   device_layers_last=0, mode="realistic", users=None,
+    return replace(c, rank=64, rank_c2d=None, rank_d2c=None, layers="all", mode="realistic", users=None,
                    design_values=tuple((k, v) for k, v in c.design_values if k in own))
 
 

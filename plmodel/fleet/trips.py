@@ -111,7 +111,7 @@ class Trips:
     def token(self, contexts: list) -> list:
         """Token trips of decoding sequences at these contexts (s): down, LM head and next embedding,
         up. The device's work depends on the context only where it holds decoder layers (their KV)."""
-        if not self.scn.adapter.held:
+        if not self.scn.adapter.split.on_device:
             return self._trips(-1, 1, len(contexts))
         return [t for c in contexts for t in self._trips(-1, 1, 1, c)]
 

@@ -20,8 +20,7 @@ from plmodel.units import MS
 
 #: The option that sets each scenario field, to name it in errors the core raises.
 OPTION_OF = {"model": "--model", "rank_c2d": "--rank-c2d (or --rank)", "rank_d2c": "--rank-d2c (or --rank)",
-             "targets": "--targets", "layers": "--layers", "device_first": "--device-layers-first",
-             "device_last": "--device-layers-last", "act_bits": "--act-bits", "cloud_weight_bits": "--cloud-bits",
+             "targets": "--targets", "layers": "--layers", "act_bits": "--act-bits", "cloud_weight_bits": "--cloud-bits",
              "device_weight_bits": "--device-bits", "batch": "--batch", "prompt_tokens": "--prompt-tokens",
              "mode": "--mode", "cloud_runtime": "--cloud-runtime", "device_runtime": "--device-runtime",
              "cloud": "--cloud", "device": "--device", "network": "--network", **designs.option_of(),
@@ -62,8 +61,7 @@ def build_adapter(args) -> AdapterSpec:
         raise PlmodelError(f"--targets: expected projections like q,k,v or none, got {args.targets!r}")
     try:
         return AdapterSpec(args.rank_c2d or args.rank, args.rank_d2c or args.rank, targets, parse_layers(args.layers),
-                           args.act_bits, args.cloud_bits, args.device_bits, args.device_layers_first,
-                           args.device_layers_last)
+                           args.act_bits, args.cloud_bits, args.device_bits)
     except PlmodelError as exc:
         raise exc.named(OPTION_OF) from None
 

@@ -74,7 +74,7 @@ def step_checks(split: SplitModel, spec: ModelSpec, adapter: AdapterSpec, phase:
         Check(section, "bytes cloud->device", w.total.c2d_bytes, sum(c.bytes for c in log if c.direction == "c2d")),
         Check(section, "bytes device->cloud", w.total.d2c_bytes, sum(c.bytes for c in log if c.direction == "d2c")),
         Check(section, "cloud FLOP", w.layers.cloud_flop + w.adapters.cloud_flop, total - device),
-        Check(section, "device FLOP", w.adapters.device_flop + w.ends.device_flop + w.held.device_flop, device),
+        Check(section, "device FLOP", w.adapters.device_flop + w.ends.device_flop + w.device_layers.device_flop, device),
     ]
     per_layer = per_layer_wire_bytes(spec, adapter, Step(phase, batch, n))
     bad = [i for i, c2d, d2c in per_layer
@@ -85,7 +85,7 @@ def step_checks(split: SplitModel, spec: ModelSpec, adapter: AdapterSpec, phase:
         kv = [sum(t.numel() * t.element_size() for d in (cache.k, cache.v) for i, t in d.items() if (i in ids) == side)
               for side in (True, False)]
         checks.append(Check(section, "KV cache bytes on the cloud", r.cloud_kv_bytes, kv[0]))
-        if adapter.held:
+        if adapter.split.on_device:
             checks.append(Check(section, "KV cache bytes on the device", r.device_kv_bytes, kv[1]))
     return checks
 
@@ -114,7 +114,7 @@ def count_checks(spec: ModelSpec, adapter: AdapterSpec, batch: int = 1, n: int =
     """Every count check of one configuration; full-size shapes belong on the meta device."""
     if build_layers is not None and build_layers < spec.n_layers:
         kept = None if adapter.layers is None else \
-            tuple(i for i in adapter.layers if i < build_layers - adapter.device_last)
+            tuple(i for i in adapter.layers if i < build_layers - adapter.split.last)
         spec = replace(spec, n_layers=build_layers)
         if kept == ():
             raise ValueError("no adapted layer among the layers built")

@@ -102,10 +102,10 @@ class SplitModel:
         torch.manual_seed(seed)
         adapted = set(adapter.adapted_layers(model.n_layers))
         args, kw = (model, adapted, adapter.targets, adapter.r_c2d, adapter.r_d2c), {"device": device, "dtype": dtype}
-        n, first, last = model.n_layers, adapter.device_first, adapter.device_last
+        split = adapter.split
         self.spec, self.adapter = model, adapter
-        self.device_part = DevicePart(*args, held=(range(first), range(n - last, n)), **kw)
-        self.cloud_part = CloudPart(*args, ids=range(first, n - last), **kw)
+        self.device_part = DevicePart(*args, held=split.device_ranges(model.n_layers), **kw)
+        self.cloud_part = CloudPart(*args, ids=split.cloud_range(model.n_layers), **kw)
         self.channel = Channel(self.device_part, wire_dtype or dtype)
 
     def forward(self, tokens, cache: KVCache | None = None, logits: str = "all"):
@@ -116,7 +116,7 @@ class SplitModel:
         positions = torch.arange(start, start + tokens.shape[1], device=tokens.device)
         h = self.device_part(self.device_part(tokens, part="embed"), part="first", positions=positions, cache=cache)
         h = self.cloud_part(self.channel.send("d2c", "embed", "hidden", h), positions, cache, self.channel)
-        if self.adapter.device_last:
+        if self.adapter.split.last:
             h = self.device_part(self.channel.send("c2d", "head", "hidden", h), part="last", positions=positions,
                                  cache=cache)
             return self.device_part(h if logits == "all" else h[:, -1:], part="head")

@@ -21,7 +21,7 @@ import numpy as np
 from plmodel.analysis.energy import device_only_energy
 from plmodel.analysis.estimate import estimate
 from plmodel.analysis.privacy import DEVICE_ONLY
-from plmodel.designs import DESIGNS
+from plmodel.designs import DESIGNS, HeldLayers
 from plmodel.specs import AdapterSpec
 from plmodel.studies.backends import ordered_map
 from plmodel.vectors import as_float
@@ -113,24 +113,22 @@ def split_designs(scn, tokens: int, cost: bool = True) -> list:
 
 def plain_split_design(scn, tokens: int, cost: bool = True) -> list:
     """No adapters: a plain split client, the hidden state crossing only at the stack's ends."""
-    s = replace(scn, adapter=replace(scn.adapter, targets=(), layers=None, device_first=0, device_last=0))
+    s = replace(scn, adapter=replace(scn.adapter, targets=(), layers=None))
     return [split_row("split, no adapters", estimate(s, tokens, with_cost=cost))]
 
 
 def held_designs(scn, tokens: int, cost: bool = True) -> list:
-    """PrivateLoRA at rank 64 with the first or the last decoder layer held on the device (public weights)."""
-    out = []
-    for first, last in ((1, 0), (0, 1), (2, 2)):
-        a = replace(scn.adapter, r_c2d=64, r_d2c=64, layers=None, device_first=first, device_last=last)
-        where = " + ".join(x for x in (f"first {first}" if first else "", f"last {last}" if last else "") if x)
-        out.append(split_row(f"split r64, device holds {where} layer(s)", estimate(replace(scn, adapter=a), tokens, with_cost=cost)))
-    return out
+    """PrivateLoRA at rank 64 with the variants of layers held on the device (public weights) the design offers,
+    each shown (not only where it beats the split: it is how the cloud's view of the prompt and output changes)."""
+    a = replace(scn.adapter, r_c2d=64, r_d2c=64, layers=None)
+    return [split_row(f"split r64, {label}", estimate(replace(scn, adapter=a, designs=(*scn.designs, d)), tokens,
+                                                      with_cost=cost))
+            for label, d in HeldLayers.variants(scn)]
 
 
 def r64(scn):
     """PrivateLoRA at rank 64 on every cloud layer: the split each design's variants change."""
-    return replace(scn.adapter, r_c2d=64, r_d2c=64, targets=scn.adapter.targets or ("q", "k", "v"), layers=None,
-                   device_first=0, device_last=0)
+    return replace(scn.adapter, r_c2d=64, r_d2c=64, targets=scn.adapter.targets or ("q", "k", "v"), layers=None)
 
 
 def variant_designs(cls, scn, tokens: int, cost: bool = True) -> list:
@@ -197,8 +195,10 @@ def dominates(a: Design, b: Design) -> bool:
 
 
 #: The families of designs the search evaluates, each fn(scn, tokens) -> [Design].
+#: The designs whose variants are a family of their own (the layers held, above) are not among VARIANT_DESIGNS.
+VARIANT_DESIGNS = tuple(cls for cls in DESIGNS if cls is not HeldLayers)
 FAMILIES = (baseline_designs, split_designs, held_designs, plain_split_design,
-            *(functools.partial(variant_designs, cls) for cls in DESIGNS))
+            *(functools.partial(variant_designs, cls) for cls in VARIANT_DESIGNS))
 
 
 def evaluate_family(index: int, scn, tokens: int) -> list:

@@ -11,15 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from plmodel.analysis import uncertainty
-from plmodel.designs import DESIGNS
 from plmodel.io.scenario_ranges import scenario_ranges
-from plmodel.studies.plan import FAMILIES, Targets
+from plmodel.studies.plan import FAMILIES, VARIANT_DESIGNS, Targets
 
 
 def _vectorised(index: int) -> bool:
     """Whether family `index` can be evaluated on a vectorised scenario."""
-    first = len(FAMILIES) - len(DESIGNS)
-    return index < first or DESIGNS[index - first].vectorised
+    first = len(FAMILIES) - len(VARIANT_DESIGNS)
+    return index < first or VARIANT_DESIGNS[index - first].vectorised
 
 
 def sampled_designs(scn, params: list, values: np.ndarray, tokens: int) -> list:

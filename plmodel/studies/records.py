@@ -64,7 +64,6 @@ def inputs_of(scn, task) -> dict:
             "rtt_s": scn.link.rtt_s, "c2d_bandwidth_bps": scn.link.c2d_bps, "d2c_bandwidth_bps": scn.link.d2c_bps,
             "mode": scn.mode, "engine": task.engine, "act_bits": scn.adapter.act_bits,
             "cloud_bits": scn.adapter.cloud_weight_bits, "device_bits": scn.adapter.device_weight_bits,
-            "device_layers_first": scn.adapter.device_first, "device_layers_last": scn.adapter.device_last,
             **designs.record_columns(scn)}
 
 

@@ -37,9 +37,9 @@ AXES = {"models": None, "ranks": None, "rank_pairs": None, "phases": list(PHASES
         "prompt_tokens": [128], "cloud": ["a100-80g-pcie"], "device": ["iphone-13-pro-max"],
         "network": ["5g-median"], "rtt_ms": [None], "targets": ["q,k,v"], "layers": ["all"], "cloud_runtime": [None],
         "mode": ["realistic"]}
-#: Axes of the designs beyond the paper (bits, device-held layers, server chains, speculative decoding).
-DESIGN_AXES = {"act_bits": [16], "cloud_bits": [16], "device_bits": [16], "device_layers_first": [0],
-               "device_layers_last": [0], **{prm.name: [prm.default] for prm in designs.record_params()}}
+#: Axes of the designs beyond the paper (bits, and the registry's: device-held layers, server chains, speculative decoding).
+DESIGN_AXES = {"act_bits": [16], "cloud_bits": [16], "device_bits": [16],
+               **{prm.name: [prm.default] for prm in designs.record_params()}}
 AXES.update(DESIGN_AXES)
 AXES.update(LOAD_AXES)
 SETTINGS = {"engine": "analytical", "tokens": 32, "requests": 200, "seed": 0, "name": None,
@@ -51,7 +51,7 @@ SWEEP_KEY_OF = {k: f'field "{v}"' for k, v in {
     "model": "models", "rank_c2d": "ranks", "rank_d2c": "ranks", "targets": "targets", "batch": "batch_sizes",
     "prompt_tokens": "prompt_tokens", "mode": "mode", "layers": "layers", "cloud_runtime": "cloud_runtime",
     "device_runtime": "device_runtime", "act_bits": "act_bits", "cloud_weight_bits": "cloud_bits",
-    "device_weight_bits": "device_bits", "device_first": "device_layers_first", "device_last": "device_layers_last",
+    "device_weight_bits": "device_bits",
     **{prm.name: prm.name for prm in designs.record_params()}}.items()}
 MAXIMA = {"ranks": LIMITS["width"], "rank_pairs": LIMITS["width"], "batch_sizes": LIMITS["batch"],
           "prompt_tokens": LIMITS["tokens"], "tokens": SIM_LIMITS["tokens"], "requests": 100_000, "uncertainty": 100_000}
@@ -205,21 +205,19 @@ def _axis_values(axes: dict, src: str, cache: dict) -> dict:
 
 
 def _design_values(axes: dict, src: str) -> list:
-    """The product of the design axes, each validated: [(act, cloud, device bits, first, last, designs)], a point
-    a distinct design (a draft's length and acceptance multiply only the points that have a draft)."""
-    lists = [_ints(_as_list(axes, k, src), k, src, minimum) for k, minimum in
-             (("act_bits", 1), ("cloud_bits", 1), ("device_bits", 1), ("device_layers_first", 0),
-              ("device_layers_last", 0))]
+    """The product of the design axes, each validated: [(act, cloud, device bits, designs)], a point a distinct
+    design (a draft's length and acceptance multiply only the points that have a draft)."""
+    lists = [_ints(_as_list(axes, k, src), k, src, 1) for k in ("act_bits", "cloud_bits", "device_bits")]
     names = [prm.name for prm in designs.record_params()]
     lists += [_design_axis(prm, axes, src) for prm in designs.record_params()]
     datacenter = load_link("datacenter")  # between the servers of a chain
     out = {}
     for d in itertools.product(*lists):
         try:
-            chosen = designs.build({**dict(zip(names, d[5:], strict=True)), "server_network": datacenter})
+            chosen = designs.build({**dict(zip(names, d[3:], strict=True)), "server_network": datacenter})
         except PlmodelError as exc:
             raise exc.named(SWEEP_KEY_OF, src) from None
-        out.setdefault(d[:5] + (chosen,), None)
+        out.setdefault(d[:3] + (chosen,), None)
     return list(out)
 
 
@@ -238,9 +236,8 @@ def _design_axis(prm, axes: dict, src: str) -> list:
 
 def _scenario(model, adapter, profiles: tuple, workload: tuple, design: tuple) -> Scenario:
     """A Scenario from a grid point: (cloud, device, link), (batch, prompt, mode, runtime), the design."""
-    act, cb, db, first, last, chosen = design
-    adapter = replace(adapter, act_bits=act, cloud_weight_bits=cb, device_weight_bits=db, device_first=first,
-                      device_last=last)
+    act, cb, db, chosen = design
+    adapter = replace(adapter, act_bits=act, cloud_weight_bits=cb, device_weight_bits=db)
     return Scenario(model, adapter, *profiles, *workload, designs=chosen)
 
 

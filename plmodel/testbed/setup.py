@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from plmodel.layer_sets import LayerSplit
 from plmodel.reference.model import KVCache
 from plmodel.reference.split import SplitModel
 from plmodel.specs import AdapterSpec, ModelSpec
@@ -49,4 +50,5 @@ def build(cfg: dict) -> SplitModel:
     a = dict(cfg["adapter"])
     a["targets"] = tuple(a["targets"])
     a["layers"] = None if a["layers"] is None else tuple(a["layers"])
+    a["split"] = LayerSplit(**a.get("split", {}))  # the layers on the device, a mapping in the JSON config
     return SplitModel(ModelSpec(**cfg["model"]), AdapterSpec(**a), seed=cfg["seed"])
