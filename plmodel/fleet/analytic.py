@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 
@@ -43,6 +42,8 @@ class Load:
 
     def tpot_at(self, percentile: float) -> float:
         """A request's time per token at a percentile across requests (s): normal about the mean."""
+        from statistics import NormalDist  # here, not at the top: it loads random, and most estimates never ask
+
         return self.tpot_s + NormalDist().inv_cdf(percentile / 100) * self.tpot_sd_s if percentile != 50 else self.tpot_s
 
 
@@ -160,6 +161,8 @@ def expected_max_extra_s(link, b: int) -> float:
     mu_s = math.log(m) - s2 / 2
     if b <= 1:
         return m
+    from statistics import NormalDist  # see Load.tpot_at
+
     return math.exp(mu_s + math.sqrt(s2) * NormalDist().inv_cdf(b / (b + 1)))
 
 
