@@ -149,10 +149,11 @@ def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
     a second, found by bisection. Where prompt work alone outruns the GPU there is none: the time per
     token is infinite (no steady state at n)."""
     spec = server.spec
+    decode = server.iteration_s(pass_mix(n, 0, prompt, output), n)[0]
 
     def iteration_s(k):  # prefill-first: a decode iteration, then one of the k prompts that arrived
         prefill = server.iteration_s(mix_of(0, 0, k * prompt, k * prompt * prompt, k), k)[0] if k > 0 else 0.0
-        return server.iteration_s(pass_mix(n, 0, prompt, output), n)[0] + prefill
+        return decode + prefill
 
     mean_k = n / output
     if spec.scheduler == "chunked":  # a share f of iterations carries a full chunk of prompt tokens, the rest decode
@@ -160,7 +161,6 @@ def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
         if need >= room:
             return Load(n, float("inf"), 0.0, 1.0, output, 0.0)
         c, f = min(room, prompt), need / min(room, prompt)
-        decode = server.iteration_s(pass_mix(n, 0, prompt, output), n)[0]
         full = server.iteration_s(mix_of(n, n * (prompt + output / 2), c, c * (prompt + c) / 2, c / prompt), n + 1)[0]
         if f > 1:  # short prompts, several whole an iteration (their full squares)
             f, c = 1.0, need
