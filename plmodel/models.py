@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from plmodel.errors import PlmodelError
 from plmodel.shapes import projection_shape
 from plmodel.specs import LIMITS, PROJECTIONS, ModelSpec
@@ -69,6 +66,8 @@ def resolve_model(name_or_path: str) -> ModelSpec:
     key = canonical_model_name(name_or_path)
     if key:
         return PRESETS[key]
+    from pathlib import Path  # a config.json only: the presets need neither pathlib nor json at start-up
+
     path = Path(name_or_path)
     if path.suffix == ".json" or path.exists():
         return load_hf_config(path)
@@ -101,8 +100,10 @@ def check_integer(value, limit: int, src: str, key: str) -> None:
         raise PlmodelError(f"expected an integer from 1 to {limit:,}, got {shown}", src, key)
 
 
-def load_hf_config(path: Path) -> ModelSpec:
-    """Read a LLaMA-style Hugging Face config.json into a ModelSpec."""
+def load_hf_config(path) -> ModelSpec:
+    """Read a LLaMA-style Hugging Face config.json (a pathlib.Path) into a ModelSpec."""
+    import json  # see resolve_model
+
     src = str(path)
     if not path.is_file():
         raise PlmodelError("no such file" if not path.exists() else "is not a file", src)

@@ -34,6 +34,17 @@ def test_estimate_imports_its_command_alone_and_nothing_heavy():
     assert not [m for m in loaded if m.split(".")[0] in HEAVY]
 
 
+#: Standard modules `plmodel estimate` needs not load for its tables (pathlib brings urllib.parse and ipaddress;
+#: statistics brings random): they are imported where a user's path, --json, an error's did-you-mean or a
+#: percentile asks.
+UNNEEDED = {"pathlib", "urllib.parse", "ipaddress", "json", "difflib", "statistics", "random"}
+
+
+def test_estimate_loads_no_unneeded_standard_module():
+    """`plmodel estimate` with shipped profiles loads none of UNNEEDED."""
+    assert not UNNEEDED & set(modules_after(["estimate"]))
+
+
 def test_top_level_help_imports_no_command():
     """`plmodel --help` lists every command from its one-line help, importing none of their modules."""
     loaded = modules_after(["--help"])

@@ -16,6 +16,8 @@ TIE = 0.02
 
 @dataclass(frozen=True)
 class Verdict:
+    """The estimate's closing lines: which design wins on speed, device energy and cost, why, and what to run next."""
+
     fastest: str  # split, cloud-only, device-only N-bit
     least_energy: str | None  # None: the device has no power figures
     cheapest: str | None  # None: no cost at a load (the paper's accounting, a design the fleet does not model)

@@ -86,7 +86,8 @@ def command_module(name: str):
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole parser; with `only`, the options of that subcommand alone (the others listed by name)."""
+    """The whole parser; with `only`, that subcommand alone (its options: nothing else is parsed); with `only=""`,
+    every command listed by name, none of their modules imported (plmodel's own help and errors)."""
     parser = Parser(prog="plmodel", description="Performance model of PrivateLoRA split inference "
                     "(cloud GPU + personal device). Units: SI inside; tables print tok/s, ms, MB (1e6 B), GFLOP.")
     from plmodel.version import __version__
@@ -95,7 +96,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, text in COMMANDS.items():
         if only is not None and name != only:
-            sub.add_parser(name, help=text)
+            if not only:
+                sub.add_parser(name, help=text)
             continue
         module = command_module(name)
         p = sub.add_parser(name, help=text, description=module.__doc__, formatter_class=HelpFormatter)

@@ -6,8 +6,6 @@ decode figure, batch size B is --batch B.
 
 from __future__ import annotations
 
-import json
-
 from plmodel.analysis.estimate import estimate
 from plmodel.analysis.verdict import verdict
 from plmodel.cli import scenario_args, uncertainty
@@ -38,6 +36,8 @@ def run(args) -> int:
     result = scenario_args.named(lambda s: estimate(s, args.output_tokens, args.users), scn)
     spread = scenario_args.named(lambda s: uncertainty.estimate_summary(s, args), scn) if args.uncertainty else None
     if args.json:
+        import json  # only --json prints it: the tables need no json module
+
         print(json.dumps({**result.flat(), **(spread[0] if spread else {})}, indent=1))
     else:
         print(render(result) + ("\n\n" + "\n".join(fit(uncertainty.lines(*spread))) if spread else ""))

@@ -41,6 +41,8 @@ class Server:
 
 @dataclass(frozen=True)
 class Placement:
+    """The cloud's layers split over a chain of servers (Server ranges in order), as a placement file gives them."""
+
     servers: tuple
     source: str = ""  # the file it came from
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 
@@ -43,6 +42,8 @@ class Load:
 
     def tpot_at(self, percentile: float) -> float:
         """A request's time per token at a percentile across requests (s): normal about the mean."""
+        from statistics import NormalDist  # here, not at the top: it loads random, and most estimates never ask
+
         return self.tpot_s + NormalDist().inv_cdf(percentile / 100) * self.tpot_sd_s if percentile != 50 else self.tpot_s
 
 
@@ -104,6 +105,42 @@ def prompt_chain_moments(times, n: float, output: int, t: float, log_factorial=N
     return mean, math.sqrt(var), min(max(lag / var, 0.0), 0.95) if var > 0 else 0.0
 
 
+def halved_crossing(f, lo: float, hi: float, steps: int = 44, margin: float = 1e-11) -> float:
+    """The upper end of [lo, hi] after `steps` geometric halvings, each keeping the crossing of f(t) = t inside
+    (f falls as t rises: f(t) > t below the crossing). Plain halving asks f once a step; here a bracket of the
+    crossing is found first (`bracket`) and widened by `margin`, a share of t some 5,000 times f's rounding
+    (2e-15 of t, prompt_chain_moments): a midpoint outside it has the answer f would give, so f is asked only
+    inside, and the end is the plain halvings' to the last bit, in about half the calls."""
+    a, b = bracket(f, lo, hi)
+    a, b = a * (1 - margin), b * (1 + margin)
+    for _ in range(steps):
+        mid = math.sqrt(lo * hi)
+        above = mid <= a or (mid < b and f(mid) > mid)
+        lo, hi = (mid, hi) if above else (lo, mid)
+    return hi
+
+
+def bracket(f, lo: float, hi: float, share: float = 1e-11, calls: int = 24) -> tuple:
+    """(a, b) within [lo, hi], f(a) > a (or a = lo) and f(b) <= b (or b = hi), b / a - 1 under `share` where
+    `calls` calls of f get there: the Illinois secant on the gap log(f(t) / t) over log t, the geometric
+    midpoint while an end's gap is unknown or infinite."""
+    ga = gb = None  # the gaps at lo and hi, once asked
+    side = 0  # the end the last call moved: 1 lo, -1 hi
+    for _ in range(calls):
+        if hi / lo - 1 < share:
+            break
+        x = math.sqrt(lo * hi)
+        if ga is not None and gb is not None and math.isfinite(ga) and ga != gb:
+            s = (math.log(lo) * gb - math.log(hi) * ga) / (gb - ga)
+            x = math.exp(s) if math.log(lo) < s < math.log(hi) else x
+        fx = f(x)
+        if fx > x:
+            lo, ga, gb, side = x, math.log(fx / x), (gb / 2 if side == 1 and gb is not None else gb), 1
+        else:
+            hi, gb, ga, side = x, math.log(fx / x), (ga / 2 if side == -1 and ga is not None else ga), -1
+    return lo, hi
+
+
 def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
     """Continuous batching at n concurrent requests; `server` a CloudOnlyServer (its cost parts).
 
@@ -112,10 +149,11 @@ def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
     a second, found by bisection. Where prompt work alone outruns the GPU there is none: the time per
     token is infinite (no steady state at n)."""
     spec = server.spec
+    decode = server.iteration_s(pass_mix(n, 0, prompt, output), n)[0]
 
     def iteration_s(k):  # prefill-first: a decode iteration, then one of the k prompts that arrived
         prefill = server.iteration_s(mix_of(0, 0, k * prompt, k * prompt * prompt, k), k)[0] if k > 0 else 0.0
-        return server.iteration_s(pass_mix(n, 0, prompt, output), n)[0] + prefill
+        return decode + prefill
 
     mean_k = n / output
     if spec.scheduler == "chunked":  # a share f of iterations carries a full chunk of prompt tokens, the rest decode
@@ -123,7 +161,6 @@ def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
         if need >= room:
             return Load(n, float("inf"), 0.0, 1.0, output, 0.0)
         c, f = min(room, prompt), need / min(room, prompt)
-        decode = server.iteration_s(pass_mix(n, 0, prompt, output), n)[0]
         full = server.iteration_s(mix_of(n, n * (prompt + output / 2), c, c * (prompt + c) / 2, c / prompt), n + 1)[0]
         if f > 1:  # short prompts, several whole an iteration (their full squares)
             f, c = 1.0, need
@@ -138,9 +175,8 @@ def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
     logf = np.array([math.lgamma(k + 1) for k in range(len(times))])
     if prompt_chain_moments(times, n, output, hi, logf)[0] > hi:
         return Load(n, float("inf"), 0.0, 1.0, output, 0.0)
-    for _ in range(44):  # the mean it produces falls as the assumed mean rises: one crossing (to 2^-44)
-        mid = math.sqrt(lo * hi)
-        lo, hi = (mid, hi) if prompt_chain_moments(times, n, output, mid, logf)[0] > mid else (lo, mid)
+    # the mean it produces falls as the assumed mean rises: one crossing, halved to 2^-44 of the range
+    hi = halved_crossing(lambda t: prompt_chain_moments(times, n, output, t, logf)[0], lo, hi)
     t, sd, rho = prompt_chain_moments(times, n, output, hi, logf)
     if not math.isfinite(t):
         return Load(n, float("inf"), 0.0, 1.0, output, 0.0)
@@ -160,6 +196,8 @@ def expected_max_extra_s(link, b: int) -> float:
     mu_s = math.log(m) - s2 / 2
     if b <= 1:
         return m
+    from statistics import NormalDist  # see Load.tpot_at
+
     return math.exp(mu_s + math.sqrt(s2) * NormalDist().inv_cdf(b / (b + 1)))
 
 

@@ -33,6 +33,8 @@ CHUNK_TOKENS = 512
 
 @dataclass(frozen=True)
 class BatchingSpec:
+    """How the cloud-only server batches: continuous batching's limits, scheduler and KV memory (vLLM's defaults)."""
+
     max_batch: int = 256  # most sequences an iteration and requests admitted (vLLM's max_num_seqs)
     chunk_tokens: int | None = None  # chunked: tokens an iteration (decodes and prompt chunks); None: CHUNK_TOKENS
     scheduler: str = "prefill-first"

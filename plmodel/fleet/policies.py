@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PolicySpec:
+    """The split server's batching policy (POLICIES) and its settings."""
+
     name: str = "cohort"
     max_batch: int = 256  # most sequences a batch (greedy, hold)
     max_wait_s: float = 0.002  # hold: the longest a point waits for its batch to grow

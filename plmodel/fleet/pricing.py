@@ -32,6 +32,8 @@ def cost(scn, gpus: int, tokens_per_s: float, kv_bytes: float) -> tuple:
 
 @dataclass(frozen=True)
 class CostAtLoad:
+    """What split and cloud-only cost at a load: the replica size and count each runs on, tokens/s, time per token, USD."""
+
     users: float  # requests in flight, one sequence each, over all replicas
     prompt_tokens: int
     output_tokens: int

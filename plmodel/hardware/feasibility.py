@@ -28,6 +28,8 @@ GROUPS = (1, 2, 4, 8)
 
 @dataclass(frozen=True)
 class CloudFit:
+    """Whether the cloud's share fits its GPUs: the bytes it needs, a GPU's capacity, and the group that runs it."""
+
     required_bytes: float  # weights, A and B, KV cache of batch x context
     capacity_bytes: float  # what one GPU gives them
     gpus_needed: int  # ceil(required / capacity)

@@ -16,6 +16,8 @@ from plmodel.specs import require_positive
 
 @dataclass(frozen=True)
 class DevicePower:
+    """A device's power while it computes and while its user waits, and its battery (W, Wh)."""
+
     active_w: float  # extra power of the SoC while it computes, above the baseline
     baseline_w: float  # the whole device while its user waits (screen on, app open)
     battery_wh: float
@@ -32,6 +34,8 @@ class DevicePower:
 
 @dataclass(frozen=True)
 class RadioSpec:
+    """A radio's power model: connected power, energy a megabit each way, and the inactivity tail and promotion (W, J, s)."""
+
     name: str
     connected_w: float  # radio power while connected, at negligible throughput
     j_per_mbit_up: float  # extra energy a megabit sent (W per Mbit/s, integrated)

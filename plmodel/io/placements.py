@@ -3,8 +3,6 @@ and the key. The format is in designs/placement.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from plmodel.designs.placement import Placement, Server
 from plmodel.errors import PlmodelError
 from plmodel.io.files import available, profile_dirs
@@ -31,8 +29,10 @@ def parse_range(text, where: str) -> tuple:
     return lo, hi + 1
 
 
-def placement_file(name_or_path: str, option: str) -> Path:
-    """A placement YAML: the file named, or where there is none, a shipped placement by name (placements/)."""
+def placement_file(name_or_path: str, option: str):
+    """A placement YAML (a Path): the file named, or where there is none, a shipped placement by name (placements/)."""
+    from pathlib import Path  # only where a placement is given: not at start-up
+
     p = Path(name_or_path)
     if p.is_file():
         return p

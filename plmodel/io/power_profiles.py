@@ -3,11 +3,9 @@ of a shipped radio profile in radio_profiles/, a path to one, or the mapping its
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from plmodel.errors import PlmodelError
 from plmodel.hardware.power import DevicePower, RadioSpec
-from plmodel.io.files import check_keys, find_profile, number, read_mapping
+from plmodel.io.files import check_keys, find_profile, number, read_mapping, stem
 from plmodel.units import MS
 
 POWER_KEYS = {"active_w": True, "baseline_w": True, "battery_wh": True}
@@ -52,9 +50,11 @@ def radio_for(value, src: str) -> RadioSpec | None:
     if not isinstance(value, str):
         raise PlmodelError(f'field "radio": expected a radio profile name, a path or a mapping, got {value!r}', src)
     if "/" in value or value.endswith((".yaml", ".yml")):
+        from pathlib import Path  # a path to a radio profile (a shipped name needs none)
+
         value = str(Path(src).parent / value) if not Path(value).is_absolute() else value
     try:
         path = find_profile("radio", value, "radio")
     except PlmodelError as exc:
         raise PlmodelError(f'field "radio": {exc.message}', src) from None
-    return radio_from_mapping(read_mapping(path), str(path), path.stem)
+    return radio_from_mapping(read_mapping(path), path, stem(path))

@@ -15,7 +15,17 @@ from plmodel.errors import PlmodelError
 from plmodel.hardware.decode_rows import from_mapping as decode_rows_from_mapping
 from plmodel.hardware.resume import from_mapping as resume_from_mapping
 from plmodel.hardware.runtimes import lookup
-from plmodel.io.files import MAXIMUM, available, check_keys, find_profile, number, profile_dirs, read_mapping, relative_to_file  # noqa: F401
+from plmodel.io.files import (  # noqa: F401 (re-exported: the profiles' one import for their callers)
+    MAXIMUM,
+    available,
+    check_keys,
+    find_profile,
+    number,
+    profile_dirs,
+    read_mapping,
+    relative_to_file,
+    stem,
+)
 from plmodel.io.power_profiles import power_from_mapping, radio_for
 from plmodel.models import canonical_model_name
 from plmodel.specs import BandwidthJitterSpec, ComputeUnit, HardwareSpec, JitterSpec, LinkSpec, MeasuredSpeed
@@ -173,13 +183,13 @@ def link_from_mapping(data: dict, src: str, default_name: str) -> LinkSpec:
 def load_hardware(name_or_path: str, option: str = "--cloud/--device") -> HardwareSpec:
     """A hardware profile by shipped name or path."""
     path = find_profile("hardware", name_or_path, option)
-    return hardware_from_mapping(read_mapping(path), str(path), path.stem)
+    return hardware_from_mapping(read_mapping(path), path, stem(path))
 
 
 def load_link(name_or_path: str, option: str = "--network") -> LinkSpec:
     """A network profile by shipped name or path."""
     path = find_profile("network", name_or_path, option)
-    return link_from_mapping(read_mapping(path), str(path), path.stem)
+    return link_from_mapping(read_mapping(path), path, stem(path))
 
 
 def hardware_to_mapping(hw: HardwareSpec) -> dict:
