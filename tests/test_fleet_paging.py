@@ -3,13 +3,15 @@
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plmodel.errors import PlmodelError
 from plmodel.fleet import analytic
 from plmodel.fleet.arrivals import Workload
 from plmodel.fleet.cloud_only import BatchingSpec
 from plmodel.fleet.loop import Front, Loop, Request
-from plmodel.fleet.memory import KvPool, Memory
+from plmodel.fleet.memory import KvPool, Memory, memory_of
 from plmodel.fleet.paging import Pager
 from plmodel.fleet.policies import PolicySpec
 from plmodel.fleet.run import serve
@@ -35,7 +37,7 @@ def test_split_paged_holds_more_requests_than_reserving(scenario):
     """At a chat's lengths (output long beside the prompt) paged split holds more requests at once and serves
     more tokens a second than reserving each request's whole length, and the closed form says so too."""
     scn = scenario(link=load_link("5g-edge"))
-    w = Workload("closed", users=200, requests=400, prompt_tokens=256, output_tokens=1024)
+    w = Workload("closed", users=200, requests=260, prompt_tokens=256, output_tokens=1024)
     paged, whole = (serve(scn, w, server="split", batching=BatchingSpec(kv=kv)).metrics for kv in ("paged", "reserve"))
     assert paged["mean_concurrency"] > 1.2 * whole["mean_concurrency"]
     assert paged["throughput_tokens_per_s"] > whole["throughput_tokens_per_s"]
@@ -89,3 +91,28 @@ def test_swap_needs_paged_kv_and_a_host_link(scenario):
     with pytest.raises(PlmodelError) as e:
         serve(scn, Workload("closed", users=1, requests=1), batching=BatchingSpec(preemption="swap"))
     assert e.value.field == "preemption"
+
+
+@settings(max_examples=10, deadline=None)
+@given(kind=st.sampled_from(["split", "cloud-only"]), policy=st.sampled_from(["cohort", "greedy", "hold"]),
+       preemption=st.sampled_from(["recompute", "swap"]), lengths=st.sampled_from(["fixed", "exponential"]),
+       scheduler=st.sampled_from(["prefill-first", "chunked"]), seed=st.integers(0, 1000))
+def test_preemption_under_memory_pressure_conserves_blocks(scenario, kind, policy, preemption, lengths, scheduler, seed):
+    """A GPU with room for the KV of ~5 requests' whole lengths, 24 users at once: requests are preempted (swapped
+    or recomputed) again and again, yet every one completes, KV never exceeds capacity and at the end every
+    block is free and every swapped byte came back (serve's invariants, which raise otherwise)."""
+    scn = scenario(link=load_link("datacenter"), prompt_tokens=200)
+    kv_bytes = 5 * 600 * memory_of(scn, 1).kv_bytes_per_token
+    scn = replace(scn, cloud=replace(scn.cloud, memory_bytes=need_bytes(scn, kv_bytes)))
+    w = Workload("closed", users=24, requests=48, prompt_tokens=200, output_tokens=400, lengths=lengths)
+    m = serve(scn, w, server=kind, policy=PolicySpec(policy), batching=BatchingSpec(scheduler=scheduler,
+              preemption=preemption), seed=seed).metrics
+    assert m["completed"] + m["rejected"] == 48 and m["preemptions"] > 0
+    assert m["kv_peak_bytes"] <= m["kv_capacity_bytes"]
+    assert (m["swaps"] > 0) == (preemption == "swap")
+
+
+def need_bytes(scn, kv_bytes: float) -> float:
+    """A GPU's memory that leaves `kv_bytes` for the KV cache beside the weights (B)."""
+    mem = memory_of(scn, 1)
+    return (mem.weight_bytes + kv_bytes) * scn.cloud.memory_bytes / mem.capacity_bytes

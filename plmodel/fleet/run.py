@@ -119,7 +119,8 @@ def invariants(front, gpu, pool, end_s: float, pager=None) -> None:
         raise AssertionError(f"fleet: KV reserved {pool.peak:.6g} B above capacity {pool.capacity:.6g} B")
     if pool.used > pool.capacity * 1e-9:
         raise AssertionError(f"fleet: KV of {pool.used:.6g} B still held at the end")
-    if pager is not None and (pager.host_used > 1e-6 or abs(pager.swapped_out_bytes - pager.swapped_in_bytes) > 1e-6):
+    moved = pager.swapped_out_bytes if pager is not None else 0.0
+    if pager is not None and (pager.host_used > 1e-9 * moved or abs(moved - pager.swapped_in_bytes) > 1e-9 * moved):
         raise AssertionError(f"fleet: {pager.swapped_out_bytes:.6g} B swapped out, {pager.swapped_in_bytes:.6g} B back in")
     if gpu.all_busy_s > end_s * (1 + 1e-9) + 1e-12:
         raise AssertionError(f"fleet: GPU busy {gpu.all_busy_s:.6g} s in a run of {end_s:.6g} s")
