@@ -106,3 +106,13 @@ def test_fleet_runs_the_replica_size_asked():
     assert four["cloud_only_usd_per_million_output_tokens"] > one["cloud_only_usd_per_million_output_tokens"]
     bad = plmodel("fleet", "--model", "70b", "--gpus-per-replica", "1")
     assert bad.returncode == 2 and bad.stderr.startswith("ERROR: --gpus-per-replica:") and len(bad.stderr.splitlines()) == 1
+
+
+def test_fleet_closed_loop_table_names_its_load_and_preemption():
+    """The table's header says a closed loop's users (no rate to print) and how paged KV preempts."""
+    out = plmodel("fleet", "--arrival", "closed", "--users", "4", "--requests", "8", "--network", "datacenter",
+                  "--preemption", "swap")
+    assert out.returncode == 0, out.stderr
+    assert "closed loop, 4 users, think 0 s" in out.stdout and "paged KV, preemption by swap" in out.stdout
+    bad = plmodel("fleet", "--kv", "reserve", "--preemption", "swap")
+    assert bad.returncode == 2 and "--preemption" in bad.stderr

@@ -144,8 +144,9 @@ def kv_words(batching) -> str:
 
 
 def render(scn, gpus, policy, w, results, batching) -> str:
-    load = {"poisson": f"Poisson {w.rate_per_s:g} requests/s", "closed": f"closed loop, {w.users} users, think "
-            f"{w.think_s:g} s", "trace": f"trace of {len(w.trace or ()):,} requests"}[w.arrival]
+    load = {"poisson": lambda: f"Poisson {w.rate_per_s:g} requests/s",
+            "closed": lambda: f"closed loop, {w.users} users, think {w.think_s or 0:g} s",
+            "trace": lambda: f"trace of {len(w.trace or ()):,} requests"}[w.arrival]()
     lines = [f"plmodel fleet - {scn.model.name} on {gpus} x {scn.cloud.name} (one replica), device {scn.device.name}, "
              f"network {scn.link.name} (RTT {scn.link.rtt_s * 1e3:.1f} ms)",
              f"  {load}; prompt {w.prompt_tokens} + output {w.output_tokens} tokens ({w.lengths}); split policy "
