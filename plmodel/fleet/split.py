@@ -149,7 +149,11 @@ class SplitServer:
         if self.policy.keeps_groups:
             g = groups[0]
             g.members = members
-            if not members and g in self.cohorts:
+            if not members and g.joining:  # those seated to join it start its next pass instead
+                g.members, g.pos, g.ready_at = [m for m, _ in g.joining], 0, max(at for _, at in g.joining)
+                g.joining = []
+                self.policy.add(g)
+            elif not members and g in self.cohorts:
                 self.cohorts.remove(g)
         return members
 
