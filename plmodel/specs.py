@@ -177,6 +177,7 @@ class HardwareSpec:
     source: str = ""
     runtime: str | None = None  # the runtime this machine runs unless a scenario names one
     interconnect_bytes_per_s: float | None = None  # GPU to GPU, each way (NVLink, PCIe); None: single GPU only
+    host_link_bytes_per_s: float | None = None  # GPU to host memory, each way (PCIe); None: not known (no swap)
     allreduce_latency_s: float = 0.0  # fixed time of one all-reduce across the GPUs of a tensor-parallel group
     power: object = None  # power.DevicePower of a personal device; None: not known
     resume: object = None  # resume.ResumeSpec: slowdown of work after a wait for the peer; None: none
@@ -190,7 +191,8 @@ class HardwareSpec:
         require_positive("peak_flops", self.peak_flop_per_s, maximum=LIMITS["flop_per_s"])
         require_positive("memory", self.memory_bytes, maximum=LIMITS["bytes"])
         require_positive("allreduce_latency", self.allreduce_latency_s, allow_zero=True, maximum=1.0)
-        for key in ("usable_memory_bytes", "price_usd_per_hour", "power_w", "interconnect_bytes_per_s"):
+        for key in ("usable_memory_bytes", "price_usd_per_hour", "power_w", "interconnect_bytes_per_s",
+                    "host_link_bytes_per_s"):
             if getattr(self, key) is not None:
                 require_positive(key, getattr(self, key), maximum=LIMITS["bytes"])
 

@@ -54,9 +54,10 @@ def test_fleet_json_and_trace(tmp_path):
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout)
     rows = kv.read_text().splitlines()
-    split = [x for x in rows[1:] if x.startswith("split,")]
-    assert rows[0] == "server,time_s,kv_bytes,kv_fraction" and len(split) == 2 * 30  # a reserve, a release
-    assert len(rows) - 1 - len(split) >= 2 * 30  # paged (cloud-only): blocks as contexts grow, then the release
+    assert rows[0] == "server,time_s,kv_bytes,kv_fraction"
+    for kind in ("split", "cloud-only"):  # paged, both: the prompt's blocks, blocks as contexts grow, the release
+        mine = [x for x in rows[1:] if x.startswith(kind + ",")]
+        assert len(mine) > 2 * 30 and float(mine[-1].split(",")[2]) == 0
     assert max(float(x.split(",")[3]) for x in rows[1:]) <= 1
     assert r["split_completed"] == r["cloud_only_completed"] == 30
     assert r["split_ttft_p50_s"] > r["cloud_only_ttft_p50_s"]
@@ -105,3 +106,13 @@ def test_fleet_runs_the_replica_size_asked():
     assert four["cloud_only_usd_per_million_output_tokens"] > one["cloud_only_usd_per_million_output_tokens"]
     bad = plmodel("fleet", "--model", "70b", "--gpus-per-replica", "1")
     assert bad.returncode == 2 and bad.stderr.startswith("ERROR: --gpus-per-replica:") and len(bad.stderr.splitlines()) == 1
+
+
+def test_fleet_closed_loop_table_names_its_load_and_preemption():
+    """The table's header says a closed loop's users (no rate to print) and how paged KV preempts."""
+    out = plmodel("fleet", "--arrival", "closed", "--users", "4", "--requests", "8", "--network", "datacenter",
+                  "--preemption", "swap")
+    assert out.returncode == 0, out.stderr
+    assert "closed loop, 4 users, think 0 s" in out.stdout and "paged KV, preemption by swap" in out.stdout
+    bad = plmodel("fleet", "--kv", "reserve", "--preemption", "swap")
+    assert bad.returncode == 2 and "--preemption" in bad.stderr

@@ -24,7 +24,8 @@ def test_fleet_engine_serves_each_rate_split_and_cloud_only(tmp_path):
     assert [(r["rate_per_s"], r["server"]) for r in recs] == [(1.0, "split"), (1.0, "cloud-only"), (3.0, "split"),
                                                               (3.0, "cloud-only")]
     scn = cfg.tasks[1].scenario
-    direct = serve(scn, Workload("poisson", 3.0, 40, 64, 16), server="split", slo=(None, 0.8), seed=0).metrics
+    direct = serve(scn, Workload("poisson", 3.0, 40, 64, 16), server="split", slo=(None, 0.8), seed=0,
+                   gpus=recs[2]["gpus_a_replica"]).metrics
     assert recs[2]["tpot_p90_s"] == direct["tpot_p90_s"] and recs[2]["goodput_tokens_per_s"] == direct["goodput_tokens_per_s"]
     assert recs[2]["throughput_tokens_per_s"] > recs[0]["throughput_tokens_per_s"]
 
@@ -83,6 +84,27 @@ def test_fleet_scheduler_axis(tmp_path):
     assert recs[0]["ttft_p50_s"] != recs[1]["ttft_p50_s"]
     for text, message in (("engine: simulation\nscheduler: chunked\n", "only the fleet engine schedules"),
                           ("engine: fleet\nscheduler: fcfs\n", 'field "scheduler": expected one of')):
+        with pytest.raises(PlmodelError) as e:
+            sweep(tmp_path, text)
+        assert message in str(e.value)
+
+
+def test_fleet_replica_size_axis(tmp_path):
+    """gpus_per_replica: auto (the default) takes each server's size as `capacity` chooses it at the point's SLO and
+    the record states it; a size asked is served on that many GPUs; other engines and unknown sizes refused."""
+    from plmodel.fleet import replicas
+    from plmodel.fleet.capacity import Case, Slo
+
+    cfg = sweep(tmp_path, "engine: fleet\ntokens: 128\nrequests: 8\nusers: 4\ntpot_ms: 2000\ngpus_per_replica: [auto, 2]\n")
+    recs = run_tasks(cfg.tasks, 1, False)
+    scn = cfg.tasks[0].scenario
+    auto = {k: replicas.size(Case(scn, k, Slo(2.0, Slo.ttft_s), 64, 128)).chosen for k in ("split", "cloud-only")}
+    assert auto["split"] > 1  # over 5G split fills the memory of a larger group (the test would not tell otherwise)
+    assert [(r["gpus_per_replica"], r["server"], r["gpus_a_replica"]) for r in recs] == [
+        ("auto", "split", auto["split"]), ("auto", "cloud-only", auto["cloud-only"]), ("2", "split", 2),
+        ("2", "cloud-only", 2)]
+    for text, message in (("engine: simulation\ngpus_per_replica: 2\n", "only the fleet engine sizes a replica"),
+                          ("engine: fleet\ngpus_per_replica: 3\n", 'field "gpus_per_replica": expected one of')):
         with pytest.raises(PlmodelError) as e:
             sweep(tmp_path, text)
         assert message in str(e.value)

@@ -183,7 +183,8 @@ def flatten(scn, args, out: dict) -> dict:
     flat = {"model": scn.model.name, "cloud": scn.cloud.name, "network": scn.link.name, "rtt_s": scn.link.rtt_s,
             "gpus": args.gpus, "gpus_per_replica": args.gpus_per_replica, "tpot_slo_s": args.tpot_ms / 1e3,
             "ttft_slo_s": args.ttft_ms / 1e3, "percentile": args.percentile, "prompt_tokens": args.prompt_tokens,
-            "output_tokens": args.output_tokens, "policy": args.policy, "scheduler": args.scheduler, "kv": args.kv}
+            "output_tokens": args.output_tokens, "policy": args.policy, "scheduler": args.scheduler, "kv": args.kv,
+            "preemption": args.preemption}
     for kind, (c, a, sized) in out.items():
         k, group = kind.replace("-", "_"), sized.chosen
         replicas = (args.gpus or group) // group

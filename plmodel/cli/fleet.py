@@ -110,7 +110,7 @@ def run(args) -> int:
     if args.json:
         flat = {"model": scn.model.name, "cloud": scn.cloud.name, "device": scn.device.name, "network": scn.link.name,
                 "rtt_s": scn.link.rtt_s, "gpus": gpus, "policy": policy.name, "scheduler": batching.scheduler,
-                "kv": batching.kv, "arrival": w.arrival, "seed": args.seed}
+                "kv": batching.kv, "preemption": batching.preemption, "arrival": w.arrival, "seed": args.seed}
         for kind, r in results.items():
             flat |= {f"{kind.replace('-', '_')}_{k}": v for k, v in r.metrics.items()}
         print(json.dumps(flat, indent=1))
@@ -121,7 +121,7 @@ def run(args) -> int:
 
 ROWS = [("requests completed", "completed", 1, "{:,.0f}"), ("requests rejected", "rejected", 1, "{:,.0f}"),
         ("requests that queued for memory", "queued", 1, "{:,.0f}"),
-        ("preemptions (recomputed)", "preemptions", 1, "{:,.0f}"),
+        ("preemptions", "preemptions", 1, "{:,.0f}"), ("  swapped to host", "swaps", 1, "{:,.0f}"),
         ("throughput tok/s", "throughput_tokens_per_s", 1, "{:,.1f}"),
         ("goodput tok/s (within the SLO)", "goodput_tokens_per_s", 1, "{:,.1f}"),
         *[(f"TTFT p{q} ms", f"ttft_p{q}_s", 1e3, "{:,.1f}") for q in (50, 90, 99)],
@@ -138,13 +138,19 @@ ROWS = [("requests completed", "completed", 1, "{:,.0f}"), ("requests rejected",
         ("USD per million tokens (in + out)", "usd_per_million_tokens", 1, "{:,.3f}")]
 
 
+def kv_words(batching) -> str:
+    """The KV policy in words: paged with its preemption, or reserved."""
+    return f"paged KV, preemption by {batching.preemption}" if batching.kv == "paged" else "KV reserved whole"
+
+
 def render(scn, gpus, policy, w, results, batching) -> str:
-    load = {"poisson": f"Poisson {w.rate_per_s:g} requests/s", "closed": f"closed loop, {w.users} users, think "
-            f"{w.think_s:g} s", "trace": f"trace of {len(w.trace or ()):,} requests"}[w.arrival]
+    load = {"poisson": lambda: f"Poisson {w.rate_per_s:g} requests/s",
+            "closed": lambda: f"closed loop, {w.users} users, think {w.think_s or 0:g} s",
+            "trace": lambda: f"trace of {len(w.trace or ()):,} requests"}[w.arrival]()
     lines = [f"plmodel fleet - {scn.model.name} on {gpus} x {scn.cloud.name} (one replica), device {scn.device.name}, "
              f"network {scn.link.name} (RTT {scn.link.rtt_s * 1e3:.1f} ms)",
              f"  {load}; prompt {w.prompt_tokens} + output {w.output_tokens} tokens ({w.lengths}); split policy "
-             f"{policy.name}; cloud-only {batching.scheduler}, {batching.kv} KV; times are simulated on the runtime "
+             f"{policy.name}; cloud-only {batching.scheduler}; {kv_words(batching)}; times are simulated on the runtime "
              "model (anchored or peak), latency figures over the requests arriving in the middle 70 % of the run", "",
              "  " + " " * 36 + "".join(f"{k:>16}" for k in results)]
     for label, key, scale, fmt in ROWS:

@@ -8,6 +8,7 @@ import sys
 from plmodel.cli import scenario_args
 from plmodel.errors import PlmodelError
 from plmodel.fleet.cloud_only import CHUNK_TOKENS, KV_POLICIES, SCHEDULERS, BatchingSpec
+from plmodel.fleet.paging import PREEMPTIONS
 from plmodel.fleet.policies import POLICIES, PolicySpec
 
 #: The option that sets each fleet field, to name it in errors the core raises.
@@ -16,6 +17,7 @@ OPTION_OF = {"arrival": "--arrival", "rate": "--rate", "requests": "--requests",
              "output_tokens": "--output-tokens", "policy": "--policy", "max_batch": "--max-batch",
              "cohort_size": "--cohort-size", "target": "--hold-target", "max_wait": "--max-wait-ms",
              "max_batch ": "--cloud-max-batch", "chunk_tokens": "--chunk-tokens", "scheduler": "--scheduler", "kv": "--kv",
+             "preemption": "--preemption",
              "server": "--server", "gpus": "--gpus-per-replica",
              "percentile": "--percentile", "mode": "--mode", "cloud": "--cloud", **scenario_args.OPTION_OF}
 SERVER_CHOICES = ("both", "split", "cloud-only")
@@ -28,7 +30,8 @@ SCOPED = {"policy": (PolicySpec.name, ("both", "split"), tuple(POLICIES)),
           "cloud_max_batch": (BatchingSpec.max_batch, ("both", "cloud-only"), tuple(POLICIES)),
           "chunk_tokens": (None, ("both", "cloud-only"), tuple(POLICIES)),
           "scheduler": (BatchingSpec.scheduler, ("both", "cloud-only"), tuple(POLICIES)),
-          "kv": (BatchingSpec.kv, ("both", "cloud-only"), tuple(POLICIES))}
+          "kv": (BatchingSpec.kv, ("both", "split", "cloud-only"), tuple(POLICIES)),
+          "preemption": (BatchingSpec.preemption, ("both", "split", "cloud-only"), tuple(POLICIES))}
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -57,8 +60,10 @@ def register(p: argparse.ArgumentParser) -> None:
     s.add_argument("--chunk-tokens", type=int, metavar="N",
                    help=f"cloud-only, --scheduler chunked: tokens an iteration (default {CHUNK_TOKENS})")
     s.add_argument("--kv", choices=KV_POLICIES, default=BatchingSpec.kv, metavar="NAME",
-                   help="cloud-only KV memory: paged (as vLLM, preemption by recompute) or reserve (the "
+                   help="both servers' KV memory: paged (as vLLM, blocks as contexts grow) or reserve (the "
                         "whole length at admission)")
+    s.add_argument("--preemption", choices=PREEMPTIONS, default=BatchingSpec.preemption, metavar="NAME",
+                   help="paged KV full: recompute (as vLLM V1) or swap (over PCIe to host memory)")
 
     s.add_argument("--per-user-adapters", action="store_true", help="each user their own A and B (default: shared)")
     o = p.add_argument_group("output")
@@ -84,7 +89,8 @@ def build(args) -> tuple:
     args.batch, args.mode = 1, "realistic"
     scn = scenario_args.build_scenario(args)
     policy = PolicySpec(args.policy, args.max_batch, args.max_wait_ms / 1e3, args.hold_target, args.cohort_size)
-    batching = named(BatchingSpec, args.cloud_max_batch, args.chunk_tokens, args.scheduler, args.kv)
+    batching = named(BatchingSpec, args.cloud_max_batch, args.chunk_tokens, args.scheduler, args.kv,
+                     preemption=args.preemption)
     kinds = ("split", "cloud-only") if args.server == "both" else (args.server,)
     return scn, policy, batching, kinds
 

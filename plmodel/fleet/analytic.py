@@ -236,8 +236,8 @@ def pass_trips_s(server, tokens: int = 1, context: int = 1) -> float:
 
 def held_bytes(mem, prompt: int, output: int, server: str = "split", *, batching=None) -> float:
     """KV bytes a request holds on average (B): its whole length reserved, or with `batching`'s paged KV
-    (cloud-only) its mean context in blocks."""
-    if batching is not None and server == "cloud-only" and batching.kv == "paged":
+    (either server) its mean context in blocks."""
+    if batching is not None and batching.kv == "paged":
         return mem.request_bytes(prompt + output / 2 + batching.block_tokens / 2)
     return mem.request_bytes(prompt + output)
 
@@ -245,9 +245,9 @@ def held_bytes(mem, prompt: int, output: int, server: str = "split", *, batching
 def max_concurrency(scn, gpus: int, prompt: int, output: int, per_user_adapters: bool = False,
                     server: str = "split", *, batching=None) -> int:
     """The most requests of P + O tokens one replica's memory holds at once: each reserving its whole length,
-    or with `batching`'s paged KV (cloud-only) at their mean context in blocks, less the watermark."""
+    or with `batching`'s paged KV (either server) at their mean context in blocks, less the watermark."""
     mem = memory_of(scn, gpus, per_user_adapters, server)
-    paged = batching is not None and server == "cloud-only" and batching.kv == "paged"
+    paged = batching is not None and batching.kv == "paged"
     usable = (1 - batching.watermark) * mem.kv_capacity_bytes if paged else mem.kv_capacity_bytes
     return max(0, int(usable // held_bytes(mem, prompt, output, server, batching=batching)))
 

@@ -8,9 +8,10 @@ Schedulers (`BatchingSpec.scheduler`):
   sequences wait for it (vLLM before chunked prefill, its default scheduler until v0.6);
 - chunked: a token budget an iteration, decodes first, then prompt chunks in what is left (Sarathi-Serve,
   vLLM's chunked prefill).
-KV memory (`BatchingSpec.kv`): paged (vLLM's PagedAttention: blocks of `block_tokens`, a request takes
-blocks as its context grows; when a decoding sequence finds none free, the latest admitted request is
-preempted and later recomputed, vLLM's default) or reserve (prompt plus output reserved at admission).
+KV memory (`BatchingSpec.kv`, the split server's too): paged (vLLM's PagedAttention: blocks of
+`block_tokens`, a request takes blocks as its context grows; when a decoding sequence finds none free, the
+latest admitted request is preempted, recomputed or swapped as `preemption` says: paging.py) or reserve
+(prompt plus output reserved at admission).
 Host time: the runtime's per-iteration and per-sequence scheduling and sampling time, added to the GPU's.
 """
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 from plmodel.errors import PlmodelError
 from plmodel.fleet.costs import ends_part, layer_part, mix_of, parts_cost, rates
+from plmodel.fleet.paging import PREEMPTIONS
 from plmodel.link import hold_s
 
 #: Bytes a token id takes on the wire (a 32-bit integer).
@@ -41,12 +43,17 @@ class BatchingSpec:
     kv: str = "paged"
     block_tokens: int = 16  # paged: tokens a KV block (vLLM's default block size)
     watermark: float = 0.01  # paged: share of the KV blocks admission leaves free (vLLM's default)
+    preemption: str = "recompute"  # paged: recompute or swap (paging.py)
 
     def __post_init__(self):
         if self.scheduler not in SCHEDULERS:
             raise PlmodelError(f"expected one of {', '.join(SCHEDULERS)}, got {self.scheduler!r}", field="scheduler")
         if self.kv not in KV_POLICIES:
             raise PlmodelError(f"expected one of {', '.join(KV_POLICIES)}, got {self.kv!r}", field="kv")
+        if self.preemption not in PREEMPTIONS:
+            raise PlmodelError(f"expected one of {', '.join(PREEMPTIONS)}, got {self.preemption!r}", field="preemption")
+        if self.preemption != "recompute" and self.kv != "paged":
+            raise PlmodelError(f"swap preempts paged KV only, got --kv {self.kv}", field="preemption")
         if self.chunk_tokens is not None and self.scheduler != "chunked":
             raise PlmodelError(f"a token budget only with the chunked scheduler, got {self.scheduler}", field="chunk_tokens")
 
@@ -66,7 +73,7 @@ class CloudOnlyServer:
         self.host_s = (rt.iteration_host_s, rt.sequence_host_s)  # an iteration's, a sequence's
         self.running, self.waiting = [], []  # decoding; admitted prompts not yet (fully) run
         self.idle = True
-        self.block_bytes = None  # paged: bytes of a KV block (set by serve)
+        self.pager = None  # paged KV: a paging.Pager (set by serve)
 
     def lead_s(self, prompt: int) -> float:
         """From send to the cloud: the prompt's token ids up and half an RTT (s)."""
@@ -77,7 +84,10 @@ class CloudOnlyServer:
         return len(self.running) + len(self.waiting) < self.spec.max_batch
 
     def enter(self, req) -> None:
-        self.waiting.append(req)
+        if self.pager is not None and self.pager.swap_in(req):  # back from host memory: it decodes on
+            self.running.append(req)
+        else:
+            self.waiting.append(req)
         if self.idle:
             self.dispatch()
 
@@ -108,45 +118,26 @@ class CloudOnlyServer:
             budget -= c
         return mix, run, chunks, len(run) + sum(c for _, c in chunks)
 
-    def grow(self) -> None:
-        """Paged: every decoding sequence gets the block its next token needs; where none is free the
-        latest admitted request is preempted (its blocks freed, recomputed later)."""
-        pool, b, block = self.front.pool, self.spec.block_tokens, self.block_bytes
-        needing = [m for m in self.running if m.context % b == 0]
-        if not needing:
-            return
-        if pool.fits(block * len(needing)):  # the common case: one reservation for all
-            pool.reserve(block * len(needing), self.loop.now)
-            for m in needing:
-                m.kv_bytes += block
-            return
-        for m in needing:
-            while not pool.fits(block) and self.preempt(m):
-                pass
-            if m.context == 0:  # preempted itself (or by a later one's need)
-                continue
-            pool.reserve(block, self.loop.now)
-            m.kv_bytes += block
-
-    def preempt(self, needing) -> bool:
-        """Preempt the latest admitted request (waiting prompts first, then decoding, `needing` last);
-        False when none is left."""
+    def latest(self):
+        """The latest admitted request, out of this server's lists (waiting prompts first, then decoding; None
+        when none is left): the one paged KV preempts; it waits again in the Front's queue."""
         victim = self.waiting.pop() if self.waiting else (self.running.pop() if self.running else None)
-        if victim is None:
-            return False
-        victim.todo, victim.prefilled, victim.context = victim.context + 1 if victim.generated else victim.prompt, 0, 0
-        self.front.requeue(victim, self.loop.now)
-        return victim is not needing
+        if victim is not None:
+            self.front.requeue(victim)
+        return victim
 
     def dispatch(self) -> None:
         if not self.idle:
             return
-        if self.block_bytes is not None and self.running:
-            self.grow()
+        if self.pager is not None and self.running:
+            self.pager.grow(self.running, self.latest, self.loop.now)
         if not (self.running or self.waiting):
             return
         mix, run, chunks, tokens = self.compose()
         total, accel, host = self.iteration_s(mix, len(run) + len(chunks))
+        if self.pager is not None:  # swaps the GPU's copy engine runs before the iteration
+            copy = self.pager.take_copy_s()
+            total, accel = total + copy, accel + copy
         self.idle = False
         self.gpu.record(self.loop.now, total, accel, host, len(run) + len(chunks), tokens)
         self.loop.at(self.loop.now + total, self.finished, run, chunks)

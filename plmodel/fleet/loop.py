@@ -38,7 +38,7 @@ class Request:
     """One request's life (times in s) and its place in the stack while it is served."""
 
     __slots__ = ("id", "user", "arrival_s", "prompt", "output", "reach_s", "admit_s", "first_s", "done_s",
-                 "generated", "context", "kv_bytes", "prefilled", "todo")
+                 "generated", "context", "kv_bytes", "prefilled", "todo", "swapped")
 
     def __init__(self, rid: int, arrival_s: float, prompt: int, output: int, user=None):
         self.id, self.user, self.arrival_s, self.prompt, self.output = rid, user, arrival_s, prompt, output
@@ -48,6 +48,7 @@ class Request:
         self.kv_bytes = 0.0
         self.prefilled = 0  # prompt tokens run so far (chunked prefill)
         self.todo = prompt  # tokens its prefill runs: the prompt, or after a preemption its context to recompute
+        self.swapped = 0.0  # bytes of its KV in host memory (swapped out when preempted; paging.py)
 
 
 class Gpu:
@@ -91,6 +92,7 @@ class Front:
         self.head = 0
         self.requests, self.rejected = [], []
         self.preemptions = 0
+        self.swaps = 0  # of the preemptions, those swapped to host memory (paging.py)
         self.on_tokens = on_tokens or (lambda n: None)
         self.next_user_request = None  # closed loop: callback(user, now) that issues the user's next request
 
@@ -126,11 +128,14 @@ class Front:
             del q[:self.head]
             self.head = 0
 
-    def requeue(self, req: Request, now: float) -> None:
-        """A preempted request frees its KV and waits again, first in line."""
+    def free(self, req: Request, now: float) -> None:
+        """A preempted request frees its KV (paging.py; it waits again once `requeue`d)."""
         self.pool.release(req.kv_bytes, now)
         req.kv_bytes = 0.0
         self.preemptions += 1
+
+    def requeue(self, req: Request) -> None:
+        """A preempted request waits again, first in line."""
         self.queue.insert(self.head, req)
 
     def delivered(self, req: Request, at_s: float) -> bool:

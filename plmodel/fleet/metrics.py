@@ -80,7 +80,8 @@ class FleetMetrics:
     completed: int
     rejected: int
     queued: int
-    preemptions: int  # paged KV: requests preempted and recomputed (a request may count more than once)
+    preemptions: int  # paged KV: requests preempted, recomputed or swapped (a request may count more than once)
+    swaps: int  # of those, swapped to host memory and back (--preemption swap)
     window_s: float
     throughput_tokens_per_s: float
     offered_tokens_per_s: float
@@ -122,7 +123,8 @@ def summarise(front, gpu, pool, window: tuple, *, slo: tuple = (None, None)) -> 
     span = max(w1 - w0, 1e-12)
     cap = pool.capacity
     return FleetMetrics(**{"requests": len(front.requests) + len(front.rejected), "completed": len(done),
-           "rejected": len(front.rejected), "preemptions": front.preemptions, "queued": sum(1 for r in done if r.admit_s > r.reach_s),
+           "rejected": len(front.rejected), "preemptions": front.preemptions, "swaps": front.swaps,
+           "queued": sum(1 for r in done if r.admit_s > r.reach_s),
            "window_s": span,
            "throughput_tokens_per_s": tokens_in(done, w0, w1) / span,
            "offered_tokens_per_s": sum(r.output for r in front.requests + front.rejected

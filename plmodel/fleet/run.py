@@ -15,6 +15,7 @@ from plmodel.fleet.cloud_only import BatchingSpec, CloudOnlyServer
 from plmodel.fleet.loop import Front, Gpu, Loop, Request
 from plmodel.fleet.memory import KvPool, memory_of
 from plmodel.fleet.metrics import FleetMetrics, summarise, window_of
+from plmodel.fleet.paging import Pager, front_options
 from plmodel.fleet.policies import POLICIES, PolicySpec
 from plmodel.fleet.replica import replica
 from plmodel.fleet.split import SplitServer
@@ -87,12 +88,15 @@ def serve(scn, workload: Workload, *, server: str = "split", policy: PolicySpec 
     loop, gpu, trips = Loop(), Gpu(window), Trips(scn, np.random.default_rng([seed, 1]))
     limit = scn.model.max_context_tokens
     if server == "split":
-        front = Front(loop, pool, lead_s=trips.arrival, max_context=limit, on_tokens=on_tokens)
-        front.server = SplitServer(loop, front, gpu, engine, trips, policy, scn=scn, per_user_adapters=per_user_adapters)
+        srv = SplitServer(loop, None, gpu, engine, trips, policy, scn=scn, per_user_adapters=per_user_adapters)
+        lead = trips.arrival
     else:
         srv = CloudOnlyServer(loop, None, gpu, engine, trips.link, batching, scn=scn)
-        front = Front(loop, pool, lead_s=srv.lead_s, max_context=limit, on_tokens=on_tokens, **paging(srv, pool))
-        srv.front, front.server = front, srv
+        lead = srv.lead_s
+    front = Front(loop, pool, lead_s=lead, max_context=limit, on_tokens=on_tokens, **front_options(batching, pool))
+    srv.front, front.server = front, srv
+    if batching.kv == "paged":
+        srv.pager = Pager(front, pool, batching, host_bps=scn.cloud.host_link_bytes_per_s, gpus=gpus)
     if opened is None:
         closed_users(loop, front, workload, rng)
     else:
@@ -101,28 +105,22 @@ def serve(scn, workload: Workload, *, server: str = "split", policy: PolicySpec 
     wall = time.perf_counter()
     loop.run(poll)
     wall = time.perf_counter() - wall
-    invariants(front, gpu, pool, loop.now)
+    invariants(front, gpu, pool, loop.now, srv.pager)
     return FleetResult(server, gpus, summarise(front, gpu, pool, window, slo=slo), pool.samples, loop.events, wall)
 
 
-def paging(srv, pool) -> dict:
-    """The Front's admission of a cloud-only server with paged KV: a request's prompt blocks (its context
-    when recomputed), the watermark left free; the whole length otherwise (the Front's default)."""
-    spec = srv.spec
-    if spec.kv != "paged":
-        return {}
-    srv.block_bytes = pool.memory.blocks_bytes(1, spec.block_tokens) - pool.memory.per_request_bytes
-    return {"need": lambda req: pool.memory.blocks_bytes(req.todo, spec.block_tokens),
-            "whole": lambda req: pool.memory.blocks_bytes(req.prompt + req.output, spec.block_tokens),
-            "margin": spec.watermark * pool.capacity}
-
-
-def invariants(front, gpu, pool, end_s: float) -> None:
-    """Every admitted request finished; KV never above capacity; the GPU never busier than the run."""
+def invariants(front, gpu, pool, end_s: float, pager=None) -> None:
+    """Every admitted request finished; KV never above capacity, all of it freed at the end, and every block
+    swapped out swapped back in; the GPU never busier than the run."""
     unfinished = [r for r in front.requests if r.done_s is None]
     if unfinished:
         raise AssertionError(f"fleet: {len(unfinished)} admitted requests never finished")
     if pool.peak > pool.capacity * (1 + 1e-9):
         raise AssertionError(f"fleet: KV reserved {pool.peak:.6g} B above capacity {pool.capacity:.6g} B")
+    if pool.used > pool.capacity * 1e-9:
+        raise AssertionError(f"fleet: KV of {pool.used:.6g} B still held at the end")
+    moved = pager.swapped_out_bytes if pager is not None else 0.0
+    if pager is not None and (pager.host_used > 1e-9 * moved or abs(moved - pager.swapped_in_bytes) > 1e-9 * moved):
+        raise AssertionError(f"fleet: {pager.swapped_out_bytes:.6g} B swapped out, {pager.swapped_in_bytes:.6g} B back in")
     if gpu.all_busy_s > end_s * (1 + 1e-9) + 1e-12:
         raise AssertionError(f"fleet: GPU busy {gpu.all_busy_s:.6g} s in a run of {end_s:.6g} s")

@@ -56,8 +56,17 @@ class SplitServer:
         self.wake_at = float("inf")  # when the idle GPU looks again for a group back from its trips
         self.cohorts = []  # cohort policy: the decoding cohorts, to join
         self.forming = None  # cohort policy: the prefill group new prompts join until it runs
+        self.pager = None  # paged KV: a paging.Pager (set by serve)
+        self.live = {}  # paged KV: id -> request admitted and not finished, in admission order
+        self.out = set()  # paged KV: ids of preempted requests still in a group, dropped when it is next picked
+        self.requeued = False  # some were dropped from the batch being composed: admission looks again
 
     def enter(self, req) -> None:
+        if self.pager is not None:
+            self.live[req.id] = req
+            if self.pager.swap_in(req):  # back from host memory: it decodes on from the start of a pass
+                self.rejoin(req)
+                return
         if self.policy.keeps_groups:  # cohort: prompts gather in a prefill group until it takes the GPU
             f = self.forming
             if f is not None and len(f.members) < self.spec.cohort_size:
@@ -99,21 +108,70 @@ class SplitServer:
         if groups[0] is self.forming:
             self.forming = None
         members = [m for g in groups for m in g.members]
+        if self.out:
+            members = self.drop_preempted(groups, members)
+            if not members:  # a group of the preempted only: admission looks again, then the next group
+                self.requeued = False
+                self.front.admit()
+                self.dispatch()
+                return
         mix, tokens = mix_of(), 0
         for m in members:
-            if m.generated:
+            if m.context:
                 mix[0] += 1
                 mix[1] += m.context
                 tokens += 1
             else:
-                mix[2] += m.prompt
-                mix[3] += m.prompt * m.prompt
+                mix[2] += m.todo
+                mix[3] += m.todo * m.todo
                 mix[4] += 1
-                tokens += m.prompt
+                tokens += m.todo
         seconds, accel, host = self.cost(groups[0].pos, mix)
+        if self.pager is not None:  # swaps the GPU's copy engine runs before the batch
+            copy = self.pager.take_copy_s()
+            seconds, accel = seconds + copy, accel + copy
         self.idle = False
         self.gpu.record(now, seconds, accel, host, len(members), tokens)
         self.loop.at(now + seconds, self.finished, groups, members)
+        if self.requeued:
+            self.requeued = False
+            self.front.admit()
+
+    def drop_preempted(self, groups: list, members: list) -> list:
+        """`members` less those preempted while in these groups: they wait again in the Front's queue (first
+        in line, latest admitted last); a cohort left empty is gone."""
+        gone = [m for m in members if m.id in self.out]
+        for m in reversed(gone):
+            self.out.discard(m.id)
+            self.front.requeue(m)
+        self.requeued = bool(gone)
+        members = [m for m in members if m not in gone]
+        if self.policy.keeps_groups:
+            g = groups[0]
+            g.members = members
+            if not members and g.joining:  # those seated to join it start its next pass instead
+                g.members, g.pos, g.ready_at = [m for m, _ in g.joining], 0, max(at for _, at in g.joining)
+                g.joining = []
+                self.policy.add(g)
+            elif not members and g in self.cohorts:
+                self.cohorts.remove(g)
+        return members
+
+    def latest(self):
+        """The latest admitted request still served (None when none is left): the one paged KV preempts; it
+        leaves its group when the group is next picked."""
+        if not self.live:
+            return None
+        req = self.live.pop(next(reversed(self.live)))
+        self.out.add(req.id)
+        return req
+
+    def rejoin(self, req) -> None:
+        """A request swapped back in decodes on: it joins a cohort (cohort policy) or waits at the stack's start."""
+        if self.policy.keeps_groups:
+            self.seat(Group([req], 0, self.loop.now), [req], [0.0])
+        else:
+            self.ready(Group([req], 0, self.loop.now))
 
     def finished(self, groups: list, members: list) -> None:
         pos = groups[0].pos
@@ -127,11 +185,11 @@ class SplitServer:
 
     def stage_trips(self, k: int, members: list) -> list:
         """Each member's round trip of stage k (s)."""
-        decoding = [m for m in members if m.generated]
+        decoding = [m for m in members if m.context]
         if len(decoding) == len(members):
             return self.trips.stage(k, 1, len(members))
         times = iter(self.trips.stage(k, 1, len(decoding)) if decoding else ())
-        return [next(times) if m.generated else self.trips.stage(k, m.prompt)[0] for m in members]
+        return [next(times) if m.context else self.trips.stage(k, m.todo)[0] for m in members]
 
     def away(self, groups: list, members: list, trips: list, pos: int) -> None:
         """Members leave on trips of the given lengths and come back at chunk `pos`."""
@@ -151,15 +209,19 @@ class SplitServer:
         """Each member's token goes down; the finished leave, the others start their next pass."""
         now, front, trips = self.loop.now, self.front, self.trips
         down = trips.down_s()
-        prefill = not members[0].generated  # cohort policy: a group is all prefill or all decode
+        prefill = not members[0].context  # cohort policy: a group is all prefill or all decode
         staying, longer = [], []
         for m in members:
-            starts = not m.generated
-            m.context += m.prompt if starts else 1
-            if not front.delivered(m, now + (trips.first_token(m.prompt) if starts else down)):
+            starts = not m.context
+            m.context += m.todo if starts else 1
+            if not front.delivered(m, now + (trips.first_token(m.todo) if starts else down)):
                 staying.append(m)
-                longer.append(trips.prefill_down_extra_s(m.prompt) if starts else 0.0)
+                longer.append(trips.prefill_down_extra_s(m.todo) if starts else 0.0)
+            elif self.pager is not None:
+                del self.live[m.id]
         front.on_tokens(len(members))
+        if self.pager is not None and staying:  # their next token's block (preempting the latest admitted)
+            self.pager.grow(staying, self.latest, now)
         times = [t + x for t, x in zip(trips.token([m.context for m in staying]), longer)] if staying else []
         if not self.policy.keeps_groups:
             self.away(groups, staying, times, 0)

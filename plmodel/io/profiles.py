@@ -35,6 +35,7 @@ HARDWARE_KEYS = {
     "memory_bandwidth_gbyte_per_s": True, "peak_tflop_per_s": True, "memory_gbyte": False, "memory_gib": False,
     "usable_memory_gbyte": False, "power_w": False, "price_usd_per_hour": False, "measured": False, "name": False,
     "layer_overhead_us": False, "call_overhead_us": False, "runtime": False, "interconnect_gbyte_per_s": False,
+    "host_link_gbyte_per_s": False,
     "allreduce_latency_us": False, "power": False, "resume_after_wait": False,
     "decode_batch_slowdown": False, "compute_units": False,
 }
@@ -139,6 +140,7 @@ def hardware_from_mapping(data: dict, src: str, default_name: str) -> HardwareSp
             source=src,
             runtime=None if data.get("runtime") is None else lookup(str(data["runtime"])).name,
             interconnect_bytes_per_s=optional(data, "interconnect_gbyte_per_s", src, GBYTE),
+            host_link_bytes_per_s=optional(data, "host_link_gbyte_per_s", src, GBYTE),
             allreduce_latency_s=optional_zero(data, "allreduce_latency_us", src, US),
             power=power_from_mapping(data.get("power"), src),
             resume=resume_from_mapping(data.get("resume_after_wait"), src),
@@ -201,6 +203,7 @@ def hardware_to_mapping(hw: HardwareSpec) -> dict:
                               ("layer_overhead_us", hw.layer_overhead_s or None, US),
                               ("call_overhead_us", hw.call_overhead_s or None, US), ("runtime", hw.runtime, 1),
                               ("interconnect_gbyte_per_s", hw.interconnect_bytes_per_s, GBYTE),
+                              ("host_link_gbyte_per_s", hw.host_link_bytes_per_s, GBYTE),
                               ("allreduce_latency_us", hw.allreduce_latency_s or None, US)):
         if value is not None:
             data[key] = value if isinstance(value, str) else value / scale

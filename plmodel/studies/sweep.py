@@ -5,7 +5,7 @@ ranks (r_c2d = r_d2c) or rank_pairs ([[r_c2d, r_d2c], ...]), phases, batch_sizes
 cloud, device, network, rtt_ms (overrides the profile's), targets, cloud_runtime, mode, and the designs'
 act_bits, cloud_bits, device_bits, device_layers_first, device_layers_last, servers (over the datacenter
 profile), prefill_chunks, draft_model, draft_tokens, acceptance, and the load (sweep_load.py: users, arrival,
-rate, tpot_ms, ttft_ms, policy, scheduler; the simulation and fleet engines). Settings: engine (analytical,
+rate, tpot_ms, ttft_ms, policy, scheduler, gpus_per_replica; the simulation and fleet engines). Settings: engine (analytical,
 simulation or fleet), tokens, requests (fleet), seed, name. `grids:` may list mappings of
 axes, each merged over the top level, when one product cannot express the study (the paper's
 prefill and decode figures have different x axes).

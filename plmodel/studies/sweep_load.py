@@ -1,5 +1,6 @@
-"""The load axes of a sweep - users, arrival, rate, tpot_ms, ttft_ms, the split server's policy and the
-cloud-only server's scheduler -
+"""The load axes of a sweep - users, arrival, rate, tpot_ms, ttft_ms, the split server's policy, the
+cloud-only server's scheduler and the replica's GPUs (gpus_per_replica: auto, each server's size with the
+lowest cost a token as `capacity` chooses it, or 1, 2, 4, 8) -
 that the simulation and fleet engines serve (the analytical engine serves none), validated into Loads."""
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from dataclasses import dataclass
 from plmodel.errors import PlmodelError
 from plmodel.fleet.cloud_only import SCHEDULERS
 from plmodel.fleet.policies import POLICIES
+from plmodel.fleet.replicas import CHOICES
 from plmodel.specs import SIM_LIMITS
 
 LOAD_AXES = {"users": [1], "arrival": ["closed"], "rate": [None], "tpot_ms": [None], "ttft_ms": [None],
-             "policy": ["cohort"], "scheduler": ["prefill-first"]}
+             "policy": ["cohort"], "scheduler": ["prefill-first"], "gpus_per_replica": ["auto"]}
 ARRIVALS = ("closed", "poisson")
 
 
@@ -29,6 +31,7 @@ class Load:
     ttft_s: float | None = None
     policy: str = "cohort"  # the fleet's split batching policy (fleet/policies.py)
     scheduler: str = "prefill-first"  # the fleet's cloud-only scheduler (fleet/cloud_only.py)
+    gpus_per_replica: str = "auto"  # the replica's GPUs, each server's: auto (as capacity: fleet/replicas.py) or 1-8
 
 
 def _numbers(values: list, key: str, src: str) -> list:
@@ -40,7 +43,8 @@ def _numbers(values: list, key: str, src: str) -> list:
 
 #: The fleet's own choices a sweep may vary: key -> (the choices, the only value other engines take, what they lack).
 FLEET_CHOICES = {"policy": (tuple(POLICIES), "cohort", "batches with a policy"),
-                 "scheduler": (tuple(SCHEDULERS), "prefill-first", "schedules a cloud-only server")}
+                 "scheduler": (tuple(SCHEDULERS), "prefill-first", "schedules a cloud-only server"),
+                 "gpus_per_replica": (CHOICES, "auto", "sizes a replica")}
 
 
 def _fleet_choice(key: str, values: list, engine: str, src: str) -> list:
@@ -74,11 +78,13 @@ def load_values(axes: dict, engine: str, src: str, as_list) -> list:
         raise PlmodelError('field "tpot_ms"/"ttft_ms": only the fleet engine counts goodput against an SLO', src)
     policies = _fleet_choice("policy", as_list(axes, "policy", src), engine, src)
     schedulers = _fleet_choice("scheduler", as_list(axes, "scheduler", src), engine, src)
+    sizes = _fleet_choice("gpus_per_replica", [str(v) for v in as_list(axes, "gpus_per_replica", src)], engine, src)
     out = {}
-    for u, a, r, tp, tt, pol, sch in itertools.product(users, arrivals, rates, tpots, ttfts, policies, schedulers):
+    for u, a, r, tp, tt, pol, sch, gpr in itertools.product(users, arrivals, rates, tpots, ttfts, policies, schedulers,
+                                                            sizes):
         if a == "poisson" and r is None:
             raise PlmodelError('field "rate": a Poisson arrival needs a rate (requests a second)', src)
         load = Load(u, a, None if a == "closed" else float(r), None if tp is None else tp / 1e3,
-                    None if tt is None else tt / 1e3, pol, sch)
+                    None if tt is None else tt / 1e3, pol, sch, gpr)
         out.setdefault(load, load)
     return list(out)
