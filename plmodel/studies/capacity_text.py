@@ -75,8 +75,8 @@ def kv_findings(df) -> list:
              "KV cache a token (every layer's K and V, 16-bit): " + ", ".join(f"{m} {v / 1e3:,.0f} KB" for m, v in kv.items())
              + ". Grouped-query attention (GQA: fewer KV heads than query heads) shrinks it by their ratio. "
              "Split needs many requests in flight to keep the GPU busy while each waits for its round trips, so "
-             "where KV memory binds it, fewer bytes a token let a replica hold more of them; cloud-only reaches its "
-             "batch cap or the GPU's time with fewer requests, so it gains less. At "
+             "where KV memory binds it, fewer bytes a token let a replica hold more of them; cloud-only gains only up "
+             "to its batch cap (the most sequences an iteration), which a GQA model's cache already holds. At "
              f"{d['tpot_slo_s'].iloc[0] * 1e3:g} ms a token:", ""]
     for model in kv.index:
         parts = []
