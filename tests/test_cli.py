@@ -174,7 +174,9 @@ def test_calibrate_writes_a_loadable_profile(tmp_path):
     if len(os.sched_getaffinity(0)) >= 2 and hw.resume is not None:  # the curve needs a core for its peer
         from plmodel.reference.resume_probe import WAITS_S
 
-        assert hw.resume.x == pytest.approx(WAITS_S) and all(0.5 <= f <= 10 for f in hw.resume.slowdown)
+        # a ratio of two timings on a shared machine: back to back can itself be slowed by a neighbour (0.498 seen
+        # with other jobs running), so the plausible band is wide; the curve's shape is tested in test_resume.py
+        assert hw.resume.x == pytest.approx(WAITS_S) and all(0.25 <= f <= 10 for f in hw.resume.slowdown)
         assert "a layer after a round trip" in out.stdout
     else:  # one CPU, or a machine too noisy for a stable curve: the profile and the output say why
         assert "compute after a wait not measured: " in out.stdout
