@@ -234,7 +234,7 @@ def pass_trips_s(server, tokens: int = 1, context: int = 1) -> float:
                for _, k in server.chunks)
 
 
-def held_bytes(mem, prompt: int, output: int, server: str = "split", *, batching=None) -> float:
+def held_bytes(mem, prompt: int, output: int, *, batching=None) -> float:
     """KV bytes a request holds on average (B): its whole length reserved, or with `batching`'s paged KV
     (either server) its mean context in blocks."""
     if batching is not None and batching.kv == "paged":
@@ -249,7 +249,7 @@ def max_concurrency(scn, gpus: int, prompt: int, output: int, per_user_adapters:
     mem = memory_of(scn, gpus, per_user_adapters, server)
     paged = batching is not None and batching.kv == "paged"
     usable = (1 - batching.watermark) * mem.kv_capacity_bytes if paged else mem.kv_capacity_bytes
-    return max(0, int(usable // held_bytes(mem, prompt, output, server, batching=batching)))
+    return max(0, int(usable // held_bytes(mem, prompt, output, batching=batching)))
 
 
 def ttft_s(load: Load, fixed_s: float, kind: str) -> float:

@@ -161,7 +161,7 @@ class Model:
                             missed)
         rate = load.concurrency / analytic.time_in_system_s(load, self.fixed_s, c.kind)
         mem = memory_of(c.scn, self.gpus, c.per_user_adapters, c.kind)
-        kv = load.concurrency * analytic.held_bytes(mem, c.prompt, c.output, c.kind, batching=c.batching)
+        kv = load.concurrency * analytic.held_bytes(mem, c.prompt, c.output, batching=c.batching)
         usd, gpu_s, kv_s = cost(c.scn, self.gpus, rate * load.output_tokens, kv)
         return Capacity(c.kind, self.gpus, rate, load.concurrency, rate * load.output_tokens,
                         load.tpot_at(c.slo.percentile), binding, usd, all_tokens(usd, c.prompt, c.output),

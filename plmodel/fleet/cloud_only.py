@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from plmodel.errors import PlmodelError
-from plmodel.fleet.costs import ends_part, layer_part, mix_of, parts_cost, rates
-from plmodel.fleet.paging import PREEMPTIONS
+from plmodel.fleet.costs import batch_cost, ends_part, layer_part, mix_of, rates
+from plmodel.fleet.paging import PREEMPTIONS, with_copies
 from plmodel.link import hold_s
 
 #: Bytes a token id takes on the wire (a 32-bit integer).
@@ -68,9 +68,7 @@ class CloudOnlyServer:
         self.loop, self.front, self.gpu, self.link, self.spec = loop, front, gpu, link, spec
         self.parts = [(layer_part(scn), float(scn.model.n_layers)), (ends_part(scn), 1.0)]
         self.hidden_bytes = scn.model.d_model * scn.adapter.act_bits / 8
-        self.rates = rates(engine)
-        rt = engine.runtime
-        self.host_s = (rt.iteration_host_s, rt.sequence_host_s)  # an iteration's, a sequence's
+        self.rates, self.runtime = rates(engine), engine.runtime
         self.running, self.waiting = [], []  # decoding; admitted prompts not yet (fully) run
         self.idle = True
         self.pager = None  # paged KV: a paging.Pager (set by serve)
@@ -94,9 +92,7 @@ class CloudOnlyServer:
     def iteration_s(self, mix: list, sequences: int) -> tuple:
         """(seconds, accelerator seconds, host seconds) of an iteration: the GPU's parts and the host's
         scheduling and sampling."""
-        total, accel, host = parts_cost(self.parts, self.rates, mix, self.hidden_bytes)
-        extra = self.host_s[0] + self.host_s[1] * sequences
-        return total + extra, accel, host + extra
+        return batch_cost(self.parts, self.rates, mix, self.hidden_bytes, self.runtime, sequences)
 
     def compose(self) -> tuple:
         """(mix, decoding members, [(request, prompt tokens run)], tokens) of the next iteration."""
@@ -134,10 +130,7 @@ class CloudOnlyServer:
         if not (self.running or self.waiting):
             return
         mix, run, chunks, tokens = self.compose()
-        total, accel, host = self.iteration_s(mix, len(run) + len(chunks))
-        if self.pager is not None:  # swaps the GPU's copy engine runs before the iteration
-            copy = self.pager.take_copy_s()
-            total, accel = total + copy, accel + copy
+        total, accel, host = with_copies(self.pager, *self.iteration_s(mix, len(run) + len(chunks)))
         self.idle = False
         self.gpu.record(self.loop.now, total, accel, host, len(run) + len(chunks), tokens)
         self.loop.at(self.loop.now + total, self.finished, run, chunks)

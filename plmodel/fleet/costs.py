@@ -163,6 +163,14 @@ def parts_cost(parts, r, mix, hidden_bytes_per_token: float) -> tuple:
     return total, accel, host
 
 
+def batch_cost(parts, r, mix, hidden_bytes_per_token: float, runtime, sequences: float) -> tuple:
+    """(seconds, accelerator seconds, host seconds) of a serving batch of `sequences` sequences: its parts on the
+    GPU (parts_cost) and the runtime's serving host time, an iteration's and a sequence's (scheduling, sampling)."""
+    total, accel, host = parts_cost(parts, r, mix, hidden_bytes_per_token)
+    extra = runtime.iteration_host_s + runtime.sequence_host_s * sequences
+    return total + extra, accel, host + extra
+
+
 def mix_of(decode: int = 0, context: int = 0, prefill: int = 0, square: int = 0, ending: int = 0) -> list:
     """A Mix as a list (the servers add members' features into it in place)."""
     return [decode, context, prefill, square, ending]

@@ -1,7 +1,7 @@
 """The cloud's memory for requests: weights stay, and the KV cache is either reserved for a request's
-whole length (prompt plus output) from admission to its last token (the split server, and cloud-only's
-`reserve` policy: admission control without preemption), or paged (cloud-only's default: blocks of a
-few tokens taken as the context grows, cloud_only.py preempts when none is free). Requests wait, first
+whole length (prompt plus output) from admission to its last token (`--kv reserve`: admission control
+without preemption), or paged (the default, both servers: blocks of a few tokens taken as the context
+grows, paging.py preempts when none is free). Requests wait, first
 come first served, while what they need at admission does not fit. Occupancy is integrated over time."""
 
 from __future__ import annotations

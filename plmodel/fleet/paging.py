@@ -37,6 +37,15 @@ def front_options(spec, pool) -> dict:
             "margin": spec.watermark * pool.capacity}
 
 
+def with_copies(pager, seconds: float, accel: float, host: float) -> tuple:
+    """A batch's (seconds, accelerator seconds, host seconds) with the host copies (swaps) the GPU's copy engine
+    runs before it, taken from `pager` (None: no paged KV, no copies)."""
+    if pager is None:
+        return seconds, accel, host
+    copy = pager.take_copy_s()
+    return seconds + copy, accel + copy, host
+
+
 class Pager:
     """Blocks for growing sequences, and preemption when none is free (recompute or swap), on one replica's
     KV pool. `copy_s`: seconds of host copies the GPU's next batch waits for (taken by `take_copy_s`)."""

@@ -39,8 +39,6 @@ class FleetResult:
         return self.summary.flat()
 
 
-
-
 def check(spec_name: str, options: dict) -> None:
     if spec_name not in POLICIES:
         raise PlmodelError(f"expected one of {', '.join(POLICIES)}, got {spec_name!r}", field="policy")

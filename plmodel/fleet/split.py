@@ -7,7 +7,8 @@ took the same time) goes to the policy with the time it is ready and costs no ev
 
 from __future__ import annotations
 
-from plmodel.fleet.costs import layer_part, mix_of, parts_cost, rates, stage_parts
+from plmodel.fleet.costs import batch_cost, layer_part, mix_of, rates, stage_parts
+from plmodel.fleet.paging import with_copies
 from plmodel.fleet.policies import POLICIES, Group
 from plmodel.workload import adapted_layer_indices, cloud_layer_indices
 
@@ -51,7 +52,7 @@ class SplitServer:
         self.chunks = chunks(scn, per_user_adapters)
         self.hidden_bytes = scn.model.d_model * scn.adapter.act_bits / 8
         self.rates = rates(engine)
-        self.host_s = (engine.runtime.iteration_host_s, engine.runtime.sequence_host_s)  # a batch's, a sequence's
+        self.runtime = engine.runtime
         self.idle = True
         self.wake_at = float("inf")  # when the idle GPU looks again for a group back from its trips
         self.cohorts = []  # cohort policy: the decoding cohorts, to join
@@ -91,9 +92,7 @@ class SplitServer:
     def cost(self, pos: int, mix: list) -> tuple:
         """(seconds, accelerator seconds, host seconds) of chunk `pos` for a batch of composition `mix`, with the
         runtime's serving host time a batch and a sequence (as cloud-only's iterations)."""
-        total, accel, host = parts_cost(self.chunks[pos][0], self.rates, mix, self.hidden_bytes)
-        extra = self.host_s[0] + self.host_s[1] * (mix[0] + mix[4])
-        return total + extra, accel, host + extra
+        return batch_cost(self.chunks[pos][0], self.rates, mix, self.hidden_bytes, self.runtime, mix[0] + mix[4])
 
     def dispatch(self) -> None:
         if not self.idle:
@@ -126,10 +125,7 @@ class SplitServer:
                 mix[3] += m.todo * m.todo
                 mix[4] += 1
                 tokens += m.todo
-        seconds, accel, host = self.cost(groups[0].pos, mix)
-        if self.pager is not None:  # swaps the GPU's copy engine runs before the batch
-            copy = self.pager.take_copy_s()
-            seconds, accel = seconds + copy, accel + copy
+        seconds, accel, host = with_copies(self.pager, *self.cost(groups[0].pos, mix))
         self.idle = False
         self.gpu.record(now, seconds, accel, host, len(members), tokens)
         self.loop.at(now + seconds, self.finished, groups, members)
