@@ -4,12 +4,12 @@ decode_rows.py), read with one-line errors that name the block and the list."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 
 
 def lists_from_mapping(data, block: str, keys: tuple, src: str) -> tuple:
@@ -37,7 +37,7 @@ def check(block: str, names: tuple, xs: tuple, slowdowns: tuple, most: float, *,
         raise PlmodelError(f"{names[1]}: expected factors from 0.5 to {most:g}, got {list(slowdowns)}", field=block)
 
 
-@dataclass(frozen=True)
+@frozen
 class Curve:
     """A slowdown measured at increasing `x` (linear between the points, the end values beyond them).
     Subclasses name their YAML block and lists and bound their values."""

@@ -29,10 +29,11 @@ The hooks, by who asks:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import ClassVar
 
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.layer_sets import LayerSplit
 
 #: The engines a design may support: the closed form, the per-message simulation, the many-user fleet.
@@ -40,7 +41,7 @@ ENGINES = ("closed-form", "simulation", "fleet")
 ACCOUNTING_OF = {"paper": "the paper's accounting", "realistic": "the realistic accounting"}
 
 
-@dataclass(frozen=True)
+@frozen
 class Param:
     """One parameter of a design, declared once: every edge (CLI, sweep, record, docs) is derived from it.
 
@@ -63,7 +64,7 @@ class Param:
             raise ValueError(f'"kind" must be int, float, model, network or placement, got {self.kind!r}')
 
 
-@dataclass(frozen=True)
+@frozen
 class Design:
     """Base of every design: the declaration and the hooks, each defaulting to no change."""
 
@@ -178,7 +179,7 @@ class Design:
         return None
 
 
-@dataclass(frozen=True)
+@frozen
 class Flag(Design):
     """A design switched on by its first parameter, 0 or 1: 1 asks for it, 0 leaves it out."""
 

@@ -3,13 +3,12 @@ of a model's layers between the device and the cloud (`LayerSplit`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from plmodel.bounds import LIMITS, require_positive
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class LayerSplit:
     """Which decoder layers the device runs: the first `first` and the last `last`; the cloud runs those between.
 

@@ -7,10 +7,10 @@ checked where the profile is loaded (io/ranges.py); io/scenario_ranges.py gather
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from plmodel.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Uncertain:
     """One sampled figure of a scenario: where it sits (`owner`: cloud, device, link, radio, cloud_runtime,
     device_runtime, speculative; `path`: its dotted field there), its value and bounds in SI units, the

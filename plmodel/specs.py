@@ -6,14 +6,13 @@ checked when it is built, naming the field that is wrong; YAML and CLI parsing l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from plmodel.adapter_fit import check_adapter_fits
 from plmodel.bounds import LIMITS, SIM_LIMITS, require_positive  # noqa: F401 (the specs' bounds, imported from here too)
 from plmodel.design import check_designs, with_layer_split
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.layer_sets import LayerSplit
 
 #: Projections that may carry an adapter, in the order they run inside a decoder layer.
@@ -24,7 +23,7 @@ PHASES = ("prefill", "decode")
 MODES = ("paper", "realistic")
 
 
-@dataclass(frozen=True)
+@frozen
 class ModelSpec:
     """Shape of a decoder: LLaMA-style (RMSNorm, rotary, GQA attention, SwiGLU MLP), or with a two-matrix
     GELU MLP (BLOOM; its LayerNorm and bias weights, under 0.1 % of the parameters, are not counted)."""
@@ -69,7 +68,7 @@ class ModelSpec:
         return self.n_kv_heads * self.head_dim
 
 
-@dataclass(frozen=True)
+@frozen
 class AdapterSpec:
     """PrivateLoRA adapter: dW = A M B with A (d_in x r_c2d), M (r_c2d x r_d2c), B (r_d2c x d_out).
 
@@ -119,7 +118,7 @@ class AdapterSpec:
         return tuple(self.split.cloud_range(n_layers)) if self.layers is None else self.layers
 
 
-@dataclass(frozen=True)
+@frozen
 class MeasuredSpeed:
     """A measured tokens/s of a whole model on one machine (it takes precedence over the roofline)."""
 
@@ -143,7 +142,7 @@ class MeasuredSpeed:
 COMPUTE_UNITS = ("gpu", "npu", "cpu")
 
 
-@dataclass(frozen=True)
+@frozen
 class ComputeUnit:
     """One compute unit of a device: its peak FLOP/s and, where it cannot draw the whole memory bandwidth (a
     phone's CPU cluster), the bytes/s it can; None: the profile's memory bandwidth."""
@@ -160,7 +159,7 @@ class ComputeUnit:
             require_positive(f"compute_units.{self.name}.memory_bandwidth", self.mem_bw_bytes_per_s, maximum=LIMITS["bytes"])
 
 
-@dataclass(frozen=True)
+@frozen
 class HardwareSpec:
     """A cloud accelerator or a personal device: roofline figures plus optional measured speeds."""
 
@@ -228,7 +227,7 @@ def check_lognormal(key: str, distribution: str, median: float, p99: float, name
         raise PlmodelError(f'must be at least "{key}.{names[0]}"', field=f"{key}.{names[1]}")
 
 
-@dataclass(frozen=True)
+@frozen
 class JitterSpec:
     """Random extra one-way delay: lognormal with the given median and 99th percentile (seconds)."""
 
@@ -241,7 +240,7 @@ class JitterSpec:
                         LIMITS["rtt_s"])
 
 
-@dataclass(frozen=True)
+@frozen
 class BandwidthJitterSpec:
     """Random slowdown of one message's serialisation: the nominal time times a lognormal factor
     with the given median and 99th percentile (dimensionless; 2 means half the bandwidth)."""
@@ -255,7 +254,7 @@ class BandwidthJitterSpec:
                         ("median_factor", "p99_factor"), 1e6)
 
 
-@dataclass(frozen=True)
+@frozen
 class LinkSpec:
     """The network between device and cloud: bandwidth each way (bit/s) and round-trip time (s)."""
 
@@ -278,7 +277,7 @@ class LinkSpec:
         require_positive("rtt", self.rtt_s, allow_zero=True, maximum=LIMITS["rtt_s"])
 
 
-@dataclass(frozen=True)
+@frozen
 class Scenario:
     """One configuration to estimate: who runs what, over which link, on how much work. Prefill processes
     `batch` sequences of `prompt_tokens` tokens; decode a token for each, at a context of `prompt_tokens`."""

@@ -9,9 +9,10 @@ paper's accounting asks for every token of a prefill. Numeric fields may be nump
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 
 PHASES = ("prefill", "decode")
 #: privatelora: ranks on the wire (A and B on the cloud, M on the device); lora: the split-LoRA
@@ -19,7 +20,7 @@ PHASES = ("prefill", "decode")
 TRANSPORTS = ("privatelora", "lora")
 
 
-@dataclass(frozen=True)
+@frozen
 class Step:
     """One forward step (counts in tokens; `batch` and `context_tokens` may be arrays)."""
 

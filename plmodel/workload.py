@@ -21,8 +21,9 @@ Every function takes specs whose numeric fields may be numpy arrays, so a grid e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 
+from plmodel.frozen import frozen
 from plmodel.layer_sets import LayerSplit
 from plmodel.models import layer_matmul_params
 from plmodel.shapes import projection_shape
@@ -30,7 +31,7 @@ from plmodel.specs import PROJECTIONS, STAGE_OF
 from plmodel.step import Step
 
 
-@dataclass(frozen=True)
+@frozen
 class Work:
     """Work of one piece of a forward step, per side and per direction (FLOP and bytes)."""
 
@@ -193,7 +194,7 @@ def device_layer_work(model, adapter, step: Step) -> Work:
                 device_act_bytes=w.cloud_kv_bytes + w.cloud_act_bytes, c2d_bytes=extra_down)
 
 
-@dataclass(frozen=True)
+@frozen
 class StepWork:
     """A whole forward step: the cloud's layers, the adapters, the two ends and the decoder layers the
     device runs, each summed."""
@@ -233,7 +234,7 @@ def per_layer_wire_bytes(model, adapter, step: Step) -> list:
     return [(i, w.c2d_bytes if i in adapted else 0, w.d2c_bytes if i in adapted else 0) for i in range(model.n_layers)]
 
 
-@dataclass(frozen=True)
+@frozen
 class Residency:
     """Bytes resident on each side during serving."""
 

@@ -1,6 +1,7 @@
 """Start-up: a command imports its own module and what it needs, nothing else (benchmarks/startup.py times it)."""
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,14 +36,23 @@ def test_estimate_imports_its_command_alone_and_nothing_heavy():
 
 
 #: Standard modules `plmodel estimate` needs not load for its tables (pathlib brings urllib.parse and ipaddress;
-#: statistics brings random): they are imported where a user's path, --json, an error's did-you-mean or a
-#: percentile asks.
-UNNEEDED = {"pathlib", "urllib.parse", "ipaddress", "json", "difflib", "statistics", "random"}
+#: statistics brings random; shutil brings bz2 and lzma): they are imported where a user's path, --json, an
+#: error's did-you-mean or a percentile asks; the help's width is read without shutil (cli.columns).
+UNNEEDED = {"pathlib", "urllib.parse", "ipaddress", "json", "difflib", "statistics", "random", "shutil", "bz2", "lzma"}
 
 
 def test_estimate_loads_no_unneeded_standard_module():
     """`plmodel estimate` with shipped profiles loads none of UNNEEDED."""
     assert not UNNEEDED & set(modules_after(["estimate"]))
+
+
+def test_the_help_is_as_wide_as_the_terminal_says():
+    """COLUMNS sets the help's width as it does argparse's own (shutil's reading of it, without shutil)."""
+    for width in (60, 120):
+        out = subprocess.run([sys.executable, "-m", "plmodel", "estimate", "--help"], capture_output=True, text=True,
+                             timeout=120, env={**os.environ, "COLUMNS": str(width)})
+        description = out.stdout.split("\n\n")[1].splitlines()  # the paragraph after the usage line, wrapped
+        assert width - 20 < max(map(len, description)) <= width - 2, (width, description)
 
 
 def test_top_level_help_imports_no_command():

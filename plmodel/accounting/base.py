@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from plmodel.frozen import frozen
 from plmodel.link import hold_s, mean_slowdown
 
 
@@ -14,7 +13,7 @@ def zeros_like(x):
     return np.zeros_like(np.asarray(x, dtype=float))
 
 
-@dataclass(frozen=True)
+@frozen
 class StepTime:
     """Time of one forward step (s), split by where it is spent, and the tokens it yields."""
 
@@ -36,7 +35,7 @@ class StepTime:
         return self.tokens / self.total_s
 
 
-@dataclass(frozen=True)
+@frozen
 class Pieces:
     """The timed pieces of one forward step, in execution order; the closed forms and the simulation
     both build on them. Per-stage lists hold one entry per round trip of an adapted layer."""

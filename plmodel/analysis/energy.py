@@ -11,12 +11,13 @@ last packet, both charged to it. The baseline (screen on) is paid for as long as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 
 import numpy as np
 
 from plmodel import accounting
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.step import Step
 from plmodel.vectors import take
 
@@ -26,7 +27,7 @@ STREAM_BYTES_PER_TOKEN = 64
 PROMPT_BYTES_PER_TOKEN = 4
 
 
-@dataclass(frozen=True)
+@frozen
 class Energy:
     """Device energy of one answer (J) by where it goes, and how long the answer takes (s)."""
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from plmodel.accounting import StepTime
 from plmodel.analysis.privacy import fields as exposure_fields
+from plmodel.frozen import frozen
 from plmodel.vectors import as_bool, as_float  # noqa: F401 (the results' conversions, imported from here too)
 
 
-@dataclass(frozen=True)
+@frozen
 class CloudOnly:
     """The whole model on the cloud GPU."""
 
@@ -19,7 +20,7 @@ class CloudOnly:
     source: str
 
 
-@dataclass(frozen=True)
+@frozen
 class DeviceOnly:
     """The whole model on the device at `bits` a weight."""
 
@@ -32,7 +33,7 @@ class DeviceOnly:
     fits: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class Traffic:
     """Bytes per decoded token each way, PrivateLoRA against shipping the full hidden state."""
 
@@ -43,7 +44,7 @@ class Traffic:
     saving: float
 
 
-@dataclass(frozen=True)
+@frozen
 class BreakEven:
     """The RTT above which split decode is slower than the device alone, and against what."""
 
@@ -52,7 +53,7 @@ class BreakEven:
     reason: str
 
 
-@dataclass(frozen=True)
+@frozen
 class EnergyView:
     """Device energy of an answer of `tokens` tokens for each option (energy.Energy), and the RTT above
     which split costs more a token than the device alone."""
@@ -68,7 +69,7 @@ class EnergyView:
     device_only_by_bits: tuple = ()  # (bits, energy.Energy) of every device-only precision that fits
 
 
-@dataclass(frozen=True)
+@frozen
 class Estimate:
     """Everything `plmodel estimate` reports for one scenario (SI units)."""
 

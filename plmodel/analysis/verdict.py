@@ -4,9 +4,9 @@ says what it means). Pure: a function of an Estimate."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
+from plmodel.frozen import frozen
 
 #: Where the words of the outputs are defined, once.
 TERMS = "Terms (r_c2d, anchored, usable memory, round trip, break-even RTT): docs/model.md#terms"
@@ -14,7 +14,7 @@ TERMS = "Terms (r_c2d, anchored, usable memory, round trip, break-even RTT): doc
 TIE = 0.02
 
 
-@dataclass(frozen=True)
+@frozen
 class Verdict:
     """The estimate's closing lines: which design wins on speed, device energy and cost, why, and what to run next."""
 

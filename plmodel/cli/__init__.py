@@ -7,6 +7,7 @@ pays for neither the simulation nor pandas.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 #: Each subcommand (its module is plmodel.cli.<name>, with `-` as `_`) and its line in `plmodel --help`.
@@ -31,6 +32,7 @@ class Parser(argparse.ArgumentParser):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", Formatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message):
@@ -38,7 +40,30 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-class HelpFormatter(argparse.HelpFormatter):
+def columns() -> int:
+    """The terminal's width in characters as shutil.get_terminal_size() reads it (COLUMNS, else the terminal on
+    standard output, else 80), without importing shutil (with bz2, lzma and fnmatch: 5 ms of every command's
+    start)."""
+    try:
+        width = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        width = 0
+    if width > 0:
+        return width
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class Formatter(argparse.HelpFormatter):
+    """argparse's help, its width read without shutil (`columns`)."""
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        super().__init__(prog, indent_increment, max_help_position, columns() - 2 if width is None else width)
+
+
+class HelpFormatter(Formatter):
     """Help that states an option's default once (not where its text already speaks of it, nor a default of
     nothing), and a usage line of `[options]` and the positionals: the options are listed below it."""
 
@@ -86,8 +111,9 @@ def command_module(name: str):
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole parser; with `only`, that subcommand alone (its options: nothing else is parsed); with `only=""`,
-    every command listed by name, none of their modules imported (plmodel's own help and errors)."""
+    """The whole parser, every command's options (docs and tests read it); with `only=""`, every command listed
+    by name, none of their modules imported (plmodel's own help and errors). A command run alone parses with
+    `command_parser`."""
     parser = Parser(prog="plmodel", description="Performance model of PrivateLoRA split inference "
                     "(cloud GPU + personal device). Units: SI inside; tables print tok/s, ms, MB (1e6 B), GFLOP.")
     from plmodel.version import __version__
@@ -95,16 +121,27 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"plmodel {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, text in COMMANDS.items():
-        if only is not None and name != only:
-            if not only:
-                sub.add_parser(name, help=text)
-            continue
-        module = command_module(name)
-        p = sub.add_parser(name, help=text, description=module.__doc__, formatter_class=HelpFormatter)
-        module.register_arguments(p)
-        p.set_defaults(run=module.run, option_defaults={a.dest: a.default for a in p._actions
-                                                       if a.option_strings and a.default != argparse.SUPPRESS})
+        if only is not None:
+            sub.add_parser(name, help=text)
+        else:
+            with_command(sub.add_parser(name, help=text, description=command_module(name).__doc__,
+                                        formatter_class=HelpFormatter), name)
     return parser
+
+
+def command_parser(name: str) -> argparse.ArgumentParser:
+    """The parser of command `name` alone, as `plmodel name` (its options: nothing else is parsed)."""
+    return with_command(Parser(prog=f"plmodel {name}", description=command_module(name).__doc__,
+                               formatter_class=HelpFormatter), name)
+
+
+def with_command(p: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """`p` with command `name`'s options, its run function and its options' defaults."""
+    module = command_module(name)
+    module.register_arguments(p)
+    p.set_defaults(command=name, run=module.run, option_defaults={a.dest: a.default for a in p._actions
+                                                                   if a.option_strings and a.default != argparse.SUPPRESS})
+    return p
 
 
 def chosen(argv: list) -> str:
@@ -125,8 +162,8 @@ def refuse(name: str, extra: list) -> None:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     name = chosen(argv)
-    parser = build_parser(only=name)
-    args, extra = parser.parse_known_args(argv)
+    parser = command_parser(name) if name else build_parser(only="")
+    args, extra = parser.parse_known_args(argv[1:] if name else argv)
     if extra:
         refuse(name, extra)
     if not getattr(args, "run", None):

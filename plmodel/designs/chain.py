@@ -5,19 +5,19 @@ a placement file gives each server its own layers and hardware (`--placement FIL
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import ClassVar
 
 from plmodel.bounds import require_positive
 from plmodel.design import Design, Param
 from plmodel.designs import placement as chain
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.link import hold_s, mean_slowdown
 from plmodel.route import travel_s
 from plmodel.workload import adapted_layer_indices
 
 
-@dataclass(frozen=True)
+@frozen
 class ServerChain(Design):
     """`servers` servers in a chain over `server_link`; `placement` (placement.Placement) gives each its layers
     and hardware, None: the cloud's layers evenly on groups of the scenario's cloud."""

@@ -12,12 +12,12 @@ with the adapters over that without at the replica's batch (the fleet does not m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from plmodel.design import Flag, Param
 from plmodel.designs.exposure import Recovery
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.hardware.engine import engines, stack_s
 from plmodel.step import Step
 from plmodel.workload import Work, n_adapted_layers, residency, whole
@@ -31,7 +31,7 @@ def adapter_work(scn, step: Step) -> Work:
     return Work(cloud_flop=2 * step.tokens * params, cloud_weight_bytes=step.batch * r.cloud_adapter_bytes)
 
 
-@dataclass(frozen=True)
+@frozen
 class CloudLora(Flag):
     """Cloud-only serving each user's own LoRA, many adapters batched (S-LoRA / Punica)."""
 

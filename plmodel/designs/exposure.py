@@ -11,13 +11,15 @@ Side channels, timing and traffic analysis are out of scope (docs/privacy.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
+
+from plmodel.frozen import frozen
 
 #: What a user may ask the cloud not to recover, the most sensitive first.
 WHAT = ("prompt", "output", "adapter")
 
 
-@dataclass(frozen=True)
+@frozen
 class Recovery:
     """One thing the cloud can recover: `what` (WHAT), `how` (one line), after `tokens` tokens have crossed."""
 
@@ -26,7 +28,7 @@ class Recovery:
     tokens: int = 1
 
 
-@dataclass(frozen=True)
+@frozen
 class Exposure:
     """What the cloud can recover (`recoveries`) and why the rest stays hidden (`hidden`: {what: reason})."""
 

@@ -12,19 +12,19 @@ private (fine-tuned) held layers, in designs/private_layers.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from plmodel.bounds import LIMITS, require_positive
 from plmodel.design import ENGINES, Design, Param
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.layer_sets import LayerSplit
 
 #: (first, last) that `plan` tries, with PrivateLoRA at rank 64 on the cloud's layers.
 PLAN_VARIANTS = ((1, 0), (0, 1), (2, 2))
 
 
-@dataclass(frozen=True)
+@frozen
 class HeldLayers(Design):
     """The first `device_layers_first` and the last `device_layers_last` decoder layers on the device."""
 

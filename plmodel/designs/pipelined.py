@@ -17,7 +17,6 @@ directions, which checks the closed form where neither bound is exact.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -26,6 +25,7 @@ from plmodel.accounting.base import StepTime
 from plmodel.bounds import require_positive
 from plmodel.design import Design, Param
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.link import hold_s, mean_slowdown
 from plmodel.route import LINK_KINDS, layer_plan, route, travel_s
 from plmodel.step import Step
@@ -124,7 +124,7 @@ def step_time(acc, scn, step: Step, chunks: int):
     return StepTime(step.tokens, total["cloud"], total["device"], transfer, latency, source, parts - makespan)
 
 
-@dataclass(frozen=True)
+@frozen
 class PipelinedPrefill(Design):
     """The prompt in `chunks` chunks pipelined through the split stack."""
 

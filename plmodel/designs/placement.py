@@ -15,18 +15,19 @@ kept (a simulation with several users, or a pipelined prefill, sees the mean lay
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.hardware import runtimes
 from plmodel.hardware.engine import Engine, stack_s
 from plmodel.hardware.feasibility import cloud_need_bytes, group_fit
 from plmodel.workload import ends_work
 
 
-@dataclass(frozen=True)
+@frozen
 class Server:
     """One server of a chain: decoder layers start..stop-1 on `hardware`."""
 
@@ -39,7 +40,7 @@ class Server:
         return self.stop - self.start
 
 
-@dataclass(frozen=True)
+@frozen
 class Placement:
     """The cloud's layers split over a chain of servers (Server ranges in order), as a placement file gives them."""
 

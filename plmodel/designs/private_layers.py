@@ -13,19 +13,20 @@ a learned inversion from many (hidden state, text) pairs recovers the prompt any
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import ClassVar
 
 from plmodel.design import Flag, Param
 from plmodel.designs.held_layers import check_split, where
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.layer_sets import LayerSplit
 
 #: (first, last, adapters on the cloud's layers) that `plan` tries.
 PLAN_VARIANTS = ((1, 0, True), (2, 2, True), (2, 2, False))
 
 
-@dataclass(frozen=True)
+@frozen
 class PrivateLayers(Flag):
     """The layers the device holds are private; `first`/`last` (plan's variants) set how many, None: the adapter's."""
 

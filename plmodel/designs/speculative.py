@@ -15,11 +15,12 @@ device-only's yardstick (analysis/baselines.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import ClassVar
 
 from plmodel.design import Design, Param
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.hardware.engine import engines, modelled_stack_s
 from plmodel.models import PRESETS, parameter_count
 from plmodel.step import Step
@@ -37,7 +38,7 @@ ACCEPTANCES = (0.5, 0.7)
 ACCEPTANCE_RANGE = (0.36, 0.72)
 
 
-@dataclass(frozen=True)
+@frozen
 class Speculative(Design):
     """A draft model on the device proposes `tokens` tokens a pass; the split stack verifies them at once."""
 

@@ -17,13 +17,14 @@ hardware and attestation) and its side channels are out of scope (docs/privacy.m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import ClassVar
 
 from plmodel.bounds import require_positive
 from plmodel.design import Flag, Param
 from plmodel.designs.exposure import Exposure
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.hardware.engine import engines, stack_s
 
 #: The cloud's slowdown inside an H100 TEE (fraction): 7 %, Zhu et al. 2024 (arXiv 2409.03992); range 0-0.20.
@@ -32,7 +33,7 @@ TEE_OVERHEAD_RANGE = (0.0, 0.20)
 HIDDEN = "the cloud runs inside an attested GPU TEE: the operator sees ciphertext only"
 
 
-@dataclass(frozen=True)
+@frozen
 class ConfidentialCloud(Flag):
     """The cloud's work in a GPU TEE, `overhead` slower (a fraction)."""
 

@@ -9,11 +9,12 @@ cloud reads the prompt as before. The cloud's copy of the table (vocab x d_model
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import ClassVar
 
 from plmodel.design import Flag, Param
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.hardware.engine import engines
 from plmodel.workload import bytes_per_weight, ends_work
 
@@ -21,7 +22,7 @@ from plmodel.workload import bytes_per_weight, ends_work
 ID_BYTES = 4
 
 
-@dataclass(frozen=True)
+@frozen
 class TokenIdsUp(Flag):
     """The device sends token ids up; the cloud embeds them."""
 

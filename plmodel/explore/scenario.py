@@ -9,16 +9,17 @@ gets the CLI's one-line message; tests/test_explore.py runs the command lines an
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from plmodel import designs
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.io.profiles import available
 from plmodel.io.scenario_options import OPTION_OF, PLAN_TRIES, build_scenario, named  # noqa: F401 (the page's API)
 from plmodel.models import PRESETS
 
 
-@dataclass(frozen=True)
+@frozen
 class Choices:
     """A scenario as the page's controls hold it: each field is the CLI option of the same name (ms, tokens);
     `design_values` holds ((param name, value), ...) of the registered designs' parameters set away from
@@ -50,7 +51,7 @@ class Choices:
         return dict(self.design_values).get(name, default)
 
 
-@dataclass(frozen=True)
+@frozen
 class PlanTargets:
     """`plmodel plan`'s targets as its options hold them (ms, MB; privacy: what the cloud must not recover)."""
 
@@ -60,7 +61,7 @@ class PlanTargets:
     privacy: tuple = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class FleetTargets:
     """`plmodel capacity --analytic`'s SLO (ms at the 90th percentile)."""
 

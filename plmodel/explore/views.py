@@ -8,7 +8,7 @@ the tables give ms, MB, J, USD as their column names say.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from plmodel.fleet.capacity import Case, Slo
 from plmodel.fleet.cloud_only import BatchingSpec
 from plmodel.fleet.policies import PolicySpec
 from plmodel.fleet.replica import replica
+from plmodel.frozen import frozen
 from plmodel.studies.plan import Targets, plan
 
 MS, MB = 1e3, 1e-6
@@ -63,7 +64,7 @@ def step_breakdown(flat: dict) -> pd.DataFrame:
     return pd.DataFrame({"part": [p for p, _ in STEP_PARTS], "ms": ms, "share": [m / total for m in ms]})
 
 
-@dataclass(frozen=True)
+@frozen
 class Curves:
     """Decode tokens/s and device energy a token against RTT, and the break-evens (ms; None: none)."""
 

@@ -20,16 +20,16 @@ The simulation (fleet.serve) is the reference; tests hold these within 10 % of i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from plmodel.fleet.costs import mix_of
 from plmodel.fleet.memory import memory_of
+from plmodel.frozen import frozen
 from plmodel.link import lognormal_mean, lognormal_sigma
 
 
-@dataclass(frozen=True)
+@frozen
 class Load:
     """Steady state at N concurrent requests (SI units)."""
 

@@ -6,12 +6,12 @@ again. Lengths are fixed, or drawn uniformly within +-50 %, exponentially, or fr
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.paperdata.serving import SHAREGPT_OUTPUT_Q, SHAREGPT_PROMPT_Q
 from plmodel.specs import require_positive
 
@@ -21,7 +21,7 @@ LENGTHS = ("fixed", "uniform", "exponential", "sharegpt")
 MAX_REQUESTS = 1_000_000
 
 
-@dataclass(frozen=True)
+@frozen
 class Workload:
     arrival: str = "poisson"
     rate_per_s: float | None = None  # poisson: requests a second (to one replica)

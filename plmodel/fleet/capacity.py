@@ -10,7 +10,7 @@ million output tokens and per million tokens (prompt and output, as API price li
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from plmodel.bounds import LIMITS
 from plmodel.errors import PlmodelError
@@ -22,6 +22,7 @@ from plmodel.fleet.policies import PolicySpec
 from plmodel.fleet.pricing import all_tokens, cost
 from plmodel.fleet.replica import servers
 from plmodel.fleet.run import serve
+from plmodel.frozen import frozen
 
 #: What binds a replica's capacity, by name (docs/commands/capacity.md).
 BINDINGS = {
@@ -40,14 +41,14 @@ SATURATED = 0.5
 KEEPS_UP = 0.95
 
 
-@dataclass(frozen=True)
+@frozen
 class Slo:
     tpot_s: float = 0.2  # time per output token at `percentile`
     ttft_s: float = 5.0  # time to first token at `percentile`
     percentile: int = 90
 
 
-@dataclass(frozen=True)
+@frozen
 class Case:
     """What is served: a scenario's cloud serving requests of `prompt` + `output` tokens, split or
     cloud-only, against an SLO."""
@@ -69,7 +70,7 @@ class Case:
                      poll=poll, gpus=self.gpus).metrics
 
 
-@dataclass(frozen=True)
+@frozen
 class Capacity:
     server: str
     gpus: int  # of one replica
@@ -194,7 +195,7 @@ def meets(m: dict, slo: Slo) -> bool:
             and m["throughput_tokens_per_s"] >= KEEPS_UP * m["offered_tokens_per_s"])
 
 
-@dataclass(frozen=True)
+@frozen
 class Search:
     """How the simulated search runs: requests a run (None: ten times the analytic concurrency, at
     least 400, at most 12,000, so the ramp up is short beside the run), bisection steps, seed."""

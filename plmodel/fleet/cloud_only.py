@@ -17,11 +17,10 @@ Host time: the runtime's per-iteration and per-sequence scheduling and sampling 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from plmodel.errors import PlmodelError
 from plmodel.fleet.costs import batch_cost, ends_part, layer_part, mix_of, rates
 from plmodel.fleet.paging import PREEMPTIONS, with_copies
+from plmodel.frozen import frozen
 from plmodel.link import hold_s
 
 #: Bytes a token id takes on the wire (a 32-bit integer).
@@ -33,7 +32,7 @@ KV_POLICIES = ("paged", "reserve")
 CHUNK_TOKENS = 512
 
 
-@dataclass(frozen=True)
+@frozen
 class BatchingSpec:
     """How the cloud-only server batches: continuous batching's limits, scheduler and KV memory (vLLM's defaults)."""
 

@@ -13,12 +13,12 @@ split and all-reduces as engine.layer_s does), so a one-request batch costs what
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.hardware.engine import Rates
 from plmodel.step import Step
 from plmodel.workload import ends_work, layer_work, stage_works
@@ -73,7 +73,7 @@ def _solve(a: list, b: list) -> list:
     return [[v / a[i][i] for v in b[i]] for i in range(n)]
 
 
-@dataclass(frozen=True)
+@frozen
 class Part:
     """One piece of cloud work: FLOP and bytes affine in the Mix, fixed host time, whether a
     tensor-parallel group splits it, and how many all-reduces of the hidden states it ends with."""

@@ -6,13 +6,12 @@ come first served, while what they need at admission does not fit. Occupancy is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from plmodel.frozen import frozen
 from plmodel.hardware.feasibility import cloud_capacity_bytes
 from plmodel.workload import residency, whole
 
 
-@dataclass(frozen=True)
+@frozen
 class Memory:
     """Bytes of one replica (a tensor-parallel group of `gpus` GPUs)."""
 

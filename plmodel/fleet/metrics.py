@@ -7,9 +7,11 @@ request's first and last token. Goodput: tokens a second of the requests that me
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import fields
 
 import numpy as np
+
+from plmodel.frozen import frozen
 
 QUANTILES = (50, 90, 99)
 
@@ -53,7 +55,7 @@ def kv_mean(samples: list, w0: float, w1: float) -> float:
     return area / (w1 - w0)
 
 
-@dataclass(frozen=True)
+@frozen
 class Spread:
     """Percentiles and mean of a latency over the window's requests (s; NaN where there are none)."""
 
@@ -72,7 +74,7 @@ class Spread:
         return {f"{prefix}_{f.name}": getattr(self, f.name) for f in fields(self)}
 
 
-@dataclass(frozen=True)
+@frozen
 class FleetMetrics:
     """A fleet run's figures (SI units); `flat()` gives the flat keys, made here alone."""
 

@@ -19,10 +19,11 @@ at the same point. Register a new policy in POLICIES.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+
+from plmodel.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class PolicySpec:
     """The split server's batching policy (POLICIES) and its settings."""
 

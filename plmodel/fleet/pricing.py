@@ -7,12 +7,12 @@ price lists count them). Replaces dividing one GPU-hour by one user's tokens."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from plmodel.fleet import analytic
 from plmodel.fleet.cloud_only import BatchingSpec
 from plmodel.fleet.policies import PolicySpec
 from plmodel.fleet.replica import groups, servers
+from plmodel.frozen import frozen
 
 
 def all_tokens(usd_per_output: float | None, prompt: int, output: int) -> float | None:
@@ -30,7 +30,7 @@ def cost(scn, gpus: int, tokens_per_s: float, kv_bytes: float) -> tuple:
     return usd, gpus / tokens_per_s, kv_bytes / tokens_per_s
 
 
-@dataclass(frozen=True)
+@frozen
 class CostAtLoad:
     """What split and cloud-only cost at a load: the replica size and count each runs on, tokens/s, time per token, USD."""
 

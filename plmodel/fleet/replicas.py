@@ -12,12 +12,13 @@ size serves any load within the SLO, the smallest is kept (what binds it is repo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from plmodel.errors import PlmodelError
 from plmodel.fleet.analytic import max_concurrency
 from plmodel.fleet.capacity import Capacity, Case, analytic_capacity
 from plmodel.fleet.replica import groups
+from plmodel.frozen import frozen
 from plmodel.hardware.feasibility import GROUPS
 
 #: Costs a token within this share of each other are a tie (the smaller group is kept: fewer GPUs to fail).
@@ -26,7 +27,7 @@ TIE = 0.01
 CHOICES = ("auto", *map(str, GROUPS))
 
 
-@dataclass(frozen=True)
+@frozen
 class Sizing:
     """The replica sizes tried for a case, by the closed forms, and the one chosen."""
 

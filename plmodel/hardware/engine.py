@@ -10,10 +10,10 @@ that the runtime does not overlap. Pure; inputs may be arrays.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import numpy as np
 
+from plmodel.frozen import frozen
 from plmodel.hardware import resume, runtimes
 from plmodel.hardware.feasibility import cloud_fit
 from plmodel.hardware.runtimes import RuntimeSpec
@@ -22,7 +22,7 @@ from plmodel.step import Step
 from plmodel.workload import Work, ends_work, layer_work
 
 
-@dataclass(frozen=True)
+@frozen
 class Rates:
     """A machine's achieved rates and fixed times (SI units): the one law of how long work takes. Its methods
     take numpy arrays (the closed form) or, given the builtin max and min, plain floats (the fleet's hot loop)."""
@@ -60,7 +60,7 @@ class Rates:
         return self.allreduce_fixed_s + self.ring * nbytes / self.interconnect_bytes_per_s
 
 
-@dataclass(frozen=True)
+@frozen
 class Engine:
     """A hardware profile with the runtime that runs on it."""
 

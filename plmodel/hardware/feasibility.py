@@ -10,12 +10,12 @@ accounting refuses it; the paper's, which ignores memory (its figure runs 7B at 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from plmodel import design
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.vectors import as_bool
 from plmodel.workload import residency
 
@@ -26,7 +26,7 @@ CLOUD_MEMORY_FRACTION = 0.9
 GROUPS = (1, 2, 4, 8)
 
 
-@dataclass(frozen=True)
+@frozen
 class CloudFit:
     """Whether the cloud's share fits its GPUs: the bytes it needs, a GPU's capacity, and the group that runs it."""
 

@@ -9,12 +9,13 @@ after a long idle), connected (`connected_w` plus an energy per megabit each way
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from plmodel.frozen import frozen
 from plmodel.specs import require_positive
 
 
-@dataclass(frozen=True)
+@frozen
 class DevicePower:
     """A device's power while it computes and while its user waits, and its battery (W, Wh)."""
 
@@ -32,7 +33,7 @@ class DevicePower:
         return self.battery_wh * 3600.0
 
 
-@dataclass(frozen=True)
+@frozen
 class RadioSpec:
     """A radio's power model: connected power, energy a megabit each way, and the inactivity tail and promotion (W, J, s)."""
 

@@ -8,9 +8,10 @@ A new runtime is one entry here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.specs import COMPUTE_UNITS, require_positive
 
 #: Where a speed comes from: a measurement of this model on this hardware and runtime; a runtime's
@@ -19,7 +20,7 @@ from plmodel.specs import COMPUTE_UNITS, require_positive
 PROVENANCES = ("measured", "anchored", "peak")
 
 
-@dataclass(frozen=True)
+@frozen
 class RuntimeSpec:
     """The software that runs a model on a machine: what fraction of the hardware's peak memory
     bandwidth and FLOP/s its kernels achieve, the host (CPU) time it spends a decoder layer and a
@@ -74,7 +75,7 @@ class RuntimeSpec:
         return self if eff is None else replace(self, bandwidth_efficiency=eff, bits_bandwidth_efficiency=())
 
 
-@dataclass(frozen=True)
+@frozen
 class AnchorSpec:
     """A published whole-model speed a runtime's figures were fitted to."""
 

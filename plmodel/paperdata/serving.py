@@ -6,9 +6,9 @@ the engine to them is tests/test_fleet_anchors.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
+from plmodel.frozen import frozen
 
 #: lmdeploy docs/en/benchmark/a100_fp16.md (InternLM/lmdeploy, commit f148d471f, 2024-04-07), "Request
 #: Throughput Benchmark", FP16, TurboMind v0.2.0 on A100-80G (x8), CUDA 11.8: 3,000 prompts sampled from
@@ -28,7 +28,7 @@ LMDEPLOY_STATIC_SOURCE = "InternLM/lmdeploy docs/en/benchmark/a100_fp16.md (v0.1
 LMDEPLOY_V01_SOURCE = "InternLM/lmdeploy docs/en/benchmark/a100_fp16.md (v0.1.0a1, Request Throughput, FP16)"
 
 
-@dataclass(frozen=True)
+@frozen
 class ServingAnchor:
     """One published throughput measurement of an engine on one A100 or a tensor-parallel group."""
 

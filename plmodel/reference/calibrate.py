@@ -22,12 +22,12 @@ from __future__ import annotations
 import platform
 import statistics
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from plmodel.frozen import frozen
 from plmodel.reference.model import KVCache
 from plmodel.reference.resume_probe import measure
 from plmodel.reference.split import SplitModel
@@ -41,7 +41,7 @@ FLOP_SHAPE = ModelSpec("calibrate-flops", 2, 1024, 8, 8, 2816, 256)
 BANDWIDTH_WIDTHS = (64, 256, 512, 1024)
 
 
-@dataclass(frozen=True)
+@frozen
 class Calibration:
     flop_per_s: float
     mem_bw_bytes_per_s: float

@@ -6,11 +6,12 @@ fresh one around each call of the device part; the cloud's FLOPs are the differe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from plmodel.frozen import frozen
 from plmodel.reference.model import KVCache
 from plmodel.reference.split import SplitModel, unsplit_logits
 from plmodel.specs import AdapterSpec, ModelSpec
@@ -18,7 +19,7 @@ from plmodel.step import Step
 from plmodel.workload import cloud_layer_indices, per_layer_wire_bytes, residency, step_work
 
 
-@dataclass(frozen=True)
+@frozen
 class Check:
     section: str
     name: str

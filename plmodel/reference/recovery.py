@@ -12,10 +12,10 @@ error ||M_hat - M||_F / ||M||_F is well defined.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
 
 import torch
 
+from plmodel.frozen import frozen
 from plmodel.reference.split import Channel, SplitModel
 from plmodel.specs import AdapterSpec, ModelSpec
 
@@ -41,7 +41,7 @@ class RecordingChannel(Channel):
         return out
 
 
-@dataclass(frozen=True)
+@frozen
 class Recovery:
     """M recovered from the traffic of one prompt of `tokens` tokens; errors are relative, in Frobenius norm."""
 

@@ -6,15 +6,14 @@ casts it to the wire's dtype, as a real link would carry it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
+from plmodel.frozen import frozen
 from plmodel.reference.model import DecoderLayer, KVCache, RMSNorm
 
 
-@dataclass(frozen=True)
+@frozen
 class Crossing:
     direction: str  # "c2d" or "d2c"
     layer: object  # layer index, or "embed" / "head" at the ends of the stack

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import fields
 
 import numpy as np
+
+from plmodel.frozen import frozen
 
 #: Per-token samples kept for percentiles: all of them up to this many, then a uniform reservoir, so
 #: memory stays bounded whatever users x tokens is (percentiles within ~0.1 % at 1e6 samples).
@@ -41,7 +43,7 @@ def _pct(values, q):
     return float(np.percentile(values, q)) if len(values) else 0.0
 
 
-@dataclass(frozen=True)
+@frozen
 class DeviceEnergy:
     """Device energy of an answer, mean over users (J), and a token's (J); the radio's time in its states (s)."""
 
@@ -58,7 +60,7 @@ class DeviceEnergy:
                 "device_energy_j_per_token": self.j_per_token, "radio_state_s_mean": self.radio_state_s_mean}
 
 
-@dataclass(frozen=True)
+@frozen
 class SimMetrics:
     """What a simulation measured (SI units); `flat()` gives the keys shared with the estimate's JSON."""
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from plmodel.frozen import frozen
 from plmodel.sim.pipelined import prefill
 
 
-@dataclass(frozen=True)
+@frozen
 class Request:
     """What a user asks: `batch` sequences of `prompt_tokens` tokens, then `tokens` generated tokens, each step
     walking `routes(phase, batch, context)`, its route (route.py; shared by the users that take the same step)."""

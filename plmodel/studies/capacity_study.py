@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from plmodel.errors import PlmodelError
@@ -25,6 +25,7 @@ from plmodel.fleet.capacity import Case, Search, Slo, simulated_capacity
 from plmodel.fleet.cloud_only import BatchingSpec
 from plmodel.fleet.memory import memory_of
 from plmodel.fleet.policies import POLICIES, PolicySpec
+from plmodel.frozen import frozen
 from plmodel.io.profiles import check_keys, load_hardware, load_link, read_mapping, relative_to_file
 from plmodel.models import resolve_model
 from plmodel.specs import AdapterSpec, Scenario
@@ -47,7 +48,7 @@ MAX_SIMULATED_USERS = 400
 USER_REQUESTS_PER_HOUR = 10
 
 
-@dataclass(frozen=True)
+@frozen
 class Point:
     scenario: Scenario  # what provenance reads
     case: Case
@@ -55,7 +56,7 @@ class Point:
     max_simulated_users: float = MAX_SIMULATED_USERS
 
 
-@dataclass(frozen=True)
+@frozen
 class Study:
     name: str
     tasks: tuple  # Points

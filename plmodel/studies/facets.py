@@ -4,9 +4,11 @@ names - so no figure draws a zig-zag through axes it does not show, or silently 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import pandas as pd
+
+from plmodel.frozen import frozen
 
 #: The input columns of a study's records (sweep axes), in the order a figure names them.
 INPUTS = ("model", "device", "network", "cloud", "mode", "targets", "layers", "rank_c2d", "rank_d2c", "batch", "prompt_tokens",
@@ -25,7 +27,7 @@ def label(column: str, value) -> str:
     return f"{name} {shown}{unit}"
 
 
-@dataclass(frozen=True)
+@frozen
 class View:
     """The rows a figure draws, the column its panels split on (None: one panel) and the held values."""
 

@@ -22,6 +22,7 @@ from plmodel.analysis.energy import device_only_energy
 from plmodel.analysis.estimate import estimate
 from plmodel.analysis.privacy import DEVICE_ONLY
 from plmodel.designs import DESIGNS, HeldLayers
+from plmodel.frozen import frozen
 from plmodel.specs import AdapterSpec
 from plmodel.studies.backends import ordered_map
 from plmodel.vectors import as_float
@@ -33,7 +34,7 @@ LAYER_SETS = ("all", "last quarter", "last")
 METRICS = ("tpot_s", "device_energy_j_per_token", "usd_per_million_output_tokens", "device_memory_bytes", "exposed")
 
 
-@dataclass(frozen=True)
+@frozen
 class Targets:
     tpot_s: float = 0.2
     ttft_s: float | None = None

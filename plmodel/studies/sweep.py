@@ -16,12 +16,13 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from plmodel import designs
 from plmodel.bounds import shown
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.hardware.runtimes import lookup
 from plmodel.io.design_values import resolve
 from plmodel.io.profiles import check_keys, load_hardware, load_link, read_mapping, relative_to_file
@@ -57,7 +58,7 @@ MAXIMA = {"ranks": LIMITS["width"], "rank_pairs": LIMITS["width"], "batch_sizes"
           "prompt_tokens": LIMITS["tokens"], "tokens": SIM_LIMITS["tokens"], "requests": 100_000, "uncertainty": 100_000}
 
 
-@dataclass(frozen=True)
+@frozen
 class Grid:
     """One grid of a sweep: each axis's validated values (ORDER) and the settings."""
 
@@ -90,7 +91,7 @@ class Grid:
                 for p in itertools.product(*(self.values[k] for k in ORDER))]
 
 
-@dataclass(frozen=True)
+@frozen
 class SweepConfig:
     name: str
     engine: str

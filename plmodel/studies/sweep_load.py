@@ -6,12 +6,12 @@ that the simulation and fleet engines serve (the analytical engine serves none),
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 from plmodel.errors import PlmodelError
 from plmodel.fleet.cloud_only import SCHEDULERS
 from plmodel.fleet.policies import POLICIES
 from plmodel.fleet.replicas import CHOICES
+from plmodel.frozen import frozen
 from plmodel.specs import SIM_LIMITS
 
 LOAD_AXES = {"users": [1], "arrival": ["closed"], "rate": [None], "tpot_ms": [None], "ttft_ms": [None],
@@ -19,7 +19,7 @@ LOAD_AXES = {"users": [1], "arrival": ["closed"], "rate": [None], "tpot_ms": [No
 ARRIVALS = ("closed", "poisson")
 
 
-@dataclass(frozen=True)
+@frozen
 class Load:
     """What a point serves: `users` at once (closed) or Poisson arrivals at `rate_per_s`, and the SLOs its
     goodput counts against (fleet engine)."""

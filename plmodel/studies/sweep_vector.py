@@ -9,12 +9,12 @@ prompt of one length) go point by point.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from plmodel.analysis.estimate import estimate
+from plmodel.frozen import frozen
 from plmodel.hardware.feasibility import point_gpus
 from plmodel.studies.records import phase_records, task_records
 from plmodel.studies.tables import FIRST
@@ -28,7 +28,7 @@ VECTOR = ("ranks", "batches", "prompts", "rtts")
 INTEGER_COLUMNS = ("rank_c2d", "rank_d2c", "batch", "prompt_tokens")
 
 
-@dataclass(frozen=True)
+@frozen
 class Block:
     """A vectorised scenario and, for each of its points, its position among the grid's points."""
 

@@ -3,13 +3,12 @@ which a grid lists its axes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from plmodel.frozen import frozen
 from plmodel.specs import Scenario
 from plmodel.studies.sweep_load import Load
 
 
-@dataclass(frozen=True)
+@frozen
 class Task:
     """One scenario to run; it yields a record for each of its phases (the fleet engine: a server)."""
 

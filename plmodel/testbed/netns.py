@@ -7,12 +7,12 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-from dataclasses import dataclass
 
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Network:
     cloud_host: str
     cloud_prefix: list  # command prefix that runs a process on the cloud's side

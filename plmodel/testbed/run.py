@@ -12,13 +12,14 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import torch
 
 from plmodel import accounting
 from plmodel.errors import PlmodelError
+from plmodel.frozen import frozen
 from plmodel.hardware.runtimes import CALIBRATED
 from plmodel.specs import AdapterSpec, LinkSpec, ModelSpec, Scenario
 from plmodel.step import Step
@@ -31,7 +32,7 @@ from plmodel.testbed.setup import SWITCH_INTERVAL_S, build, config, warm_up
 from plmodel.workload import stages, step_work
 
 
-@dataclass(frozen=True)
+@frozen
 class Session:
     """What one testbed run is: model, adapter, workload and the link's shaping."""
 

@@ -1,0 +1,198 @@
+"""`@frozen`: a frozen dataclass whose generated methods are compiled the first time they are used.
+
+Why: on Python 3.11 `@dataclass(frozen=True)` compiles six functions a class (`__init__`, `__repr__`,
+`__eq__`, `__hash__`, `__setattr__`, `__delattr__`) as its module is imported, about 1 ms a class, and
+`plmodel estimate` declares some fifty classes and calls few of those methods: that was half of its
+start-up beyond numpy's import (benchmarks/startup.py). Here `dataclasses` itself processes the fields (so
+`fields`, `replace`, `asdict` and `is_dataclass` see a dataclass, and `__dataclass_params__` says what the
+class does: frozen, with init, repr and eq), and the four methods it would generate are written the way
+it writes them, each compiled on its first look-up; assignment and deletion raise `FrozenInstanceError`.
+A class that inherits from a frozen dataclass (a design's, from `Design`) lets dataclasses make its
+`__setattr__` and `__delattr__`, as it must; a plain `@dataclass(frozen=True)` may inherit from a record.
+
+Supported: defaults, `field(default_factory=..., repr=..., compare=..., hash=...)`, `__post_init__`,
+ClassVar, inheritance. Refused when the class is declared (TypeError, as dataclasses would refuse or not
+do): InitVar, `field(init=False)`, `kw_only`, a field without a default after one with a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+METHODS = ("__init__", "__repr__", "__eq__", "__hash__")
+
+
+def frozen(cls):
+    """The class as a frozen dataclass, its methods made on first use (see the module's docstring)."""
+    documented = bool(cls.__doc__)
+    frozen_base = any(getattr(b, "__dataclass_params__", None) is not None and b.__dataclass_params__.frozen
+                      for b in cls.__mro__[1:])
+    cls = dataclasses.dataclass(frozen=frozen_base, init=False, repr=False, eq=False)(cls)
+    fields = dataclasses.fields(cls)
+    check(cls, fields)
+    if not frozen_base:
+        cls.__setattr__, cls.__delattr__ = frozen_setattr(cls, fields)
+    for name in METHODS:
+        setattr(cls, name, OnFirstUse(cls, name))
+    params = cls.__dataclass_params__
+    params.init = params.repr = params.eq = params.frozen = True  # what the class does
+    if not documented:  # as dataclasses writes it: the class and its fields
+        cls.__doc__ = f"{cls.__name__}({', '.join(f.name for f in fields)})"
+    return cls
+
+
+def check(cls, fields) -> None:
+    """TypeError for what a record does not support or dataclasses would refuse."""
+    if any("InitVar" in str(f.type) for f in cls.__dataclass_fields__.values()):
+        raise TypeError(f"{cls.__name__}: @frozen takes no InitVar")
+    defaulted = False
+    for f in fields:
+        if not f.init or f.kw_only:
+            raise TypeError(f"{cls.__name__}.{f.name}: @frozen takes no field(init=False) or kw_only")
+        has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        if defaulted and not has_default:
+            raise TypeError(f"non-default argument {f.name!r} follows default argument")
+        defaulted = defaulted or has_default
+
+
+def frozen_setattr(cls, fields) -> tuple:
+    """(__setattr__, __delattr__) of a frozen dataclass: a field, or any name on the class itself, is refused."""
+    names = frozenset(f.name for f in fields)
+
+    def __setattr__(self, name, value):
+        if type(self) is cls or name in names:
+            raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+        super(cls, self).__setattr__(name, value)
+
+    def __delattr__(self, name):
+        if type(self) is cls or name in names:
+            raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+        super(cls, self).__delattr__(name)
+
+    __setattr__.__qualname__, __delattr__.__qualname__ = f"{cls.__qualname__}.__setattr__", f"{cls.__qualname__}.__delattr__"
+    return __setattr__, __delattr__
+
+
+class OnFirstUse:
+    """A generated method of `cls`: for its first WARM_CALLS calls a generic one (it reads the fields in a loop,
+    nothing to compile), then the one dataclasses would generate, compiled once and put in this descriptor's
+    place on the class (at once where it is looked up on the class: a signature, help). A command that makes
+    a few of an object pays no compile; a loop that makes thousands runs the compiled one."""
+
+    def __init__(self, cls, name: str):
+        self.cls, self.name, self.calls, self.generic = cls, name, 0, None
+
+    def __get__(self, obj, owner=None):
+        self.calls += 1
+        if obj is not None and self.calls <= WARM_CALLS:
+            self.generic = self.generic or generic(self.cls, self.name)
+            return self.generic.__get__(obj, owner)
+        fn = compiled(self.cls, self.name)
+        setattr(self.cls, self.name, fn)
+        return fn if obj is None else fn.__get__(obj, owner)
+
+
+#: Calls of a record's method served by its generic version before it is compiled.
+WARM_CALLS = 16
+
+
+def generic(cls, name: str):
+    """Method `name` of record `cls`, doing what the compiled one does by reading its fields in a loop."""
+    fields = dataclasses.fields(cls)
+    if name == "__init__":
+        return generic_init(cls, fields)
+    if name == "__repr__":
+        shown = [f.name for f in fields if f.repr]
+        return lambda self: f"{self.__class__.__qualname__}({', '.join(f'{n}={getattr(self, n)!r}' for n in shown)})"
+    if name == "__eq__":
+        compared = [f.name for f in fields if f.compare]
+
+        def __eq__(self, other):
+            if other.__class__ is self.__class__:
+                return tuple(getattr(self, n) for n in compared) == tuple(getattr(other, n) for n in compared)
+            return NotImplemented
+        return __eq__
+    hashed = [f.name for f in fields if (f.compare if f.hash is None else f.hash)]
+    return lambda self: hash(tuple(getattr(self, n) for n in hashed))
+
+
+def generic_init(cls, fields):
+    """The generic __init__ of record `cls`: binds its arguments as the compiled one's signature does."""
+    names, where, post_init = [f.name for f in fields], f"{cls.__qualname__}.__init__()", hasattr(cls, "__post_init__")
+
+    def __init__(self, *args, **kwargs):
+        if len(args) > len(names):
+            raise TypeError(f"{where} takes {len(names) + 1} positional arguments but {len(args) + 1} were given")
+        values = dict(zip(names, args))
+        for key, value in kwargs.items():
+            if key not in names or key in values:
+                raise TypeError(f"{where} got {'multiple values for' if key in values else 'an unexpected keyword'} "
+                                f"argument {key!r}")
+            values[key] = value
+        for f in fields:
+            if f.name in values:
+                value = values[f.name]
+            elif f.default is not dataclasses.MISSING:
+                value = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                value = f.default_factory()
+            else:
+                raise TypeError(f"{where} missing 1 required positional argument: {f.name!r}")
+            object.__setattr__(self, f.name, value)
+        if post_init:
+            self.__post_init__()
+    return __init__
+
+
+def compiled(cls, name: str):
+    """Method `name` of record `cls`, compiled from the source dataclasses would generate."""
+    fields = dataclasses.fields(cls)
+    scope = {"_record_setattr": object.__setattr__, "_record_factory": FACTORY}
+    scope.update((f"_record_default_{f.name}", f.default_factory if f.default is dataclasses.MISSING else f.default)
+                 for f in fields if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING)
+    exec(source(cls, name, fields), scope)  # noqa: S102 - code written here from the class's field names, as dataclasses does
+    fn = scope[name]
+    fn.__qualname__ = f"{cls.__qualname__}.{name}"
+    if name == "__init__":  # the signature dataclasses gives it
+        fn.__annotations__ = {**{f.name: f.type for f in fields}, "return": None}
+    return fn
+
+
+class Factory:
+    """The default of a field whose default its factory makes (shown as dataclasses shows it)."""
+
+    def __repr__(self):
+        return "<factory>"
+
+
+FACTORY = Factory()
+
+
+def source(cls, name: str, fields) -> str:
+    """The def of method `name`, in the form dataclasses generates."""
+    own = lambda names: "".join(f"self.{n}," for n in names)  # noqa: E731
+    if name == "__init__":
+        params, body = [], []
+        for f in fields:
+            value = f.name
+            if f.default is not dataclasses.MISSING:
+                params.append(f"{f.name}=_record_default_{f.name}")
+            elif f.default_factory is not dataclasses.MISSING:
+                params.append(f"{f.name}=_record_factory")
+                value = f"_record_default_{f.name}() if {f.name} is _record_factory else {f.name}"
+            else:
+                params.append(f.name)
+            body.append(f" _record_setattr(self, {f.name!r}, {value})")
+        if hasattr(cls, "__post_init__"):
+            body.append(" self.__post_init__()")
+        return f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or " pass") + "\n"
+    if name == "__repr__":
+        shown = ", ".join(f"{f.name}={{self.{f.name}!r}}" for f in fields if f.repr)
+        return f"def __repr__(self):\n return self.__class__.__qualname__ + f'({shown})'\n"
+    compared = [f.name for f in fields if f.compare]
+    if name == "__eq__":
+        other = own(compared).replace("self.", "other.")
+        return ("def __eq__(self, other):\n if other.__class__ is self.__class__:\n"
+                f"  return ({own(compared)}) == ({other})\n return NotImplemented\n")
+    hashed = [f.name for f in fields if (f.compare if f.hash is None else f.hash)]
+    return f"def __hash__(self):\n return hash(({own(hashed)}))\n"
