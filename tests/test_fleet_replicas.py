@@ -141,3 +141,31 @@ def test_the_estimate_cost_view_prices_each_server_on_its_cheapest_replica_size(
     assert c.split_gpus_a_replica == min(split, key=split.get) == 4 and c.cloud_only_gpus_a_replica == min(cloud, key=cloud.get) == 4
     assert c.split_usd_per_million_output_tokens == pytest.approx(split[4]) and split[4] < split[2]
     assert c.cloud_only_usd_per_million_output_tokens == pytest.approx(cloud[4]) and cloud[4] < cloud[2]
+
+
+@pytest.mark.parametrize("model, cloud, network, users, scheduler", [
+    ("llama-2-7b", "a100-80g-pcie", "5g-edge", None, "prefill-first"),
+    ("llama-2-13b", "a100-80g-sxm", "datacenter", 40.0, "prefill-first"),
+    ("llama-2-70b", "a100-80g-sxm", "datacenter", 300.0, "prefill-first"),
+    ("llama-3-8b", "h100-sxm", "5g-median", 2000.0, "chunked"),
+    ("llama-2-7b", "l4", "datacenter", 3.0, "prefill-first")])
+def test_the_cost_views_bound_skips_only_options_never_chosen(monkeypatch, model, cloud, network, users, scheduler):
+    """cost_at_load skips solving cloud-only's steady state on a replica size whose decode iteration alone takes
+    more GPU-seconds a token than a size already tried; it answers as choosing among every size does (each
+    server's fewest GPU-seconds a token, the smallest size of equals), and on 7B at the edge it does skip."""
+    from plmodel.fleet import analytic
+
+    scn = Scenario(PRESETS[model], AdapterSpec(64, 64), load_hardware(cloud), load_hardware("iphone-15-pro"),
+                   load_link(network), 1, 128, "realistic")
+    batching = BatchingSpec(scheduler=scheduler)
+    solved, solve = [], analytic.cloud_only_load
+    monkeypatch.setattr(analytic, "cloud_only_load", lambda *a: solved.append(a[1]) or solve(*a))
+    got = cost_at_load(scn, 128, 128, users, batching=batching)
+    solves = len(solved)
+    n = float(users or analytic.max_concurrency(scn, groups(scn)[0], 128, 128))
+    each = [o for o in (served_on(scn, g, n, 128, 128, policy=PolicySpec(), batching=batching) for g in groups(scn)) if o]
+    split, cloud_only = (min((o[i] for o in each), key=lambda r: served_cost(scn, r)[1] or float("inf")) for i in (0, 1))
+    assert (got.split_gpus_a_replica, got.split_replicas, got.split_tokens_per_s) == split[:3]
+    assert (got.cloud_only_gpus_a_replica, got.cloud_only_replicas, got.cloud_only_tokens_per_s) == cloud_only[:3]
+    if (model, network) == ("llama-2-7b", "5g-edge"):
+        assert solves < len(groups(scn)), solved

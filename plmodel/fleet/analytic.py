@@ -149,7 +149,7 @@ def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
     a second, found by bisection. Where prompt work alone outruns the GPU there is none: the time per
     token is infinite (no steady state at n)."""
     spec = server.spec
-    decode = server.iteration_s(pass_mix(n, 0, prompt, output), n)[0]
+    decode = decode_iteration_s(server, n, prompt, output)
 
     def iteration_s(k):  # prefill-first: a decode iteration, then one of the k prompts that arrived
         prefill = server.iteration_s(mix_of(0, 0, k * prompt, k * prompt * prompt, k), k)[0] if k > 0 else 0.0
@@ -182,6 +182,12 @@ def cloud_only_load(server, n: float, prompt: int, output: int) -> Load:
         return Load(n, float("inf"), 0.0, 1.0, output, 0.0)
     # a request's mean over its O iterations, which are correlated (an AR(1) of lag-one correlation rho)
     return Load(n, t, n / t, 1.0, output, sd * math.sqrt((1 + rho) / (1 - rho) / output))
+
+
+def decode_iteration_s(server, n: float, prompt: int, output: int) -> float:
+    """An iteration of n decoding sequences at their mean context and no prompt on CloudOnlyServer `server` (s):
+    the least a cloud-only iteration takes at n, so a bound from below on its time per token."""
+    return server.iteration_s(pass_mix(n, 0, prompt, output), n)[0]
 
 
 def expected_max_extra_s(link, b: int) -> float:

@@ -55,23 +55,31 @@ def cost_at_load(scn, prompt: int, output: int, users: float | None = None, *, p
                  batching: BatchingSpec = BatchingSpec()) -> CostAtLoad | None:
     """Cost at `users` requests in flight (None: as many as the smallest replica's memory holds for split), each
     server on the replica size (groups of 1, 2, 4, 8 GPUs that hold the model) that serves them with the fewest
-    GPU-seconds a token; None where no request fits a replica."""
+    GPU-seconds a token (the smallest of equals); None where no request fits a replica."""
     sizes = groups(scn)
     users = float(users or analytic.max_concurrency(scn, sizes[0], prompt, output))
     if users < 1:
         return None
-    options = [o for o in (served_on(scn, g, users, prompt, output, policy=policy, batching=batching) for g in sizes) if o]
-    if not options:
+    best = [None, None]  # split's and cloud-only's served_on results of the fewest GPU-seconds a token so far
+    for gpus in sizes:
+        for i, r in enumerate(served_on(scn, gpus, users, prompt, output, policy=policy, batching=batching,
+                                        cloud_only_to_beat=best[1]) or ()):
+            if r is not None and (best[i] is None or gpu_s(scn, r) < gpu_s(scn, best[i])):
+                best[i] = r
+    if best[0] is None:
         return None
-    s, c = (min((o[i] for o in options), key=lambda r: served_cost(scn, r)[1] or float("inf")) for i in (0, 1))
+    s, c = best
     usd = [served_cost(scn, r)[0] for r in (s, c)]
     return CostAtLoad(users, prompt, output, s[0], c[0], s[1], c[1], s[2], c[2], s[3], c[3], *usd,
                       all_tokens(usd[0], prompt, output), all_tokens(usd[1], prompt, output))
 
 
-def served_on(scn, gpus: int, users: float, prompt: int, output: int, *, policy, batching) -> tuple | None:
+def served_on(scn, gpus: int, users: float, prompt: int, output: int, *, policy, batching,
+              cloud_only_to_beat: tuple | None = None) -> tuple | None:
     """((gpus, replicas, tokens/s, tpot s) of split, of cloud-only) serving `users` on replicas of `gpus`, or
-    None where a request does not fit one."""
+    None where a request does not fit one. Cloud-only's is None where it cannot take fewer GPU-seconds a token
+    than `cloud_only_to_beat` (another served_on's): its decode iteration alone bounds its time per token from
+    below, so its steady state (a Markov chain's fixed point) is not solved for an option never chosen."""
     gpus, split, cloud = servers(scn, policy, batching, gpus=gpus)
     mem_cap = analytic.max_concurrency(scn, gpus, prompt, output)
     cloud_cap = analytic.max_concurrency(scn, gpus, prompt, output, server="cloud-only")
@@ -83,8 +91,27 @@ def served_on(scn, gpus: int, users: float, prompt: int, output: int, *, policy,
         load = load_of(users / replicas)
         return gpus, replicas, replicas * load.tokens_per_s, load.tpot_s
 
+    def cloud_only(cap):
+        if cloud_only_to_beat is not None:
+            replicas = math.ceil(users / cap)
+            n = users / replicas
+            fastest = (gpus, replicas, replicas * (n / analytic.decode_iteration_s(cloud, n, prompt, output)))
+            if gpu_s(scn, fastest) > gpu_s(scn, cloud_only_to_beat) * (1 + BOUND_MARGIN):
+                return None
+        return served(cap, lambda n: analytic.cloud_only_load(cloud, n, prompt, output))
+
     return (served(mem_cap, lambda n: analytic.split_load(split, n, policy.cohort_size, prompt, output)),
-            served(min(cloud_cap, batching.max_batch), lambda n: analytic.cloud_only_load(cloud, n, prompt, output)))
+            cloud_only(min(cloud_cap, batching.max_batch)))
+
+
+#: The bound's allowance for rounding: a time per token is a mean of iteration times, each at least the decode
+#: iteration's, summed over weights that add up to one within a few units in the last place.
+BOUND_MARGIN = 1e-9
+
+
+def gpu_s(scn, r: tuple) -> float:
+    """GPU-seconds an output token of a `served_on` result (inf where it delivers none)."""
+    return served_cost(scn, r)[1] or float("inf")
 
 
 def served_cost(scn, r: tuple) -> tuple:
