@@ -1,50 +1,111 @@
-"""`@frozen`: a frozen dataclass whose generated methods are compiled the first time they are used.
+"""`@frozen`: a frozen dataclass declared at a fraction of the cost, its methods compiled when they are used.
 
 Why: on Python 3.11 `@dataclass(frozen=True)` compiles six functions a class (`__init__`, `__repr__`,
-`__eq__`, `__hash__`, `__setattr__`, `__delattr__`) as its module is imported, about 1 ms a class, and
-`plmodel estimate` declares some fifty classes and calls few of those methods: that was half of its
-start-up beyond numpy's import (benchmarks/startup.py). Here `dataclasses` itself processes the fields (so
-`fields`, `replace`, `asdict` and `is_dataclass` see a dataclass, and `__dataclass_params__` says what the
-class does: frozen, with init, repr and eq), and the four methods it would generate are written the way
-it writes them, each compiled on its first look-up; assignment and deletion raise `FrozenInstanceError`.
-A class that inherits from a frozen dataclass (a design's, from `Design`) lets dataclasses make its
-`__setattr__` and `__delattr__`, as it must; a plain `@dataclass(frozen=True)` may inherit from a record.
+`__eq__`, `__hash__`, `__setattr__`, `__delattr__`) and parses every string annotation twice as its module
+is imported, about 1 ms a class, and `plmodel estimate` declares some fifty classes and calls few of those
+methods: that was half of its start-up beyond numpy's import (benchmarks/startup.py).
 
-Supported: defaults, `field(default_factory=..., repr=..., compare=..., hash=...)`, `__post_init__`,
-ClassVar, inheritance. Refused when the class is declared (TypeError, as dataclasses would refuse or not
-do): InitVar, `field(init=False)`, `kw_only`, a field without a default after one with a default.
+A record is a dataclass to `dataclasses`: `fields`, `replace`, `asdict` and `is_dataclass` read the
+`Field`s in `__dataclass_fields__` (made by `dataclasses.field`, its bases' first), and its
+`__dataclass_params__` says what it does (frozen, with init, repr and eq), so a plain `@dataclass(frozen=True)`
+may inherit from a record (a third party's design from `Design`). Its `__init__`, `__repr__`, `__eq__` and
+`__hash__` behave as those dataclasses generates: generic (the fields read in a loop) for their first
+WARM_CALLS calls, then compiled from the source dataclasses writes; assignment and deletion raise
+`FrozenInstanceError`. The one name it takes from dataclasses' insides is `_FIELD`, the mark `fields`
+looks for (Python 3.10 to 3.13).
+
+Supported: defaults, `field(default_factory=..., repr=..., compare=..., hash=..., metadata=...)`,
+`__post_init__`, ClassVar, inheritance, methods of the class's own in place of the generated ones
+(`__init__`, `__repr__`, `__eq__`, `__hash__`). Refused when the class is declared (TypeError or ValueError,
+as dataclasses refuses or does otherwise): InitVar, KW_ONLY, `field(init=False)`, `kw_only`, a field
+without a default after one with a default, a mutable default, `__setattr__` or `__delattr__` of its own,
+inheriting from a dataclass that is not frozen.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 
 METHODS = ("__init__", "__repr__", "__eq__", "__hash__")
+#: A string annotation that names ClassVar (dataclasses reads `typing.ClassVar[...]` and `ClassVar[...]` so).
+CLASSVAR = re.compile(r"\s*(?:typing\.|t\.)?ClassVar\b")
+
+
+def params():
+    """The __dataclass_params__ every record shares: what `@dataclass(frozen=True)` states."""
+    template = dataclasses.dataclass(init=False, repr=False, eq=False)(type("Record", (), {}))
+    p = template.__dataclass_params__
+    p.init = p.repr = p.eq = p.frozen = True
+    return p
+
+
+PARAMS = params()
 
 
 def frozen(cls):
-    """The class as a frozen dataclass, its methods made on first use (see the module's docstring)."""
-    documented = bool(cls.__doc__)
-    frozen_base = any(getattr(b, "__dataclass_params__", None) is not None and b.__dataclass_params__.frozen
-                      for b in cls.__mro__[1:])
-    cls = dataclasses.dataclass(frozen=frozen_base, init=False, repr=False, eq=False)(cls)
-    fields = dataclasses.fields(cls)
-    check(cls, fields)
-    if not frozen_base:
-        cls.__setattr__, cls.__delattr__ = frozen_setattr(cls, fields)
+    """The class as a frozen dataclass, its methods made when used (see the module's docstring)."""
+    fields = declare(cls)
+    own = vars(cls)
+    if "__setattr__" in own or "__delattr__" in own:
+        raise TypeError(f"Cannot overwrite attribute __setattr__ or __delattr__ in class {cls.__name__}")
+    cls.__setattr__, cls.__delattr__ = frozen_setattr(cls, fields)
+    explicit_hash = "__hash__" in own and not (own["__hash__"] is None and "__eq__" in own)
     for name in METHODS:
-        setattr(cls, name, OnFirstUse(cls, name))
-    params = cls.__dataclass_params__
-    params.init = params.repr = params.eq = params.frozen = True  # what the class does
-    if not documented:  # as dataclasses writes it: the class and its fields
+        if name not in own or (name == "__hash__" and not explicit_hash):
+            setattr(cls, name, OnFirstUse(cls, name))
+    if "__match_args__" not in own:
+        cls.__match_args__ = tuple(f.name for f in fields)
+    if not cls.__doc__:  # as dataclasses writes it: the class and its fields
         cls.__doc__ = f"{cls.__name__}({', '.join(f.name for f in fields)})"
     return cls
 
 
+def declare(cls) -> list:
+    """The fields of `cls`, its bases' first (as dataclasses collects them), set as its __dataclass_fields__ with
+    the records' __dataclass_params__; its own class attributes hold the defaults. TypeError or ValueError for
+    what a record does not take."""
+    fields = {}
+    for base in cls.__mro__[-1:0:-1]:
+        declared = base.__dict__.get("__dataclass_fields__")
+        if declared is not None:
+            if not base.__dataclass_params__.frozen:
+                raise TypeError("cannot inherit frozen dataclass from a non-frozen one")
+            fields.update(declared)
+    for name, annotation in cls.__dict__.get("__annotations__", {}).items():
+        text = annotation if isinstance(annotation, str) else repr(annotation)
+        if CLASSVAR.match(text) or "typing.ClassVar" in text:
+            continue
+        if not name.isidentifier():  # the methods' source is written from the names: nothing else reaches it
+            raise TypeError(f"{cls.__name__}: a field's name must be an identifier, got {name!r}")
+        if "InitVar" in text or "KW_ONLY" in text:
+            raise TypeError(f"{cls.__name__}.{name}: @frozen takes no InitVar or KW_ONLY")
+        fields[name] = field_of(cls, name, annotation)
+    check(cls, fields.values())
+    cls.__dataclass_fields__, cls.__dataclass_params__ = fields, PARAMS
+    return list(fields.values())
+
+
+def field_of(cls, name: str, annotation):
+    """The Field of attribute `name` of `cls` (its class attribute: the default, or a `field(...)`, which is
+    replaced by its default or removed, as dataclasses does)."""
+    value = cls.__dict__.get(name, dataclasses.MISSING)
+    f = value if isinstance(value, dataclasses.Field) else dataclasses.field(default=value)
+    f.name, f.type, f._field_type = name, annotation, dataclasses._FIELD  # the mark dataclasses.fields() keeps
+    if f.kw_only is dataclasses.MISSING:  # as dataclasses settles it for a class without kw_only
+        f.kw_only = False
+    if isinstance(value, dataclasses.Field):
+        if f.default is dataclasses.MISSING:
+            delattr(cls, name)
+        else:
+            setattr(cls, name, f.default)
+    if f.default is not dataclasses.MISSING and f.default.__class__.__hash__ is None:
+        raise ValueError(f"mutable default {type(f.default)} for field {name} is not allowed: use default_factory")
+    return f
+
+
 def check(cls, fields) -> None:
-    """TypeError for what a record does not support or dataclasses would refuse."""
-    if any("InitVar" in str(f.type) for f in cls.__dataclass_fields__.values()):
-        raise TypeError(f"{cls.__name__}: @frozen takes no InitVar")
+    """TypeError for a field a record does not take, or a field without a default after one with a default."""
     defaulted = False
     for f in fields:
         if not f.init or f.kw_only:

@@ -184,3 +184,53 @@ def test_what_a_record_does_not_take_is_refused_when_declared():
         @frozen
         class WithInitVar:
             a: dataclasses.InitVar[int]
+
+
+def test_a_fields_name_must_be_an_identifier():
+    """The compiled methods are written from the fields' names: nothing else reaches their source."""
+    for name in ("a=1):\n import os\n#", "x y", ""):
+        with pytest.raises(TypeError, match="identifier"):
+            frozen(type("Odd", (), {"__annotations__": {name: "int"}}))
+
+
+def test_a_record_refuses_what_dataclasses_refuses_when_declared():
+    @dataclass
+    class Mutable:
+        a: int = 1
+
+    with pytest.raises(TypeError, match="non-frozen"):
+        @frozen
+        class OnMutable(Mutable):
+            b: int = 2
+
+    with pytest.raises(ValueError, match="mutable default"):
+        @frozen
+        class ListDefault:
+            a: list = []  # noqa: RUF012 - the refusal is the test
+
+    with pytest.raises(TypeError, match="__setattr__"):
+        @frozen
+        class OwnSetattr:
+            a: int = 1
+
+            def __setattr__(self, name, value):
+                pass
+
+
+def test_a_records_fields_are_a_dataclasses():
+    """The same Fields, ClassVar left out, each option as declared; a method of the class's own is kept."""
+    keys = ("name", "type", "default", "repr", "compare", "hash", "init", "kw_only")
+    for plain, made in ((PlainBase, RecordBase), (PlainChild, RecordChild)):
+        assert [tuple(getattr(f, k) for k in keys) for f in dataclasses.fields(plain)] == \
+               [tuple(getattr(f, k) for k in keys) for f in dataclasses.fields(made)]
+        assert made.__match_args__ == plain.__match_args__ and made.KIND == "base" and made.y == 2.0
+
+    @frozen
+    class OwnRepr:
+        a: int
+        meta: int = field(default=0, metadata={"unit": "s"})
+
+        def __repr__(self):
+            return "mine"
+
+    assert repr(OwnRepr(1)) == "mine" and dataclasses.fields(OwnRepr)[1].metadata["unit"] == "s"
