@@ -13,7 +13,6 @@ import ctypes
 import os
 import signal
 import sys
-import threading
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -36,6 +35,15 @@ def signal_name(exc: KeyboardInterrupt) -> str:
     return "SIGINT (Ctrl-C)" if signum == signal.SIGINT else signal.Signals(signum).name
 
 
+def swapped(handlers: dict) -> dict | None:
+    """{signal: its previous handler} once each signal in `handlers` has its handler; None outside the main
+    thread, where Python takes no handler (signal.signal refuses it), everything left as it was."""
+    try:
+        return {s: signal.signal(s, handler) for s, handler in handlers.items()}
+    except ValueError:
+        return None
+
+
 @contextlib.contextmanager
 def deferred():
     """Inside, SIGINT and SIGTERM are only noted, and the `poll()` this yields raises Interrupted at a
@@ -50,10 +58,10 @@ def deferred():
         if noted:
             raise Interrupted(noted[0])
 
-    if threading.current_thread() is not threading.main_thread():
+    previous = swapped({signal.SIGINT: note, signal.SIGTERM: note})
+    if previous is None:
         yield poll
         return
-    previous = {s: signal.signal(s, note) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield poll
     finally:
@@ -67,14 +75,14 @@ def terminable():
     def stop(signum, _frame):
         raise Interrupted(signum)
 
-    if threading.current_thread() is not threading.main_thread():
+    previous = swapped({signal.SIGTERM: stop})
+    if previous is None:
         yield
         return
-    previous = signal.signal(signal.SIGTERM, stop)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous[signal.SIGTERM])
 
 
 def die_with_parent() -> None:
@@ -91,6 +99,8 @@ def die_with_parent() -> None:
                 if os.getppid() != parent:  # the parent died before the call
                     os._exit(1)
                 return
+    import threading  # a worker's watcher, where Linux has no parent-death signal: no command pays for it
+
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 

@@ -250,3 +250,26 @@ def test_runtime_host_time_adds_to_every_iteration(scenario):
         base, host = (one_request(s, server, tokens=8)["tpot_mean_s"] for s in (scn, slow))
         n = batches or len(servers(scn, PolicySpec(), BatchingSpec())[1].chunks)  # split: a batch a chunk
         assert host - base == pytest.approx(n * 2.1e-3, rel=1e-6)
+
+
+def test_the_cost_fit_is_exact_arithmetic_rounded_once():
+    """costs.fit's coefficients are the exact solution of the probes, each rounded once: the integer inverse times
+    the probes' values equals the same sum in Fractions, on values of every scale and sign (and integers)."""
+    import random
+    from fractions import Fraction
+
+    from plmodel.fleet.costs import PROBES, _probe_inverse, exact_combination, features
+
+    diagonal, inverse = _probe_inverse()
+    rows = [[Fraction(x) for x in (1, *features(*p))] for p in PROBES[:6]]
+    for i in range(6):  # r[i] / d[i] is the inverse's row i
+        assert [sum(Fraction(inverse[i][j], diagonal[i]) * rows[j][k] for j in range(6)) for k in range(6)] == \
+               [int(i == k) for k in range(6)]
+    rng = random.Random(7)
+    for _ in range(3000):
+        values = [rng.uniform(-1, 1) * 10 ** rng.randint(-12, 15) for _ in range(6)]
+        if rng.random() < 0.3:
+            values = [float(round(v)) for v in values]
+        for i in range(6):
+            want = float(sum(Fraction(inverse[i][j], diagonal[i]) * Fraction(values[j]) for j in range(6)))
+            assert exact_combination(inverse[i], diagonal[i], values) == want

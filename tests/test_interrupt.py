@@ -153,3 +153,28 @@ def test_testbed_sigterm_removes_its_namespace(tmp_path):
     assert proc.returncode == 143 and wait_gone(cloud) == set()
     assert f"plmodel{tag}" not in namespaces()
     assert subprocess.run(["ip", "link", "show", f"plh{tag}"], capture_output=True).returncode != 0
+
+
+def test_outside_the_main_thread_signals_are_left_alone():
+    """terminable() and deferred() in another thread (a notebook's worker, the explorer's server) set no handler,
+    as Python allows none there, and run their body; in the main thread they set theirs and put the old back."""
+    import threading
+
+    from plmodel.interrupt import deferred, terminable
+
+    ran, before = [], signal.getsignal(signal.SIGTERM)
+
+    def body():
+        with terminable():
+            ran.append(signal.getsignal(signal.SIGTERM) is before)
+        with deferred() as poll:
+            poll()
+            ran.append(signal.getsignal(signal.SIGTERM) is before)
+
+    worker = threading.Thread(target=body)
+    worker.start()
+    worker.join(timeout=60)
+    assert ran == [True, True]
+    with terminable():
+        assert signal.getsignal(signal.SIGTERM) is not before
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -13,7 +13,6 @@ split and all-reduces as engine.layer_s does), so a one-request batch costs what
 from __future__ import annotations
 
 import functools
-from fractions import Fraction
 
 import numpy as np
 
@@ -40,37 +39,37 @@ def features(phase: str, batch: int, context: int) -> tuple:
 
 def fit(work_of) -> tuple:
     """(constant, coefficients) of (flop, bytes) of `work_of(step)` (a Work's cloud or device side),
-    solved exactly (rational arithmetic, the probes' inverse computed once) from the first six probes and
-    checked on the seventh: work not affine in the Mix is refused."""
-    rows, inverse = _probe_rows()
-    values = [[Fraction(float(v)) for v in work_of(Step(*p))] for p in PROBES]
-    coeffs = [[sum(inv * v[i] for inv, v in zip(row, values[:6])) for i in range(2)] for row in inverse]
+    solved exactly from the first six probes (integer arithmetic, each coefficient rounded once) and checked
+    on the seventh: work not affine in the Mix is refused."""
+    rows, (diagonal, inverse) = [(1, *features(*p)) for p in PROBES], _probe_inverse()
+    values = [[float(v) for v in work_of(Step(*p))] for p in PROBES]
+    coeffs = [[exact_combination(r, d, [v[i] for v in values[:6]]) for i in range(2)] for r, d in zip(inverse, diagonal)]
     check = [sum(c[i] * x for c, x in zip(coeffs, rows[6])) for i in range(2)]
-    if any(abs(check[i] - values[6][i]) > abs(values[6][i]) * Fraction(1, 10**9) + 1 for i in range(2)):
+    if any(abs(check[i] - values[6][i]) > abs(values[6][i]) * 1e-9 + 1 for i in range(2)):
         raise PlmodelError("the fleet model needs work affine in the batch's tokens and contexts", field="model")
-    return tuple(tuple(float(c[i]) for c in coeffs) for i in range(2))  # ((flop0, ...), (bytes0, ...))
+    return tuple(tuple(c[i] for c in coeffs) for i in range(2))  # ((flop0, ...), (bytes0, ...))
 
 
 @functools.lru_cache(maxsize=1)
-def _probe_rows() -> tuple:
-    """(the probes' feature rows with a constant, the inverse of the first six), as Fractions."""
-    rows = [[Fraction(1), *map(Fraction, features(*p))] for p in PROBES]
-    identity = [[Fraction(int(i == j)) for j in range(6)] for i in range(6)]
-    return rows, _solve([r[:] for r in rows[:6]], identity)
+def _probe_inverse() -> tuple:
+    """(d, r): the inverse of the first six probes' feature rows (with a constant) is r[i][j] / d[i], by
+    Gauss-Jordan on integers."""
+    m = [[1, *features(*p)] + [int(i == j) for j in range(6)] for i, p in enumerate(PROBES[:6])]
+    for k in range(6):
+        pivot = next(r for r in range(k, 6) if m[r][k] != 0)
+        m[k], m[pivot] = m[pivot], m[k]
+        for i in range(6):
+            if i != k and m[i][k]:
+                m[i] = [m[k][k] * x - m[i][k] * y for x, y in zip(m[i], m[k])]
+    return tuple(m[i][i] for i in range(6)), tuple(tuple(m[i][6:]) for i in range(6))
 
 
-def _solve(a: list, b: list) -> list:
-    """x with a x = b (Gauss-Jordan on Fractions; b's rows are vectors)."""
-    n = len(a)
-    for col in range(n):
-        pivot = next(r for r in range(col, n) if a[r][col] != 0)
-        a[col], a[pivot], b[col], b[pivot] = a[pivot], a[col], b[pivot], b[col]
-        for r in range(n):
-            if r != col and a[r][col] != 0:
-                f = a[r][col] / a[col][col]
-                a[r] = [x - f * y for x, y in zip(a[r], a[col])]
-                b[r] = [x - f * y for x, y in zip(b[r], b[col])]
-    return [[v / a[i][i] for v in b[i]] for i in range(n)]
+def exact_combination(weights, d: int, values) -> float:
+    """sum(w_j v_j) / d for integer weights and floats v_j, exact and then rounded once (a float is an integer
+    over a power of two: over the largest of those powers the sum is an integer)."""
+    ratios = [v.as_integer_ratio() for v in values]
+    scale = max(q for _, q in ratios)
+    return sum(w * p * (scale // q) for w, (p, q) in zip(weights, ratios)) / (d * scale)
 
 
 @frozen
