@@ -34,7 +34,7 @@ CLASSVAR = re.compile(r"\s*(?:typing\.|t\.)?ClassVar\b")
 
 def params():
     """The __dataclass_params__ every record shares: what `@dataclass(frozen=True)` states."""
-    template = dataclasses.dataclass(init=False, repr=False, eq=False)(type("Record", (), {}))
+    template = dataclasses.dataclass(init=False, repr=False, eq=False)(type("Record", (), {"__doc__": "documented"}))
     p = template.__dataclass_params__
     p.init = p.repr = p.eq = p.frozen = True
     return p
