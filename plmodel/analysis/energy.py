@@ -136,9 +136,13 @@ def energy_break_even_rtt_s(scn, tokens: int, device_j_per_token, high_s: float 
         return _split_j(real, tokens, rtt)
 
     at_zero = split_j(0.0 * target)
+    if target.ndim == 0 and at_zero >= target:  # one point: split already costs more at no RTT
+        return 0.0
     slope = (split_j(1e-3 + 0.0 * target) - at_zero) / 1e-3  # energy is affine in RTT while the radio's regime holds
     guess = np.where(slope > 0, (target - at_zero) / np.where(slope > 0, slope, 1.0), high_s)
     exact = (guess < high_s) & (np.abs(split_j(np.clip(guess, 0.0, high_s)) - target) <= 1e-9 * target)
+    if target.ndim == 0 and exact:  # one point, on the line: the far end need not be asked
+        return float(guess)
     never = split_j(high_s + 0.0 * target) < target
     pending = ~((at_zero >= target) | exact | never)  # the rest: bisection, on those points alone
     if pending.ndim == 0:

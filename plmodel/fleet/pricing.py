@@ -11,7 +11,7 @@ import math
 from plmodel.fleet import analytic
 from plmodel.fleet.cloud_only import BatchingSpec
 from plmodel.fleet.policies import PolicySpec
-from plmodel.fleet.replica import groups, servers
+from plmodel.fleet.replica import expected_trips, groups, servers
 from plmodel.frozen import frozen
 
 
@@ -61,9 +61,10 @@ def cost_at_load(scn, prompt: int, output: int, users: float | None = None, *, p
     if users < 1:
         return None
     best = [None, None]  # split's and cloud-only's served_on results of the fewest GPU-seconds a token so far
+    trips = expected_trips(scn)
     for gpus in sizes:
         for i, r in enumerate(served_on(scn, gpus, users, prompt, output, policy=policy, batching=batching,
-                                        cloud_only_to_beat=best[1]) or ()):
+                                        cloud_only_to_beat=best[1], trips=trips) or ()):
             if r is not None and (best[i] is None or gpu_s(scn, r) < gpu_s(scn, best[i])):
                 best[i] = r
     if best[0] is None:
@@ -75,12 +76,13 @@ def cost_at_load(scn, prompt: int, output: int, users: float | None = None, *, p
 
 
 def served_on(scn, gpus: int, users: float, prompt: int, output: int, *, policy, batching,
-              cloud_only_to_beat: tuple | None = None) -> tuple | None:
+              cloud_only_to_beat: tuple | None = None, trips=None) -> tuple | None:
     """((gpus, replicas, tokens/s, tpot s) of split, of cloud-only) serving `users` on replicas of `gpus`, or
     None where a request does not fit one. Cloud-only's is None where it cannot take fewer GPU-seconds a token
     than `cloud_only_to_beat` (another served_on's): its decode iteration alone bounds its time per token from
-    below, so its steady state (a Markov chain's fixed point) is not solved for an option never chosen."""
-    gpus, split, cloud = servers(scn, policy, batching, gpus=gpus)
+    below, so its steady state (a Markov chain's fixed point) is not solved for an option never chosen. `trips`:
+    replica.servers'."""
+    gpus, split, cloud = servers(scn, policy, batching, gpus=gpus, trips=trips)
     mem_cap = analytic.max_concurrency(scn, gpus, prompt, output)
     cloud_cap = analytic.max_concurrency(scn, gpus, prompt, output, server="cloud-only")
     if min(mem_cap, cloud_cap) < 1:

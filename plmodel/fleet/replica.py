@@ -36,14 +36,20 @@ def replica(scn, gpus: int | None = None) -> tuple:
 
 
 def servers(scn, policy: PolicySpec, batching: BatchingSpec, per_user_adapters: bool = False,
-            gpus: int | None = None) -> tuple:
+            gpus: int | None = None, trips: Trips | None = None) -> tuple:
     """(gpus, SplitServer, CloudOnlyServer) for the closed forms (their cost models, no loop) on a replica
-    of `gpus` (None: the smallest group that holds the model)."""
+    of `gpus` (None: the smallest group that holds the model); `trips` (`expected_trips(scn)`, which a search
+    over replica sizes makes once) the same whatever the replica."""
     gpus, engine = replica(scn, gpus)
-    trips = Trips(scn, None)  # no draws: the closed forms take expectations
+    trips = trips or expected_trips(scn)
     split = SplitServer(None, None, None, engine, trips, policy, scn=scn, per_user_adapters=per_user_adapters)
     cloud = CloudOnlyServer(None, None, None, engine, trips.link, batching, scn=scn)
     return gpus, split, cloud
+
+
+def expected_trips(scn) -> Trips:
+    """The trips of `scn`'s sequences without draws: the closed forms take expectations."""
+    return Trips(scn, None)
 
 
 def groups(scn, total: int | None = None) -> list:

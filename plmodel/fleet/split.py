@@ -7,6 +7,8 @@ took the same time) goes to the policy with the time it is ready and costs no ev
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from plmodel.fleet.costs import batch_cost, layer_part, mix_of, rates, stage_parts
 from plmodel.fleet.paging import with_copies
 from plmodel.fleet.policies import POLICIES, Group
@@ -19,6 +21,11 @@ def chunks(scn, per_user_adapters: bool = False) -> list:
     """[(parts [(Part, share)], trip)] of one pass: trip is the stage index of the round trip that
     follows the chunk, or TOKEN. A layer's own work is spread over the chunks after its stages and
     each stage's A and B cost half its time on either side, as the closed form adds them."""
+    return list(_chunks(scn, per_user_adapters))
+
+
+@lru_cache(maxsize=64)
+def _chunks(scn, per_user_adapters: bool) -> tuple:  # a search over replica sizes asks for each
     layer, stages = layer_part(scn), stage_parts(scn, per_user_adapters)
     adapted, n = set(adapted_layer_indices(scn.model, scn.adapter)), len(stages)
     out, cur = [], []
@@ -33,15 +40,15 @@ def chunks(scn, per_user_adapters: bool = False) -> list:
             cur = []
         cur += [(stages[n - 1], 0.5), (layer, 1.0 / n)]
     out.append((_merged(cur), TOKEN))
-    return out
+    return tuple(out)
 
 
-def _merged(parts: list) -> list:
+def _merged(parts: list) -> tuple:
     """The same Part named twice becomes one entry with the summed share."""
     shares = {}
     for part, share in parts:
         shares[part] = shares.get(part, 0.0) + share
-    return list(shares.items())
+    return tuple(shares.items())
 
 
 class SplitServer:
