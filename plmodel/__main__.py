@@ -1,5 +1,5 @@
 """python -m plmodel"""
 
-from plmodel.cli import main
+from plmodel.cli import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

@@ -218,3 +218,22 @@ def test_targets_none_estimate_has_one_round_trip_a_token():
     assert r["c2d_bytes_per_token"] == r["d2c_bytes_per_token"] == 4096 * 2
     bad = plmodel("estimate", "--targets", ",")
     assert bad.returncode == 2 and bad.stderr.startswith("ERROR: --targets")
+
+
+def test_the_process_entry_freezes_what_main_leaves_and_main_alone_does_not():
+    """`plmodel` (entry) runs main and then freezes its objects for a quick exit, printing what main prints; main
+    called in a caller's process (a notebook, these tests) freezes nothing, so its objects can still be freed."""
+    import gc
+    import io
+    from contextlib import redirect_stdout
+
+    from plmodel.cli import main
+
+    before = gc.get_freeze_count()
+    with redirect_stdout(io.StringIO()) as printed:
+        assert main(["estimate", "--json"]) == 0
+    assert gc.get_freeze_count() == before
+    code = ("import gc, sys; sys.argv = ['plmodel', 'estimate', '--json']; from plmodel.cli import entry; "
+            "status = entry(); sys.stderr.write(str(gc.get_freeze_count() > 0)); sys.exit(status)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stderr == "True" and json.loads(out.stdout) == json.loads(printed.getvalue())
