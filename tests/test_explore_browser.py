@@ -1,6 +1,7 @@
 """The explorer in a real browser: `plmodel explore --no-browser` started as a user starts it, driven by headless
 Chromium (Debian's chromium and chromium-driver; nothing downloaded), its figures checked against the CLI's for
-the same scenario, and screenshots of its views saved to docs/screenshots/."""
+the same scenario, and screenshots of its views saved (to a temporary folder; to docs/screenshots/ with
+PLMODEL_SCREENSHOTS=docs/screenshots, to refresh the docs' images: a test run leaves the tracked files alone)."""
 
 import io
 import json
@@ -30,7 +31,7 @@ from plmodel.explore.scenario import Choices, estimate_command  # noqa: E402
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("PLMODEL_SCREENSHOTS") or Path(tempfile.gettempdir()) / "plmodel-screenshots")
 BOUND_S = 180  # generous: a cold start on a loaded two-core machine takes a few seconds
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not CHROMIUM, reason="no chromium on PATH (apt-get install chromium)"),
@@ -109,7 +110,7 @@ def settle(driver, expected: list, what: str) -> None:
 
 
 def screenshot(driver, name: str) -> Path:
-    """The window as a small PNG (a palette of 64 colours) in docs/screenshots/."""
+    """The window as a small PNG (a palette of 64 colours) in SHOTS."""
     from PIL import Image
 
     SHOTS.mkdir(parents=True, exist_ok=True)
