@@ -15,32 +15,12 @@ from plmodel.frozen import WARM_CALLS, OnFirstUse, frozen
 from plmodel.step import Step
 
 
-@dataclass(frozen=True)
-class PlainBase:
-    """A dataclass."""
+def declared(decorator) -> tuple:
+    """(Base, Child): one declaration under `decorator`, @dataclass(frozen=True) or @frozen (made now: a
+    record's methods not yet compiled)."""
 
-    x: int
-    y: float = 2.0
-    z: tuple = field(default_factory=tuple)
-    note: str = field(default="", compare=False)
-    hidden: int = field(default=0, repr=False)
-    KIND: ClassVar[str] = "base"
-
-    def __post_init__(self):
-        if self.x < 0:
-            raise ValueError("x must be >= 0")
-
-
-@dataclass(frozen=True)
-class PlainChild(PlainBase):
-    w: int = 5
-
-
-def records() -> tuple:
-    """(RecordBase, RecordChild) made now: their methods not yet compiled."""
-
-    @frozen
-    class RecordBase:
+    @decorator
+    class Base:
         """A dataclass."""
 
         x: int
@@ -54,11 +34,19 @@ def records() -> tuple:
             if self.x < 0:
                 raise ValueError("x must be >= 0")
 
-    @frozen
-    class RecordChild(RecordBase):
+    @decorator
+    class Child(Base):
         w: int = 5
 
-    return RecordBase, RecordChild
+    return Base, Child
+
+
+def records() -> tuple:
+    """(RecordBase, RecordChild) made now: their methods not yet compiled."""
+    return declared(frozen)
+
+
+PlainBase, PlainChild = declared(dataclass(frozen=True))
 
 
 def compiled(cls):
