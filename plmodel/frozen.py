@@ -162,19 +162,26 @@ def generic(cls, name: str):
     fields = dataclasses.fields(cls)
     if name == "__init__":
         return generic_init(cls, fields)
+    names = read_by(name, fields)
     if name == "__repr__":
-        shown = [f.name for f in fields if f.repr]
-        return lambda self: f"{self.__class__.__qualname__}({', '.join(f'{n}={getattr(self, n)!r}' for n in shown)})"
+        return lambda self: f"{self.__class__.__qualname__}({', '.join(f'{n}={getattr(self, n)!r}' for n in names)})"
     if name == "__eq__":
-        compared = [f.name for f in fields if f.compare]
-
         def __eq__(self, other):
             if other.__class__ is self.__class__:
-                return tuple(getattr(self, n) for n in compared) == tuple(getattr(other, n) for n in compared)
+                return tuple(getattr(self, n) for n in names) == tuple(getattr(other, n) for n in names)
             return NotImplemented
         return __eq__
-    hashed = [f.name for f in fields if (f.compare if f.hash is None else f.hash)]
-    return lambda self: hash(tuple(getattr(self, n) for n in hashed))
+    return lambda self: hash(tuple(getattr(self, n) for n in names))
+
+
+def read_by(name: str, fields) -> list:
+    """The names of the fields method `name` reads, as dataclasses chooses them: those shown (__repr__), those
+    compared (__eq__), those hashed (__hash__: the compared unless `hash` says otherwise)."""
+    if name == "__repr__":
+        return [f.name for f in fields if f.repr]
+    if name == "__eq__":
+        return [f.name for f in fields if f.compare]
+    return [f.name for f in fields if (f.compare if f.hash is None else f.hash)]
 
 
 def generic_init(cls, fields):
@@ -247,13 +254,12 @@ def source(cls, name: str, fields) -> str:
         if hasattr(cls, "__post_init__"):
             body.append(" self.__post_init__()")
         return f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or " pass") + "\n"
+    names = read_by(name, fields)
     if name == "__repr__":
-        shown = ", ".join(f"{f.name}={{self.{f.name}!r}}" for f in fields if f.repr)
+        shown = ", ".join(f"{n}={{self.{n}!r}}" for n in names)
         return f"def __repr__(self):\n return self.__class__.__qualname__ + f'({shown})'\n"
-    compared = [f.name for f in fields if f.compare]
     if name == "__eq__":
-        other = own(compared).replace("self.", "other.")
+        other = own(names).replace("self.", "other.")
         return ("def __eq__(self, other):\n if other.__class__ is self.__class__:\n"
-                f"  return ({own(compared)}) == ({other})\n return NotImplemented\n")
-    hashed = [f.name for f in fields if (f.compare if f.hash is None else f.hash)]
-    return f"def __hash__(self):\n return hash(({own(hashed)}))\n"
+                f"  return ({own(names)}) == ({other})\n return NotImplemented\n")
+    return f"def __hash__(self):\n return hash(({own(names)}))\n"
