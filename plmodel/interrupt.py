@@ -35,13 +35,19 @@ def signal_name(exc: KeyboardInterrupt) -> str:
     return "SIGINT (Ctrl-C)" if signum == signal.SIGINT else signal.Signals(signum).name
 
 
-def swapped(handlers: dict) -> dict | None:
-    """{signal: its previous handler} once each signal in `handlers` has its handler; None outside the main
-    thread, where Python takes no handler (signal.signal refuses it), everything left as it was."""
+@contextlib.contextmanager
+def handling(handlers: dict):
+    """Inside, each signal in `handlers` has its handler, the previous one put back after; outside the main
+    thread, where Python takes no handler (signal.signal refuses it), everything is left as it was."""
     try:
-        return {s: signal.signal(s, handler) for s, handler in handlers.items()}
+        previous = {s: signal.signal(s, handler) for s, handler in handlers.items()}
     except ValueError:
-        return None
+        previous = {}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 @contextlib.contextmanager
@@ -58,15 +64,8 @@ def deferred():
         if noted:
             raise Interrupted(noted[0])
 
-    previous = swapped({signal.SIGINT: note, signal.SIGTERM: note})
-    if previous is None:
+    with handling({signal.SIGINT: note, signal.SIGTERM: note}):
         yield poll
-        return
-    try:
-        yield poll
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 @contextlib.contextmanager
@@ -75,14 +74,8 @@ def terminable():
     def stop(signum, _frame):
         raise Interrupted(signum)
 
-    previous = swapped({signal.SIGTERM: stop})
-    if previous is None:
+    with handling({signal.SIGTERM: stop}):
         yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous[signal.SIGTERM])
 
 
 def die_with_parent() -> None:
