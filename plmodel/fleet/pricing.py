@@ -88,15 +88,18 @@ def served_on(scn, gpus: int, users: float, prompt: int, output: int, *, policy,
     if min(mem_cap, cloud_cap) < 1:
         return None
 
-    def served(cap, load_of):
+    def spread(cap):  # the replicas the users need at `cap` requests a replica, and the requests on each
         replicas = math.ceil(users / cap)
-        load = load_of(users / replicas)
+        return replicas, users / replicas
+
+    def served(cap, load_of):
+        replicas, n = spread(cap)
+        load = load_of(n)
         return gpus, replicas, replicas * load.tokens_per_s, load.tpot_s
 
     def cloud_only(cap):
         if cloud_only_to_beat is not None:
-            replicas = math.ceil(users / cap)
-            n = users / replicas
+            replicas, n = spread(cap)
             fastest = (gpus, replicas, replicas * (n / analytic.decode_iteration_s(cloud, n, prompt, output)))
             if gpu_s(scn, fastest) > gpu_s(scn, cloud_only_to_beat) * (1 + BOUND_MARGIN):
                 return None
